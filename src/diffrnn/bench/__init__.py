@@ -1,0 +1,1 @@
+"""The comparison harness: tasks, suites, runner, report."""

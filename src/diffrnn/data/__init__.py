@@ -1,0 +1,1 @@
+"""Datasets: registry of vendored files with checksums, loaders per modality, users' own data."""

@@ -1,0 +1,1 @@
+"""Gaussian and masked (discrete) diffusion: noise processes, losses, samplers, denoisers."""

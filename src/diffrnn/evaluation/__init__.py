@@ -1,0 +1,1 @@
+"""Metrics as pure tensor/array functions, timing, gradient diagnostics."""

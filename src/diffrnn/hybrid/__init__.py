@@ -1,0 +1,1 @@
+"""Models joining the families: TimeGrad (RNN + diffusion head), DCRNN (graph diffusion GRU)."""

@@ -1,0 +1,136 @@
+"""One generic LightningModule around any diffrnn model.
+
+A model is plain math: it exposes `loss(batch) -> Tensor` (a scalar to minimise). This wrapper adds
+the optimiser, the learning-rate schedule, logging and the non-finite guard; it never branches on
+the kind of model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import lightning as L
+import torch
+from torch import nn
+
+from diffrnn.errors import TrainingDivergedError
+
+SchedulerName = Literal["constant", "cosine"]
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimiser settings shared by every model.
+
+    Args:
+        lr: peak learning rate of AdamW.
+        weight_decay: decoupled weight decay.
+        betas: AdamW's moment decay rates.
+        warmup_steps: linear warm-up from 0 to `lr`.
+        schedule: "constant" after warm-up, or "cosine" decay to 10% of `lr` at `total_steps`.
+        total_steps: horizon of the cosine schedule (ignored for "constant").
+    """
+
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_steps: int = 0
+    schedule: SchedulerName = "constant"
+    total_steps: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+
+
+def lr_factor(step: int, config: OptimConfig) -> float:
+    """Multiplier of the peak learning rate at optimiser step `step`."""
+    if step < config.warmup_steps:
+        return (step + 1) / config.warmup_steps
+    if config.schedule == "constant":
+        return 1.0
+    span = max(1, config.total_steps - config.warmup_steps)
+    progress = min(1.0, (step - config.warmup_steps) / span)
+    return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class LitModel(L.LightningModule):
+    """Trains any `nn.Module` that has `loss(batch) -> Tensor`.
+
+    Args:
+        model: the model; its `loss` receives each batch as the DataLoader yields it.
+        optim: optimiser settings.
+        ema_decay: if set, keeps an exponential moving average of the weights (diffusion models);
+            `model_for_eval()` returns the averaged copy.
+    """
+
+    def __init__(
+        self, model: nn.Module, optim: OptimConfig | None = None, ema_decay: float | None = None
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.optim = optim or OptimConfig()
+        self.ema: torch.optim.swa_utils.AveragedModel | None = None
+        if ema_decay is not None:
+            self.ema = torch.optim.swa_utils.AveragedModel(
+                model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(ema_decay)
+            )
+        self.train_losses: list[float] = []
+        self.val_losses: list[float] = []
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        loss = self.model.loss(batch)  # type: ignore[operator]
+        if not torch.isfinite(loss):
+            raise TrainingDivergedError(
+                f"the training loss became {loss.item()} at step {self.global_step}.",
+                "lower the learning rate, clip gradients, or check that the data is scaled "
+                "and free of NaN/inf.",
+            )
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=False)
+        self.train_losses.append(float(loss.detach()))
+        return loss
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        for name, param in self.model.named_parameters():
+            if param.grad is not None and not torch.isfinite(param.grad).all():
+                raise TrainingDivergedError(
+                    f"the gradient of {name} became non-finite at step {self.global_step}.",
+                    "lower the learning rate, clip gradients, or check that the data is scaled.",
+                )
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        loss = self.model_for_eval().loss(batch)  # type: ignore[operator]
+        self.log("val_loss", loss, prog_bar=True, on_step=False, on_epoch=True)
+        return loss
+
+    def on_validation_epoch_end(self) -> None:
+        value = self.trainer.callback_metrics.get("val_loss")
+        if value is not None:
+            self.val_losses.append(float(value))
+
+    def model_for_eval(self) -> nn.Module:
+        """The EMA copy of the model if one is kept, else the model itself."""
+        return self.ema.module if self.ema is not None else self.model
+
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.AdamW(
+            self.model.parameters(),
+            lr=self.optim.lr,
+            weight_decay=self.optim.weight_decay,
+            betas=self.optim.betas,
+        )
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: lr_factor(step, self.optim)
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

@@ -1,0 +1,177 @@
+"""Trainer factory and `fit`: the one training loop of the project, through Lightning.
+
+    result = fit(model, train_loader, val_loader, TrainConfig(max_steps=500, max_time_s=60))
+
+Budgets are in optimiser steps and/or wall-clock seconds (whichever ends first), so the harness can
+give every model the same training time. Checkpoints (Lightning's, loaded with `weights_only=True`)
+make a killed run resumable.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from torch import nn
+
+from diffrnn.training.module import LitModel, OptimConfig
+
+LAST_CHECKPOINT = "last.ckpt"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How long and how to train.
+
+    Args:
+        max_steps: optimiser steps (-1: no step limit; then `max_time_s` or `max_epochs` ends it).
+        max_time_s: wall-clock budget in seconds (None: no limit).
+        max_epochs: passes over the training loader (-1: unlimited).
+        grad_clip: gradient-norm clipping (None: off).
+        seed: seeds Python, NumPy and torch before the model's data order is drawn.
+        val_every_n_steps: validate every this many steps (None: once per epoch when a
+            validation loader is given).
+        ema_decay: keep an EMA of the weights with this decay (None: off).
+        checkpoint_every_n_steps: write `last.ckpt` this often when `checkpoint_dir` is set.
+        devices, strategy, accelerator, num_nodes: passed to `lightning.Trainer`
+            (e.g. devices=2, strategy="ddp" on CPU uses gloo).
+        progress_bar: show Lightning's progress bar.
+        deterministic: `torch.use_deterministic_algorithms` for repeatable runs.
+        optim: optimiser settings.
+    """
+
+    max_steps: int = 1000
+    max_time_s: float | None = None
+    max_epochs: int = -1
+    grad_clip: float | None = 1.0
+    seed: int = 0
+    val_every_n_steps: int | None = None
+    ema_decay: float | None = None
+    checkpoint_every_n_steps: int = 100
+    devices: int | str = 1
+    strategy: str = "auto"
+    accelerator: str = "auto"
+    num_nodes: int = 1
+    progress_bar: bool = False
+    deterministic: bool = True
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+
+@dataclass
+class FitResult:
+    """What a training run cost and how its losses went.
+
+    Attributes:
+        model: the trained model (the EMA copy when `ema_decay` was set), in eval mode.
+        steps: optimiser steps taken.
+        train_seconds: wall-clock seconds inside `Trainer.fit`.
+        cpu_seconds: process CPU seconds (all threads) inside `Trainer.fit`.
+        train_losses: the training loss at every step of this process.
+        val_losses: the validation loss at each validation.
+    """
+
+    model: nn.Module
+    steps: int
+    train_seconds: float
+    cpu_seconds: float
+    train_losses: list[float]
+    val_losses: list[float]
+
+
+def make_trainer(config: TrainConfig, checkpoint_dir: str | Path | None = None) -> L.Trainer:
+    """A quiet `lightning.Trainer` with the budgets and checkpointing of `config`."""
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*number of training batches.*smaller than the logging.*")
+    callbacks: list[L.Callback] = []
+    if checkpoint_dir is not None:
+        callbacks.append(
+            ModelCheckpoint(
+                dirpath=str(checkpoint_dir),
+                save_last=True,
+                save_top_k=0,
+                every_n_train_steps=config.checkpoint_every_n_steps,
+            )
+        )
+    return L.Trainer(
+        accelerator=config.accelerator,
+        devices=config.devices,
+        strategy=config.strategy,
+        num_nodes=config.num_nodes,
+        max_steps=config.max_steps,
+        max_epochs=config.max_epochs,
+        max_time=timedelta(seconds=config.max_time_s) if config.max_time_s else None,
+        gradient_clip_val=config.grad_clip,
+        val_check_interval=config.val_every_n_steps,
+        check_val_every_n_epoch=None if config.val_every_n_steps else 1,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=checkpoint_dir is not None,
+        enable_progress_bar=config.progress_bar,
+        enable_model_summary=False,
+        deterministic=config.deterministic,
+        callbacks=callbacks,
+        default_root_dir=str(checkpoint_dir) if checkpoint_dir is not None else None,
+    )
+
+
+def fit(
+    model: nn.Module,
+    train_loader: Any,
+    val_loader: Any | None = None,
+    config: TrainConfig | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+) -> FitResult:
+    """Train `model` (anything with `loss(batch)`) and return it with its costs.
+
+    Args:
+        model: the model to train, in place.
+        train_loader: an iterable of batches (a `DataLoader`); each batch goes to `model.loss`.
+        val_loader: optional validation batches.
+        config: budgets and optimiser; defaults to `TrainConfig()`.
+        checkpoint_dir: where `last.ckpt` is written; required for `resume`.
+        resume: continue from `checkpoint_dir/last.ckpt` if it exists.
+    """
+    config = config or TrainConfig()
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    lit = LitModel(model, config.optim, config.ema_decay)
+    trainer = make_trainer(config, checkpoint_dir)
+    ckpt_path = None
+    if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / LAST_CHECKPOINT).exists():
+        ckpt_path = str(Path(checkpoint_dir) / LAST_CHECKPOINT)
+    wall, cpu = time.perf_counter(), time.process_time()
+    trainer.fit(lit, train_loader, val_loader, ckpt_path=ckpt_path, weights_only=True)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    trained = lit.model_for_eval()
+    trained.eval()
+    return FitResult(
+        model=trained,
+        steps=int(trainer.global_step),
+        train_seconds=wall,
+        cpu_seconds=cpu,
+        train_losses=lit.train_losses,
+        val_losses=lit.val_losses,
+    )
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, loader: Any) -> float:
+    """Mean of `model.loss(batch)` over `loader`, in eval mode."""
+    model.eval()
+    losses = [float(model.loss(batch)) for batch in loader]  # type: ignore[operator]
+    return sum(losses) / max(1, len(losses))
