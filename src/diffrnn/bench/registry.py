@@ -1,0 +1,187 @@
+"""Tasks and the models registered on them: the public names of the comparison harness.
+
+A *unit* is one (task, model, seed). Each model area writes its units in a module of
+`diffrnn.bench.units` (discovered automatically) as plain functions:
+
+    @register_unit("forecast-exchange", "deepar", family="rnn")
+    def deepar_exchange(ctx: UnitContext) -> UnitOutput:
+        ...train within ctx.budget_s, evaluate on the task's protocol...
+        return UnitOutput(metrics={"crps": ..., "crps_sum": ...}, params=..., ...)
+
+Task and model names are a public contract (scripts and users depend on them): do not rename.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from diffrnn.errors import ConfigError
+
+Family = Literal["baseline", "rnn", "diffusion", "hybrid"]
+FAMILIES: tuple[Family, ...] = ("baseline", "rnn", "diffusion", "hybrid")
+SuiteName = Literal["quick", "full"]
+
+
+@dataclass(frozen=True)
+class UnitContext:
+    """What a unit is given.
+
+    Attributes:
+        seed: seeds the initial weights, the data order and the sampling noise.
+        budget_s: training wall-clock budget in seconds (the suite's, or `--budget`).
+        suite: "quick" (tiny models, small evaluation) or "full" (the issues' target budgets).
+        out_dir: a directory of its own where the unit may write artefacts (PNG, WAV, CSV).
+        threads: torch intra-op threads the unit may use.
+        options: free-form extras (e.g. the user's data path and horizon for `--data`).
+    """
+
+    seed: int
+    budget_s: float
+    suite: SuiteName
+    out_dir: Path
+    threads: int = 1
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class UnitOutput:
+    """What a unit measured. Metric keys follow the public list (crps, crps_sum, mse, ...).
+
+    Attributes:
+        metrics: metric name -> value (floats; `passed` is a bool; per-T results may be nested).
+        params: trainable parameters (0 for baselines without any).
+        train_seconds, train_cpu_seconds: wall and process-CPU seconds spent training.
+        infer_seconds_per_sample: wall seconds per generated sample / forecast / sequence.
+        throughput: samples (or tokens, see `throughput_unit`) per second at inference.
+        sampler_steps: denoising steps used at inference (diffusion models).
+        curves: named series for plots (e.g. "train_loss", "grad_norm_vs_lag").
+        artefacts: name -> path relative to the unit's out_dir (sample grids, fan charts, WAV).
+        notes: short plain-text remarks that belong in the report.
+    """
+
+    metrics: dict[str, Any]
+    params: int = 0
+    train_seconds: float = 0.0
+    train_cpu_seconds: float = 0.0
+    infer_seconds_per_sample: float | None = None
+    throughput: float | None = None
+    throughput_unit: str = "samples/s"
+    sampler_steps: int | None = None
+    curves: dict[str, list[float]] = field(default_factory=dict)
+    artefacts: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+UnitFn = Callable[[UnitContext], UnitOutput]
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model registered on a task."""
+
+    name: str
+    family: Family
+    run: UnitFn
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A published or peer-measured number shown beside ours in the report."""
+
+    model: str
+    metric: str
+    value: float | str
+    source: str
+
+
+@dataclass
+class Task:
+    """A task: a dataset, a protocol and the metrics it reports.
+
+    Attributes:
+        name: public name (e.g. "forecast-exchange").
+        dataset: registry name of the dataset it uses.
+        description: one line on the protocol.
+        metrics: metric keys every unit of this task reports.
+        primary_metric: the metric the verdicts rank by.
+        lower_is_better: direction of `primary_metric`.
+        anchors: published / peer numbers on the same protocol.
+        models: model name -> entry, filled by `register_unit`.
+    """
+
+    name: str
+    dataset: str
+    description: str
+    metrics: tuple[str, ...]
+    primary_metric: str
+    lower_is_better: bool = True
+    anchors: tuple[Anchor, ...] = ()
+    models: dict[str, ModelEntry] = field(default_factory=dict)
+
+
+TASKS: dict[str, Task] = {}
+
+
+def define_task(task: Task) -> Task:
+    """Add a task to the registry (names are unique)."""
+    if task.name in TASKS:
+        raise ValueError(f"task {task.name!r} is defined twice")
+    TASKS[task.name] = task
+    return task
+
+
+def register_unit(
+    task: str, model: str, family: Family, description: str = ""
+) -> Callable[[UnitFn], UnitFn]:
+    """Decorator registering `fn(ctx) -> UnitOutput` as model `model` on task `task`."""
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+
+    def decorate(fn: UnitFn) -> UnitFn:
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}; define it in diffrnn.bench.tasks first")
+        if model in TASKS[task].models:
+            raise ValueError(f"model {model!r} is registered twice on task {task!r}")
+        TASKS[task].models[model] = ModelEntry(model, family, fn, description or (fn.__doc__ or ""))
+        return fn
+
+    return decorate
+
+
+_LOADED = False
+
+
+def load_registry() -> dict[str, Task]:
+    """Import the task definitions and every module of `diffrnn.bench.units` (once)."""
+    global _LOADED
+    if not _LOADED:
+        importlib.import_module("diffrnn.bench.tasks")
+        import diffrnn.bench.units as units
+
+        for info in sorted(pkgutil.iter_modules(units.__path__), key=lambda i: i.name):
+            importlib.import_module(f"{units.__name__}.{info.name}")
+        _LOADED = True
+    return TASKS
+
+
+def get_task(name: str) -> Task:
+    """The task called `name`, or a ConfigError listing the known ones."""
+    tasks = load_registry()
+    if name not in tasks:
+        raise ConfigError(f"unknown task {name!r}.", f"choose one of: {', '.join(sorted(tasks))}.")
+    return tasks[name]
+
+
+def get_model(task: str, name: str) -> ModelEntry:
+    """The model `name` registered on `task`, or a ConfigError listing the known ones."""
+    entry = get_task(task).models.get(name)
+    if entry is None:
+        known = ", ".join(sorted(get_task(task).models)) or "(none yet)"
+        raise ConfigError(f"task {task!r} has no model {name!r}.", f"choose one of: {known}.")
+    return entry

@@ -1,0 +1,1 @@
+"""Harness units, one module per model area, each registering with `register_unit`."""
