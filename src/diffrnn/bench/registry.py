@@ -38,6 +38,8 @@ class UnitContext:
         out_dir: a directory of its own where the unit may write artefacts (PNG, WAV, CSV).
         threads: torch intra-op threads the unit may use.
         options: free-form extras (e.g. the user's data path and horizon for `--data`).
+        checkpoint_dir: where training checkpoints go (pass to `fit`), so a killed unit resumes.
+        resume: continue from `checkpoint_dir` if a checkpoint is there.
     """
 
     seed: int
@@ -46,6 +48,8 @@ class UnitContext:
     out_dir: Path
     threads: int = 1
     options: dict[str, Any] = field(default_factory=dict)
+    checkpoint_dir: Path | None = None
+    resume: bool = False
 
 
 @dataclass
