@@ -106,3 +106,21 @@ def test_truncated_safetensors_is_a_clear_error(tmp_path: Path) -> None:
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="not a directory"):
         diffrnn.load(tmp_path / "nothing")
+
+
+def test_interrupted_save_keeps_the_previous_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import safetensors.torch
+
+    Tiny(TinyConfig(scale=1.0)).save_pretrained(tmp_path / "m")
+
+    def torn_save(model: nn.Module, filename: str) -> None:
+        Path(filename).write_bytes(b"\x00" * 10)
+        raise KeyboardInterrupt  # a kill after part of the new weights reached the disk
+
+    monkeypatch.setattr(safetensors.torch, "save_model", torn_save)
+    with pytest.raises(KeyboardInterrupt):
+        Tiny(TinyConfig(scale=3.0)).save_pretrained(tmp_path / "m")
+    assert Tiny.from_pretrained(tmp_path / "m").config.scale == 1.0
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]

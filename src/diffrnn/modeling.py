@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from diffrnn.errors import CheckpointError, ConfigError, UnsafeFileError
+from diffrnn.fileio import atomic_write_json, atomic_write_with, fsync_directory
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -83,8 +84,8 @@ class PretrainedMixin:
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write `config.json` and `model.safetensors` atomically into `directory`.
 
-        The files are written to a temporary directory beside the target and moved into place, so
-        a kill during the write leaves any previous version intact.
+        The files are written (and fsynced) in a temporary directory beside the target, which is
+        then renamed into place, so a kill during the write leaves any previous version intact.
         """
         from safetensors.torch import save_model
 
@@ -97,9 +98,10 @@ class PretrainedMixin:
                 "format_version": FORMAT_VERSION,
                 "config": config_to_dict(self.config),
             }
-            (tmp / CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n")
-            save_model(self, str(tmp / WEIGHTS_NAME))  # type: ignore[arg-type]
+            atomic_write_json(tmp / CONFIG_NAME, meta)
+            atomic_write_with(tmp / WEIGHTS_NAME, lambda name: save_model(self, name))  # type: ignore[arg-type]
             _replace_dir(tmp, target)
+            fsync_directory(target.parent)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return target
