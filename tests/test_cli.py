@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -35,3 +36,35 @@ def test_bad_arguments_give_one_line_and_exit_2(args: tuple[str, ...]) -> None:
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_datasets_list_show_verify() -> None:
+    listing = _run("datasets", "list")
+    assert listing.returncode == 0
+    assert "exchange_rate_nips" in listing.stdout and "metr_la_graph" in listing.stdout
+    shown = _run("datasets", "show", "etth1")
+    assert shown.returncode == 0 and "f18de3ad269cef59" in shown.stdout
+    verified = _run("datasets", "verify", "tinyshakespeare")
+    assert verified.returncode == 0 and "ok tinyshakespeare" in verified.stdout
+
+
+@pytest.mark.parametrize("command", ["show", "verify"])
+def test_datasets_unknown_name_is_one_line_exit_2(command: str) -> None:
+    out = _run("datasets", command, "nope")
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1 and "etth1" in out.stderr
+
+
+def test_datasets_verify_names_the_altered_file(tmp_path) -> None:
+    target = tmp_path / "tinyshakespeare" / "input.txt"
+    target.parent.mkdir()
+    target.write_text("First Citizen:\n")
+    env = {**os.environ, "DIFFRNN_DATA_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-m", "diffrnn.cli", "datasets", "verify", "tinyshakespeare"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert out.returncode == 2 and "input.txt" in out.stderr and "Traceback" not in out.stderr

@@ -38,6 +38,59 @@ def version() -> None:
     console.print(f"diffrnn {__version__}")
 
 
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """Table of the datasets: name, modality, shape, size on disk, licence."""
+    from rich.table import Table
+
+    from diffrnn.data import registry
+
+    table = Table(title=f"datasets under {registry.data_root()}")
+    table.add_column("name", no_wrap=True)
+    for column in ("modality", "shape", "size", "licence"):
+        table.add_column(column, overflow="fold")
+    for name, entry in registry.DATASETS.items():
+        size = f"{registry.size_on_disk(name) / 1e6:.1f} MB" if entry.files else "in sklearn"
+        table.add_row(name, entry.modality, entry.shape, size, entry.licence)
+    console.print(table)
+
+
+@datasets_app.command("show")
+def datasets_show(name: str) -> None:
+    """All registry facts of one dataset: source, licence, upstream, files and splits."""
+    from rich.table import Table
+
+    from diffrnn.data import registry
+
+    entry = registry.get(name)
+    table = Table(title=entry.name, show_header=False)
+    table.add_column("fact", style="bold")
+    table.add_column("value", overflow="fold")
+    for fact in ("modality", "description", "shape", "splits", "licence", "source", "url"):
+        table.add_row(fact, getattr(entry, fact))
+    if entry.note:
+        table.add_row("note", entry.note)
+    for file in entry.files:
+        table.add_row("file", f"{file.path}  sha256 {file.sha256}")
+    if entry.manifest:
+        n_listed = len(registry.files(name)) - len(entry.files)
+        table.add_row("manifest", f"{entry.manifest} lists {n_listed} more files with sha256")
+    table.add_row("data root", str(registry.data_root()))
+    console.print(table)
+
+
+@datasets_app.command("verify")
+def datasets_verify(
+    name: str = typer.Argument(None, help="One dataset; all of them when left out."),
+) -> None:
+    """Check the sha256 of every vendored file (exit code 2 naming the file on a mismatch)."""
+    from diffrnn.data import registry
+
+    counts = {name: len(registry.verify(name))} if name else registry.verify_all()
+    for dataset, n_files in counts.items():
+        console.print(f"[green]ok[/] {dataset}: {n_files} files")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
     try:

@@ -1,0 +1,86 @@
+"""The registry: every vendored file matches its pinned sha256; a tampered one is named."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from diffrnn.data import registry
+from diffrnn.errors import ChecksumError, ConfigError
+
+SINGLE_FILES = [(name, f.path, f.sha256) for name, d in registry.DATASETS.items() for f in d.files]
+
+
+@pytest.mark.parametrize(("name", "rel", "sha"), SINGLE_FILES, ids=[f[1] for f in SINGLE_FILES])
+def test_vendored_file_has_pinned_sha256(name: str, rel: str, sha: str) -> None:
+    digest = hashlib.sha256((registry.data_root() / rel).read_bytes()).hexdigest()
+    assert digest == sha
+    assert registry.path(name, rel) == registry.data_root() / rel
+
+
+def test_fsdd_manifest_covers_all_recordings_and_each_matches() -> None:
+    listed = registry.files("fsdd")[1:]
+    assert len(listed) == 3000
+    on_disk = {p.name for p in (registry.data_root() / "fsdd" / "recordings").glob("*.wav")}
+    assert {Path(f.path).name for f in listed} == on_disk
+    for f in listed:
+        assert hashlib.sha256((registry.data_root() / f.path).read_bytes()).hexdigest() == f.sha256
+
+
+def test_verify_all_counts_every_file() -> None:
+    counts = registry.verify_all()
+    assert counts["fsdd"] == 3001 and counts["digits"] == 0 and counts["etth1"] == 1
+    assert set(counts) == set(registry.DATASETS)
+
+
+def _copy_dataset(tmp_path: Path, rel: str) -> Path:
+    target = tmp_path / rel
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(registry.data_root() / rel, target)
+    return target
+
+
+def test_tampered_copy_raises_checksum_error_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rel = "etth1/ETTh1.csv"
+    sha = registry.get("etth1").files[0].sha256
+    target = _copy_dataset(tmp_path, rel)
+    monkeypatch.setenv(registry.DATA_DIR_ENV, str(tmp_path))
+    assert registry.verify("etth1") == [target]  # the intact copy passes
+    with target.open("r+b") as f:  # flip one digit, keep the size
+        f.seek(100)
+        byte = f.read(1)
+        f.seek(100)
+        f.write(b"7" if byte != b"7" else b"8")
+    with pytest.raises(ChecksumError) as err:
+        registry.verify("etth1")
+    message = str(err.value)
+    assert str(target) in message and sha in message and "DIFFRNN_DATA_DIR" in message
+
+
+def test_missing_file_raises_checksum_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(registry.DATA_DIR_ENV, str(tmp_path))
+    with pytest.raises(ChecksumError, match="missing") as err:
+        registry.path("tinyshakespeare", "tinyshakespeare/input.txt")
+    assert registry.get("tinyshakespeare").files[0].sha256 in str(err.value)
+
+
+def test_tampered_fsdd_recording_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(registry.data_root() / "fsdd", tmp_path / "fsdd")
+    victim = tmp_path / "fsdd" / "recordings" / "3_jackson_7.wav"
+    victim.write_bytes(victim.read_bytes()[:-2])
+    monkeypatch.setenv(registry.DATA_DIR_ENV, str(tmp_path))
+    with pytest.raises(ChecksumError, match=r"3_jackson_7\.wav"):
+        registry.verify("fsdd")
+
+
+def test_unknown_name_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as err:
+        registry.get("exchange")
+    assert all(name in str(err.value) for name in registry.DATASETS)
