@@ -1,0 +1,278 @@
+"""Forecasting windows, scaling, lag features and calendar features for (T, N) series.
+
+    problem = ForecastProblem(values, train_end=6071, test_ends=(6101, ...), horizon=30, ...)
+    past, future = forecast_windows(problem.train, context=60, horizon=30)  # (W, C, N), (W, H, N)
+    scaling = mean_scaling(past)                     # DeepAR: per-series mean |x| over the context
+    lags = lag_features(x, lags=(1, 2, 3), length=H)  # x (..., L, N) -> (..., H, N, K)
+    feats = time_features(pd.date_range(start, periods=L, freq="B"), "B")  # (L, F) in [-0.5, 0.5]
+
+Everything works on NumPy arrays; the scaling and lag functions also take torch tensors, so the
+models call the same code on batches. Time is the second-to-last axis, series the last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from diffrnn.errors import DataError
+
+Array = Any  # np.ndarray or torch.Tensor: the functions below use operations both provide
+
+
+@dataclass(frozen=True, eq=False)
+class ForecastProblem:
+    """A forecasting task as plain arrays: one multivariate series, a training prefix, test windows.
+
+    Attributes:
+        values: (T, N) the whole series (N aligned series).
+        train_end: rows [0, train_end) are for training.
+        test_ends: exclusive end row of each test window; window k scores
+            values[end - horizon : end] and may condition on everything before it.
+        horizon: steps forecast per window.
+        context: steps of history a model is given (models may read more: lags).
+        freq: pandas frequency string ("B", "h", "D", ...).
+        start: timestamp of row 0 (None when the data has no dates).
+    """
+
+    values: np.ndarray  # (T, N)
+    train_end: int
+    test_ends: tuple[int, ...]
+    horizon: int
+    context: int
+    freq: str
+    start: np.datetime64 | None = None
+
+    def __post_init__(self) -> None:
+        if self.values.ndim != 2:
+            raise DataError(f"values must be (T, N), got shape {self.values.shape}.", "reshape it.")
+        first = min(self.test_ends, default=self.train_end + self.horizon)
+        if first - self.horizon < self.context or max(self.test_ends, default=0) > len(self.values):
+            raise DataError(
+                f"test windows ending at {self.test_ends} do not fit {len(self.values)} rows with "
+                f"context {self.context} and horizon {self.horizon}.",
+                "use a shorter context or horizon, or more data.",
+            )
+
+    @property
+    def train(self) -> np.ndarray:
+        """(train_end, N) the training rows."""
+        return self.values[: self.train_end]
+
+    @property
+    def num_series(self) -> int:
+        return self.values.shape[1]
+
+    def test_windows(self, history: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Test windows as arrays: past (W, history, N) and future (W, horizon, N).
+
+        Args:
+            history: rows of past per window (default `context`).
+        """
+        history = self.context if history is None else history
+        past = np.stack(
+            [self.values[e - self.horizon - history : e - self.horizon] for e in self.test_ends]
+        )
+        future = np.stack([self.values[e - self.horizon : e] for e in self.test_ends])
+        return past, future
+
+    def timestamps(self, first: int, length: int) -> pd.DatetimeIndex | None:
+        """Timestamps of rows [first, first + length), or None without a start date."""
+        if self.start is None:
+            return None
+        return pd.date_range(pd.Timestamp(self.start), periods=first + length, freq=self.freq)[
+            first:
+        ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Windows
+
+
+def forecast_windows(
+    values: np.ndarray, context: int, horizon: int, stride: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """All (context, horizon) windows of a series, every `stride` rows.
+
+    Args:
+        values: (T, N).
+        context: rows of past per window C.
+        horizon: rows of future per window H.
+        stride: step between window starts.
+
+    Returns:
+        past (W, C, N) and future (W, H, N) with W = (T - C - H) // stride + 1 (views, not copies).
+    """
+    length = context + horizon
+    if len(values) < length:
+        raise DataError(
+            f"a series of {len(values)} rows has no window of {context} + {horizon} rows.",
+            "use a shorter context or horizon.",
+        )
+    windows = np.lib.stride_tricks.sliding_window_view(values, length, axis=0)[::stride]
+    windows = np.moveaxis(windows, -1, 1)  # (W, C + H, N)
+    return windows[:, :context], windows[:, context:]
+
+
+# ---------------------------------------------------------------------------------------------
+# Scaling
+
+
+@dataclass(frozen=True, eq=False)
+class Scaling:
+    """An affine scaling x -> (x - loc) / scale with its exact inverse.
+
+    `loc` and `scale` broadcast against the data, e.g. (B, 1, N) for windows (B, T, N).
+    """
+
+    loc: Array
+    scale: Array
+
+    def transform(self, x: Array) -> Array:
+        return (x - self.loc) / self.scale
+
+    def inverse(self, z: Array) -> Array:
+        return z * self.scale + self.loc
+
+
+def mean_scaling(context: Array, minimum_scale: float = 1e-10) -> Scaling:
+    """DeepAR's scaling: divide each series by its mean |x| over the context (no shift).
+
+    Args:
+        context: (..., C, N) the conditioning range.
+        minimum_scale: lower bound on the scale (an all-zero context divides by this).
+
+    Returns:
+        Scaling with loc 0 and scale (..., 1, N).
+    """
+    scale = abs(context).mean(axis=-2, keepdims=True).clip(min=minimum_scale)
+    return Scaling(loc=scale * 0, scale=scale)
+
+
+def standard_scaling(context: Array, minimum_scale: float = 1e-5) -> Scaling:
+    """Standardise each series with its mean and (population) standard deviation over `context`.
+
+    Args:
+        context: (..., C, N) the rows whose statistics are used (e.g. the training split).
+        minimum_scale: lower bound on the standard deviation.
+
+    Returns:
+        Scaling with loc and scale (..., 1, N).
+    """
+    loc = context.mean(axis=-2, keepdims=True)
+    scale = (((context - loc) ** 2).mean(axis=-2, keepdims=True) ** 0.5).clip(min=minimum_scale)
+    return Scaling(loc=loc, scale=scale)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lags
+
+
+def _lag_sublist(middle: int, delta: int) -> list[int]:
+    return list(range(middle - delta, middle + delta + 1))
+
+
+def business_day_lags(num_default: int = 7, upper: int = 1200) -> tuple[int, ...]:
+    """Lags for business-day data as GluonTS's `get_lags_for_frequency("B")` derives them.
+
+    1..num_default, then +-1 around 1-4 weeks (5 days) and a month (22 days), and around 1-3
+    years counted in weeks (52 x 5) and in months (12 x 22), keeping those in (7, upper].
+    """
+    seasonal = [_lag_sublist(5 * k, 1) for k in range(1, 5)] + [_lag_sublist(22, 1)]
+    seasonal += [_lag_sublist(260 * k, 1) for k in range(1, 4)]
+    seasonal += [_lag_sublist(264 * k, 1) for k in range(1, 4)]
+    extra = sorted({lag for sub in seasonal for lag in sub if num_default < lag <= upper})
+    return tuple(range(1, num_default + 1)) + tuple(extra)
+
+
+def lag_features(x: Array, lags: Sequence[int], length: int, end: int | None = None) -> Array:
+    """Lagged values for the `length` positions ending (exclusively) at `end`.
+
+    Position p gets x[p - lag] for every lag, so with all lags >= 1 a step sees only its past.
+    `end` may be one past the data (end = L + 1) to build the inputs of the next, unseen step.
+
+    Args:
+        x: (..., L, N) values (NumPy or torch).
+        lags: K positive offsets.
+        length: positions P.
+        end: exclusive end position (default L).
+
+    Returns:
+        (..., P, N, K): out[..., t, n, k] = x[..., end - length + t - lags[k], n].
+    """
+    num_rows = x.shape[-2]
+    end = num_rows if end is None else end
+    first = end - length
+    if first - max(lags) < 0 or end - min(lags) > num_rows:
+        raise ValueError(
+            f"lags {min(lags)}..{max(lags)} for positions [{first}, {end}) need rows "
+            f"[{first - max(lags)}, {end - min(lags)}) but x has {num_rows}"
+        )
+    index = np.arange(first, end)[:, None] - np.asarray(lags)[None, :]  # (P, K)
+    gathered = x[..., index.reshape(-1), :]  # (..., P * K, N)
+    gathered = gathered.reshape(*x.shape[:-2], length, len(lags), x.shape[-1])  # (..., P, K, N)
+    return gathered.swapaxes(-1, -2)  # (..., P, N, K)
+
+
+# ---------------------------------------------------------------------------------------------
+# Calendar features (GluonTS's time_feature module: each scaled to [-0.5, 0.5])
+
+
+def _day_of_week(index: pd.DatetimeIndex) -> np.ndarray:
+    return index.dayofweek.to_numpy() / 6.0 - 0.5
+
+
+def _day_of_month(index: pd.DatetimeIndex) -> np.ndarray:
+    return (index.day.to_numpy() - 1) / 30.0 - 0.5
+
+
+def _day_of_year(index: pd.DatetimeIndex) -> np.ndarray:
+    return (index.dayofyear.to_numpy() - 1) / 365.0 - 0.5
+
+
+def _hour_of_day(index: pd.DatetimeIndex) -> np.ndarray:
+    return index.hour.to_numpy() / 23.0 - 0.5
+
+
+def _month_of_year(index: pd.DatetimeIndex) -> np.ndarray:
+    return (index.month.to_numpy() - 1) / 11.0 - 0.5
+
+
+def _week_of_year(index: pd.DatetimeIndex) -> np.ndarray:
+    return (index.isocalendar().week.to_numpy().astype(float) - 1) / 52.0 - 0.5
+
+
+# GluonTS's time_features_from_frequency_str, by the frequency's base unit.
+_FEATURES_BY_UNIT = {
+    "h": (_hour_of_day, _day_of_week, _day_of_month, _day_of_year),
+    "D": (_day_of_week, _day_of_month, _day_of_year),
+    "B": (_day_of_week, _day_of_month, _day_of_year),
+    "W": (_day_of_month, _week_of_year),
+    "M": (_month_of_year,),
+}
+
+
+def time_features(index: pd.DatetimeIndex, freq: str) -> np.ndarray:
+    """Calendar features of the timestamps for frequency `freq`, each in [-0.5, 0.5].
+
+    Args:
+        index: T timestamps.
+        freq: "h" (hourly), "D", "B" (business days), "W" or "M" (with or without a multiple).
+
+    Returns:
+        (T, F) float32: e.g. for "B" day of week / 6, (day of month - 1) / 30 and
+        (day of year - 1) / 365, each minus 0.5.
+    """
+    unit = freq.lstrip("0123456789").rstrip("S").replace("H", "h").replace("ME", "M")
+    if unit not in _FEATURES_BY_UNIT:
+        raise ValueError(f"freq must be one of {tuple(_FEATURES_BY_UNIT)}, got {freq!r}")
+    return np.stack([f(index) for f in _FEATURES_BY_UNIT[unit]], axis=-1).astype(np.float32)
+
+
+def num_time_features(freq: str) -> int:
+    """F, the number of calendar features `time_features` gives for `freq`."""
+    return time_features(pd.date_range("2000-01-03", periods=1, freq=freq), freq).shape[-1]
