@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def test_verify_all_counts_every_file() -> None:
 
 def _copy_dataset(tmp_path: Path, rel: str) -> Path:
     target = tmp_path / rel
-    target.parent.mkdir(parents=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(registry.data_root() / rel, target)
     return target
 
@@ -72,11 +73,12 @@ def test_missing_file_raises_checksum_error(
 
 
 def test_tampered_fsdd_recording_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    shutil.copytree(registry.data_root() / "fsdd", tmp_path / "fsdd")
-    victim = tmp_path / "fsdd" / "recordings" / "3_jackson_7.wav"
+    first = registry.files("fsdd")[1].path  # the manifest's first line is checked first
+    _copy_dataset(tmp_path, "fsdd/SHA256SUMS.recordings")
+    victim = _copy_dataset(tmp_path, first)
     victim.write_bytes(victim.read_bytes()[:-2])
     monkeypatch.setenv(registry.DATA_DIR_ENV, str(tmp_path))
-    with pytest.raises(ChecksumError, match=r"3_jackson_7\.wav"):
+    with pytest.raises(ChecksumError, match=re.escape(str(victim))):
         registry.verify("fsdd")
 
 
