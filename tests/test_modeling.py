@@ -124,3 +124,23 @@ def test_interrupted_save_keeps_the_previous_version(
         Tiny(TinyConfig(scale=3.0)).save_pretrained(tmp_path / "m")
     assert Tiny.from_pretrained(tmp_path / "m").config.scale == 1.0
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+@dataclass(frozen=True)
+class OuterConfig:
+    inner: TinyConfig = TinyConfig()
+    maybe: TinyConfig | None = None
+
+
+def test_config_inside_a_config_round_trips() -> None:
+    config = OuterConfig(inner=TinyConfig(sizes=(2, 1)), maybe=TinyConfig(scale=3.0))
+    data = json.loads(json.dumps(config_to_dict(config)))
+    assert config_from_dict(OuterConfig, data) == config
+
+
+def test_resolve_class_refuses_modules_outside_diffrnn() -> None:
+    from diffrnn.modeling import resolve_class
+
+    assert resolve_class("diffrnn.modeling.PretrainedMixin") is PretrainedMixin
+    with pytest.raises(UnsafeFileError):
+        resolve_class("os.system")

@@ -63,12 +63,17 @@ def config_from_dict(config_class: type, data: dict[str, Any]) -> Any:
 
 
 def _coerce(hint: Any, value: Any) -> Any:
-    """Turn JSON lists back into tuples for tuple-typed fields (nested once)."""
+    """Turn JSON lists back into tuples for tuple-typed fields (nested once), and JSON objects
+    back into dataclass configs for dataclass-typed fields (a config inside a config)."""
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        return config_from_dict(hint, value)
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         for arg in typing.get_args(hint):
             if typing.get_origin(arg) is tuple and isinstance(value, list):
                 return tuple(value)
+            if isinstance(arg, type) and dataclasses.is_dataclass(arg) and isinstance(value, dict):
+                return config_from_dict(arg, value)
         return value
     if origin is tuple and isinstance(value, list):
         return tuple(tuple(v) if isinstance(v, list) else v for v in value)
@@ -180,22 +185,34 @@ def load(directory: str | Path) -> Any:
     crafted config cannot import arbitrary code.
     """
     meta = read_config(directory)
-    module_name, _, class_name = meta["class"].rpartition(".")
+    cls = resolve_class(meta["class"])
+    if not issubclass(cls, PretrainedMixin):
+        raise UnsafeFileError(f"{meta['class']!r} is not a diffrnn model class.", "re-save it.")
+    return cls._build_and_fill(directory, meta)
+
+
+def resolve_class(qualified_name: str) -> type:
+    """The class `diffrnn.<module>.<Class>` named in a saved config; nothing outside diffrnn.
+
+    Used by `load` and by models whose config names a sub-module class (a diffusion model's
+    denoiser), so a crafted config cannot import arbitrary code.
+    """
+    module_name, _, class_name = qualified_name.rpartition(".")
     if not (module_name == "diffrnn" or module_name.startswith("diffrnn.")):
         raise UnsafeFileError(
-            f"config.json names {meta['class']!r}, which is not a diffrnn model.",
+            f"config.json names {qualified_name!r}, which is not a diffrnn class.",
             "only models saved by diffrnn can be loaded.",
         )
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError):
         raise CheckpointError(
-            f"config.json names {meta['class']!r}, which this version of diffrnn does not have.",
+            f"config.json names {qualified_name!r}, which this version of diffrnn does not have.",
             "upgrade diffrnn or re-save the model.",
         ) from None
-    if not (isinstance(cls, type) and issubclass(cls, PretrainedMixin)):
-        raise UnsafeFileError(f"{meta['class']!r} is not a diffrnn model class.", "re-save it.")
-    return cls._build_and_fill(directory, meta)
+    if not isinstance(cls, type):
+        raise UnsafeFileError(f"{qualified_name!r} is not a class.", "re-save the model.")
+    return cls
 
 
 def _replace_dir(src: Path, dst: Path) -> None:

@@ -1,0 +1,301 @@
+"""Gaussian diffusion (Ho et al. 2020, DDPM): the forward process, training targets and the loss.
+
+Symbols follow the DDPM paper once mapped: `beta_t` the noise added at step t,
+`alpha_bar_t = prod_{s<=t} (1 - beta_s)`, and the forward marginal (eq. 4)
+
+    q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I)
+    x_t = a_t x_0 + s_t eps,   a_t = sqrt(alpha_bar_t),  s_t = sqrt(1 - alpha_bar_t).
+
+The network predicts one of three equivalent targets (diffusers' `prediction_type` names):
+"epsilon" (eps), "sample" (x_0) or "v_prediction" (v = a_t eps - s_t x_0, Salimans & Ho 2022).
+The beta schedules are diffusers' DDPMScheduler's ("linear" and the cosine "squaredcos_cap_v2"
+of Nichol & Dhariwal 2021), so training and the diffusers samplers share one schedule.
+
+`GaussianProcess` holds the schedule and the maths; `GaussianDiffusion` wraps any denoiser
+`eps_model(x_t, t, cond)` into a trainable, saveable model (`loss(batch)`), with label dropout to
+a null class for classifier-free guidance (Ho & Salimans 2022). Sampling lives in
+`diffrnn.diffusion.sampling`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+import torch
+from torch import nn
+
+from diffrnn.errors import ConfigError
+from diffrnn.modeling import PretrainedMixin, config_from_dict, config_to_dict, resolve_class
+
+Schedule = Literal["linear", "cosine"]
+Prediction = Literal["epsilon", "sample", "v_prediction"]
+
+# our schedule name -> diffusers' beta_schedule name
+DIFFUSERS_BETA_SCHEDULE: dict[str, str] = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
+
+
+def extract(values: torch.Tensor, t: torch.Tensor, ndim: int) -> torch.Tensor:
+    """`values[t]` shaped to broadcast against a (B, ...) tensor of `ndim` dimensions."""
+    return values[t].reshape(t.shape[0], *([1] * (ndim - 1)))  # (B, 1, ..., 1)
+
+
+@dataclass(frozen=True)
+class GaussianProcessConfig:
+    """The noise process and the training objective.
+
+    Args:
+        num_timesteps: T, the number of forward steps.
+        schedule: "linear" (DDPM) or "cosine" (Nichol & Dhariwal; diffusers' squaredcos_cap_v2).
+        beta_start, beta_end: ends of the linear schedule (unused by the cosine one).
+        prediction: what the network predicts: "epsilon", "sample" (x_0) or "v_prediction".
+        min_snr_gamma: if set, Min-SNR-gamma loss weighting (Hang et al. 2023), e.g. 5.0.
+        data_range: the data lie in [-data_range, data_range]; samplers clip (DDPM, DDIM) or
+            threshold (DPM-Solver++) their x_0 estimates there. None: unbounded data, no clipping.
+    """
+
+    num_timesteps: int = 1000
+    schedule: Schedule = "cosine"
+    beta_start: float = 1e-4
+    beta_end: float = 0.02
+    prediction: Prediction = "epsilon"
+    min_snr_gamma: float | None = None
+    data_range: float | None = 1.0
+
+    def __post_init__(self) -> None:
+        if self.schedule not in get_args(Schedule):
+            raise ConfigError(
+                f"schedule must be one of {get_args(Schedule)}, got {self.schedule!r}.",
+                "pick one of the listed schedules.",
+            )
+        if self.prediction not in get_args(Prediction):
+            raise ConfigError(
+                f"prediction must be one of {get_args(Prediction)}, got {self.prediction!r}.",
+                "pick one of the listed targets.",
+            )
+        if self.num_timesteps < 2:
+            raise ConfigError(f"num_timesteps must be >= 2, got {self.num_timesteps}.", "")
+
+    def scheduler_kwargs(self) -> dict[str, Any]:
+        """The diffusers scheduler arguments that reproduce this training schedule."""
+        return {
+            "num_train_timesteps": self.num_timesteps,
+            "beta_schedule": DIFFUSERS_BETA_SCHEDULE[self.schedule],
+            "beta_start": self.beta_start,
+            "beta_end": self.beta_end,
+            "prediction_type": self.prediction,
+        }
+
+
+def make_betas(config: GaussianProcessConfig) -> torch.Tensor:
+    """The (T,) betas of diffusers' DDPMScheduler for `config`, in float64."""
+    from diffusers import DDPMScheduler
+
+    kwargs = config.scheduler_kwargs()
+    kwargs.pop("prediction_type")
+    return DDPMScheduler(**kwargs).betas.to(torch.float64)
+
+
+class GaussianProcess(nn.Module):
+    """The forward process q(x_t | x_0), its posterior, the targets and the loss.
+
+    Buffers (all (T,), computed in float64, stored float32, not saved: they follow the config):
+    betas, alphas_cumprod, sqrt_alphas_cumprod (a_t), sqrt_one_minus_alphas_cumprod (s_t),
+    alphas_cumprod_prev, posterior_variance (beta~_t, eq. 7), posterior_log_variance_clipped,
+    posterior_mean_coef1/2 (eq. 7), snr (a_t^2 / s_t^2).
+    """
+
+    def __init__(self, config: GaussianProcessConfig) -> None:
+        super().__init__()
+        self.config = config
+        betas = make_betas(config)  # (T,) float64
+        alphas_cumprod = torch.cumprod(1.0 - betas, dim=0)
+        alphas_cumprod_prev = torch.cat([torch.ones(1, dtype=torch.float64), alphas_cumprod[:-1]])
+        posterior_variance = betas * (1.0 - alphas_cumprod_prev) / (1.0 - alphas_cumprod)
+        schedule = {
+            "betas": betas,
+            "alphas_cumprod": alphas_cumprod,
+            "alphas_cumprod_prev": alphas_cumprod_prev,
+            "sqrt_alphas_cumprod": alphas_cumprod.sqrt(),
+            "sqrt_one_minus_alphas_cumprod": (1.0 - alphas_cumprod).sqrt(),
+            "posterior_variance": posterior_variance,
+            # beta~_0 = 0: DDPM uses beta~_1 for the t = 0 log-variance (the decoder's variance)
+            "posterior_log_variance_clipped": torch.log(
+                torch.cat([posterior_variance[1:2], posterior_variance[1:]])
+            ),
+            "posterior_mean_coef1": betas * alphas_cumprod_prev.sqrt() / (1.0 - alphas_cumprod),
+            "posterior_mean_coef2": (1.0 - alphas_cumprod_prev)
+            * (1.0 - betas).sqrt()
+            / (1.0 - alphas_cumprod),
+            "snr": alphas_cumprod / (1.0 - alphas_cumprod),
+        }
+        for name, value in schedule.items():
+            self.register_buffer(name, value.to(torch.float32), persistent=False)
+
+    @property
+    def num_timesteps(self) -> int:
+        return self.config.num_timesteps
+
+    def sample_timesteps(
+        self, batch: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Uniform training timesteps, (B,) int64 in [0, T)."""
+        return torch.randint(
+            0, self.num_timesteps, (batch,), generator=generator, device=self.betas.device
+        )
+
+    def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """x_t = a_t x_0 + s_t eps (eq. 4). x0, noise: (B, ...); t: (B,) -> (B, ...)."""
+        a = extract(self.sqrt_alphas_cumprod, t, x0.ndim)
+        s = extract(self.sqrt_one_minus_alphas_cumprod, t, x0.ndim)
+        return a * x0 + s * noise
+
+    def target(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """What the network should output at (x_t, t) for the configured prediction. (B, ...)."""
+        if self.config.prediction == "epsilon":
+            return noise
+        if self.config.prediction == "sample":
+            return x0
+        a = extract(self.sqrt_alphas_cumprod, t, x0.ndim)
+        s = extract(self.sqrt_one_minus_alphas_cumprod, t, x0.ndim)
+        return a * noise - s * x0  # v
+
+    def split(
+        self, x_t: torch.Tensor, t: torch.Tensor, output: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x_0, eps) implied by the network's `output` at (x_t, t); each (B, ...)."""
+        a = extract(self.sqrt_alphas_cumprod, t, x_t.ndim)
+        s = extract(self.sqrt_one_minus_alphas_cumprod, t, x_t.ndim)
+        if self.config.prediction == "epsilon":
+            return (x_t - s * output) / a, output
+        if self.config.prediction == "sample":
+            return output, (x_t - a * output) / s
+        return a * x_t - s * output, s * x_t + a * output  # from v
+
+    def posterior(
+        self, x0: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance of q(x_{t-1} | x_t, x_0) (eq. 6-7); log-variance clipped at t=0."""
+        mean = (
+            extract(self.posterior_mean_coef1, t, x_t.ndim) * x0
+            + extract(self.posterior_mean_coef2, t, x_t.ndim) * x_t
+        )
+        return mean, extract(self.posterior_log_variance_clipped, t, x_t.ndim)
+
+    def loss_weight(self, t: torch.Tensor) -> torch.Tensor:
+        """Per-example weight (B,): 1, or Min-SNR-gamma expressed for the configured target."""
+        if self.config.min_snr_gamma is None:
+            return torch.ones_like(t, dtype=self.snr.dtype)
+        snr = self.snr[t]
+        clipped = snr.clamp(max=self.config.min_snr_gamma)
+        if self.config.prediction == "epsilon":
+            return clipped / snr
+        if self.config.prediction == "sample":
+            return clipped
+        return clipped / (snr + 1.0)
+
+    def loss(
+        self, output: torch.Tensor, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor
+    ) -> torch.Tensor:
+        """Weighted MSE between `output` and the target, a scalar (mean over batch and dims)."""
+        per_example = (output - self.target(x0, noise, t)).pow(2).flatten(1).mean(dim=1)  # (B,)
+        return (self.loss_weight(t) * per_example).mean()
+
+
+@dataclass(frozen=True)
+class GaussianDiffusionConfig:
+    """A Gaussian diffusion model around a denoiser network.
+
+    Args:
+        process: the noise process and objective.
+        denoiser: qualified class name of the network (`diffrnn.diffusion.unet.UNet`); it takes
+            `(x_t (B, ...), t (B,), cond)` and returns a (B, ...) tensor.
+        denoiser_config: that class's config as a dict (`config_to_dict`).
+        num_classes: if set, `cond` is a (B,) class label and index `num_classes` is the null
+            class used for classifier-free guidance.
+        cond_drop_prob: probability of replacing a label by the null class during training.
+    """
+
+    process: GaussianProcessConfig = field(default_factory=GaussianProcessConfig)
+    denoiser: str = "diffrnn.diffusion.unet.UNet"
+    denoiser_config: dict[str, Any] = field(default_factory=dict)
+    num_classes: int | None = None
+    cond_drop_prob: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.cond_drop_prob < 1.0:
+            raise ConfigError(f"cond_drop_prob must be in [0, 1), got {self.cond_drop_prob}.", "")
+        if self.cond_drop_prob > 0 and self.num_classes is None:
+            raise ConfigError(
+                "cond_drop_prob > 0 needs class labels.", "set num_classes or cond_drop_prob=0."
+            )
+
+
+class GaussianDiffusion(PretrainedMixin, nn.Module):
+    """Any denoiser trained as a Gaussian diffusion model.
+
+    Batches are `x0` or `(x0,)` (unconditional) or `(x0, cond)`; x0 (B, ...) in the data scale
+    (for images [-1, 1]). Train with `diffrnn.training.fit` (EMA via `TrainConfig(ema_decay=...)`),
+    sample with `diffrnn.diffusion.sampling.sample(model, shape, ...)`.
+    """
+
+    config_class = GaussianDiffusionConfig
+
+    def __init__(self, config: GaussianDiffusionConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.process = GaussianProcess(config.process)
+        denoiser_class = resolve_class(config.denoiser)
+        denoiser_config = config_from_dict(denoiser_class.config_class, config.denoiser_config)
+        self.denoiser = denoiser_class(denoiser_config)
+
+    @classmethod
+    def around(
+        cls,
+        denoiser_class: type[nn.Module],
+        denoiser_config: Any,
+        process: GaussianProcessConfig | None = None,
+        num_classes: int | None = None,
+        cond_drop_prob: float = 0.0,
+    ) -> GaussianDiffusion:
+        """Build a model from a denoiser class and its config object."""
+        return cls(
+            GaussianDiffusionConfig(
+                process=process or GaussianProcessConfig(),
+                denoiser=f"{denoiser_class.__module__}.{denoiser_class.__qualname__}",
+                denoiser_config=config_to_dict(denoiser_config),
+                num_classes=num_classes,
+                cond_drop_prob=cond_drop_prob,
+            )
+        )
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor:
+        """The denoiser's output in the configured parametrisation. x_t: (B, ...), t: (B,)."""
+        return self.denoiser(x_t, t, cond)
+
+    def null_condition(self, cond: torch.Tensor) -> torch.Tensor:
+        """The null-class labels matching `cond` (B,), for classifier-free guidance."""
+        if self.config.num_classes is None:
+            raise ConfigError(
+                "guidance needs a class-conditional model.", "train with num_classes set."
+            )
+        return torch.full_like(cond, self.config.num_classes)
+
+    def loss(self, batch: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+        """The diffusion training loss on one batch (a scalar)."""
+        x0, cond = _unpack(batch)
+        if cond is not None and self.training and self.config.cond_drop_prob > 0:
+            drop = torch.rand(cond.shape[0], device=cond.device) < self.config.cond_drop_prob
+            cond = torch.where(drop, self.null_condition(cond), cond)
+        t = self.process.sample_timesteps(x0.shape[0])
+        noise = torch.randn_like(x0)
+        output = self.denoiser(self.process.q_sample(x0, t, noise), t, cond)
+        return self.process.loss(output, x0, noise, t)
+
+
+def _unpack(batch: torch.Tensor | Sequence[torch.Tensor]) -> tuple[torch.Tensor, Any]:
+    """(x0, cond) from a tensor or a (x0,) / (x0, cond) sequence."""
+    if isinstance(batch, torch.Tensor):
+        return batch, None
+    return batch[0], (batch[1] if len(batch) > 1 else None)

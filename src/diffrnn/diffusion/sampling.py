@@ -1,0 +1,154 @@
+"""One sampling function for every Gaussian diffusion model, driving diffusers' schedulers.
+
+    x = sample(model, (64, 1, 8, 8), sampler="dpmsolver++", steps=10, generator=g)
+
+`sampler` is "ddpm" (DDPMScheduler, ancestral, Ho et al. 2020), "ddim" (DDIMScheduler, eta=0,
+Song et al. 2021), "dpmsolver++" (DPMSolverMultistepScheduler with algorithm_type="dpmsolver++",
+Lu et al. 2022) or the class name of any other diffusers scheduler ("EulerDiscreteScheduler",
+"UniPCMultistepScheduler", ...). Each is built from the model's training schedule; none is
+re-implemented here.
+
+Bounded data (`GaussianProcessConfig.data_range`) is kept in range the way each scheduler offers:
+`clip_sample` for DDPM/DDIM and `thresholding` for DPM-Solver++ (without it, the cosine schedule's
+tiny alpha at the noisiest step sends DPM-Solver++'s first x_0 estimate far out of range).
+
+A denoiser is anything with a `process` (`GaussianProcess`) attribute that maps
+`(x_t (B, ...), t (B,), cond)` to its output in `process.config.prediction`'s parametrisation;
+classifier-free guidance (guidance_scale != 1) also needs `null_condition(cond)`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Protocol
+
+import torch
+
+from diffrnn.diffusion.gaussian import GaussianProcess
+from diffrnn.errors import ConfigError
+
+# our sampler name -> (diffusers class name, extra arguments)
+SAMPLERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ddpm": ("DDPMScheduler", {}),
+    "ddim": ("DDIMScheduler", {}),
+    "dpmsolver++": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++"}),
+}
+
+
+class Denoiser(Protocol):
+    """What `sample` drives: a network with its training noise process."""
+
+    process: GaussianProcess
+
+    def __call__(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor: ...
+
+
+def make_scheduler(process: GaussianProcess, sampler: str) -> Any:
+    """A diffusers scheduler for `sampler`, configured with the process's training schedule.
+
+    Timesteps are spaced "trailing" (Lin et al. 2024) so every sampler starts at t = T - 1.
+    """
+    import diffusers
+    from diffusers import SchedulerMixin
+
+    class_name, extra = SAMPLERS.get(sampler, (sampler, {}))
+    scheduler_class = getattr(diffusers, class_name, None)
+    if not (isinstance(scheduler_class, type) and issubclass(scheduler_class, SchedulerMixin)):
+        raise ConfigError(
+            f"sampler must be one of {sorted(SAMPLERS)} or a diffusers scheduler class name, "
+            f"got {sampler!r}.",
+            "e.g. sampler='dpmsolver++' or sampler='EulerDiscreteScheduler'.",
+        )
+    data_range = process.config.data_range
+    wanted = {
+        **process.config.scheduler_kwargs(),
+        "timestep_spacing": "trailing",
+        "clip_sample": data_range is not None,
+        "clip_sample_range": data_range or 1.0,
+        **extra,
+    }
+    accepted = inspect.signature(scheduler_class.__init__).parameters
+    if data_range is not None and "clip_sample" not in accepted and "thresholding" in accepted:
+        wanted.update(thresholding=True, sample_max_value=data_range)
+    return scheduler_class(**{k: v for k, v in wanted.items() if k in accepted})
+
+
+@torch.no_grad()
+def sample(
+    denoiser: Denoiser,
+    shape: tuple[int, ...],
+    sampler: str = "ddpm",
+    steps: int | None = None,
+    generator: torch.Generator | None = None,
+    cond: Any = None,
+    guidance_scale: float = 1.0,
+    start_t: int | None = None,
+    x_start: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Draw samples by running a diffusers scheduler's reverse process.
+
+    Args:
+        denoiser: the model (see `Denoiser`); put in eval mode by the caller.
+        shape: (B, ...) of the samples.
+        sampler: "ddpm", "ddim", "dpmsolver++" or a diffusers scheduler class name.
+        steps: number of denoising steps (None: the training T).
+        generator: seeds the initial noise and any stochastic step.
+        cond: conditioning passed to the denoiser (e.g. (B,) class labels).
+        guidance_scale: classifier-free guidance weight w: out = out_null + w (out_cond - out_null);
+            1.0 is plain conditional sampling.
+        start_t: begin the reverse process at this training timestep instead of T - 1 (SDEdit /
+            noise reduction); only scheduler timesteps <= start_t are run.
+        x_start: (B, ...) a draw of q(x_{start_t} | x_0) in the process's (variance-preserving)
+            scale; required with `start_t`.
+
+    Returns:
+        (B, ...) samples in the data scale.
+    """
+    if (start_t is None) != (x_start is None):
+        raise ConfigError("start_t and x_start go together.", "pass both or neither.")
+    process = denoiser.process
+    scheduler = make_scheduler(process, sampler)
+    scheduler.set_timesteps(steps or process.num_timesteps)
+    timesteps = scheduler.timesteps
+    device = process.betas.device
+    if start_t is None:
+        x = torch.randn(shape, generator=generator).to(device) * scheduler.init_noise_sigma
+    else:
+        begin = int((timesteps <= start_t).nonzero()[0])
+        timesteps = timesteps[begin:]
+        if hasattr(scheduler, "set_begin_index"):
+            scheduler.set_begin_index(begin)
+        x = x_start.to(device)
+        if float(scheduler.init_noise_sigma) != 1.0:
+            # a k-diffusion style scheduler works in x_0 + sigma eps = x_t / a_t
+            x = x / process.sqrt_alphas_cumprod[start_t]
+    step_kwargs = {"generator": generator} if _accepts(scheduler.step, "generator") else {}
+    guided = guidance_scale != 1.0
+    null = denoiser.null_condition(cond) if guided else None  # type: ignore[attr-defined]
+    for t in timesteps:
+        x_in = scheduler.scale_model_input(x, t)
+        t_batch = t.expand(shape[0]).to(device)  # (B,)
+        if guided:
+            out_cond, out_null = denoiser(
+                torch.cat([x_in, x_in]), torch.cat([t_batch, t_batch]), torch.cat([cond, null])
+            ).chunk(2)
+            output = out_null + guidance_scale * (out_cond - out_null)
+        else:
+            output = denoiser(x_in, t_batch, cond)
+        x = _step(scheduler, output, t, x, step_kwargs)
+    return x
+
+
+def _step(
+    scheduler: Any, output: torch.Tensor, t: torch.Tensor, x: torch.Tensor, kwargs: dict[str, Any]
+) -> torch.Tensor:
+    """One scheduler step; (B, D) vectors go through as (B, D, 1) because diffusers'
+    `_threshold_sample` cannot reshape a sample without spatial dimensions."""
+    if x.ndim == 2:
+        return scheduler.step(output[..., None], t, x[..., None], **kwargs).prev_sample[..., 0]
+    return scheduler.step(output, t, x, **kwargs).prev_sample
+
+
+def _accepts(fn: Any, name: str) -> bool:
+    """Whether callable `fn` takes a parameter called `name`."""
+    return name in inspect.signature(fn).parameters
