@@ -1,0 +1,1 @@
+"""Floors and simple peers: what the learned models have to beat."""

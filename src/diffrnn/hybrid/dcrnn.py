@@ -1,0 +1,301 @@
+"""DCRNN: diffusion-convolutional recurrent network (Li et al., ICLR 2018).
+
+A graph signal `X` (N nodes x C channels) is filtered by diffusion convolution (paper eq. 2):
+
+    X *_G f_theta = sum_k ( theta_{k,1} (D_O^-1 W)^k + theta_{k,2} (D_I^-1 W^T)^k ) X
+
+the forward random walk `D_O^-1 W` (row-normalised adjacency, D_O the out-degrees) and the reverse
+walk `D_I^-1 W^T` (D_I the in-degrees). As in the reference implementation, each support `S`
+expands `X` with the Chebyshev-like recursion T_0 = X, T_1 = S X, T_k = 2 S T_{k-1} - T_{k-2}
+(the same polynomial space as the powers S^k X, k <= K, better conditioned). Unlike the reference
+code, every support's recursion restarts from `X`: liyaguang/DCRNN reuses the previous support's
+last two terms as T_0, T_1 of the next one (issues #45 / #90), so its reverse walk is not a walk.
+
+A DCGRU cell replaces the GRU's matrix products with diffusion convolutions (paper eq. 3); an
+encoder-decoder of DCGRU layers maps `T_in` past graph signals to `T_out` future ones, feeding the
+decoder the ground truth with a probability that decays as training proceeds (scheduled sampling,
+inverse-sigmoid decay). With `max_diffusion_step = 0` every node runs the same GRU independently:
+the no-graph ablation (`gru-per-node`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import torch
+from torch import Tensor, nn
+
+from diffrnn.modeling import PretrainedMixin
+
+FilterType = Literal["dual_random_walk", "random_walk", "reverse_random_walk"]
+LossType = Literal["masked_mae", "mae", "mse"]
+
+
+def random_walk_matrix(adjacency: Tensor) -> Tensor:
+    """The forward random-walk transition matrix D_O^-1 W.
+
+    Args:
+        adjacency: (N, N) non-negative weights, `W[i, j]` the edge i -> j.
+
+    Returns:
+        (N, N) dense matrix whose non-empty rows sum to one (rows of sinks stay zero).
+    """
+    out_degree = adjacency.sum(dim=1, keepdim=True)  # (N, 1)
+    inverse = torch.where(out_degree > 0, 1.0 / out_degree.clamp_min(1e-12), 0.0)
+    return inverse * adjacency
+
+
+def diffusion_supports(adjacency: Tensor, filter_type: FilterType) -> list[Tensor]:
+    """The random-walk supports of `filter_type`, as dense (N, N) matrices.
+
+    "dual_random_walk" gives [D_O^-1 W, D_I^-1 W^T]; "random_walk" the first only;
+    "reverse_random_walk" the second only.
+    """
+    if filter_type not in get_args(FilterType):
+        raise ValueError(f"filter_type must be one of {get_args(FilterType)}, got {filter_type!r}")
+    forward = random_walk_matrix(adjacency)
+    reverse = random_walk_matrix(adjacency.T)
+    return {
+        "dual_random_walk": [forward, reverse],
+        "random_walk": [forward],
+        "reverse_random_walk": [reverse],
+    }[filter_type]
+
+
+def diffusion_features(x: Tensor, supports: list[Tensor], max_diffusion_step: int) -> Tensor:
+    """Stack the diffusion terms of `x` over every support.
+
+    Args:
+        x: (B, N, C) graph signals.
+        supports: M matrices (N, N), dense or sparse COO.
+        max_diffusion_step: K; K = 0 returns `x` alone.
+
+    Returns:
+        (B, N, C * (1 + M * K)): [X, T_1(S_1) X, ..., T_K(S_1) X, T_1(S_2) X, ...], each support's
+        recursion starting again from X.
+    """
+    batch, nodes, channels = x.shape
+    x0 = x.permute(1, 0, 2).reshape(nodes, batch * channels)  # (N, B*C)
+    terms = [x0]
+    for support in supports if max_diffusion_step > 0 else []:
+        previous, current = x0, torch.mm(support, x0)  # T_0 X, T_1 X
+        terms.append(current)
+        for _ in range(2, max_diffusion_step + 1):
+            previous, current = current, 2.0 * torch.mm(support, current) - previous
+            terms.append(current)
+    stacked = torch.stack(terms, dim=0)  # (1 + M*K, N, B*C)
+    stacked = stacked.reshape(len(terms), nodes, batch, channels)  # (P, N, B, C)
+    return stacked.permute(2, 1, 3, 0).reshape(batch, nodes, channels * len(terms))  # (B, N, C*P)
+
+
+class DiffusionConv(nn.Module):
+    """Diffusion convolution: a dense map of the stacked diffusion terms (paper eq. 2).
+
+    Args:
+        in_channels, out_channels: C_in and C_out per node.
+        num_supports: M (2 for the dual random walk).
+        max_diffusion_step: K.
+        bias_init: initial bias (the reference sets 1.0 for the GRU gates).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_supports: int,
+        max_diffusion_step: int,
+        bias_init: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.max_diffusion_step = max_diffusion_step
+        num_terms = 1 + num_supports * max_diffusion_step
+        self.linear = nn.Linear(in_channels * num_terms, out_channels)
+        nn.init.xavier_normal_(self.linear.weight)
+        nn.init.constant_(self.linear.bias, bias_init)
+
+    def forward(self, x: Tensor, supports: list[Tensor]) -> Tensor:
+        """(B, N, C_in) -> (B, N, C_out)."""
+        return self.linear(diffusion_features(x, supports, self.max_diffusion_step))
+
+
+class DCGRUCell(nn.Module):
+    """A GRU cell whose matrix products are diffusion convolutions (paper eq. 3).
+
+    r, u = sigmoid(Theta_ru *G [X, H]);  C = tanh(Theta_C *G [X, r * H]);  H' = u H + (1 - u) C.
+    """
+
+    def __init__(
+        self, input_size: int, hidden_size: int, num_supports: int, max_diffusion_step: int
+    ) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        size = input_size + hidden_size
+        self.gates = DiffusionConv(size, 2 * hidden_size, num_supports, max_diffusion_step, 1.0)
+        self.candidate = DiffusionConv(size, hidden_size, num_supports, max_diffusion_step)
+
+    def forward(self, x: Tensor, h: Tensor, supports: list[Tensor]) -> Tensor:
+        """x (B, N, C_in), h (B, N, H) -> the next hidden state (B, N, H)."""
+        gates = torch.sigmoid(self.gates(torch.cat([x, h], dim=-1), supports))  # (B, N, 2H)
+        r, u = gates.chunk(2, dim=-1)  # (B, N, H) each
+        c = torch.tanh(self.candidate(torch.cat([x, r * h], dim=-1), supports))  # (B, N, H)
+        return u * h + (1.0 - u) * c
+
+
+@dataclass(frozen=True)
+class DCRNNConfig:
+    """DCRNN hyperparameters (defaults: the paper's METR-LA model, 2 x 64 units, K = 2).
+
+    Args:
+        num_nodes: N, the graph's size.
+        input_dim: channels per node of the encoder's input (the target first, then covariates).
+        output_dim: channels per node predicted (the first `output_dim` input channels).
+        horizon: T_out, steps predicted.
+        hidden_size: DCGRU units per node.
+        num_layers: stacked DCGRU layers in encoder and decoder.
+        max_diffusion_step: K; 0 removes the graph (a GRU per node with shared weights).
+        filter_type: which random-walk supports to use.
+        use_sparse: multiply by the supports as torch sparse COO matrices.
+        cl_decay_steps: tau of the scheduled-sampling decay tau / (tau + exp(step / tau));
+            0 disables scheduled sampling (the decoder always feeds its own predictions).
+        loss: "masked_mae" (zeros in the target are missing readings, as in the reference),
+            "mae" or "mse", computed in the data's units.
+    """
+
+    num_nodes: int
+    input_dim: int = 1
+    output_dim: int = 1
+    horizon: int = 12
+    hidden_size: int = 64
+    num_layers: int = 2
+    max_diffusion_step: int = 2
+    filter_type: FilterType = "dual_random_walk"
+    use_sparse: bool = True
+    cl_decay_steps: int = 2000
+    loss: LossType = "masked_mae"
+
+    def __post_init__(self) -> None:
+        if self.filter_type not in get_args(FilterType):
+            raise ValueError(
+                f"filter_type must be one of {get_args(FilterType)}, got {self.filter_type!r}"
+            )
+        if self.loss not in get_args(LossType):
+            raise ValueError(f"loss must be one of {get_args(LossType)}, got {self.loss!r}")
+        if self.max_diffusion_step < 0:
+            raise ValueError(f"max_diffusion_step must be >= 0, got {self.max_diffusion_step}")
+        if not 0 < self.output_dim <= self.input_dim:
+            raise ValueError("output_dim must be in 1..input_dim (targets are the first inputs)")
+
+
+class DCRNN(PretrainedMixin, nn.Module):
+    """Sequence-to-sequence DCRNN over a fixed graph.
+
+    The adjacency and the target's standardisation (`loc`, `scale`) are buffers, so a saved model
+    predicts in the data's units on its own. Batches are dicts with "x" (B, T_in, N, input_dim)
+    and "y" (B, T_out, N, output_dim), both in the data's units.
+
+    Args:
+        config: hyperparameters.
+        adjacency: (N, N) weights, `W[i, j]` the edge i -> j (zeros when loading a saved model).
+    """
+
+    config_class = DCRNNConfig
+
+    def __init__(self, config: DCRNNConfig, adjacency: Tensor | None = None) -> None:
+        super().__init__()
+        self.config = config
+        n = config.num_nodes
+        adjacency = torch.zeros(n, n) if adjacency is None else adjacency.float()
+        if adjacency.shape != (n, n):
+            raise ValueError(f"adjacency must be ({n}, {n}), got {tuple(adjacency.shape)}")
+        self.register_buffer("adjacency", adjacency.clone())
+        self.register_buffer("loc", torch.zeros(config.input_dim))
+        self.register_buffer("scale", torch.ones(config.input_dim))
+        self.register_buffer("batches_seen", torch.zeros((), dtype=torch.long))
+        num_supports = len(diffusion_supports(torch.zeros(1, 1), config.filter_type))
+        k, h = config.max_diffusion_step, config.hidden_size
+
+        def layers(first_input: int) -> nn.ModuleList:
+            sizes = [first_input] + [h] * (config.num_layers - 1)
+            return nn.ModuleList(DCGRUCell(s, h, num_supports, k) for s in sizes)
+
+        self.encoder = layers(config.input_dim)
+        self.decoder = layers(config.output_dim)
+        self.projection = nn.Linear(h, config.output_dim)
+
+    def set_standardisation(self, loc: Tensor, scale: Tensor) -> None:
+        """Store per-channel mean and standard deviation of the training inputs, (input_dim,)."""
+        self.loc.copy_(loc)
+        self.scale.copy_(scale.clamp_min(1e-8))
+
+    def supports(self) -> list[Tensor]:
+        """The random-walk supports of the stored adjacency (sparse COO if configured)."""
+        dense = diffusion_supports(self.adjacency, self.config.filter_type)
+        return [s.to_sparse() for s in dense] if self.config.use_sparse else dense
+
+    def teacher_forcing_probability(self) -> float:
+        """Inverse-sigmoid decay tau / (tau + exp(step / tau)) of the batches seen so far."""
+        tau = self.config.cl_decay_steps
+        if tau == 0:
+            return 0.0
+        return tau / (tau + math.exp(min(float(self.batches_seen) / tau, 700.0)))
+
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """Predict the next `horizon` graph signals.
+
+        Args:
+            x: (B, T_in, N, input_dim) past signals in the data's units.
+            y: (B, T_out, N, output_dim) targets, used for scheduled sampling in training only.
+
+        Returns:
+            (B, T_out, N, output_dim) predictions in the data's units.
+        """
+        cfg = self.config
+        supports = self.supports()
+        x = (x - self.loc) / self.scale  # (B, T_in, N, C_in)
+        batch = x.shape[0]
+        hidden = [x.new_zeros(batch, cfg.num_nodes, cfg.hidden_size) for _ in self.encoder]
+        for t in range(x.shape[1]):
+            signal = x[:, t]  # (B, N, C)
+            for i, cell in enumerate(self.encoder):
+                hidden[i] = cell(signal, hidden[i], supports)
+                signal = hidden[i]
+        out_loc, out_scale = self.loc[: cfg.output_dim], self.scale[: cfg.output_dim]
+        forcing = self.teacher_forcing_probability() if self.training and y is not None else 0.0
+        decoder_input = x.new_zeros(batch, cfg.num_nodes, cfg.output_dim)  # the GO symbol
+        outputs = []
+        for t in range(cfg.horizon):
+            signal = decoder_input
+            for i, cell in enumerate(self.decoder):
+                hidden[i] = cell(signal, hidden[i], supports)
+                signal = hidden[i]
+            prediction = self.projection(signal)  # (B, N, C_out), standardised
+            outputs.append(prediction)
+            decoder_input = prediction
+            if forcing > 0 and y is not None and torch.rand(()) < forcing:
+                decoder_input = (y[:, t] - out_loc) / out_scale
+        return torch.stack(outputs, dim=1) * out_scale + out_loc  # (B, T_out, N, C_out)
+
+    def loss(self, batch: dict[str, Tensor]) -> Tensor:
+        """Training loss of a batch {"x", "y"} in the data's units (see `DCRNNConfig.loss`)."""
+        prediction = self(batch["x"], batch["y"])
+        if self.training:
+            self.batches_seen += 1
+        error = prediction - batch["y"]
+        if self.config.loss == "mse":
+            return error.square().mean()
+        if self.config.loss == "mae":
+            return error.abs().mean()
+        mask = (batch["y"] != 0).to(error.dtype)
+        return (error.abs() * mask).sum() / mask.sum().clamp_min(1.0)
+
+    @torch.no_grad()
+    def predict(self, x: Tensor) -> Tensor:
+        """(B, T_in, N, input_dim) -> (B, T_out, N, output_dim), without teacher forcing."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self(x)
+        finally:
+            self.train(was_training)

@@ -1,0 +1,165 @@
+"""DCRNN: dual random-walk diffusion convolution on designed graphs, the cell, the seq2seq model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import diffrnn
+from diffrnn.hybrid.dcrnn import (
+    DCRNN,
+    DCGRUCell,
+    DCRNNConfig,
+    DiffusionConv,
+    diffusion_features,
+    diffusion_supports,
+    random_walk_matrix,
+)
+
+# A designed directed graph: 0->1 (1), 0->2 (1), 1->2 (2), 2->0 (1).
+W = torch.tensor([[0.0, 1.0, 1.0], [0.0, 0.0, 2.0], [1.0, 0.0, 0.0]])
+X = torch.tensor([1.0, 2.0, 4.0]).reshape(1, 3, 1)  # (B, N, C)
+
+
+def test_supports_are_the_hand_computed_random_walks() -> None:
+    forward, reverse = diffusion_supports(W, "dual_random_walk")
+    # D_O = diag(2, 2, 1); D_I = diag(1, 1, 3).
+    expected_forward = torch.tensor([[0.0, 0.5, 0.5], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    expected_reverse = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [1 / 3, 2 / 3, 0.0]])
+    torch.testing.assert_close(forward, expected_forward)
+    torch.testing.assert_close(reverse, expected_reverse)
+
+
+def test_dual_random_walk_restarts_from_x_for_each_support() -> None:
+    # Forward: P x = [3, 4, 1]; 2 P (P x) - x = [4, 0, 2].
+    # Reverse, starting again from x: R x = [4, 1, 5/3]; 2 R (R x) - x = [7/3, 6, 0].
+    # The reference code's bug (liyaguang/DCRNN #45/#90) would start the reverse walk from P x
+    # and give R (P x) = [1, 3, 11/3] instead.
+    features = diffusion_features(X, diffusion_supports(W, "dual_random_walk"), 2)
+    expected = torch.tensor(
+        [[1.0, 3.0, 4.0, 4.0, 7 / 3], [2.0, 4.0, 0.0, 1.0, 6.0], [4.0, 1.0, 2.0, 5 / 3, 0.0]]
+    )
+    torch.testing.assert_close(features[0], expected)
+
+
+def test_diffusion_features_match_dense_chebyshev_polynomials_on_a_random_graph() -> None:
+    n, batch, channels, k = 6, 3, 2, 3
+    adjacency = torch.rand(n, n) * (torch.rand(n, n) < 0.5)
+    x = torch.randn(batch, n, channels)
+    supports = diffusion_supports(adjacency, "dual_random_walk")
+    eye = torch.eye(n)
+    expected_terms = [x]
+    for s in supports:
+        polys = [eye, s]
+        for _ in range(2, k + 1):
+            polys.append(2 * s @ polys[-1] - polys[-2])
+        expected_terms += [torch.einsum("ij,bjc->bic", p, x) for p in polys[1:]]
+    expected = torch.stack(expected_terms, dim=-1).reshape(batch, n, -1)  # (B, N, C*P)
+    dense = diffusion_features(x, supports, k)
+    sparse = diffusion_features(x, [s.to_sparse() for s in supports], k)
+    torch.testing.assert_close(dense, expected)
+    torch.testing.assert_close(sparse, expected)
+
+
+def test_random_walk_rows_are_stochastic_and_sinks_stay_zero() -> None:
+    adjacency = torch.rand(8, 8)
+    adjacency[3] = 0.0  # a sink
+    p = random_walk_matrix(adjacency)
+    sums = p.sum(dim=1)
+    torch.testing.assert_close(sums[torch.arange(8) != 3], torch.ones(7))
+    assert sums[3] == 0.0
+
+
+def test_k_zero_is_a_dense_layer_applied_to_each_node() -> None:
+    conv = DiffusionConv(4, 5, num_supports=2, max_diffusion_step=0)
+    dense = nn.Linear(4, 5)
+    dense.load_state_dict(conv.linear.state_dict())
+    x = torch.randn(2, 7, 4)
+    supports = diffusion_supports(torch.rand(7, 7), "dual_random_walk")
+    torch.testing.assert_close(conv(x, supports), dense(x))
+
+
+def test_dcgru_cell_shapes_and_two_hop_receptive_field() -> None:
+    cell = DCGRUCell(input_size=3, hidden_size=8, num_supports=1, max_diffusion_step=1)
+    chain = torch.diag(torch.ones(3), diagonal=1)  # 0 -> 1 -> 2 -> 3
+    supports = diffusion_supports(chain, "random_walk")
+    x, h = torch.randn(4, 4, 3), torch.randn(4, 4, 8)
+    out = cell(x, h, supports)
+    assert out.shape == (4, 4, 8)
+    # With K = 1 node i reads node i+1; the candidate reads r * h, itself one hop: two hops.
+    x2 = x.clone()
+    x2[:, 3] += 1.0
+    out2 = cell(x2, h, supports)
+    assert torch.equal(out2[:, 0], out[:, 0])
+    assert not torch.allclose(out2[:, 1], out[:, 1])
+    assert not torch.allclose(out2[:, 2], out[:, 2])
+
+
+def tiny_model(k: int = 1, **kwargs: object) -> DCRNN:
+    config = DCRNNConfig(
+        num_nodes=5, horizon=3, hidden_size=8, num_layers=2, max_diffusion_step=k, **kwargs
+    )
+    adjacency = (torch.rand(5, 5) < 0.5).float()
+    return DCRNN(config, adjacency)
+
+
+def test_dcrnn_shapes_and_standardisation() -> None:
+    model = tiny_model()
+    x = torch.randn(4, 6, 5, 1)
+    assert model.predict(x).shape == (4, 3, 5, 1)
+    # Outputs are de-standardised: shifting loc shifts an input-free prediction's offset.
+    model.set_standardisation(torch.tensor([10.0]), torch.tensor([2.0]))
+    shifted = model.predict(x * 2.0 + 10.0)
+    model.set_standardisation(torch.tensor([0.0]), torch.tensor([1.0]))
+    torch.testing.assert_close(shifted, model.predict(x) * 2.0 + 10.0)
+
+
+def test_dcrnn_overfits_a_tiny_batch() -> None:
+    model = tiny_model(loss="mse", cl_decay_steps=0)
+    x = torch.randn(8, 4, 5, 1)
+    batch = {"x": x, "y": x[:, -3:].flip(1)}
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    first = float(model.loss(batch).detach())
+    for _ in range(150):
+        optimiser.zero_grad()
+        loss = model.loss(batch)
+        loss.backward()
+        optimiser.step()
+    assert float(loss.detach()) < 0.2 * first
+
+
+def test_scheduled_sampling_decays_with_batches_seen() -> None:
+    model = tiny_model(cl_decay_steps=100)
+    assert model.teacher_forcing_probability() == pytest.approx(100 / 101)
+    model.batches_seen.fill_(1000)
+    assert model.teacher_forcing_probability() == pytest.approx(100 / (100 + torch.e**10))
+
+
+def test_masked_mae_ignores_missing_readings() -> None:
+    model = tiny_model(loss="masked_mae")
+    model.eval()
+    x = torch.randn(2, 4, 5, 1)
+    y = torch.randn(2, 3, 5, 1)
+    y[:, :, 0] = 0.0  # node 0 missing
+    prediction = model(x)
+    expected = (prediction - y).abs()[:, :, 1:].mean()
+    torch.testing.assert_close(model.loss({"x": x, "y": y}), expected)
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    model = tiny_model(k=2)
+    model.set_standardisation(torch.tensor([3.0]), torch.tensor([0.5]))
+    model.save_pretrained(tmp_path / "dcrnn")
+    loaded = diffrnn.load(tmp_path / "dcrnn")
+    x = torch.randn(2, 4, 5, 1)
+    torch.testing.assert_close(loaded.predict(x), model.predict(x))
+    assert torch.equal(loaded.adjacency, model.adjacency)
+
+
+def test_config_rejects_unknown_filter() -> None:
+    with pytest.raises(ValueError, match="filter_type"):
+        DCRNNConfig(num_nodes=3, filter_type="laplacian")  # type: ignore[arg-type]
