@@ -18,6 +18,7 @@ from torch import nn
 from diffrnn.errors import TrainingDivergedError
 
 SchedulerName = Literal["constant", "cosine"]
+VALIDATION_SEED = 1234  # seeds the noise of validation losses (diffusion models draw noise)
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,31 @@ class LitModel(L.LightningModule):
                     "lower the learning rate, clip gradients, or check that the data is scaled.",
                 )
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+    def optimizer_step(
+        self, epoch: int, batch_idx: int, optimizer: Any, optimizer_closure: Any = None
+    ) -> None:
+        optimizer.step(closure=optimizer_closure)
+        # Here, not in on_train_batch_end: checkpoints are written before that hook runs, and
+        # a resumed run must find the average of every step it has already taken.
         if self.ema is not None:
             self.ema.update_parameters(self.model)
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        for name, param in self.model.named_parameters():
+            if not torch.isfinite(param).all():
+                raise TrainingDivergedError(
+                    f"the weight {name} became non-finite at step {self.global_step}; the "
+                    "checkpoint was not overwritten, so the last good one survives.",
+                    "lower the learning rate, clip gradients, or check that the data is scaled.",
+                )
+
     def validation_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        loss = self.model_for_eval().loss(batch)  # type: ignore[operator]
+        # Fixed noise per validation batch: comparable across validations, and the training
+        # random stream is left untouched (so a resumed run draws what the original drew).
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(VALIDATION_SEED + batch_idx)
+            loss = self.model_for_eval().loss(batch)  # type: ignore[operator]
         self.log("val_loss", loss, prog_bar=True, on_step=False, on_epoch=True)
         return loss
 

@@ -23,6 +23,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import nn
 
 from diffrnn.training.module import LitModel, OptimConfig
+from diffrnn.training.overrides import apply_current_overrides
+from diffrnn.training.resume import DurableCheckpointIO, ResumeState, resumable_loader
 
 LAST_CHECKPOINT = "last.ckpt"
 
@@ -92,7 +94,7 @@ def make_trainer(config: TrainConfig, checkpoint_dir: str | Path | None = None) 
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*number of training batches.*smaller than the logging.*")
-    callbacks: list[L.Callback] = []
+    callbacks: list[L.Callback] = [ResumeState()]
     if checkpoint_dir is not None:
         callbacks.append(
             ModelCheckpoint(
@@ -120,6 +122,7 @@ def make_trainer(config: TrainConfig, checkpoint_dir: str | Path | None = None) 
         enable_model_summary=False,
         deterministic=config.deterministic,
         callbacks=callbacks,
+        plugins=[DurableCheckpointIO()],
         default_root_dir=str(checkpoint_dir) if checkpoint_dir is not None else None,
     )
 
@@ -140,17 +143,29 @@ def fit(
         val_loader: optional validation batches.
         config: budgets and optimiser; defaults to `TrainConfig()`.
         checkpoint_dir: where `last.ckpt` is written; required for `resume`.
-        resume: continue from `checkpoint_dir/last.ckpt` if it exists.
+        resume: continue from `checkpoint_dir/last.ckpt` if it exists. A resumed run ends with
+            the same weights as an uninterrupted one (same seed, CPU): the data order depends on
+            (seed, epoch) only and the random generators are restored from the checkpoint.
+
+    In one process, a `DataLoader` with the default sampler is rebuilt around
+    `resume.EpochSampler` (its order: `seed + epoch`, as DDP's `DistributedSampler` draws it).
+    Settings of an enclosing `overrides.train_overrides` block replace those of `config`.
     """
-    config = config or TrainConfig()
+    config = apply_current_overrides(config or TrainConfig())
     L.seed_everything(config.seed, workers=True, verbose=False)
     lit = LitModel(model, config.optim, config.ema_decay)
     trainer = make_trainer(config, checkpoint_dir)
+    resumable = train_loader
+    if trainer.world_size == 1:  # under DDP, Lightning's DistributedSampler draws the same order
+        resumable = resumable_loader(train_loader, config.seed)
     ckpt_path = None
     if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / LAST_CHECKPOINT).exists():
         ckpt_path = str(Path(checkpoint_dir) / LAST_CHECKPOINT)
     wall, cpu = time.perf_counter(), time.process_time()
-    trainer.fit(lit, train_loader, val_loader, ckpt_path=ckpt_path, weights_only=True)
+    with warnings.catch_warnings():
+        if resumable is not train_loader:  # its EpochSampler resumes mid-epoch exactly
+            warnings.filterwarnings("ignore", ".*dataloader is not resumable.*")
+        trainer.fit(lit, resumable, val_loader, ckpt_path=ckpt_path, weights_only=True)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     trained = lit.model_for_eval()
     trained.eval()

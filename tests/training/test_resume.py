@@ -1,0 +1,132 @@
+"""A run SIGKILLed mid-epoch and resumed ends bit-identical to one that was never interrupted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from diffrnn.training import OptimConfig, TrainConfig, fit
+from diffrnn.training.resume import EpochSampler, resumable_loader
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+STEPS, EVERY, KILL_AT = 40, 5, 17  # 6 batches per epoch: the checkpoint at 15 is mid-epoch 2
+
+
+class NoisyRegressor(nn.Module):
+    """Dropout and a noise draw in the loss: the random streams matter, as in diffusion models."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.2), nn.Tanh(), nn.Linear(16, 1))
+
+    def loss(self, batch: list[torch.Tensor]) -> torch.Tensor:
+        x, y = batch
+        noise = 0.1 * torch.randn_like(y)
+        return ((self.net(x).squeeze(-1) - (y + noise)) ** 2).mean()
+
+
+class _StopAt(L.Callback):
+    """Announces step KILL_AT on stdout and waits there to be killed."""
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
+        if trainer.global_step == KILL_AT:
+            print(f"step {KILL_AT}", flush=True)
+            time.sleep(120)
+
+
+def train(checkpoint_dir: str, resume: bool, hang: bool = False) -> tuple[dict, list[float]]:
+    """The run under test; `hang` stops it at step KILL_AT (in a subprocess, to be killed)."""
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(11)
+    x = torch.randn(96, 4, generator=g)
+    y = torch.sin(x.sum(-1))
+    train_loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True)
+    val_loader = DataLoader(TensorDataset(x[:32], y[:32]), batch_size=16)
+    config = TrainConfig(
+        max_steps=STEPS,
+        seed=5,
+        checkpoint_every_n_steps=EVERY,
+        val_every_n_steps=7,
+        ema_decay=0.9,
+        optim=OptimConfig(lr=0.01, warmup_steps=3, schedule="cosine", total_steps=STEPS),
+    )
+    torch.manual_seed(5)
+    model = NoisyRegressor()
+    if hang:
+        from diffrnn.training import trainer
+
+        original = trainer.make_trainer
+
+        def with_stop(*args, **kwargs):  # type: ignore[no-untyped-def]
+            built = original(*args, **kwargs)
+            built.callbacks.insert(0, _StopAt())
+            return built
+
+        trainer.make_trainer = with_stop  # type: ignore[assignment]
+    result = fit(model, train_loader, val_loader, config, checkpoint_dir, resume=resume)
+    return result.model.state_dict(), result.val_losses
+
+
+def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    killed_dir = tmp_path / "killed"
+    script = (
+        f"import runpy; runpy.run_path({__file__!r})['train']({str(killed_dir)!r}, False, True)"
+    )
+    env = {**os.environ, "PYTHONPATH": SRC}
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env)
+    reference, reference_val = train(str(tmp_path / "reference"), resume=False)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == f"step {KILL_AT}".encode()
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    saved = torch.load(killed_dir / "last.ckpt", weights_only=True)
+    assert saved["global_step"] == 15 and saved["epoch"] == 2  # killed mid-epoch, after a save
+
+    resumed, resumed_val = train(str(killed_dir), resume=True)
+    assert reference.keys() == resumed.keys()
+    for name in reference:
+        assert torch.equal(reference[name], resumed[name]), name
+    assert resumed_val == reference_val[-len(resumed_val) :]  # validations after the resume
+
+
+def test_without_resume_a_run_starts_afresh(tmp_path: Path) -> None:
+    first, _ = train(str(tmp_path), resume=False)
+    again, _ = train(str(tmp_path), resume=False)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+
+
+def test_epoch_order_depends_on_seed_and_epoch_only() -> None:
+    sampler = EpochSampler(10, shuffle=True, seed=3)
+    sampler.set_epoch(4)
+    first = list(sampler)
+    assert sorted(first) == list(range(10)) and list(sampler) == first
+    twin = EpochSampler(10, shuffle=True, seed=3)
+    twin.set_epoch(4)
+    assert list(twin) == first
+    sampler.skip_once(4, 3)
+    assert list(sampler) == first[3:] and list(sampler) == first  # the skip happens once
+    sampler.set_epoch(5)
+    assert list(sampler) != first
+    g = torch.Generator().manual_seed(3 + 5)
+    assert list(sampler) == torch.randperm(10, generator=g).tolist()  # DistributedSampler's order
+
+
+def test_only_plain_in_process_loaders_are_rebuilt() -> None:
+    data = TensorDataset(torch.arange(10.0))
+    shuffled = resumable_loader(DataLoader(data, batch_size=4, shuffle=True), seed=0)
+    assert isinstance(shuffled.sampler, EpochSampler) and shuffled.sampler.shuffle
+    ordered = resumable_loader(DataLoader(data, batch_size=4), seed=0)
+    assert [b[0].tolist() for b in ordered] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    workers = DataLoader(data, batch_size=4, num_workers=1)
+    assert resumable_loader(workers, seed=0) is workers
+    batches = [[0, 1], [2]]
+    assert resumable_loader(batches, seed=0) is batches
