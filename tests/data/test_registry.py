@@ -86,3 +86,13 @@ def test_unknown_name_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError) as err:
         registry.get("exchange")
     assert all(name in str(err.value) for name in registry.DATASETS)
+
+
+def test_every_registered_dataset_has_a_loader() -> None:
+    from diffrnn.data import _LOADERS, load
+    from diffrnn.data.timeseries import ExchangeRate
+
+    assert set(_LOADERS) == set(registry.DATASETS)
+    assert isinstance(load("exchange_rate"), ExchangeRate)
+    with pytest.raises(ConfigError, match="Unknown dataset"):
+        load("cifar10")
