@@ -96,3 +96,20 @@ def test_every_registered_dataset_has_a_loader() -> None:
     assert isinstance(load("exchange_rate"), ExchangeRate)
     with pytest.raises(ConfigError, match="Unknown dataset"):
         load("cifar10")
+
+
+def test_each_file_is_hashed_once_per_process_until_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = _copy_dataset(tmp_path, "tinyshakespeare/input.txt")
+    monkeypatch.setenv(registry.DATA_DIR_ENV, str(tmp_path))
+    calls: list[Path] = []
+    real = registry._sha256
+    monkeypatch.setattr(registry, "_sha256", lambda p: calls.append(p) or real(p))
+    for _ in range(3):
+        registry.path("tinyshakespeare", "tinyshakespeare/input.txt")
+    assert calls == [target]
+    target.write_text("altered")  # new size and mtime: checked again, and refused
+    with pytest.raises(ChecksumError):
+        registry.path("tinyshakespeare", "tinyshakespeare/input.txt")
+    assert len(calls) == 2
