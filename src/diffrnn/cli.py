@@ -7,6 +7,8 @@ inside the commands, never at module level, so `diffrnn --help` is instant.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -89,6 +91,56 @@ def datasets_verify(
     counts = {name: len(registry.verify(name))} if name else registry.verify_all()
     for dataset, n_files in counts.items():
         console.print(f"[green]ok[/] {dataset}: {n_files} files")
+
+
+@app.command()
+def train(
+    task: Annotated[str, typer.Option(help="Task name (see diffrnn.bench.tasks).")],
+    model: Annotated[str, typer.Option(help="Model registered on the task.")],
+    out: Annotated[
+        Path, typer.Option(help="Run directory: checkpoints/, artefacts/, result.json.")
+    ],
+    seed: Annotated[int, typer.Option(help="Seeds the weights, the data order and the noise.")] = 0,
+    resume: Annotated[bool, typer.Option(help="Continue from OUT/checkpoints/last.ckpt.")] = False,
+    suite: Annotated[str, typer.Option(help="quick (tiny models) or full (target budgets).")] = (
+        "quick"
+    ),
+    budget: Annotated[
+        float | None, typer.Option(min=0.1, help="Training seconds (default: the suite's).")
+    ] = None,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(min=1, help="Optimiser steps instead of a time budget (repeatable results)."),
+    ] = None,
+    devices: Annotated[str, typer.Option(help="Devices per node: a number or 'auto'.")] = "1",
+    strategy: Annotated[str, typer.Option(help="Lightning strategy, e.g. ddp.")] = "auto",
+    num_nodes: Annotated[int, typer.Option(min=1, help="Machines (DDP across nodes).")] = 1,
+    threads: Annotated[int, typer.Option(min=1, help="torch threads per process.")] = 1,
+) -> None:
+    """Train one unit (task, model, seed) into OUT; --resume continues a killed run."""
+    from diffrnn.bench.train import launched_as_rank_zero, train_unit
+    from diffrnn.errors import ConfigError
+
+    if not (devices == "auto" or (devices.isdigit() and int(devices) >= 1)):
+        raise ConfigError(f"--devices must be a positive number or 'auto', got {devices!r}.")
+    output = train_unit(
+        task,
+        model,
+        seed,
+        out,
+        suite=suite,
+        budget_s=budget,
+        resume=resume,
+        threads=threads,
+        max_steps=max_steps,
+        devices=int(devices) if devices.isdigit() else devices,
+        strategy=strategy,
+        num_nodes=num_nodes,
+    )
+    if launched_as_rank_zero():
+        metrics = ", ".join(f"{name} {value}" for name, value in output.metrics.items())
+        console.print(f"{task} / {model} (seed {seed}): {metrics}")
+        console.print(f"trained {output.train_seconds:.1f} s; wrote {out / 'result.json'}")
 
 
 def main(argv: list[str] | None = None) -> None:

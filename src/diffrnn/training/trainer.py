@@ -22,6 +22,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import nn
 
+from diffrnn.errors import ConfigError
 from diffrnn.training.module import LitModel, OptimConfig
 from diffrnn.training.overrides import apply_current_overrides
 from diffrnn.training.resume import DurableCheckpointIO, ResumeState, resumable_loader
@@ -125,6 +126,19 @@ def make_trainer(config: TrainConfig, checkpoint_dir: str | Path | None = None) 
         plugins=[DurableCheckpointIO()],
         default_root_dir=str(checkpoint_dir) if checkpoint_dir is not None else None,
     )
+
+
+def check_trainer_settings(config: TrainConfig) -> None:
+    """Raise a ConfigError now if Lightning refuses `config`'s devices / strategy / nodes."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        make_trainer(config)
+    except (MisconfigurationException, ValueError) as exc:
+        raise ConfigError(
+            f"the trainer settings were refused: {exc}",
+            "check --devices, --strategy and --num-nodes (e.g. --devices 2 --strategy ddp).",
+        ) from None
 
 
 def fit(

@@ -1,0 +1,118 @@
+"""One unit (task, model, seed) trained into a directory of its own, resumable after a kill.
+
+    diffrnn train --task forecast-exchange --model deepar --seed 0 --out runs/deepar
+    diffrnn train ... --out runs/deepar --resume          # after a crash, continue from last.ckpt
+    diffrnn train ... --max-steps 500                     # a step budget: repeatable results
+    diffrnn train ... --devices 2 --strategy ddp          # Lightning DDP (gloo on CPU, NCCL on GPU)
+
+The directory holds `checkpoints/last.ckpt` (Lightning's, loaded with `weights_only=True`),
+`artefacts/` (the unit's plots, samples) and `result.json`, written atomically by rank zero.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, get_args
+
+from diffrnn.bench.registry import SuiteName, UnitContext, UnitOutput, get_model
+from diffrnn.errors import ConfigError
+from diffrnn.fileio import atomic_write_json
+
+RESULT_NAME = "result.json"
+CHECKPOINTS = "checkpoints"
+ARTEFACTS = "artefacts"
+DEFAULT_BUDGET_S: dict[str, float] = {"quick": 10.0, "full": 600.0}
+"""Training seconds of a unit when no `--budget` / `--max-steps` is given."""
+
+
+def launched_as_rank_zero() -> bool:
+    """False when a launcher (Lightning DDP, torchrun, SLURM) started this process as a worker."""
+    return all(
+        os.environ.get(var, "0") == "0"
+        for var in ("RANK", "SLURM_PROCID", "LOCAL_RANK", "NODE_RANK")
+    )
+
+
+def train_unit(
+    task: str,
+    model: str,
+    seed: int,
+    out_dir: str | Path,
+    *,
+    suite: str = "quick",
+    budget_s: float | None = None,
+    resume: bool = False,
+    threads: int = 1,
+    max_steps: int | None = None,
+    devices: int | str | None = None,
+    strategy: str | None = None,
+    num_nodes: int | None = None,
+) -> UnitOutput:
+    """Train and evaluate model `model` of task `task` with checkpoints in `out_dir`.
+
+    Args:
+        task, model: public names (see `diffrnn.bench.tasks`); unknown names are a ConfigError.
+        seed: seeds the weights, the data order and the sampling noise.
+        out_dir: the run's directory (created).
+        suite: "quick" (tiny models) or "full" (the issues' target budgets).
+        budget_s: training wall-clock budget (default: `DEFAULT_BUDGET_S[suite]`).
+        resume: continue from `out_dir/checkpoints/last.ckpt`; without it an existing checkpoint
+            is an error rather than silently overwritten.
+        threads: torch intra-op threads the unit may use.
+        max_steps, devices, strategy, num_nodes: imposed on every `fit` of the unit (see
+            `diffrnn.training.overrides.TrainOverrides`); None keeps the unit's choice.
+
+    Returns:
+        The unit's output; rank zero also writes it to `out_dir/result.json`.
+    """
+    if suite not in get_args(SuiteName):
+        raise ConfigError(f"unknown suite {suite!r}.", f"choose one of: {get_args(SuiteName)}.")
+    entry = get_model(task, model)  # names are checked before torch is imported
+    out = Path(out_dir)
+    checkpoints = out / CHECKPOINTS
+    checkpoint = checkpoints / "last.ckpt"
+    if not resume and checkpoint.exists():
+        raise ConfigError(
+            f"{checkpoint} exists: {out} holds an earlier run.",
+            "pass --resume to continue it, or choose another --out.",
+        )
+    from diffrnn.training.overrides import TrainOverrides, train_overrides
+    from diffrnn.training.trainer import TrainConfig, check_trainer_settings
+
+    overrides = TrainOverrides(max_steps, devices, strategy, num_nodes)
+    check_trainer_settings(overrides.apply(TrainConfig()))
+    rank_zero = launched_as_rank_zero()
+    artefacts = out / ARTEFACTS if rank_zero else Path(tempfile.mkdtemp(prefix="diffrnn-rank-"))
+    artefacts.mkdir(parents=True, exist_ok=True)
+    ctx = UnitContext(
+        seed=seed,
+        budget_s=budget_s if budget_s is not None else DEFAULT_BUDGET_S[suite],
+        suite=suite,  # type: ignore[arg-type]
+        out_dir=artefacts,
+        threads=threads,
+        checkpoint_dir=checkpoints,
+        resume=resume,
+    )
+    try:
+        with train_overrides(overrides):
+            output = entry.run(ctx)
+    finally:
+        if not rank_zero:
+            shutil.rmtree(artefacts, ignore_errors=True)
+    if rank_zero:
+        record: dict[str, Any] = {
+            "task": task,
+            "model": model,
+            "family": entry.family,
+            "seed": seed,
+            "suite": suite,
+            "budget_s": ctx.budget_s,
+            "overrides": dataclasses.asdict(overrides),
+            **dataclasses.asdict(output),
+        }
+        atomic_write_json(out / RESULT_NAME, record, allow_nan=True)
+    return output
