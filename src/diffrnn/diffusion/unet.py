@@ -1,0 +1,72 @@
+"""A small 2-D U-Net denoiser for 8x8 images: diffusers' `UNet2DModel`, configured small.
+
+`eps_model(x_t (B, C, H, W), t (B,), cond) -> (B, C, H, W)`. With `num_classes` set, `cond` is a
+(B,) label added to the time embedding through the U-Net's class embedding, which has one extra
+row: index `num_classes` is the null class of classifier-free guidance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """Args:
+    sample_size: H = W of the images.
+    channels: C, image channels.
+    block_out_channels: channels per resolution (len(...) resolutions, halving H each time).
+    attention: whether each resolution's blocks use self-attention.
+    layers_per_block: ResNet blocks per resolution.
+    norm_num_groups: GroupNorm groups (must divide every block's channels).
+    num_classes: if set, class-conditional with a null class at index `num_classes`.
+    dropout: dropout inside the ResNet blocks.
+    """
+
+    sample_size: int = 8
+    channels: int = 1
+    block_out_channels: tuple[int, ...] = (32, 64)
+    attention: tuple[bool, ...] = (False, True)
+    layers_per_block: int = 1
+    norm_num_groups: int = 8
+    num_classes: int | None = None
+    dropout: float = 0.0
+
+
+class UNet(nn.Module):
+    """diffusers' UNet2DModel behind the `(x_t, t, cond)` denoiser signature."""
+
+    config_class = UNetConfig
+
+    def __init__(self, config: UNetConfig) -> None:
+        super().__init__()
+        from diffusers import UNet2DModel
+
+        if len(config.attention) != len(config.block_out_channels):
+            raise ValueError("attention needs one flag per entry of block_out_channels")
+        self.config = config
+        self.net = UNet2DModel(
+            sample_size=config.sample_size,
+            in_channels=config.channels,
+            out_channels=config.channels,
+            block_out_channels=config.block_out_channels,
+            down_block_types=tuple(
+                "AttnDownBlock2D" if a else "DownBlock2D" for a in config.attention
+            ),
+            up_block_types=tuple(
+                "AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(config.attention)
+            ),
+            layers_per_block=config.layers_per_block,
+            norm_num_groups=config.norm_num_groups,
+            attention_head_dim=None,
+            dropout=config.dropout,
+            num_class_embeds=None if config.num_classes is None else config.num_classes + 1,
+        )
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor:
+        """x_t: (B, C, H, W), t: (B,), cond: (B,) labels or None -> (B, C, H, W)."""
+        return self.net(x_t, t, class_labels=cond).sample

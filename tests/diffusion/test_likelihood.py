@@ -1,0 +1,98 @@
+"""The variational bound's pieces: discretised decoder, Gaussian KL, and an oracle's closed form."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+from diffrnn.diffusion.gaussian import GaussianProcess, GaussianProcessConfig
+from diffrnn.diffusion.likelihood import (
+    bound_timesteps,
+    discretized_gaussian_log_likelihood,
+    levels_to_unit,
+    normal_kl,
+    unit_to_levels,
+    variational_bound,
+)
+
+LEVELS = levels_to_unit(torch.arange(17))  # (17,)
+
+
+def test_levels_map_to_the_unit_interval_and_back() -> None:
+    assert LEVELS[0] == -1.0 and LEVELS[-1] == 1.0 and LEVELS[8] == 0.0
+    torch.testing.assert_close(LEVELS[1] - LEVELS[0], torch.tensor(2 / 16))
+    assert torch.equal(unit_to_levels(LEVELS + 0.03), torch.arange(17))
+    assert torch.equal(unit_to_levels(torch.tensor([-3.0, 3.0])), torch.tensor([0, 16]))
+
+
+@pytest.mark.parametrize(
+    ("mean", "scale"), [(0.0, 0.3), (0.37, 0.01), (-0.95, 2.0), (4.0, 0.05), (-0.5, 1e-4)]
+)
+def test_decoder_probabilities_over_all_levels_sum_to_one(mean: float, scale: float) -> None:
+    log_p = discretized_gaussian_log_likelihood(
+        LEVELS, torch.full((17,), mean), torch.full((17,), math.log(scale)), bin_width=2 / 16
+    )
+    assert torch.isfinite(log_p).all()
+    assert log_p.exp().sum().item() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_decoder_interior_bin_is_the_gaussian_mass() -> None:
+    log_p = discretized_gaussian_log_likelihood(
+        torch.tensor([0.25]), torch.tensor([0.2]), torch.tensor([math.log(0.1)]), bin_width=0.125
+    )
+    normal = torch.distributions.Normal(0.2, 0.1)
+    expected = normal.cdf(torch.tensor(0.3125)) - normal.cdf(torch.tensor(0.1875))
+    assert log_p.exp().item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_normal_kl_closed_form() -> None:
+    m, lv = torch.tensor([0.3, -1.0]), torch.tensor([0.2, -2.0])
+    torch.testing.assert_close(normal_kl(m, lv, m, lv), torch.zeros(2))
+    # KL(N(1, 1) || N(0, 4)) = log 2 + (1 + 1) / 8 - 1/2
+    got = normal_kl(
+        torch.tensor(1.0), torch.tensor(0.0), torch.tensor(0.0), torch.tensor(math.log(4.0))
+    )
+    assert got.item() == pytest.approx(math.log(2.0) + 2.0 / 8.0 - 0.5, rel=1e-6)
+
+
+def test_bound_timesteps_cover_every_kl_term_once() -> None:
+    for stride in (1, 7, 50):
+        ts, weights = bound_timesteps(1000, stride)
+        assert sum(weights) == 999 and ts[0] == 1 and ts[-1] == 999
+        assert ts == sorted(set(ts))
+
+
+class OracleX0(nn.Module):
+    """Knows the data: predicts x_0 = `value` everywhere (prediction="sample")."""
+
+    def __init__(self, process: GaussianProcess, value: float) -> None:
+        super().__init__()
+        self.process, self.value = process, value
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor:
+        return torch.full_like(x_t, self.value)
+
+
+def test_bound_of_an_exact_denoiser_on_a_point_mass_is_prior_plus_decoder() -> None:
+    config = GaussianProcessConfig(
+        num_timesteps=10, schedule="linear", beta_start=0.01, beta_end=0.2, prediction="sample"
+    )
+    process = GaussianProcess(config)
+    value = 0.5  # level 12
+    x0 = torch.full((3, 1, 2, 2), value)
+    terms = variational_bound(
+        OracleX0(process, value), x0, generator=torch.Generator().manual_seed(0)
+    )
+    # every L_t is 0: the exact x_0 gives the posterior's own mean and variance
+    assert terms.kl.abs().max() < 1e-4
+    a2, s2 = process.alphas_cumprod[-1].item(), 1 - process.alphas_cumprod[-1].item()
+    prior_nats = 0.5 * (a2 * value**2 + s2 - 1.0 - math.log(s2))
+    sigma = math.sqrt(process.posterior_variance[1].item())
+    mass = math.erf(0.0625 / (sigma * math.sqrt(2.0)))
+    expected = (prior_nats - math.log(mass)) / math.log(2.0)
+    assert terms.bits_per_dim() == pytest.approx(expected, rel=1e-4)
+    assert 0.5 < mass < 0.6  # a decoder that is neither certain nor flat
