@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +70,28 @@ def test_datasets_verify_names_the_altered_file(tmp_path) -> None:
         env=env,
     )
     assert out.returncode == 2 and "input.txt" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("compare", "--tasks", "no-such-task"), "unknown task 'no-such-task'"),
+        (("compare", "--tasks", "long-adding", "--models", "nope"), "unknown model 'nope'"),
+        (("compare", "--suite", "medium"), "unknown suite 'medium'"),
+        (("report", "no-such-run"), "holds no results"),
+    ],
+)
+def test_compare_and_report_name_errors_exit_2(args: tuple[str, ...], message: str) -> None:
+    out = _run(*args)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_report_rerenders_a_stored_run(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "bench_run", run)
+    out = _run("report", str(run))
+    assert out.returncode == 0, out.stderr
+    assert (run / "report.md").read_text().startswith("# diffrnn compare: quick suite")
+    assert (run / "report.html").stat().st_size > 10_000  # plots inlined

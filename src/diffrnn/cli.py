@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -141,6 +141,166 @@ def train(
         metrics = ", ".join(f"{name} {value}" for name, value in output.metrics.items())
         console.print(f"{task} / {model} (seed {seed}): {metrics}")
         console.print(f"trained {output.train_seconds:.1f} s; wrote {out / 'result.json'}")
+
+
+def _names(value: str | None) -> tuple[str, ...] | None:
+    """A comma-separated list of names (None when not given)."""
+    if value is None:
+        return None
+    return tuple(name.strip() for name in value.split(",") if name.strip()) or None
+
+
+class _CompareView:
+    """Progress bar and live table of a running `compare` (Rich renders it on each refresh)."""
+
+    SHOWN_ROWS = 12
+
+    def __init__(self, job: Any) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.job = job
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        self.bar = self.progress.add_task(f"{job.suite.name} suite", total=len(job.units))
+        self.running: dict[tuple[str, str, int], float] = {}
+        self.finished: list[dict[str, Any]] = []
+        self.failed = 0
+
+    def __call__(self, event: Any) -> None:
+        import time
+
+        if event.kind == "started":
+            self.running[event.spec.key] = time.monotonic()
+            return
+        self.running.pop(event.spec.key, None)
+        self.finished.append({**event.record, "_skipped": event.kind == "skipped"})
+        self.failed += event.record["status"] != "ok"
+        self.progress.advance(self.bar)
+
+    def _primary(self, record: dict[str, Any]) -> str:
+        task = self.job.tasks[record["task"]]
+        value = (record.get("metrics") or {}).get(task.primary_metric)
+        if isinstance(value, float):
+            return f"{task.primary_metric} {value:.4g}"
+        if isinstance(value, dict):
+            return f"{task.primary_metric} per T ({len(value)})"
+        return ""
+
+    def __rich__(self) -> Any:
+        import time
+
+        from rich.console import Group
+        from rich.table import Table
+
+        table = Table(expand=False, show_edge=False, pad_edge=False)
+        for column in ("task", "model", "family", "seed", "status", "result", "wall s"):
+            table.add_column(column)
+        for r in self.finished[-self.SHOWN_ROWS :]:
+            status = "skipped (done)" if r["_skipped"] else r["status"]
+            style = "green" if r["status"] == "ok" else "red"
+            result = self._primary(r) if r["status"] == "ok" else (r["error"] or "")[:60]
+            wall = r.get("unit_wall_seconds")
+            table.add_row(
+                r["task"],
+                r["model"],
+                r["family"],
+                str(r["seed"]),
+                f"[{style}]{status}[/]",
+                result,
+                f"{wall:.1f}" if wall is not None else "",
+            )
+        now = time.monotonic()
+        for (task, model, seed), since in self.running.items():
+            family = self.job.tasks[task].models[model].family
+            table.add_row(
+                task, model, family, str(seed), "[yellow]running[/]", "", f"{now - since:.0f}"
+            )
+        return Group(table, self.progress)
+
+
+@app.command()
+def compare(
+    suite: Annotated[str, typer.Option(help="quick (every task, tiny budgets) or full.")] = "quick",
+    tasks: Annotated[str | None, typer.Option(help="Comma-separated task names.")] = None,
+    models: Annotated[str | None, typer.Option(help="Comma-separated model names.")] = None,
+    seeds: Annotated[int | None, typer.Option(help="Run seeds 0..N-1.")] = None,
+    budget: Annotated[float | None, typer.Option(help="Training seconds per unit.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Run directory (default runs/<timestamp>); an existing one resumes."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the records as JSON lines when done.")
+    ] = False,
+    jobs: Annotated[int | None, typer.Option(help="Units run at once.")] = None,
+    threads: Annotated[int, typer.Option(help="Torch threads per unit.")] = 1,
+) -> None:
+    """Train and measure every model on every task, then write report.md and report.html."""
+    import json
+
+    from rich.live import Live
+
+    from diffrnn.bench.compare import CompareRequest, execute, prepare
+    from diffrnn.bench.registry import UNIT_IMPORT_ERRORS
+    from diffrnn.bench.report import write_report
+
+    request = CompareRequest(
+        suite=suite,
+        tasks=_names(tasks),
+        models=_names(models),
+        seeds=seeds,
+        budget_s=budget,
+        out=out,
+        jobs=jobs,
+        threads=threads,
+        command=" ".join(["diffrnn", *sys.argv[1:]]),
+    )
+    job = prepare(request)
+    screen = err_console if json_output else console
+    for module, error in UNIT_IMPORT_ERRORS.items():
+        screen.print(
+            f"[yellow]warning:[/] {module} did not import ({error}); its models are "
+            "missing from this run.",
+            highlight=False,
+        )
+    screen.print(
+        f"{len(job.units)} units, {job.jobs} at a time, {job.threads} thread(s) each "
+        f"-> {job.run_dir}",
+        highlight=False,
+    )
+    view = _CompareView(job)
+    with Live(view, console=screen, refresh_per_second=4, transient=False):
+        records = execute(job, on_event=view)
+    paths = write_report(job.run_dir)
+    ok = sum(r["status"] == "ok" for r in records)
+    screen.print(f"{ok} of {len(records)} units ok, {view.failed} failed.", highlight=False)
+    screen.print(f"report: {paths.markdown}\n        {paths.html}", highlight=False)
+    if json_output:
+        for record in records:
+            sys.stdout.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by compare.")],
+) -> None:
+    """Re-render report.md and report.html from a run's results.jsonl."""
+    from diffrnn.bench.report import write_report
+
+    paths = write_report(run_dir)
+    console.print(f"report: {paths.markdown}\n        {paths.html}", highlight=False)
 
 
 def main(argv: list[str] | None = None) -> None:

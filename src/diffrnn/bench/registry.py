@@ -14,6 +14,7 @@ Task and model names are a public contract (scripts and users depend on them): d
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from diffrnn.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 Family = Literal["baseline", "rnn", "diffusion", "hybrid"]
 FAMILIES: tuple[Family, ...] = ("baseline", "rnn", "diffusion", "hybrid")
@@ -56,14 +59,21 @@ class UnitContext:
 class UnitOutput:
     """What a unit measured. Metric keys follow the public list (crps, crps_sum, mse, ...).
 
+    Long-range tasks (long-adding, long-copy) report one value per sequence length T, keyed by
+    T as a string: `metrics={"mse": {"50": 0.002, "200": 0.16}, "passed": {"50": True, "200":
+    False}}`, and the gradient diagnostic as curves named `grad_norm_vs_lag` (or
+    `grad_norm_vs_lag_T<T>`), one value per lag 0, 1, 2, ...
+
     Attributes:
-        metrics: metric name -> value (floats; `passed` is a bool; per-T results may be nested).
+        metrics: metric name -> value (floats; `passed` is a bool; per-T results nested as above).
         params: trainable parameters (0 for baselines without any).
         train_seconds, train_cpu_seconds: wall and process-CPU seconds spent training.
         infer_seconds_per_sample: wall seconds per generated sample / forecast / sequence.
         throughput: samples (or tokens, see `throughput_unit`) per second at inference.
         sampler_steps: denoising steps used at inference (diffusion models).
-        curves: named series for plots (e.g. "train_loss", "grad_norm_vs_lag").
+        curves: named series for plots, x = 0, 1, 2, ... ("train_loss" and "val_loss" are drawn
+            as training curves; any other name, e.g. "grad_norm_vs_lag" or "crps_sum_vs_steps",
+            gets a plot of its own with every model of the task overlaid).
         artefacts: name -> path relative to the unit's out_dir (sample grids, fan charts, WAV).
         notes: short plain-text remarks that belong in the report.
     """
@@ -116,6 +126,7 @@ class Task:
         primary_metric: the metric the verdicts rank by.
         lower_is_better: direction of `primary_metric`.
         anchors: published / peer numbers on the same protocol.
+        needs_user_data: built from the user's file (`compare --data`); no suite runs it otherwise.
         models: model name -> entry, filled by `register_unit`.
     """
 
@@ -126,6 +137,7 @@ class Task:
     primary_metric: str
     lower_is_better: bool = True
     anchors: tuple[Anchor, ...] = ()
+    needs_user_data: bool = False
     models: dict[str, ModelEntry] = field(default_factory=dict)
 
 
@@ -159,17 +171,33 @@ def register_unit(
 
 
 _LOADED = False
+UNIT_IMPORT_ERRORS: dict[str, str] = {}
+"""Units module -> the error that stopped its import (its models are then missing, and say so)."""
+
+
+def unit_modules() -> list[str]:
+    """The importable names of every module of `diffrnn.bench.units`."""
+    import diffrnn.bench.units as units
+
+    infos = sorted(pkgutil.iter_modules(units.__path__), key=lambda i: i.name)
+    return [f"{units.__name__}.{info.name}" for info in infos]
 
 
 def load_registry() -> dict[str, Task]:
-    """Import the task definitions and every module of `diffrnn.bench.units` (once)."""
+    """Import the task definitions and every module of `diffrnn.bench.units` (once).
+
+    A units module that fails to import does not take the others down: its error is kept in
+    `UNIT_IMPORT_ERRORS` (the CLI and the report show it) and its models are absent.
+    """
     global _LOADED
     if not _LOADED:
         importlib.import_module("diffrnn.bench.tasks")
-        import diffrnn.bench.units as units
-
-        for info in sorted(pkgutil.iter_modules(units.__path__), key=lambda i: i.name):
-            importlib.import_module(f"{units.__name__}.{info.name}")
+        for name in unit_modules():
+            try:
+                importlib.import_module(name)
+            except Exception as exc:
+                logger.warning("units module %s failed to import: %r", name, exc)
+                UNIT_IMPORT_ERRORS[name] = f"{type(exc).__name__}: {exc}"
         _LOADED = True
     return TASKS
 

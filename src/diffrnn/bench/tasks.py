@@ -156,3 +156,16 @@ define_task(
         ),
     )
 )
+define_task(
+    Task(
+        name="forecast-user",
+        dataset="user:--data",
+        description="The user's own series (`diffrnn compare --data FILE --horizon H`): "
+        "rolling-origin backtest over the last windows of every series, trained on what comes "
+        "before the first origin; CRPS (normalised as GluonTS does: sum of CRPS over sum of "
+        "|target|), MSE, MAE.",
+        metrics=("crps", "mse", "mae"),
+        primary_metric="crps",
+        needs_user_data=True,
+    )
+)

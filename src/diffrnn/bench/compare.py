@@ -1,0 +1,140 @@
+"""The main job, `diffrnn compare`, as two library calls the CLI wraps in a progress display.
+
+    job = prepare(CompareRequest(suite="quick", tasks=("long-adding",)))
+    records = execute(job, on_event=show)
+    paths = write_report(job.run_dir)
+
+`prepare` checks every name and option before anything runs (a ConfigError or DataError for the
+CLI to turn into one line and exit code 2) and writes `run.json`; `execute` runs the units.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from diffrnn.bench.registry import UNIT_IMPORT_ERRORS, Task, get_task, load_registry
+from diffrnn.bench.runner import EventFn, run_units, task_snapshot, write_run_info
+from diffrnn.bench.suites import Suite, UnitSpec, get_suite, plan
+from diffrnn.bench.worker import utc_now
+from diffrnn.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """What the user asked for on the command line (None: the suite's default).
+
+    Attributes:
+        suite: "quick" or "full".
+        tasks, models: names to narrow the suite to.
+        seeds: seeds 0..seeds-1.
+        budget_s: training budget per unit.
+        out: the run directory (default `runs/<UTC timestamp>`); an existing one is resumed.
+        jobs: units at once (default: the suite's).
+        threads: torch threads per unit.
+        user_options: the user's data for `forecast-user` (from `user_data.prepare_user_data`).
+        command: the command line, kept in run.json.
+    """
+
+    suite: str = "quick"
+    tasks: tuple[str, ...] | None = None
+    models: tuple[str, ...] | None = None
+    seeds: int | None = None
+    budget_s: float | None = None
+    out: Path | None = None
+    jobs: int | None = None
+    threads: int = 1
+    user_options: dict[str, Any] = field(default_factory=dict)
+    command: str = "diffrnn compare"
+
+
+@dataclass(frozen=True)
+class CompareJob:
+    """A checked request: the units to run and where."""
+
+    suite: Suite
+    units: list[UnitSpec]
+    run_dir: Path
+    jobs: int
+    threads: int
+    tasks: dict[str, Task]
+    options: dict[str, Any]
+
+
+def default_run_dir() -> Path:
+    """`runs/<UTC timestamp>` under the current directory."""
+    return Path("runs") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def prepare(request: CompareRequest) -> CompareJob:
+    """Check `request`, plan its units and record the run's set-up in `run.json`.
+
+    Raises:
+        ConfigError: unknown suite, task or model, or an invalid count.
+    """
+    suite = get_suite(request.suite)
+    if request.jobs is not None and request.jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {request.jobs}.", "pass 1 or more.")
+    if request.threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {request.threads}.", "pass 1+.")
+    load_registry()
+    units = plan(
+        suite,
+        tasks=request.tasks,
+        models=request.models,
+        seeds=request.seeds,
+        budget_s=request.budget_s,
+        user_data=bool(request.user_options),
+    )
+    if not units:
+        raise ConfigError(
+            "no model is registered on the chosen tasks yet.", "choose other --tasks or --models."
+        )
+    tasks = {name: get_task(name) for name in dict.fromkeys(u.task for u in units)}
+    run_dir = request.out or default_run_dir()
+    jobs = request.jobs or suite.default_jobs()
+    write_run_info(
+        run_dir,
+        {
+            "command": request.command,
+            "cwd": os.getcwd(),
+            "suite": suite.name,
+            "suite_description": suite.description,
+            "seeds": request.seeds or suite.seeds,
+            "budget_override_s": request.budget_s,
+            "jobs": jobs,
+            "threads": request.threads,
+            "tasks": {name: task_snapshot(task) for name, task in tasks.items()},
+            "unit_import_errors": dict(UNIT_IMPORT_ERRORS),
+            "user_data": request.user_options.get("summary"),
+            "prepared_at": utc_now(),
+        },
+    )
+    return CompareJob(suite, units, run_dir, jobs, request.threads, tasks, request.user_options)
+
+
+def execute(job: CompareJob, on_event: EventFn | None = None) -> list[dict[str, Any]]:
+    """Run the job's units (resuming what `run_dir` already holds); their records, in plan order."""
+    started, wall = utc_now(), time.perf_counter()
+    records = run_units(
+        job.units,
+        job.run_dir,
+        jobs=job.jobs,
+        threads=job.threads,
+        options=job.options,
+        on_event=on_event,
+    )
+    write_run_info(
+        job.run_dir,
+        {
+            "started_at": started,
+            "finished_at": utc_now(),
+            "wall_seconds": time.perf_counter() - wall,
+            "units_planned": len(job.units),
+        },
+    )
+    return records

@@ -1,0 +1,121 @@
+"""The report's figures as PNG files (matplotlib's Agg backend, imported only when drawing)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FAMILY_COLOURS = {
+    "baseline": "#7f7f7f",
+    "rnn": "#1f77b4",
+    "diffusion": "#d62728",
+    "hybrid": "#9467bd",
+}
+DPI = 110
+
+
+@dataclass(frozen=True)
+class Point:
+    """A model on the quality-vs-inference-time plane."""
+
+    model: str
+    family: str
+    seconds_per_sample: float
+    quality: float
+
+
+@dataclass(frozen=True)
+class Series:
+    """A curve of one model."""
+
+    label: str
+    family: str
+    x: Sequence[float]
+    y: Sequence[float]
+    dashed: bool = False
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    _pyplot().close(fig)
+    return path
+
+
+def pareto_front(points: Sequence[Point], lower_is_better: bool) -> list[Point]:
+    """The points no other point beats on both inference time and quality, fastest first."""
+    sign = 1.0 if lower_is_better else -1.0
+    front: list[Point] = []
+    for p in sorted(points, key=lambda p: (p.seconds_per_sample, sign * p.quality)):
+        if not front or sign * p.quality < sign * front[-1].quality:
+            front.append(p)
+    return front
+
+
+def pareto_plot(
+    points: Sequence[Point], metric: str, lower_is_better: bool, title: str, path: Path
+) -> Path:
+    """Quality against inference seconds per sample (log x), the Pareto front joined."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    for p in points:
+        ax.scatter(p.seconds_per_sample, p.quality, color=FAMILY_COLOURS.get(p.family, "k"), s=36)
+        ax.annotate(
+            p.model,
+            (p.seconds_per_sample, p.quality),
+            fontsize=7,
+            xytext=(4, 3),
+            textcoords="offset points",
+        )
+    front = pareto_front(points, lower_is_better)
+    ax.step(
+        [p.seconds_per_sample for p in front],
+        [p.quality for p in front],
+        where="post",
+        color="k",
+        alpha=0.35,
+        lw=1,
+        label="Pareto front",
+    )
+    for family, colour in FAMILY_COLOURS.items():
+        if any(p.family == family for p in points):
+            ax.scatter([], [], color=colour, label=family)
+    ax.set_xscale("log")
+    ax.set_xlabel("inference seconds per sample (log)")
+    ax.set_ylabel(f"{metric} ({'lower' if lower_is_better else 'higher'} is better)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def curves_plot(series: Sequence[Series], title: str, xlabel: str, ylabel: str, path: Path) -> Path:
+    """Every model's curve overlaid (log y when the values are positive and span 20x or more)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
+    labels = list(dict.fromkeys(s.label for s in series))  # a model keeps its colour
+    for s in series:
+        colour = f"C{labels.index(s.label) % 10}"
+        name = f"{s.label} ({s.family})" + (" val" if s.dashed else "")
+        ax.plot(s.x, s.y, label=name, color=colour, ls="--" if s.dashed else "-", lw=1.2)
+    values = [v for s in series for v in s.y]
+    if values and min(values) > 0 and max(values) / min(values) > 20:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)

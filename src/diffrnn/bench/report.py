@@ -1,0 +1,616 @@
+"""`runs/<id>/report.md` and a self-contained `report.html`, computed from `results.jsonl`.
+
+    paths = write_report(Path("runs/20260101-120000"))
+
+1. The comparison: rows are aspects (training cost, quality, inference speed, long sequences,
+   memory), columns are families, each row with a verdict computed from the numbers; then the
+   same aspects task by task, and one line for every family without a result on a task.
+2. Per-task tables, mean ± std over seeds, with the task's published anchors beside ours.
+3. Plots: quality against inference time (Pareto) per task, training curves, every other curve
+   the units returned, and their artefacts (sample grids, fan charts, audio).
+4. With `--data`: what was inferred about the user's file, and which family to pick for it.
+A family is represented on a task by its best model there (on the primary metric); the training,
+speed and memory cells describe that same model.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from diffrnn.bench.aggregate import (
+    ModelResult,
+    Stat,
+    TaskInfo,
+    best_of_family,
+    collect,
+    numeric,
+    task_infos,
+)
+from diffrnn.bench.document import (
+    Block,
+    Bullets,
+    Heading,
+    Media,
+    Paragraph,
+    Table,
+    to_html,
+    to_markdown,
+)
+from diffrnn.bench.registry import FAMILIES
+from diffrnn.bench.results import RESULTS_FILE, latest_by_unit, read_records
+from diffrnn.bench.runner import read_run_info
+from diffrnn.bench.verdicts import (
+    LEARNED,
+    PerTask,
+    fmt,
+    fmt_count,
+    fmt_seconds,
+    fmt_stat,
+    gradient_verdict,
+    long_range_verdict,
+    mean_of,
+    pairwise_ratio,
+    pairwise_wins,
+    rank_verdict,
+    speed_verdict,
+    training_verdict,
+)
+from diffrnn.errors import ConfigError
+
+REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
+PLOTS_DIR = "plots"
+USER_TASK = "forecast-user"
+TRAINING_CURVES = ("train_loss", "val_loss")
+CLOSE_QUALITY = 0.02
+"""A family within this relative margin of the best counts as good as the best (recommendation)."""
+ASPECTS = ("training cost", "quality", "inference speed", "long sequences", "memory")
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where the report was written."""
+
+    markdown: Path
+    html: Path
+
+
+def _train(m: ModelResult) -> float | None:
+    return mean_of(m, "train_seconds")
+
+
+def _infer(m: ModelResult) -> float | None:
+    return mean_of(m, "infer_seconds_per_sample")
+
+
+def _rss(m: ModelResult) -> float | None:
+    return mean_of(m, "peak_rss_mb")
+
+
+def _params(m: ModelResult) -> float | None:
+    return mean_of(m, "params")
+
+
+def grad_decay(m: ModelResult) -> tuple[float, int] | None:
+    """(gradient norm at the longest lag / at lag 0, that lag), from the lowest seed's curve."""
+    record = m.first_ok()
+    if record is None:
+        return None
+    curves = [c for n, c in sorted(record["curves"].items()) if n.startswith("grad_norm_vs_lag")]
+    if not curves:
+        return None
+    curve = max(curves, key=lambda c: len(c["y"]))
+    if len(curve["y"]) < 2 or not curve["y"][0]:
+        return None
+    return curve["y"][-1] / curve["y"][0], int(curve["x"][-1])
+
+
+def _pass_text(m: ModelResult) -> str:
+    longest, pattern = m.longest_pass()
+    if not pattern:
+        return f"{m.model}: no pass/fail"
+    marks = " ".join(f"{t}{'✓' if ok else '✗'}" for t, ok in pattern)
+    return f"{m.model}: {f'T ≤ {longest}' if longest else 'none'} ({marks})"
+
+
+# ---- 1. the comparison -----------------------------------------------------------------------
+
+
+def _median_cells(
+    per_task: PerTask, get: Callable[[ModelResult], float | None], show: Callable[[float], str]
+) -> dict[str, str]:
+    cells = {}
+    for family in FAMILIES:
+        values = [v for c in per_task.values() if family in c and (v := get(c[family])) is not None]
+        n = len(values)
+        cells[family] = (
+            f"median {show(statistics.median(values))} ({n} task{'s' * (n > 1)})" if n else "—"
+        )
+    return cells
+
+
+def _quality_cells(quality: PerTask) -> dict[str, str]:
+    wins = dict.fromkeys(FAMILIES, 0)
+    shared = dict.fromkeys(FAMILIES, 0)
+    for cells in quality.values():
+        scored = {f: m.quality for f, m in cells.items() if m.quality is not None}
+        if len(scored) < 2:
+            continue
+        lower = next(iter(cells.values())).task.lower_is_better
+        wins[(min if lower else max)(scored, key=scored.__getitem__)] += 1
+        for family in scored:
+            shared[family] += 1
+    return {
+        f: f"best on {wins[f]} of {shared[f]} shared task(s)" if shared[f] else "—"
+        for f in FAMILIES
+    }
+
+
+def _long_cells(long_tasks: dict[str, dict[str, ModelResult]]) -> dict[str, str]:
+    cells = {}
+    for family in FAMILIES:
+        parts = []
+        for task, models in long_tasks.items():
+            ranked = [m for m in models.values() if m.family == family and m.ok]
+            if ranked:
+                best = best_of_family(models, family)
+                longest = best.longest_pass()[0] if best else None
+                parts.append(f"{task}: {f'T ≤ {longest}' if longest else 'none'} ({best.model})")
+        cells[family] = "; ".join(parts) or "—"
+    return cells
+
+
+def comparison(per_task_models: dict[str, dict[str, ModelResult]]) -> list[Block]:
+    """The comparison table by aspect x family, then by aspect x task x family."""
+    per_task: PerTask = {
+        task: {f: b for f in FAMILIES if (b := best_of_family(models, f))}
+        for task, models in per_task_models.items()
+    }
+    long_tasks = {t: ms for t, ms in per_task_models.items() if ms and _task_of(ms).long_range}
+    quality = {t: c for t, c in per_task.items() if c and t not in long_tasks}
+
+    train_cells = _median_cells(per_task, _train, fmt_seconds)
+    for family in FAMILIES:
+        counts = [
+            p for c in per_task.values() if family in c and (p := _params(c[family])) is not None
+        ]
+        if counts:
+            train_cells[family] += f", {fmt_count(statistics.median(counts))} params"
+    long_lines = [f"{t}: {long_range_verdict(list(ms.values()))}" for t, ms in long_tasks.items()]
+    summary = (
+        ("training cost", train_cells, pairwise_ratio(per_task, _train, "cheaper to train")),
+        ("quality", _quality_cells(quality), pairwise_wins(quality)),
+        (
+            "inference speed",
+            _median_cells(per_task, _infer, lambda v: f"{fmt_seconds(v)}/sample"),
+            pairwise_ratio(per_task, _infer, "faster to sample"),
+        ),
+        ("long sequences", _long_cells(long_tasks), long_lines),
+        (
+            "memory",
+            _median_cells(per_task, _rss, lambda v: f"{v:.0f} MB peak RSS"),
+            pairwise_ratio(per_task, _rss, "less peak memory"),
+        ),
+    )
+    summary_rows = tuple(
+        (aspect, *(cells[f] for f in FAMILIES), "; ".join(lines) or "too few families to compare")
+        for aspect, cells, lines in summary
+    )
+
+    rows: list[tuple[str, ...]] = []
+
+    def add(aspect: str, task: str, cells: dict[str, str], verdict: str) -> None:
+        rows.append((aspect, task, *(cells.get(f, "no result") for f in FAMILIES), verdict))
+
+    for t, cells in per_task.items():
+        text = {
+            f: f"{m.model}: {fmt_seconds(_train(m))}, {fmt_count(_params(m))} params"
+            for f, m in cells.items()
+        }
+        add("training cost", t, text, training_verdict(cells))
+    for t, cells in quality.items():
+        task = _task_of(cells)
+        text = {f: f"{m.model}: {fmt_stat(m.metric(task.primary))}" for f, m in cells.items()}
+        values = {f: m.quality for f, m in cells.items() if m.quality is not None}
+        label = f"{t} ({task.primary} {'↓' if task.lower_is_better else '↑'})"
+        add("quality", label, text, rank_verdict(values, task.lower_is_better, task.primary))
+    for t, cells in per_task.items():
+        text = {f: f"{m.model}: {fmt_seconds(_infer(m))}/sample" for f, m in cells.items()}
+        values = {f: v for f, m in cells.items() if (v := _infer(m)) is not None}
+        add("inference speed", t, text, speed_verdict(values, "per sample"))
+    for t, models in long_tasks.items():
+        ran = [m for m in models.values() if m.ok]
+        text = {f: "; ".join(_pass_text(m) for m in ran if m.family == f) for f in FAMILIES}
+        add(
+            "long sequences: pass/fail vs T",
+            t,
+            {f: v for f, v in text.items() if v},
+            long_range_verdict(ran),
+        )
+        decays = {m.model: d for m in ran if (d := grad_decay(m))}
+        if decays:
+            text = {
+                f: "; ".join(
+                    f"{m}: ×{d[0]:.2g} over {d[1]} lags"
+                    for m, d in decays.items()
+                    if models[m].family == f
+                )
+                for f in FAMILIES
+            }
+            add(
+                "long sequences: gradient vs lag",
+                t,
+                {f: v for f, v in text.items() if v},
+                gradient_verdict(decays),
+            )
+    for t, cells in per_task.items():
+        text = {f: f"{m.model}: {_rss(m) or 0:.0f} MB" for f, m in cells.items()}
+        learned = {f: v for f, m in cells.items() if f in LEARNED and (v := _rss(m)) is not None}
+        add(
+            "memory",
+            t,
+            text,
+            rank_verdict(learned, True, "peak memory", " MB")
+            if learned
+            else "no learned family ran",
+        )
+
+    return [
+        Heading("The comparison"),
+        Paragraph(
+            "Each family is represented on a task by its best model there (on the task's primary "
+            "metric); the training, speed and memory numbers describe that same model. Verdicts "
+            "are computed from the numbers, not written in advance."
+        ),
+        Table(
+            ("aspect", *FAMILIES, "verdict"),
+            summary_rows,
+            caption="By aspect, over all tasks of this run",
+        ),
+        Table(("aspect", "task", *FAMILIES, "verdict"), tuple(rows), caption="By aspect and task"),
+    ]
+
+
+def _task_of(models: dict[str, ModelResult]) -> TaskInfo:
+    return next(iter(models.values())).task
+
+
+def missing_lines(
+    per_task_models: dict[str, dict[str, ModelResult]], tasks: dict[str, TaskInfo]
+) -> list[str]:
+    """One line for every (task, family) without a result, saying why."""
+    lines = []
+    for name, task in tasks.items():
+        models = per_task_models.get(name, {})
+        for family in FAMILIES:
+            if any(m.family == family and m.ok for m in models.values()):
+                continue
+            ran = [m for m in models.values() if m.family == family]
+            registered = sorted(m for m, f in task.registered.items() if f == family)
+            if ran:
+                errors = "; ".join(f"{m.model}: {m.failed[0]['error']}" for m in ran)
+                why = f"every run failed ({errors})"
+            elif registered:
+                why = f"{', '.join(registered)} registered but not run here (filtered out)"
+            else:
+                why = f"no {family} model is registered on this task"
+            lines.append(f"{family} has no result on {name}: {why}.")
+    return lines
+
+
+# ---- 2. per task -----------------------------------------------------------------------------
+
+
+def _metric_columns(
+    task: TaskInfo, results: dict[str, ModelResult]
+) -> list[tuple[str, str, str | None]]:
+    """(header, metric, nested key) per column: a nested metric gets one column per key."""
+    seen = {k for m in results.values() for r in m.ok for k in r["metrics"] or {}}
+    columns = []
+    for name in [*task.metrics, *sorted(seen - set(task.metrics))]:
+        values = [(r["metrics"] or {}).get(name) for m in results.values() for r in m.ok]
+        keys = dict.fromkeys(k for v in values if isinstance(v, dict) for k in v)
+        if not keys or any(v is not None and not isinstance(v, dict) for v in values):
+            columns.append((name, name, None))
+        by_number = sorted(keys, key=lambda k: (float(k) if _is_number(k) else math.inf, k))
+        columns.extend((f"{name}[{k}]", name, k) for k in by_number)
+    return columns
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _metric_cell(m: ModelResult, metric: str, key: str | None) -> str:
+    values = []
+    for r in m.ok:
+        value = (r["metrics"] or {}).get(metric)
+        if key is not None:
+            value = value.get(key) if isinstance(value, dict) else None
+        elif isinstance(value, dict):
+            value = None
+        if value is not None:
+            values.append(value)
+    if values and all(isinstance(v, bool) for v in values):
+        passed = sum(values)
+        return f"{passed}/{len(values)} pass" if len(values) > 1 else ("pass" if passed else "fail")
+    return fmt_stat(Stat.of([v for v in map(numeric, values) if v is not None]))
+
+
+def _anchor_rows(task: TaskInfo, results: dict[str, ModelResult]) -> tuple[tuple[str, ...], ...]:
+    rows = []
+    for a in task.anchors:
+        ours = [(s.mean, m.model) for m in results.values() if (s := m.metric(a["metric"]))]
+        best = (min if task.lower_is_better else max)(ours) if ours else None
+        cell = f"{best[1]}: {fmt(best[0])}" if best else "—"
+        rows.append((a["model"], a["metric"], str(a["value"]), a["source"], cell))
+    return tuple(rows)
+
+
+def task_section(task: TaskInfo, results: dict[str, ModelResult], run_dir: Path) -> list[Block]:
+    """A task's table (mean ± std over seeds), anchors beside ours, notes, failures and plots."""
+    direction = "lower" if task.lower_is_better else "higher"
+    blocks: list[Block] = [
+        Heading(task.name, 3),
+        Paragraph(
+            f"{task.description} Dataset: {task.dataset}; primary metric {task.primary} "
+            f"({direction} is better)."
+        ),
+    ]
+    if not results:
+        return [*blocks, Paragraph("No unit of this task ran.")]
+    order = sorted(results.values(), key=lambda m: (FAMILIES.index(m.family), m.model))
+    columns = _metric_columns(task, results)
+    rows = []
+    for m in order:
+        throughput = m.stat(lambda r: r["throughput"])
+        unit = m.ok[0]["throughput_unit"] if m.ok else ""
+        rows.append(
+            (
+                m.model,
+                m.family,
+                f"{len(m.ok)}" + (f" (+{len(m.failed)} failed)" if m.failed else ""),
+                *(_metric_cell(m, metric, key) for _, metric, key in columns),
+                fmt_count(_params(m)),
+                fmt_stat(m.stat(lambda r: r["train_seconds"])),
+                fmt_stat(m.stat(lambda r: r["infer_seconds_per_sample"])),
+                f"{fmt(throughput.mean)} {unit}" if throughput else "—",
+                fmt(mean_of(m, "sampler_steps")),
+                f"{_rss(m):.0f}" if _rss(m) else "—",
+            )
+        )
+    headers = (
+        "model",
+        "family",
+        "seeds",
+        *(c[0] for c in columns),
+        "params",
+        "train s",
+        "infer s/sample",
+        "throughput",
+        "sampler steps",
+        "peak RSS MB",
+    )
+    blocks.append(Table(headers, tuple(rows), caption="mean ± std over seeds"))
+    if task.anchors:
+        blocks.append(
+            Table(
+                ("anchor", "metric", "value", "source", "ours (best model)"),
+                _anchor_rows(task, results),
+                caption="Published and peer numbers beside ours",
+            )
+        )
+    notes = list(dict.fromkeys(f"{m.model}: {n}" for m in order for r in m.ok for n in r["notes"]))
+    if notes:
+        blocks.append(Bullets(tuple(notes)))
+    failures = [f"{m.model} seed {r['seed']}: {r['error']}" for m in order for r in m.failed]
+    if failures:
+        blocks += [Paragraph("Failed units:"), Bullets(tuple(failures))]
+    return blocks + _task_plots(task, order, run_dir)
+
+
+# ---- 3. plots --------------------------------------------------------------------------------
+
+
+def _task_plots(task: TaskInfo, order: list[ModelResult], run_dir: Path) -> list[Block]:
+    from diffrnn.bench import plots
+
+    folder = run_dir / PLOTS_DIR
+    blocks: list[Block] = []
+
+    def media(title: str, path: Path) -> None:
+        blocks.append(Media(title, str(path.relative_to(run_dir))))
+
+    points = [
+        plots.Point(m.model, m.family, s, q)
+        for m in order
+        if (s := _infer(m)) and s > 0 and (q := m.quality) is not None
+    ]
+    if points and not task.long_range:
+        path = plots.pareto_plot(
+            points,
+            task.primary,
+            task.lower_is_better,
+            f"{task.name}: quality vs inference time",
+            folder / f"{task.name}-pareto.png",
+        )
+        media(f"{task.name}: {task.primary} against inference seconds per sample", path)
+    firsts = [(m, r) for m in order if (r := m.first_ok()) is not None]
+    training = [
+        plots.Series(m.model, m.family, c["x"], c["y"], dashed=name == "val_loss")
+        for m, r in firsts
+        for name in TRAINING_CURVES
+        if (c := r["curves"].get(name))
+    ]
+    if training:
+        path = plots.curves_plot(
+            training,
+            f"{task.name}: training curves",
+            "step",
+            "loss",
+            folder / f"{task.name}-training.png",
+        )
+        media(f"{task.name}: training loss (solid) and validation loss (dashed), seed 0", path)
+    names = dict.fromkeys(n for _, r in firsts for n in r["curves"] if n not in TRAINING_CURVES)
+    for name in names:
+        ylabel, _, xlabel = name.partition("_vs_")
+        series = [
+            plots.Series(m.model, m.family, c["x"], c["y"])
+            for m, r in firsts
+            if (c := r["curves"].get(name))
+        ]
+        path = plots.curves_plot(
+            series,
+            f"{task.name}: {name}",
+            xlabel or "x",
+            ylabel,
+            folder / f"{task.name}-{name}.png",
+        )
+        media(f"{task.name}: {name}", path)
+    for m, r in firsts:
+        for name, rel in r["artefacts"].items():
+            path = Path(r["out_dir"]) / rel
+            if (run_dir / path).is_file():
+                blocks.append(Media(f"{m.model} (seed {r['seed']}): {name}", str(path)))
+    return blocks
+
+
+# ---- 4. the user's data ----------------------------------------------------------------------
+
+
+def recommendation(results: dict[str, ModelResult], task: TaskInfo) -> list[Block]:
+    """Which family to pick for the user's data, and why, from the backtest's numbers."""
+    cells = {f: b for f in FAMILIES if (b := best_of_family(results, f)) and b.quality is not None}
+    blocks: list[Block] = [Heading("Recommendation for your data")]
+    if not cells:
+        return [
+            *blocks,
+            Paragraph("No model produced a score on your data; see the failures above."),
+        ]
+    sign = 1 if task.lower_is_better else -1
+    best = min(cells.values(), key=lambda m: sign * m.quality)
+    pick, why = best, f"it scored the best {task.primary} in the backtest ({fmt(best.quality)})"
+    close = [
+        m
+        for m in cells.values()
+        if m is not best
+        and abs(m.quality - best.quality) <= CLOSE_QUALITY * abs(best.quality)
+        and (_infer(m) or math.inf) < (_infer(best) or math.inf)
+        and (_train(m) or 0) <= (_train(best) or 0) * 1.01
+    ]
+    if close:
+        pick = min(close, key=lambda m: _infer(m) or math.inf)
+        why = (
+            f"its {task.primary} ({fmt(pick.quality)}) is within {CLOSE_QUALITY:.0%} of the best "
+            f"({best.model}, {fmt(best.quality)}) while it trains no slower and forecasts faster "
+            f"({fmt_seconds(_infer(pick))} vs {fmt_seconds(_infer(best))} per series)"
+        )
+    text = f"Pick {pick.family} ({pick.model}): {why}."
+    baseline = cells.get("baseline")
+    if pick.family == "baseline":
+        text += (
+            " No learned model beat the simple baselines on this data: more history, "
+            "covariates or a longer --budget may change that."
+        )
+    elif baseline is not None:
+        gain = (
+            abs(baseline.quality - pick.quality) / abs(baseline.quality) if baseline.quality else 0
+        )
+        text += (
+            f" It improves on the best baseline ({baseline.model}, {fmt(baseline.quality)}) "
+            f"by {gain:.0%}."
+        )
+    costs = [
+        f"{f} ({m.model}): {task.primary} {fmt(m.quality)}, {fmt_seconds(_train(m))} training, "
+        f"{fmt_seconds(_infer(m))} per forecast"
+        for f, m in cells.items()
+    ]
+    return [*blocks, Paragraph(text, emphasis=True), Bullets(tuple(costs))]
+
+
+# ---- the document ----------------------------------------------------------------------------
+
+
+def _header(run_info: dict[str, Any], records: list[dict[str, Any]]) -> list[Block]:
+    ok = sum(r["status"] == "ok" for r in records)
+    cpus = sorted({r["host"]["cpu"] for r in records if r.get("host") and r["host"].get("cpu")})
+    jobs = run_info.get("jobs") or 1
+    lines = [
+        f"command: {run_info.get('command', 'unknown')}",
+        f"suite: {run_info.get('suite', '?')}: {run_info.get('suite_description', '')}",
+        f"units: {ok} ok, {len(records) - ok} failed",
+        f"wall time of the last invocation: {fmt_seconds(run_info.get('wall_seconds'))} "
+        f"({run_info.get('started_at', '?')} to {run_info.get('finished_at', '?')})",
+        f"machine: {', '.join(cpus) or 'unknown'}; {jobs} unit(s) at a time, "
+        f"{run_info.get('threads', '?')} torch thread(s) each",
+    ]
+    if jobs > 1:
+        lines.append(
+            "timings were taken with several units running at once: they include that contention"
+        )
+    blocks: list[Block] = [
+        Heading(f"diffrnn compare: {run_info.get('suite', '')} suite", 1),
+        Bullets(tuple(lines)),
+    ]
+    errors = run_info.get("unit_import_errors") or {}
+    if errors:
+        blocks += [
+            Paragraph("Units modules that did not import (their models are missing):"),
+            Bullets(tuple(f"{k}: {v}" for k, v in errors.items())),
+        ]
+    if run_info.get("user_data"):
+        blocks += [
+            Heading("Your data"),
+            Bullets(tuple(f"{k}: {v}" for k, v in run_info["user_data"].items())),
+        ]
+    return blocks
+
+
+def build(run_dir: Path) -> list[Block]:
+    """The report of `run_dir` as document blocks (its plots are drawn into `run_dir/plots`)."""
+    records = list(latest_by_unit(read_records(run_dir / RESULTS_FILE)).values())
+    if not records:
+        raise ConfigError(
+            f"{run_dir} holds no results ({RESULTS_FILE} is missing or empty).",
+            "point `diffrnn report` at a directory written by `diffrnn compare`.",
+        )
+    run_info = read_run_info(run_dir)
+    tasks = task_infos(run_info, records)
+    per_task = collect(records, tasks)
+    blocks = _header(run_info, records) + comparison(per_task)
+    missing = missing_lines(per_task, tasks)
+    if missing:
+        blocks += [Paragraph("Families without a result:"), Bullets(tuple(missing))]
+    else:
+        blocks.append(Paragraph("Every family has a result on every task of this run."))
+    blocks.append(Heading("Per task"))
+    for name, task in tasks.items():
+        blocks += task_section(task, per_task[name], run_dir)
+    if USER_TASK in tasks:
+        blocks += recommendation(per_task[USER_TASK], tasks[USER_TASK])
+    return blocks
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_report(run_dir: Path) -> ReportPaths:
+    """Write `report.md` and the self-contained `report.html` of `run_dir`."""
+    blocks = build(run_dir)
+    md, page = run_dir / REPORT_MD, run_dir / REPORT_HTML
+    _write_atomic(md, to_markdown(blocks))
+    _write_atomic(page, to_html(blocks, run_dir, title=f"diffrnn compare: {run_dir.name}"))
+    return ReportPaths(md, page)

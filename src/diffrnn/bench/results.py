@@ -1,0 +1,138 @@
+"""`results.jsonl`: one JSON line per finished unit, appended atomically, read back tolerantly.
+
+Each line is one `write` of a whole line to a file opened with O_APPEND, then fsync: a kill
+during a write leaves at most one torn last line, which reading ignores and the next append
+trims. The latest record of a (task, model, seed) wins, so a failed unit that is run again
+replaces its failure.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+RESULTS_FILE = "results.jsonl"
+SCHEMA_VERSION = 1
+MAX_CURVE_POINTS = 1000
+"""Curves longer than this are stored as block means (their x keeps the original positions)."""
+
+RECORD_FIELDS = (
+    "schema",
+    "task",
+    "model",
+    "family",
+    "seed",
+    "suite",
+    "budget_s",
+    "status",
+    "error",
+    "params",
+    "metrics",
+    "train_seconds",
+    "train_cpu_seconds",
+    "infer_seconds_per_sample",
+    "throughput",
+    "throughput_unit",
+    "sampler_steps",
+    "unit_wall_seconds",
+    "unit_cpu_seconds",
+    "peak_rss_mb",
+    "start_rss_mb",
+    "threads",
+    "curves",
+    "artefacts",
+    "notes",
+    "out_dir",
+    "started_at",
+    "finished_at",
+    "host",
+)
+"""Every record carries exactly these keys (None where a failed unit has no value)."""
+
+
+def to_json_value(value: Any) -> Any:
+    """`value` with NumPy/torch values as Python numbers/lists and non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if hasattr(value, "tolist") and callable(value.tolist):  # NumPy / torch scalars and arrays
+        return to_json_value(value.tolist())
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot store a {type(value).__name__} in results.jsonl: {value!r}")
+
+
+def compact_curve(values: list[float]) -> dict[str, list[float]]:
+    """A curve as {"x": positions, "y": values}, block-averaged to at most MAX_CURVE_POINTS."""
+    n = len(values)
+    if n <= MAX_CURVE_POINTS:
+        return {"x": [float(i) for i in range(n)], "y": [float(v) for v in values]}
+    width = math.ceil(n / MAX_CURVE_POINTS)
+    xs, ys = [], []
+    for start in range(0, n, width):
+        block = [float(v) for v in values[start : start + width]]
+        xs.append(start + (len(block) - 1) / 2)
+        ys.append(sum(block) / len(block))
+    return {"x": xs, "y": ys}
+
+
+def _trim_torn_tail(path: Path) -> None:
+    """Cut a last line that has no newline (a write interrupted by a kill)."""
+    with path.open("rb+") as f:
+        data = f.read()
+        if not data or data.endswith(b"\n"):
+            return
+        keep = data.rfind(b"\n") + 1
+        logger.warning("%s: dropping a torn last line of %d bytes", path, len(data) - keep)
+        f.truncate(keep)
+        os.fsync(f.fileno())
+
+
+def append_record(path: Path, record: dict[str, Any]) -> None:
+    """Append `record` as one line with a single write, and fsync it."""
+    line = json.dumps(to_json_value(record), allow_nan=False, sort_keys=True) + "\n"
+    if path.exists():
+        _trim_torn_tail(path)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        data = line.encode()
+        written = os.write(fd, data)
+        if written != len(data):
+            raise OSError(f"short write to {path}: {written} of {len(data)} bytes")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Every complete record of `path` in file order (a torn or garbled line is skipped)."""
+    if not path.exists():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            logger.warning("%s:%d: skipping an unreadable line", path, number)
+    return records
+
+
+def latest_by_unit(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """(task, model, seed) -> its last record."""
+    return {(r["task"], r["model"], int(r["seed"])): r for r in records}

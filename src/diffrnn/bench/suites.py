@@ -1,0 +1,192 @@
+"""Suites as Python data, and the plan of units a `diffrnn compare` invocation runs.
+
+    units = plan(SUITES["quick"], tasks=["long-adding"], seeds=2)
+
+`quick` runs every unit of every task on tiny budgets (the whole suite within 5 minutes on 2
+cores: the demo); `full` gives each task the training budget that reaches the targets of its
+model issue (its wall time is documented in the README's main-job section).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from diffrnn.bench.registry import Family, SuiteName, Task, get_task, load_registry
+from diffrnn.errors import ConfigError
+
+UNIT_TIMEOUT_FACTOR = 3.0
+"""A unit is killed after this many times its training budget plus `UNIT_TIMEOUT_SLACK_S`."""
+UNIT_TIMEOUT_SLACK_S = 90.0
+"""Seconds granted beyond the training budget for loading data and evaluating."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named set of budgets.
+
+    Attributes:
+        name: "quick" or "full" (passed to each unit as `ctx.suite`).
+        description: one line for `--help` and the report.
+        budget_s: training wall-clock seconds per unit.
+        seeds: seeds 0..seeds-1 per (task, model).
+        task_budgets: per-task budgets overriding `budget_s`.
+        jobs: units run at once by default (None: one per CPU core).
+    """
+
+    name: SuiteName
+    description: str
+    budget_s: float
+    seeds: int
+    task_budgets: Mapping[str, float] = field(default_factory=dict)
+    jobs: int | None = 1
+
+    def budget_for(self, task: str) -> float:
+        """The training budget of one unit of `task`."""
+        return self.task_budgets.get(task, self.budget_s)
+
+    def default_jobs(self) -> int:
+        """Parallel units when `--jobs` is not given."""
+        return self.jobs or max(1, os.cpu_count() or 1)
+
+
+QUICK = Suite(
+    name="quick",
+    description="every unit of every task on tiny models and 4-second training budgets, one "
+    "seed, one unit per core at once: the whole suite within 5 minutes on 2 cores (timings are "
+    "taken under that contention)",
+    budget_s=4.0,
+    seeds=1,
+    jobs=None,
+)
+
+FULL = Suite(
+    name="full",
+    description="the training budgets that reach the model issues' targets, 3 seeds, one unit at "
+    "a time so timings are clean",
+    budget_s=300.0,
+    seeds=3,
+    task_budgets={
+        "forecast-exchange": 720.0,  # TimeGrad must train faster than the peer's 12 minutes
+        "forecast-etth1": 300.0,
+        "lm-shakespeare": 240.0,  # the 1.65 nats/char target after 4 minutes on 2 cores
+        "image-digits": 600.0,
+        "speech-fsdd": 300.0,
+        "graph-chickenpox": 120.0,
+        "graph-losloop": 600.0,
+        "long-adding": 600.0,  # five lengths T up to 1000 in one unit
+        "long-copy": 300.0,
+        "generate-etth1": 300.0,
+        "denoise-digits": 300.0,
+        "audio-fsdd": 600.0,
+        "forecast-user": 300.0,
+    },
+    jobs=1,
+)
+
+SUITES: dict[str, Suite] = {suite.name: suite for suite in (QUICK, FULL)}
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """One unit to run: a model on a task with a seed and a training budget.
+
+    Attributes:
+        timeout_s: wall seconds after which the unit's process is killed and the unit recorded
+            failed (None: `UNIT_TIMEOUT_FACTOR * budget_s + UNIT_TIMEOUT_SLACK_S`).
+    """
+
+    task: str
+    model: str
+    family: Family
+    seed: int
+    budget_s: float
+    suite: SuiteName
+    timeout_s: float | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """(task, model, seed): what identifies a unit in `results.jsonl`."""
+        return (self.task, self.model, self.seed)
+
+    @property
+    def time_limit_s(self) -> float:
+        """Wall seconds the unit may run before it is killed."""
+        if self.timeout_s is not None:
+            return self.timeout_s
+        return UNIT_TIMEOUT_FACTOR * self.budget_s + UNIT_TIMEOUT_SLACK_S
+
+
+def get_suite(name: str) -> Suite:
+    """The suite called `name`, or a ConfigError listing the known ones."""
+    if name not in SUITES:
+        raise ConfigError(f"unknown suite {name!r}.", f"choose one of: {', '.join(SUITES)}.")
+    return SUITES[name]
+
+
+def _selected_tasks(tasks: Sequence[str] | None, user_data: bool) -> list[Task]:
+    registry = load_registry()
+    if tasks:
+        chosen = [get_task(name) for name in tasks]
+        for task in chosen:
+            if task.needs_user_data and not user_data:
+                raise ConfigError(
+                    f"task {task.name!r} is built from your own file.",
+                    "pass it with --data FILE --horizon H.",
+                )
+        return chosen
+    if user_data:
+        return [task for task in registry.values() if task.needs_user_data]
+    return [task for task in registry.values() if not task.needs_user_data]
+
+
+def plan(
+    suite: Suite,
+    tasks: Sequence[str] | None = None,
+    models: Sequence[str] | None = None,
+    seeds: int | None = None,
+    budget_s: float | None = None,
+    user_data: bool = False,
+) -> list[UnitSpec]:
+    """The units of `suite`, narrowed by the command line's options.
+
+    Args:
+        suite: the budgets and seeds to start from.
+        tasks: task names (None: every task of the suite; with `user_data`, the user's task).
+        models: model names; each must be registered on at least one chosen task.
+        seeds: run seeds 0..seeds-1 (None: the suite's).
+        budget_s: training budget per unit overriding the suite's.
+        user_data: `--data` was given: default to the task built from the user's file.
+
+    Returns:
+        The units, ordered task by task, model by model, seed by seed.
+
+    Raises:
+        ConfigError: an unknown task or model name, or a non-positive count or budget.
+    """
+    if seeds is not None and seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {seeds}.", "pass --seeds 1 or more.")
+    if budget_s is not None and budget_s <= 0:
+        raise ConfigError(f"--budget must be positive, got {budget_s}.", "pass seconds > 0.")
+    chosen = _selected_tasks(tasks, user_data)
+    if models:
+        known = {name for task in chosen for name in task.models}
+        unknown = [name for name in models if name not in known]
+        if unknown:
+            listed = ", ".join(sorted(known)) or "(none registered yet)"
+            raise ConfigError(
+                f"unknown model {unknown[0]!r} for the chosen tasks.", f"choose from: {listed}."
+            )
+    n_seeds = seeds if seeds is not None else suite.seeds
+    units = []
+    for task in chosen:
+        budget = budget_s if budget_s is not None else suite.budget_for(task.name)
+        for entry in task.models.values():
+            if models and entry.name not in models:
+                continue
+            units.extend(
+                UnitSpec(task.name, entry.name, entry.family, seed, budget, suite.name)
+                for seed in range(n_seeds)
+            )
+    return units

@@ -1,0 +1,114 @@
+"""Tiny fake tasks and units for the harness's tests (imported by them, and by unit processes).
+
+Their metrics are closed forms of the seed, so a test knows every number in advance: the
+"quality" of model m at seed s is `QUALITY[m] + s / 100`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from diffrnn.bench.registry import Task, UnitContext, UnitOutput, define_task, register_unit
+
+FAKE_TASK = "fake-forecast"
+FAKE_LONG = "fake-long"
+QUALITY = {"fake-baseline": 0.5, "fake-rnn": 0.2, "fake-diffusion": 0.1}
+INFER_S = {"fake-baseline": 1e-5, "fake-rnn": 1e-3, "fake-diffusion": 1e-1}
+CALLS_FILE = "calls.txt"
+
+define_task(
+    Task(
+        name=FAKE_TASK,
+        dataset="synthetic",
+        description="a fake forecasting task",
+        metrics=("mse", "mae"),
+        primary_metric="mse",
+    )
+)
+define_task(
+    Task(
+        name=FAKE_LONG,
+        dataset="synthetic",
+        description="a fake long-range task",
+        metrics=("mse", "passed"),
+        primary_metric="mse",
+    )
+)
+
+
+def expected_mse(model: str, seed: int) -> float:
+    """The mse a fake model reports at `seed`."""
+    return QUALITY[model] + seed / 100
+
+
+def _count_call(ctx: UnitContext) -> None:
+    with (ctx.out_dir / CALLS_FILE).open("a") as f:
+        f.write(f"{ctx.seed}\n")
+
+
+def _quality_unit(model: str, ctx: UnitContext) -> UnitOutput:
+    import torch
+
+    _count_call(ctx)
+    mse = expected_mse(model, ctx.seed)
+    (ctx.out_dir / "sample.txt").write_text(f"threads={torch.get_num_threads()}\n")
+    return UnitOutput(
+        metrics={"mse": torch.tensor(mse, dtype=torch.float64), "mae": mse**0.5},
+        params=1000 * len(model),
+        train_seconds=0.01,
+        train_cpu_seconds=0.01,
+        infer_seconds_per_sample=INFER_S[model],
+        throughput=1 / INFER_S[model],
+        curves={"train_loss": [1.0 / (i + 1) for i in range(5)]},
+        artefacts={"sample": "sample.txt"},
+        notes=[f"fake {model}"],
+    )
+
+
+@register_unit(FAKE_TASK, "fake-baseline", family="baseline")
+def fake_baseline(ctx: UnitContext) -> UnitOutput:
+    """A baseline with a closed-form score."""
+    return _quality_unit("fake-baseline", ctx)
+
+
+@register_unit(FAKE_TASK, "fake-rnn", family="rnn")
+def fake_rnn(ctx: UnitContext) -> UnitOutput:
+    """An 'RNN' with a closed-form score."""
+    return _quality_unit("fake-rnn", ctx)
+
+
+@register_unit(FAKE_TASK, "fake-diffusion", family="diffusion")
+def fake_diffusion(ctx: UnitContext) -> UnitOutput:
+    """A 'diffusion model' with a closed-form score."""
+    return _quality_unit("fake-diffusion", ctx)
+
+
+@register_unit(FAKE_TASK, "fake-broken", family="hybrid")
+def fake_broken(ctx: UnitContext) -> UnitOutput:
+    """Raises: the suite must record it and go on."""
+    _count_call(ctx)
+    raise RuntimeError("the fake hybrid diverged")
+
+
+@register_unit(FAKE_LONG, "fake-crash", family="rnn")
+def fake_crash(ctx: UnitContext) -> UnitOutput:
+    """Dies without a word, as an out-of-memory kill would."""
+    print("about to crash", flush=True)
+    os._exit(3)
+
+
+@register_unit(FAKE_LONG, "fake-hang", family="diffusion")
+def fake_hang(ctx: UnitContext) -> UnitOutput:
+    """Never returns in time."""
+    time.sleep(60)
+    return UnitOutput(metrics={})
+
+
+def fake_memory_hog(ctx: UnitContext) -> UnitOutput:
+    """Holds about 200 MB, so its peak resident memory stands out (not registered)."""
+    block = bytearray(200 * 1024 * 1024)
+    block[::4096] = b"\x01" * len(block[::4096])
+    Path(ctx.out_dir / "done").write_text("yes")
+    return UnitOutput(metrics={"mse": float(len(block) > 0)})

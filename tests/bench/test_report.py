@@ -1,0 +1,141 @@
+"""The report: rendered from a stored run, every comparison row present, verdicts from numbers."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from diffrnn.bench.aggregate import ModelResult, TaskInfo
+from diffrnn.bench.plots import Point, pareto_front
+from diffrnn.bench.report import ASPECTS, write_report
+from diffrnn.bench.verdicts import pairwise_wins, rank_verdict, speed_verdict
+from diffrnn.errors import ConfigError
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "bench_run"
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag in ("img", "audio", "script", "source") and found.get("src"):
+            self.sources.append(found["src"] or "")
+        if tag == "link":
+            self.links.append(found.get("href") or "")
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    run = tmp_path_factory.mktemp("run") / "bench_run"
+    shutil.copytree(FIXTURE, run)
+    paths = write_report(run)
+    return paths.markdown.read_text(), paths.html.read_text()
+
+
+def test_every_row_of_the_comparison_table_is_there(rendered: tuple[str, str]) -> None:
+    md, _ = rendered
+    for aspect in ASPECTS:
+        assert re.search(rf"^\| {aspect} \|", md, re.M), aspect
+    for aspect, task in [
+        ("training cost", "forecast-exchange"),
+        ("training cost", "image-digits"),
+        ("training cost", "long-adding"),
+        ("quality", "forecast-exchange (crps_sum ↓)"),
+        ("quality", "image-digits (fd ↓)"),
+        ("inference speed", "image-digits"),
+        ("long sequences: pass/fail vs T", "long-adding"),
+        ("long sequences: gradient vs lag", "long-adding"),
+        ("memory", "forecast-exchange"),
+    ]:
+        assert f"| {aspect} | {task} |" in md
+
+
+def test_verdicts_follow_from_the_fixture_numbers(rendered: tuple[str, str]) -> None:
+    md, _ = rendered
+    # ddpm fd (8 + 9) / 2 = 8.5 against pixel-lstm (12 + 13) / 2 = 12.5: 4 / 12.5 = 32% lower
+    assert "diffusion best on fd (8.5), 32% lower than rnn" in md
+    # 0.4 s against 0.01 s per sample
+    assert "rnn 40x faster to sample than diffusion" in md
+    # random walk 0.0047 beats every learned model on exchange
+    assert "baseline best on crps_sum (0.0047)" in md and "no learned family beats" in md
+    # lstm passes T=100 on both seeds, T=200 on one only; the tanh RNN passes T=50 only
+    assert "lstm holds longest (T ≤ 100); rnn only T ≤ 50" in md
+    assert "lstm keeps the most gradient" in md
+
+
+def test_missing_families_and_failures_are_said(rendered: tuple[str, str]) -> None:
+    md, _ = rendered
+    assert (
+        "diffusion has no result on forecast-exchange: diffusion-forecaster registered but "
+        "not run here" in md
+    )
+    assert "hybrid has no result on image-digits: no hybrid model is registered" in md
+    assert "ddpm seed 2: TrainingDivergedError: non-finite loss at step 12" in md
+    assert "| ddpm | diffusion | 2 (+1 failed) |" in md
+
+
+def test_per_task_tables_cite_the_anchors_beside_ours(rendered: tuple[str, str]) -> None:
+    md, _ = rendered
+    assert "| TimeGrad (paper) | crps_sum | 0.006 +- 0.001 | Rasul et al. 2021" in md
+    assert "| random-walk: 0.0047 |" in md  # ours, beside the anchor
+    assert "| lstm | rnn | 2 | 0.001 ± 0 | 0.002 ± 0 | 0.0275 ± 0.032 | 2/2 pass |" in md
+
+
+def test_the_html_is_self_contained(rendered: tuple[str, str]) -> None:
+    md, page = rendered
+    tags = _Tags()
+    tags.feed(page)
+    images_in_md = md.count("![")
+    assert images_in_md >= 5  # pareto x2, training x2, crps_sum_vs_steps, grad_norm_vs_lag
+    assert len(tags.sources) == images_in_md
+    assert all(src.startswith("data:image/png;base64,") for src in tags.sources)
+    assert tags.links == [] and "http://" not in page and "https://" not in page
+
+
+def test_an_empty_run_directory_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="holds no results"):
+        write_report(tmp_path)
+
+
+def _result(family: str, quality: float, lower: bool = True) -> ModelResult:
+    task = TaskInfo("t", "", "", ("m",), "m", lower, (), {})
+    return ModelResult(task, f"{family}-model", family, ok=[{"metrics": {"m": quality}}])
+
+
+def test_pairwise_wins_count_tasks_where_both_families_ran() -> None:
+    per_task = {
+        "a": {"rnn": _result("rnn", 1.0), "diffusion": _result("diffusion", 2.0)},
+        "b": {"rnn": _result("rnn", 3.0), "diffusion": _result("diffusion", 2.0)},
+        "c": {"rnn": _result("rnn", 0.9, lower=False), "diffusion": _result("diffusion", 0.8)},
+        "d": {"rnn": _result("rnn", 1.0)},
+    }
+    assert pairwise_wins(per_task) == ["rnn better than diffusion on 2 of 3 tasks where both ran"]
+
+
+def test_rank_and_speed_verdicts() -> None:
+    values = {"baseline": 1.0, "rnn": 0.5, "diffusion": 0.8}
+    assert rank_verdict(values, True, "mse") == (
+        "rnn best on mse (0.5), 38% lower than diffusion and 50% lower than the best baseline"
+    )
+    assert rank_verdict({"rnn": 0.9, "hybrid": 0.6}, False, "accuracy") == (
+        "rnn best on accuracy (0.9), 50% higher than hybrid"
+    )
+    times = {"baseline": 1e-6, "rnn": 0.01, "diffusion": 0.4, "hybrid": 0.1}
+    assert (
+        speed_verdict(times, "per sample")
+        == "rnn fastest (0.01 s per sample); diffusion 40x slower"
+    )
+
+
+def test_pareto_front_keeps_points_nothing_beats() -> None:
+    pts = [Point("a", "rnn", 1.0, 0.5), Point("b", "rnn", 2.0, 0.6), Point("c", "rnn", 3.0, 0.2)]
+    assert [p.model for p in pareto_front(pts, lower_is_better=True)] == ["a", "c"]
+    assert [p.model for p in pareto_front(pts, lower_is_better=False)] == ["a", "b"]

@@ -1,0 +1,113 @@
+"""The runner: isolation, schema, resume, parallel == serial, atomic appends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import fake_units as fake
+import pytest
+
+from diffrnn.bench.registry import get_model
+from diffrnn.bench.results import RECORD_FIELDS, RESULTS_FILE, append_record, read_records
+from diffrnn.bench.runner import UnitEvent, run_units, unit_dir
+from diffrnn.bench.suites import UnitSpec
+
+QUALITY_MODELS = ("fake-baseline", "fake-rnn", "fake-diffusion")
+
+
+def _spec(model: str, seed: int = 0, task: str = fake.FAKE_TASK, **kw: float) -> UnitSpec:
+    family = get_model(task, model).family
+    return UnitSpec(task, model, family, seed, budget_s=1.0, suite="quick", **kw)
+
+
+def _quality_units(seeds: int = 2) -> list[UnitSpec]:
+    return [_spec(m, s) for m in QUALITY_MODELS for s in range(seeds)]
+
+
+def test_records_follow_the_schema_and_carry_the_units_numbers(tmp_path: Path) -> None:
+    records = run_units(_quality_units(), tmp_path, threads=1)
+    stored = read_records(tmp_path / RESULTS_FILE)
+    assert stored == records and len(records) == 6
+    for r in records:
+        assert set(r) == set(RECORD_FIELDS)
+        assert r["status"] == "ok" and r["error"] is None
+        assert r["metrics"]["mse"] == pytest.approx(fake.expected_mse(r["model"], r["seed"]))
+        assert r["family"] == get_model(fake.FAKE_TASK, r["model"]).family
+        assert r["params"] == 1000 * len(r["model"])
+        assert r["infer_seconds_per_sample"] == fake.INFER_S[r["model"]]
+        assert r["curves"]["train_loss"]["y"] == pytest.approx([1 / (i + 1) for i in range(5)])
+        assert r["peak_rss_mb"] >= r["start_rss_mb"] > 0
+        assert r["unit_wall_seconds"] > 0 and r["started_at"] <= r["finished_at"]
+        assert r["host"]["cpu_count"] >= 1
+        directory = tmp_path / r["out_dir"]
+        assert directory == unit_dir(tmp_path, _spec(r["model"], r["seed"]))
+        assert (directory / r["artefacts"]["sample"]).read_text() == "threads=1\n"
+        assert (directory / "checkpoints").is_dir()
+
+
+def test_a_failing_unit_is_recorded_and_the_suite_goes_on(tmp_path: Path) -> None:
+    units = [
+        _spec("fake-broken"),
+        _spec("fake-crash", task=fake.FAKE_LONG),
+        _spec("fake-hang", task=fake.FAKE_LONG, timeout_s=1.0),
+        _spec("fake-rnn"),
+    ]
+    events: list[UnitEvent] = []
+    records = run_units(units, tmp_path, jobs=2, on_event=events.append)
+    by_model = {r["model"]: r for r in records}
+    assert by_model["fake-broken"]["status"] == "failed"
+    assert by_model["fake-broken"]["error"] == "RuntimeError: the fake hybrid diverged"
+    assert "exited with code 3" in by_model["fake-crash"]["error"]
+    assert "about to crash" in by_model["fake-crash"]["error"]  # the log's tail
+    assert by_model["fake-hang"]["error"].startswith("TimeoutError")
+    assert by_model["fake-rnn"]["status"] == "ok"
+    assert all(set(r) == set(RECORD_FIELDS) for r in records)
+    assert [e.kind for e in events].count("finished") == 4
+    log = unit_dir(tmp_path, units[0]) / "log.txt"
+    assert "Traceback" in log.read_text()
+
+
+def test_rerunning_skips_completed_units_and_retries_failed_ones(tmp_path: Path) -> None:
+    units = [*_quality_units(seeds=1), _spec("fake-broken")]
+    run_units(units, tmp_path, jobs=2)
+    events: list[UnitEvent] = []
+    again = run_units(units, tmp_path, jobs=2, on_event=events.append)
+    kinds = {e.spec.model: e.kind for e in events if e.kind != "started"}
+    assert kinds == {**dict.fromkeys(QUALITY_MODELS, "skipped"), "fake-broken": "finished"}
+    for spec in units:
+        calls = (unit_dir(tmp_path, spec) / fake.CALLS_FILE).read_text().split()
+        assert len(calls) == (2 if spec.model == "fake-broken" else 1)
+    assert len(read_records(tmp_path / RESULTS_FILE)) == 5
+    assert [r["model"] for r in again] == [s.model for s in units]
+
+
+def test_parallel_jobs_record_the_same_results_as_serial(tmp_path: Path) -> None:
+    def measured(records: list[dict]) -> list[tuple]:
+        keep = ("task", "model", "seed", "status", "metrics", "params", "curves")
+        return sorted(tuple(json.dumps(r[k], sort_keys=True) for k in keep) for r in records)
+
+    serial = run_units(_quality_units(), tmp_path / "serial", jobs=1)
+    parallel = run_units(_quality_units(), tmp_path / "parallel", jobs=2)
+    assert measured(serial) == measured(parallel)
+
+
+def test_peak_memory_is_the_units_own(tmp_path: Path) -> None:
+    spec = _spec("fake-rnn")
+    light, heavy = (
+        run_units([spec], tmp_path / name, resolve=lambda _s, fn=fn: fn)[0]
+        for name, fn in (("light", fake.fake_rnn), ("heavy", fake.fake_memory_hog))
+    )
+    assert heavy["status"] == "ok"
+    assert heavy["peak_rss_mb"] - light["peak_rss_mb"] > 150  # the hog's 200 MB block
+
+
+def test_a_torn_last_line_is_dropped_and_appending_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / RESULTS_FILE
+    append_record(path, {"task": "t", "model": "m", "seed": 0, "status": "ok"})
+    with path.open("a") as f:
+        f.write('{"task": "t", "model": "m2", "se')  # killed mid-write
+    assert [r["model"] for r in read_records(path)] == ["m"]
+    append_record(path, {"task": "t", "model": "m3", "seed": 0, "status": "ok"})
+    assert [r["model"] for r in read_records(path)] == ["m", "m3"]
+    assert path.read_text().count("\n") == 2

@@ -1,0 +1,66 @@
+"""Suites as data and the plan the command line's options narrow."""
+
+from __future__ import annotations
+
+import fake_units as fake
+import pytest
+
+from diffrnn.bench.registry import TASKS, load_registry
+from diffrnn.bench.suites import FULL, QUICK, UNIT_TIMEOUT_SLACK_S, get_suite, plan
+from diffrnn.errors import ConfigError
+
+
+def test_quick_runs_every_registered_unit_once_on_a_tiny_budget() -> None:
+    units = plan(QUICK)
+    registered = {
+        (t.name, m) for t in load_registry().values() if not t.needs_user_data for m in t.models
+    }
+    assert {(u.task, u.model) for u in units} == registered
+    assert len(units) == len(registered)
+    assert {u.seed for u in units} == {0} and {u.budget_s for u in units} == {QUICK.budget_s}
+    assert all(u.suite == "quick" for u in units)
+    assert all(u.family == TASKS[u.task].models[u.model].family for u in units)
+
+
+def test_full_gives_each_task_its_budget_and_three_seeds() -> None:
+    project_tasks = {name for name in load_registry() if not name.startswith("fake-")}
+    assert project_tasks <= set(FULL.task_budgets)
+    assert FULL.budget_for("lm-shakespeare") == 240.0
+    assert FULL.budget_for(fake.FAKE_TASK) == FULL.budget_s
+    units = plan(FULL, tasks=[fake.FAKE_TASK], models=["fake-rnn"])
+    assert [(u.seed, u.budget_s) for u in units] == [(s, FULL.budget_s) for s in range(3)]
+    assert units[0].time_limit_s == 3 * FULL.budget_s + UNIT_TIMEOUT_SLACK_S
+
+
+def test_options_narrow_and_override() -> None:
+    units = plan(
+        QUICK, tasks=[fake.FAKE_TASK], models=["fake-rnn", "fake-baseline"], seeds=3, budget_s=7.5
+    )
+    assert [u.key for u in units] == [
+        (fake.FAKE_TASK, m, s) for m in ("fake-baseline", "fake-rnn") for s in range(3)
+    ]
+    assert {u.budget_s for u in units} == {7.5}
+    # a model registered on some chosen tasks only runs where it exists
+    units = plan(QUICK, tasks=[fake.FAKE_TASK, fake.FAKE_LONG], models=["fake-crash"])
+    assert [u.key for u in units] == [(fake.FAKE_LONG, "fake-crash", 0)]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"tasks": ["no-such-task"]}, "unknown task 'no-such-task'"),
+        ({"tasks": [fake.FAKE_TASK], "models": ["nope"]}, "unknown model 'nope'"),
+        ({"tasks": ["forecast-user"]}, "built from your own file"),
+        ({"seeds": 0}, "--seeds must be at least 1"),
+        ({"budget_s": -1.0}, "--budget must be positive"),
+    ],
+)
+def test_bad_options_are_config_errors(kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        plan(QUICK, **kwargs)
+
+
+def test_unknown_suite() -> None:
+    assert get_suite("full") is FULL
+    with pytest.raises(ConfigError, match="unknown suite 'medium'"):
+        get_suite("medium")
