@@ -198,6 +198,17 @@ class _CompareView:
             return f"{task.primary_metric} per T ({len(value)})"
         return ""
 
+    def line(self, record: dict[str, Any], kind: str) -> str:
+        """One plain line for a finished or skipped unit."""
+        done = len(self.finished)
+        unit = f"{record['task']} {record['model']} seed {record['seed']}"
+        head = f"[{done}/{len(self.job.units)}] {unit}"
+        if kind == "skipped":
+            return f"{head}: already done"
+        if record["status"] != "ok":
+            return f"{head}: FAILED {record['error']}"
+        return f"{head}: {self._primary(record)} ({record['unit_wall_seconds']:.1f} s)"
+
     def __rich__(self) -> Any:
         import time
 
@@ -281,8 +292,17 @@ def compare(
         highlight=False,
     )
     view = _CompareView(job)
-    with Live(view, console=screen, refresh_per_second=4, transient=False):
-        records = execute(job, on_event=view)
+    if screen.is_terminal:
+        with Live(view, console=screen, refresh_per_second=4, transient=False):
+            records = execute(job, on_event=view)
+    else:  # a log (CI, a pipe): one line per finished unit instead of a redrawn display
+
+        def log_line(event: Any) -> None:
+            view(event)
+            if event.kind != "started":
+                screen.print(view.line(event.record, event.kind), highlight=False)
+
+        records = execute(job, on_event=log_line)
     paths = write_report(job.run_dir)
     ok = sum(r["status"] == "ok" for r in records)
     screen.print(f"{ok} of {len(records)} units ok, {view.failed} failed.", highlight=False)

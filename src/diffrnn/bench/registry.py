@@ -71,9 +71,10 @@ class UnitOutput:
         infer_seconds_per_sample: wall seconds per generated sample / forecast / sequence.
         throughput: samples (or tokens, see `throughput_unit`) per second at inference.
         sampler_steps: denoising steps used at inference (diffusion models).
-        curves: named series for plots, x = 0, 1, 2, ... ("train_loss" and "val_loss" are drawn
-            as training curves; any other name, e.g. "grad_norm_vs_lag" or "crps_sum_vs_steps",
-            gets a plot of its own with every model of the task overlaid).
+        curves: named series for plots: y values at x = 0, 1, 2, ..., or {"x": [...], "y":
+            [...]} ("train_loss" and "val_loss" are drawn as training curves; any other name,
+            e.g. "grad_norm_vs_lag" or "crps_sum_vs_steps", gets a plot of its own with every
+            model of the task overlaid, axes named after "<y>_vs_<x>").
         artefacts: name -> path relative to the unit's out_dir (sample grids, fan charts, WAV).
         notes: short plain-text remarks that belong in the report.
     """
@@ -86,7 +87,7 @@ class UnitOutput:
     throughput: float | None = None
     throughput_unit: str = "samples/s"
     sampler_steps: int | None = None
-    curves: dict[str, list[float]] = field(default_factory=dict)
+    curves: dict[str, list[float] | dict[str, list[float]]] = field(default_factory=dict)
     artefacts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -160,6 +161,7 @@ def register_unit(
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
 
     def decorate(fn: UnitFn) -> UnitFn:
+        importlib.import_module("diffrnn.bench.tasks")  # a units module may be imported alone
         if task not in TASKS:
             raise ValueError(f"unknown task {task!r}; define it in diffrnn.bench.tasks first")
         if model in TASKS[task].models:

@@ -16,7 +16,6 @@ speed and memory cells describe that same model.
 from __future__ import annotations
 
 import math
-import os
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +61,7 @@ from diffrnn.bench.verdicts import (
     training_verdict,
 )
 from diffrnn.errors import ConfigError
+from diffrnn.fileio import atomic_write_text
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -90,11 +90,19 @@ def _infer(m: ModelResult) -> float | None:
 
 
 def _rss(m: ModelResult) -> float | None:
-    return mean_of(m, "peak_rss_mb")
+    """Peak resident memory the unit added above its process's start (the preloaded libraries
+    are shared by every unit, so this is the model's own: data, weights, activations)."""
+    s = m.stat(lambda r: r["peak_rss_mb"] - (r["start_rss_mb"] or 0) if r["peak_rss_mb"] else None)
+    return s.mean if s else None
 
 
 def _params(m: ModelResult) -> float | None:
     return mean_of(m, "params")
+
+
+def _rss_cell(m: ModelResult) -> str:
+    peak = mean_of(m, "peak_rss_mb")
+    return f"{peak:.0f} (+{_rss(m) or 0:.0f})" if peak else "—"
 
 
 def grad_decay(m: ModelResult) -> tuple[float, int] | None:
@@ -194,7 +202,7 @@ def comparison(per_task_models: dict[str, dict[str, ModelResult]]) -> list[Block
         ("long sequences", _long_cells(long_tasks), long_lines),
         (
             "memory",
-            _median_cells(per_task, _rss, lambda v: f"{v:.0f} MB peak RSS"),
+            _median_cells(per_task, _rss, lambda v: f"{v:.0f} MB added RSS"),
             pairwise_ratio(per_task, _rss, "less peak memory"),
         ),
     )
@@ -250,13 +258,13 @@ def comparison(per_task_models: dict[str, dict[str, ModelResult]]) -> list[Block
                 gradient_verdict(decays),
             )
     for t, cells in per_task.items():
-        text = {f: f"{m.model}: {_rss(m) or 0:.0f} MB" for f, m in cells.items()}
+        text = {f: f"{m.model}: +{_rss(m) or 0:.0f} MB" for f, m in cells.items()}
         learned = {f: v for f, m in cells.items() if f in LEARNED and (v := _rss(m)) is not None}
         add(
             "memory",
             t,
             text,
-            rank_verdict(learned, True, "peak memory", " MB")
+            rank_verdict(learned, True, "added memory", " MB")
             if learned
             else "no learned family ran",
         )
@@ -265,8 +273,10 @@ def comparison(per_task_models: dict[str, dict[str, ModelResult]]) -> list[Block
         Heading("The comparison"),
         Paragraph(
             "Each family is represented on a task by its best model there (on the task's primary "
-            "metric); the training, speed and memory numbers describe that same model. Verdicts "
-            "are computed from the numbers, not written in advance."
+            "metric); the training, speed and memory numbers describe that same model. Memory is "
+            "the peak resident memory a unit added above its process's start (every unit starts "
+            "from the same preloaded libraries). Verdicts are computed from the numbers, not "
+            "written in advance."
         ),
         Table(
             ("aspect", *FAMILIES, "verdict"),
@@ -386,7 +396,7 @@ def task_section(task: TaskInfo, results: dict[str, ModelResult], run_dir: Path)
                 fmt_stat(m.stat(lambda r: r["infer_seconds_per_sample"])),
                 f"{fmt(throughput.mean)} {unit}" if throughput else "—",
                 fmt(mean_of(m, "sampler_steps")),
-                f"{_rss(m):.0f}" if _rss(m) else "—",
+                _rss_cell(m),
             )
         )
     headers = (
@@ -399,7 +409,7 @@ def task_section(task: TaskInfo, results: dict[str, ModelResult], run_dir: Path)
         "infer s/sample",
         "throughput",
         "sampler steps",
-        "peak RSS MB",
+        "peak RSS MB (added)",
     )
     blocks.append(Table(headers, tuple(rows), caption="mean ± std over seeds"))
     if task.anchors:
@@ -601,16 +611,10 @@ def build(run_dir: Path) -> list[Block]:
     return blocks
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_report(run_dir: Path) -> ReportPaths:
     """Write `report.md` and the self-contained `report.html` of `run_dir`."""
     blocks = build(run_dir)
     md, page = run_dir / REPORT_MD, run_dir / REPORT_HTML
-    _write_atomic(md, to_markdown(blocks))
-    _write_atomic(page, to_html(blocks, run_dir, title=f"diffrnn compare: {run_dir.name}"))
+    atomic_write_text(md, to_markdown(blocks))
+    atomic_write_text(page, to_html(blocks, run_dir, title=f"diffrnn compare: {run_dir.name}"))
     return ReportPaths(md, page)

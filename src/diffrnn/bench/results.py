@@ -1,20 +1,22 @@
 """`results.jsonl`: one JSON line per finished unit, appended atomically, read back tolerantly.
 
-Each line is one `write` of a whole line to a file opened with O_APPEND, then fsync: a kill
-during a write leaves at most one torn last line, which reading ignores and the next append
-trims. The latest record of a (task, model, seed) wins, so a failed unit that is run again
-replaces its failure.
+Each line is one `write` of a whole line to a file opened with O_APPEND, then fsync
+(`diffrnn.fileio.append_json_line`): a kill during a write leaves at most one torn last line,
+which reading ignores and the next append cuts (else the next line would be glued to it).
+The latest record of a (task, model, seed) wins, so a failed unit run again replaces its failure.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
-from collections.abc import Iterable
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from diffrnn.fileio import append_json_line, read_json_lines
 
 logger = logging.getLogger(__name__)
 
@@ -76,18 +78,30 @@ def to_json_value(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} in results.jsonl: {value!r}")
 
 
-def compact_curve(values: list[float]) -> dict[str, list[float]]:
-    """A curve as {"x": positions, "y": values}, block-averaged to at most MAX_CURVE_POINTS."""
-    n = len(values)
+def compact_curve(
+    values: Sequence[float] | Mapping[str, Sequence[float]],
+) -> dict[str, list[float]]:
+    """A curve as {"x": positions, "y": values}, block-averaged to at most MAX_CURVE_POINTS.
+
+    Args:
+        values: y at x = 0, 1, 2, ..., or a mapping {"x": [...], "y": [...]} of equal lengths.
+    """
+    if isinstance(values, Mapping):
+        xs_in, ys_in = [float(x) for x in values["x"]], [float(y) for y in values["y"]]
+        if len(xs_in) != len(ys_in):
+            raise ValueError(f"a curve's x and y differ in length: {len(xs_in)} vs {len(ys_in)}")
+    else:
+        ys_in = [float(y) for y in values]
+        xs_in = [float(i) for i in range(len(ys_in))]
+    n = len(ys_in)
     if n <= MAX_CURVE_POINTS:
-        return {"x": [float(i) for i in range(n)], "y": [float(v) for v in values]}
+        return {"x": xs_in, "y": ys_in}
     width = math.ceil(n / MAX_CURVE_POINTS)
-    xs, ys = [], []
-    for start in range(0, n, width):
-        block = [float(v) for v in values[start : start + width]]
-        xs.append(start + (len(block) - 1) / 2)
-        ys.append(sum(block) / len(block))
-    return {"x": xs, "y": ys}
+    blocks = [slice(start, start + width) for start in range(0, n, width)]
+    return {
+        "x": [statistics.fmean(xs_in[b]) for b in blocks],
+        "y": [statistics.fmean(ys_in[b]) for b in blocks],
+    }
 
 
 def _trim_torn_tail(path: Path) -> None:
@@ -103,34 +117,15 @@ def _trim_torn_tail(path: Path) -> None:
 
 
 def append_record(path: Path, record: dict[str, Any]) -> None:
-    """Append `record` as one line with a single write, and fsync it."""
-    line = json.dumps(to_json_value(record), allow_nan=False, sort_keys=True) + "\n"
+    """Append `record` as one fsynced line (a torn last line left by a kill is cut first)."""
     if path.exists():
         _trim_torn_tail(path)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        data = line.encode()
-        written = os.write(fd, data)
-        if written != len(data):
-            raise OSError(f"short write to {path}: {written} of {len(data)} bytes")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    append_json_line(path, to_json_value(record))
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
     """Every complete record of `path` in file order (a torn or garbled line is skipped)."""
-    if not path.exists():
-        return []
-    records = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            logger.warning("%s:%d: skipping an unreadable line", path, number)
-    return records
+    return [r for r in read_json_lines(path) if isinstance(r, dict)]
 
 
 def latest_by_unit(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str, int], dict[str, Any]]:

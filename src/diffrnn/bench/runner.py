@@ -28,14 +28,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Literal
 
-from diffrnn.bench.registry import (
-    UNIT_IMPORT_ERRORS,
-    Task,
-    UnitContext,
-    UnitFn,
-    get_model,
-    unit_modules,
-)
+from diffrnn.bench.registry import Task, UnitContext, UnitFn, get_model
 from diffrnn.bench.results import (
     RECORD_FIELDS,
     RESULTS_FILE,
@@ -43,14 +36,15 @@ from diffrnn.bench.results import (
     append_record,
     latest_by_unit,
     read_records,
+    to_json_value,
 )
 from diffrnn.bench.suites import UnitSpec
 from diffrnn.bench.worker import LOG_FILE, RESULT_FILE, child_main, utc_now
+from diffrnn.fileio import atomic_write_json
 
 RUN_INFO_FILE = "run.json"
 POLL_S = 0.25
 LOG_TAIL_LINES = 5
-_PRELOAD = ("torch", "diffrnn.bench.worker")  # the units bring Lightning when they use it
 
 
 @dataclass(frozen=True)
@@ -119,13 +113,9 @@ def task_snapshot(task: Task) -> dict[str, Any]:
 
 def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:
     """Write `run.json` (how the run was made) atomically, merged over what is there."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / RUN_INFO_FILE
     merged = read_run_info(run_dir)
-    merged.update(info)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(merged, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, path)
+    merged.update(to_json_value(info))
+    atomic_write_json(run_dir / RUN_INFO_FILE, merged)
 
 
 def read_run_info(run_dir: Path) -> dict[str, Any]:
@@ -136,8 +126,7 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
 
 def _context() -> Any:
     ctx = mp.get_context("forkserver")
-    healthy = [name for name in unit_modules() if name not in UNIT_IMPORT_ERRORS]
-    ctx.set_forkserver_preload([*_PRELOAD, *healthy])
+    ctx.set_forkserver_preload(["diffrnn.bench.preload"])
     return ctx
 
 

@@ -8,7 +8,6 @@ resident memory measured here belongs to that unit alone. The unit's stdout and 
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 from diffrnn.bench.registry import UnitContext, UnitFn, UnitOutput
 from diffrnn.bench.results import compact_curve, to_json_value
+from diffrnn.fileio import atomic_write_json
 
 RESULT_FILE = "_result.json"
 LOG_FILE = "log.txt"
@@ -65,7 +65,7 @@ def output_fields(out: UnitOutput) -> dict[str, Any]:
         "throughput": to_json_value(out.throughput),
         "throughput_unit": out.throughput_unit,
         "sampler_steps": out.sampler_steps,
-        "curves": {name: compact_curve(list(values)) for name, values in out.curves.items()},
+        "curves": {name: compact_curve(values) for name, values in out.curves.items()},
         "artefacts": {name: str(path) for name, path in out.artefacts.items()},
         "notes": [str(note) for note in out.notes],
     }
@@ -107,6 +107,4 @@ def child_main(fn: UnitFn, ctx: UnitContext) -> None:
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     _redirect_output(ctx.out_dir / LOG_FILE)
     result = run_unit(fn, ctx)
-    tmp = ctx.out_dir / (RESULT_FILE + ".tmp")
-    tmp.write_text(json.dumps(result, allow_nan=False))
-    os.replace(tmp, ctx.out_dir / RESULT_FILE)
+    atomic_write_json(ctx.out_dir / RESULT_FILE, result)
