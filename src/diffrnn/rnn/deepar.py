@@ -39,7 +39,7 @@ class DeepARConfig:
         context_length: C, steps unrolled before the forecast (also the scaling window).
         prediction_length: H, steps forecast.
         lags: offsets of the lagged targets fed at each step (all >= 1).
-        freq: pandas frequency of the data (chooses the calendar features).
+        freq: pandas frequency of the data (chooses the calendar features; None: none).
         cell: recurrent cell ("rnn", "lstm", "gru", "mingru", "minlstm").
         hidden_size, num_layers, dropout: of the recurrent stack.
         distribution: output head, "gaussian" or "student_t".
@@ -51,7 +51,7 @@ class DeepARConfig:
     context_length: int = 30
     prediction_length: int = 30
     lags: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
-    freq: str = "B"
+    freq: str | None = "B"
     cell: CellType = "lstm"
     hidden_size: int = 40
     num_layers: int = 2
@@ -89,7 +89,7 @@ class DeepAR(PretrainedMixin, nn.Module):
     def __init__(self, config: DeepARConfig) -> None:
         super().__init__()
         self.config = config
-        self.num_time_features = num_time_features(config.freq)
+        self.num_time_features = num_time_features(config.freq) if config.freq else 0
         self.embedding = (
             nn.Embedding(config.num_series, config.embedding_dim) if config.num_series else None
         )
@@ -228,7 +228,9 @@ def deepar_exchange(
     )
 
 
-def deepar_tiny(prediction_length: int = 30, freq: str = "B", num_series: int = 8) -> DeepARConfig:
+def deepar_tiny(
+    prediction_length: int = 30, freq: str | None = "B", num_series: int = 8
+) -> DeepARConfig:
     """A small DeepAR for quick runs and tests: 1 x 16 LSTM, lags 1..7."""
     return DeepARConfig(
         context_length=prediction_length,

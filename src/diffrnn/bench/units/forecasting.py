@@ -1,0 +1,477 @@
+"""Forecasting units: floors, DeepAR (any cell) and the RNN point forecaster.
+
+The work is done by generic functions over a `ForecastProblem` (train rows, test windows,
+context, horizon, freq), so the same code serves the vendored tasks and users' data:
+
+    probabilistic_floor_unit(problem, ctx, "random-walk")  # crps, crps_sum, mse, mae from paths
+    deepar_unit(problem, ctx, cell="lstm")                 # trains DeepAR within ctx.budget_s
+    point_floor_unit([problem], ctx, "linear-ar")          # mse, mae
+    point_forecaster_unit([problem], ctx, cell="gru")      # trains one model per horizon
+
+Registered here: on forecast-exchange `last-value`, `seasonal-naive`, `random-walk`,
+`linear-ar`, `deepar` (LSTM) and DeepAR with other cells as `gru`, `mingru`, `minlstm`; on
+forecast-etth1 `last-value`, `linear-ar`, `lstm`, `gru`, `mingru` (point forecasters).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+import diffrnn.bench.tasks  # noqa: F401  (defines the tasks registered on below)
+from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.data.windows import ForecastProblem
+
+NUM_SAMPLES = 100  # sample paths per series and window (the task protocol)
+FloorName = Literal["last-value", "seasonal-naive", "random-walk", "linear-ar"]
+SEASON_BY_FREQ = {"B": 5, "D": 7, "h": 24, "H": 24, "W": 52, "M": 12}
+ETTH1_HORIZONS = (96, 192, 336, 720)
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """Training and evaluation settings of a learned unit for one suite."""
+
+    max_steps: int
+    batch_size: int
+    lr: float
+    hidden_size: int
+    num_layers: int
+    eval_stride: int  # every how many test windows are scored (1 = all)
+
+
+DEEPAR_RECIPES = {
+    "quick": TrainRecipe(
+        max_steps=150, batch_size=32, lr=3e-3, hidden_size=16, num_layers=1, eval_stride=1
+    ),
+    "full": TrainRecipe(
+        max_steps=2000, batch_size=32, lr=1e-3, hidden_size=40, num_layers=2, eval_stride=1
+    ),
+}
+POINT_RECIPES = {
+    "quick": TrainRecipe(
+        max_steps=60, batch_size=16, lr=3e-3, hidden_size=32, num_layers=1, eval_stride=16
+    ),
+    "full": TrainRecipe(
+        max_steps=3000, batch_size=32, lr=1e-3, hidden_size=64, num_layers=1, eval_stride=1
+    ),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Problems of the vendored tasks
+
+
+def exchange_problem() -> ForecastProblem:
+    """exchange_rate_nips: 8 series, train 6071 business days, 5 test windows of 30 days."""
+    from diffrnn.data.timeseries import load_exchange_rate_nips
+
+    data = load_exchange_rate_nips()
+    return ForecastProblem(
+        values=data.test[-1].T,  # (T, N): every test series extends the training one
+        train_end=data.train.shape[1],
+        test_ends=data.test_ends,
+        horizon=data.prediction_length,
+        context=data.prediction_length,
+        freq=data.freq,
+        start=data.start,
+    )
+
+
+def etth1_problem(horizon: int) -> ForecastProblem:
+    """ETTh1, Informer protocol: standardised on train, input 96, every test window (stride 1)."""
+    from diffrnn.data.timeseries import ETT_TEST_END, ETT_VAL_END, load_etth1
+
+    data = load_etth1()
+    return ForecastProblem(
+        values=data.scaled[:ETT_TEST_END],
+        train_end=data.borders["train"][1],
+        test_ends=tuple(range(ETT_VAL_END + horizon, ETT_TEST_END + 1)),
+        horizon=horizon,
+        context=data.input_length,
+        freq="h",
+        start=data.timestamps[0],
+    )
+
+
+def _subset(problem: ForecastProblem, stride: int) -> ForecastProblem:
+    return replace(problem, test_ends=problem.test_ends[::stride])
+
+
+# ---------------------------------------------------------------------------------------------
+# Probabilistic units (sample paths -> crps, crps_sum, mse, mae)
+
+
+def floor_samples(
+    problem: ForecastProblem, method: FloorName, num_samples: int, seed: int
+) -> np.ndarray:
+    """Forecasts of a floor on the test windows as paths (W, S, H, N); S = 1 for point floors."""
+    from diffrnn.baselines.forecast import LinearAR, RandomWalk, last_value, seasonal_naive
+
+    rng = np.random.default_rng(seed)
+    season = SEASON_BY_FREQ.get(problem.freq.lstrip("0123456789"), 1)
+    past, _ = problem.test_windows(history=max(problem.context, season))
+    h = problem.horizon
+    if method == "last-value":
+        return last_value(past, h)[:, None]
+    if method == "seasonal-naive":
+        return seasonal_naive(past, h, season)[:, None]
+    if method == "random-walk":
+        return RandomWalk.fit(problem.train).sample(past, h, num_samples, rng)
+    if method == "linear-ar":
+        order = min(problem.context, 7)
+        return LinearAR.fit(problem.train, order, shared=False).sample(past, h, num_samples, rng)
+    raise ValueError(f"method must be one of {FloorName.__args__}, got {method!r}")
+
+
+def probabilistic_floor_unit(
+    problem: ForecastProblem, ctx: UnitContext, method: FloorName
+) -> UnitOutput:
+    """Score a floor's paths (or point forecast) on every test window of `problem`."""
+    from diffrnn.evaluation.forecast import sample_metrics
+
+    wall = time.perf_counter()
+    paths = floor_samples(problem, method, NUM_SAMPLES, ctx.seed)
+    wall = time.perf_counter() - wall
+    _, future = problem.test_windows()
+    notes = [] if paths.shape[1] > 1 else ["point forecast: CRPS of a point mass (= weighted MAE)"]
+    return UnitOutput(
+        metrics=sample_metrics(future, paths),
+        infer_seconds_per_sample=wall / paths[:, :, 0, :].size,
+        notes=notes,
+    )
+
+
+def deepar_config_for(problem: ForecastProblem, cell: str, suite: str):
+    """The DeepAR preset for a problem: GluonTS's defaults on exchange, lags that fit elsewhere."""
+    from diffrnn.data.windows import business_day_lags
+    from diffrnn.rnn.deepar import DeepARConfig
+
+    recipe = DEEPAR_RECIPES[suite]
+    room = problem.train_end - problem.context - problem.horizon  # rows available for lags
+    lags = business_day_lags() if problem.freq == "B" else tuple(range(1, 8))
+    lags = tuple(lag for lag in lags if lag <= min(room // 2, SHORT_LAG_LIMIT))
+    return DeepARConfig(
+        context_length=problem.context,
+        prediction_length=problem.horizon,
+        lags=lags,
+        freq=problem.freq if problem.start is not None else None,
+        cell=cell,  # type: ignore[arg-type]
+        hidden_size=recipe.hidden_size,
+        num_layers=recipe.num_layers,
+        dropout=0.1 if recipe.num_layers > 1 else 0.0,
+        distribution="student_t",
+        num_series=problem.num_series,
+    )
+
+
+SHORT_LAG_LIMIT = 23
+"""Largest lag used: GluonTS's business-day lags up to a month (22 +- 1). The yearly lags
+(259..793) cost 770 extra rows per window and scored worse on exchange within the budget
+(BENCHMARKS.md)."""
+
+
+def _calendar(problem: ForecastProblem) -> np.ndarray | None:
+    from diffrnn.data.windows import time_features
+
+    index = problem.timestamps(0, len(problem.values))
+    return None if index is None else time_features(index, problem.freq)  # (T, F)
+
+
+def deepar_unit(problem: ForecastProblem, ctx: UnitContext, cell: str = "lstm") -> UnitOutput:
+    """Train DeepAR with `cell` on the training rows within ctx.budget_s and score its paths."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from diffrnn.data.windows import SeriesWindows
+    from diffrnn.evaluation.forecast import sample_metrics
+    from diffrnn.rnn.deepar import DeepAR
+    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+
+    torch.set_num_threads(ctx.threads)
+    recipe = DEEPAR_RECIPES[ctx.suite]
+    config = deepar_config_for(problem, cell, ctx.suite)
+    calendar = _calendar(problem)
+    windows = SeriesWindows(
+        problem.train,
+        config.window_length,
+        None if calendar is None else calendar[: problem.train_end],
+    )
+    loader = DataLoader(
+        windows,
+        batch_size=recipe.batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(ctx.seed),
+    )
+    torch.manual_seed(ctx.seed)
+    train_config = TrainConfig(
+        max_steps=recipe.max_steps,
+        max_time_s=ctx.budget_s,
+        seed=ctx.seed,
+        grad_clip=10.0,
+        optim=OptimConfig(lr=recipe.lr),
+    )
+    result = fit(
+        DeepAR(config),
+        loader,
+        config=train_config,
+        checkpoint_dir=ctx.checkpoint_dir,
+        resume=ctx.resume,
+    )
+    model = result.model
+
+    history, future = problem.test_windows(history=config.history_length)  # (W, L_h, N), (W, H, N)
+    steps = config.context_length + config.prediction_length
+    num_windows, _, n = history.shape
+    feats = np.zeros((num_windows, steps, 0), np.float32)
+    if calendar is not None:
+        feats = np.stack([calendar[e - steps : e] for e in problem.test_ends])  # (W, C + H, F)
+    torch.manual_seed(ctx.seed)
+    wall = time.perf_counter()
+    paths = model.sample(
+        torch.as_tensor(history, dtype=torch.float32).permute(0, 2, 1).reshape(num_windows * n, -1),
+        torch.as_tensor(feats).repeat_interleave(n, dim=0),  # (W N, C + H, F)
+        torch.arange(n).repeat(num_windows),
+        NUM_SAMPLES,
+    )  # (W N, S, H)
+    wall = time.perf_counter() - wall
+    paths = paths.view(num_windows, n, NUM_SAMPLES, -1).permute(0, 2, 3, 1).double().numpy()
+    artefacts = {}
+    if ctx.out_dir is not None:
+        artefacts["fan_chart"] = fan_chart(
+            problem, paths[-1], Path(ctx.out_dir) / "fan_chart.png", f"DeepAR ({cell})"
+        )
+    return UnitOutput(
+        metrics=sample_metrics(future, paths),
+        params=count_parameters(model),
+        train_seconds=result.train_seconds,
+        train_cpu_seconds=result.cpu_seconds,
+        infer_seconds_per_sample=wall / (num_windows * n * NUM_SAMPLES),
+        throughput=num_windows * n * NUM_SAMPLES / wall,
+        throughput_unit="paths/s",
+        curves={"train_loss": result.train_losses},
+        artefacts=artefacts,
+        notes=[f"{result.steps} steps of batch {recipe.batch_size}, lags {config.lags}"],
+    )
+
+
+def fan_chart(problem: ForecastProblem, paths: np.ndarray, path: Path, title: str) -> str:
+    """PNG of the last test window: history, truth, median and 50%/90% bands per series.
+
+    Args:
+        paths: (S, H, N) sample paths of the last window.
+
+    Returns:
+        the file name, relative to its directory.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    end, h = problem.test_ends[-1], problem.horizon
+    shown = min(problem.num_series, 8)
+    past = np.arange(end - h - 2 * h, end - h)
+    future = np.arange(end - h, end)
+    fig, axes = plt.subplots(
+        2, (shown + 1) // 2, figsize=(3 * ((shown + 1) // 2), 5), squeeze=False
+    )
+    for n, ax in enumerate(axes.flat[:shown]):
+        lo5, lo25, mid, hi75, hi95 = np.quantile(paths[:, :, n], [0.05, 0.25, 0.5, 0.75, 0.95], 0)
+        ax.plot(past, problem.values[past, n], color="black", lw=1)
+        ax.plot(future, problem.values[future, n], color="black", lw=1, ls="--")
+        ax.fill_between(future, lo5, hi95, color="tab:blue", alpha=0.2, lw=0)
+        ax.fill_between(future, lo25, hi75, color="tab:blue", alpha=0.4, lw=0)
+        ax.plot(future, mid, color="tab:blue", lw=1)
+        ax.set_title(f"series {n}", fontsize=8)
+        ax.tick_params(labelsize=6)
+    fig.suptitle(f"{title}: last test window, median and 50% / 90% bands")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path.name
+
+
+# ---------------------------------------------------------------------------------------------
+# Point units (mse, mae on standardised data)
+
+
+def point_floor_unit(
+    problems: list[ForecastProblem], ctx: UnitContext, method: Literal["last-value", "linear-ar"]
+) -> UnitOutput:
+    """Score a point floor on each problem (one per horizon); headline = the first problem.
+
+    `linear-ar` is the direct least-squares map from the last `context` values to all H future
+    values, shared by every series (LTSF-Linear's "Linear", fitted in closed form).
+    """
+    from diffrnn.baselines.forecast import LinearAR, last_value
+    from diffrnn.evaluation.forecast import mae, mse
+
+    stride = POINT_RECIPES[ctx.suite].eval_stride
+    by_horizon: dict[str, dict[str, float]] = {}
+    wall = time.perf_counter()
+    for problem in problems:
+        problem = _subset(problem, stride)
+        past, future = problem.test_windows()
+        if method == "last-value":
+            forecast = last_value(past, problem.horizon)
+        else:
+            model = LinearAR.fit(problem.train, problem.context, problem.horizon, shared=True)
+            forecast = model.predict(past, problem.horizon)
+        by_horizon[str(problem.horizon)] = {
+            "mse": mse(future, forecast),
+            "mae": mae(future, forecast),
+        }
+    wall = time.perf_counter() - wall
+    return _point_output(by_horizon, stride, train_seconds=wall if method == "linear-ar" else 0.0)
+
+
+def point_forecaster_unit(
+    problems: list[ForecastProblem], ctx: UnitContext, cell: str = "gru"
+) -> UnitOutput:
+    """Train one direct multi-horizon RNN per problem (horizon), splitting ctx.budget_s evenly."""
+    import torch
+    from torch.utils.data import DataLoader, Dataset
+
+    from diffrnn.data.windows import forecast_windows
+    from diffrnn.evaluation.forecast import mae, mse
+    from diffrnn.rnn.point_forecaster import PointForecaster, PointForecasterConfig
+    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+
+    class Windows(Dataset):
+        def __init__(self, past: np.ndarray, future: np.ndarray) -> None:
+            self.past = torch.tensor(past, dtype=torch.float32)  # copies the read-only view
+            self.future = torch.tensor(future, dtype=torch.float32)
+
+        def __len__(self) -> int:
+            return len(self.past)
+
+        def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+            return {"past": self.past[i], "future": self.future[i]}
+
+    torch.set_num_threads(ctx.threads)
+    recipe = POINT_RECIPES[ctx.suite]
+    by_horizon: dict[str, dict[str, float]] = {}
+    train_s = cpu_s = infer_s = 0.0
+    params = forecasts = 0
+    for problem in problems:
+        torch.manual_seed(ctx.seed)
+        model = PointForecaster(
+            PointForecasterConfig(
+                input_length=problem.context,
+                horizon=problem.horizon,
+                num_series=problem.num_series,
+                cell=cell,  # type: ignore[arg-type]
+                hidden_size=recipe.hidden_size,
+                num_layers=recipe.num_layers,
+            )
+        )
+        loader = DataLoader(
+            Windows(*forecast_windows(problem.train, problem.context, problem.horizon)),
+            batch_size=recipe.batch_size,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(ctx.seed),
+        )
+        result = fit(
+            model,
+            loader,
+            config=TrainConfig(
+                max_steps=recipe.max_steps,
+                max_time_s=ctx.budget_s / len(problems),
+                seed=ctx.seed,
+                optim=OptimConfig(lr=recipe.lr),
+            ),
+        )
+        train_s, cpu_s = train_s + result.train_seconds, cpu_s + result.cpu_seconds
+        params += count_parameters(result.model)
+        past, future = _subset(problem, recipe.eval_stride).test_windows()
+        wall = time.perf_counter()
+        with torch.no_grad():
+            forecast = torch.cat(
+                [
+                    result.model.predict(torch.as_tensor(past[i : i + 512], dtype=torch.float32))
+                    for i in range(0, len(past), 512)
+                ]
+            ).numpy()
+        infer_s += time.perf_counter() - wall
+        forecasts += len(past)
+        by_horizon[str(problem.horizon)] = {
+            "mse": mse(future, forecast),
+            "mae": mae(future, forecast),
+        }
+    output = _point_output(by_horizon, recipe.eval_stride, train_s)
+    output.params, output.train_cpu_seconds = params, cpu_s
+    output.infer_seconds_per_sample = infer_s / forecasts
+    output.throughput, output.throughput_unit = forecasts / infer_s, "windows/s"
+    return output
+
+
+def _point_output(
+    by_horizon: dict[str, dict[str, float]], stride: int, train_seconds: float
+) -> UnitOutput:
+    first = next(iter(by_horizon.values()))
+    notes = [f"horizon {h}: mse {m['mse']:.4f}, mae {m['mae']:.4f}" for h, m in by_horizon.items()]
+    if stride > 1:
+        notes.append(f"scored every {stride}th test window (quick suite)")
+    return UnitOutput(
+        metrics={"mse": first["mse"], "mae": first["mae"], "by_horizon": by_horizon},
+        train_seconds=train_seconds,
+        notes=notes,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Registration on the vendored tasks
+
+
+def _etth1_problems(suite: str) -> list[ForecastProblem]:
+    return [etth1_problem(h) for h in (ETTH1_HORIZONS if suite == "full" else ETTH1_HORIZONS[:1])]
+
+
+def _register_exchange_floor(name: FloorName) -> None:
+    @register_unit("forecast-exchange", name, family="baseline")
+    def unit(ctx: UnitContext) -> UnitOutput:
+        return probabilistic_floor_unit(exchange_problem(), ctx, name)
+
+    unit.__doc__ = f"{name} floor on the 5 exchange test windows"
+
+
+def _register_exchange_deepar(name: str, cell: str) -> None:
+    @register_unit("forecast-exchange", name, family="rnn")
+    def unit(ctx: UnitContext) -> UnitOutput:
+        return deepar_unit(exchange_problem(), ctx, cell)
+
+    unit.__doc__ = f"DeepAR with a {cell} cell, Student-t head, 100 ancestral paths"
+
+
+def _register_etth1(name: str, family: str, cell: str | None) -> None:
+    @register_unit("forecast-etth1", name, family=family)  # type: ignore[arg-type]
+    def unit(ctx: UnitContext) -> UnitOutput:
+        problems = _etth1_problems(ctx.suite)
+        if cell is None:
+            return point_floor_unit(problems, ctx, name)  # type: ignore[arg-type]
+        return point_forecaster_unit(problems, ctx, cell)
+
+    unit.__doc__ = (
+        f"{name} floor" if cell is None else f"direct multi-horizon {cell} point forecaster"
+    )
+
+
+for _floor in ("last-value", "seasonal-naive", "random-walk", "linear-ar"):
+    _register_exchange_floor(_floor)  # type: ignore[arg-type]
+for _name, _cell in (
+    ("deepar", "lstm"),
+    ("gru", "gru"),
+    ("mingru", "mingru"),
+    ("minlstm", "minlstm"),
+):
+    _register_exchange_deepar(_name, _cell)
+for _name in ("last-value", "linear-ar"):
+    _register_etth1(_name, "baseline", None)
+for _cell in ("lstm", "gru", "mingru"):
+    _register_etth1(_cell, "rnn", _cell)
