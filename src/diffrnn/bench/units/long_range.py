@@ -1,0 +1,175 @@
+"""Long-range memory units: `long-adding` and `long-copy`, the memoryless floors and every cell.
+
+Each unit trains one model per length T (the unit's budget split evenly across the lengths) on an
+endless seeded stream, scores it on a fixed test set per T (the same for every seed and model), and
+records the gradient diagnostic ||d loss_T / d x_t|| against the lag, before and after training.
+Metrics are nested per T: {"mse": {"50": ..., "100": ...}, "passed": {"50": true, ...}}.
+
+Solved means MSE < 0.01 for adding (Hochreiter & Schmidhuber 1997) and, for copy, a cross-entropy
+below a tenth of the memoryless floor 10 ln 8 / (T + 20).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+
+ADDING_LENGTHS = (50, 100, 200, 400, 1000)
+COPY_LENGTHS = (50, 100, 200)
+QUICK_LENGTH = 50
+TEST_SEED = 12345  # the test sequences, shared by every model and seed
+COPY_SOLVED_FRACTION = 0.1  # copy counts as solved below this fraction of the memoryless floor
+CELLS = ("rnn", "lstm", "gru", "mingru", "minlstm")
+
+
+@dataclass(frozen=True)
+class LongRangeRecipe:
+    """Model size and optimiser settings for one suite."""
+
+    hidden_size: int
+    batch_size: int
+    lr: float
+    n_test: int
+    n_grad: int  # sequences averaged in the gradient diagnostic
+
+
+def long_range_recipe(suite: str) -> LongRangeRecipe:
+    """The preset of every cell on long-adding / long-copy for the quick or full suite."""
+    if suite == "quick":
+        return LongRangeRecipe(hidden_size=32, batch_size=32, lr=3e-3, n_test=256, n_grad=16)
+    return LongRangeRecipe(hidden_size=128, batch_size=64, lr=1e-3, n_test=1000, n_grad=64)
+
+
+def _lengths(ctx: UnitContext, task: str) -> tuple[int, ...]:
+    if "lengths" in ctx.options:
+        return tuple(int(t) for t in ctx.options["lengths"])
+    if ctx.suite == "quick":
+        return (QUICK_LENGTH,)
+    return ADDING_LENGTHS if task == "adding" else COPY_LENGTHS
+
+
+def _test_set(task: str, length: int, n: int):  # type: ignore[no-untyped-def]
+    import torch
+
+    from diffrnn.data.long_range import adding_problem, copy_memory
+
+    generator = torch.Generator().manual_seed(TEST_SEED + length)
+    return (adding_problem if task == "adding" else copy_memory)(n, length, generator)
+
+
+def _memoryless(ctx: UnitContext, task: str) -> UnitOutput:
+    import torch
+    import torch.nn.functional as F
+
+    from diffrnn.data.long_range import ADDING_SOLVED_MSE, copy_memoryless_log_probs
+
+    recipe = long_range_recipe(ctx.suite)
+    key = "mse" if task == "adding" else "cross_entropy"
+    scores, passed = {}, {}
+    for length in _lengths(ctx, task):
+        _, targets = _test_set(task, length, recipe.n_test)
+        if task == "adding":  # the best constant prediction is E[u1 + u2] = 1
+            score = float(F.mse_loss(torch.ones_like(targets), targets))
+            passed[str(length)] = score < ADDING_SOLVED_MSE
+        else:
+            log_probs = copy_memoryless_log_probs(length).expand(len(targets), -1, -1)
+            score = float(F.nll_loss(log_probs.transpose(1, 2), targets))
+            passed[str(length)] = False
+        scores[str(length)] = score
+    floor = "1/6" if task == "adding" else "10 ln 8 / (T + 20)"
+    return UnitOutput(
+        metrics={key: scores, "passed": passed},
+        notes=[f"memoryless floor on the fixed test set; its expected value is {floor}"],
+    )
+
+
+def _train_cell(ctx: UnitContext, task: str, cell: str) -> UnitOutput:
+    import math
+
+    import torch
+    from torch.utils.data import DataLoader
+
+    from diffrnn.data.long_range import (
+        ADDING_SOLVED_MSE,
+        LongRangeStream,
+        copy_memoryless_cross_entropy,
+    )
+    from diffrnn.evaluation.gradients import grad_norm_vs_lag
+    from diffrnn.rnn.long_range import long_range_model
+    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+    from diffrnn.training.trainer import evaluate_loss
+
+    torch.set_num_threads(ctx.threads)
+    recipe = long_range_recipe(ctx.suite)
+    lengths = _lengths(ctx, task)
+    key = "mse" if task == "adding" else "cross_entropy"
+    scores, passed, curves = {}, {}, {}
+    params, train_s, cpu_s, notes = 0, 0.0, 0.0, []
+    for length in lengths:
+        torch.manual_seed(ctx.seed)
+        model = long_range_model(task, cell, recipe.hidden_size)  # type: ignore[arg-type]
+        inputs, targets = _test_set(task, length, recipe.n_test)
+        probe = model.features(inputs[: recipe.n_grad]).detach()
+
+        def last_loss(x, model=model, probe_targets=targets[: recipe.n_grad]):  # type: ignore[no-untyped-def]
+            return model.last_step_loss(x, probe_targets)
+
+        curves[f"grad_norm_vs_lag_init_T{length}"] = grad_norm_vs_lag(last_loss, probe).tolist()
+        stream = LongRangeStream(task, length, recipe.batch_size, seed=ctx.seed)
+        result = fit(
+            model,
+            DataLoader(stream, batch_size=None),
+            config=TrainConfig(
+                max_steps=-1,
+                max_time_s=ctx.budget_s / len(lengths),
+                seed=ctx.seed,
+                optim=OptimConfig(lr=recipe.lr),
+            ),
+        )
+        model = result.model
+        probe = model.features(inputs[: recipe.n_grad]).detach()
+        curves[f"grad_norm_vs_lag_T{length}"] = grad_norm_vs_lag(last_loss, probe).tolist()
+        score = evaluate_loss(model, [(inputs, targets)])
+        scores[str(length)] = score
+        if task == "adding":
+            passed[str(length)] = score < ADDING_SOLVED_MSE
+        else:
+            passed[str(length)] = score < COPY_SOLVED_FRACTION * copy_memoryless_cross_entropy(
+                length
+            )
+        params = count_parameters(model)
+        train_s += result.train_seconds
+        cpu_s += result.cpu_seconds
+        notes.append(f"T={length}: {result.steps} steps of batch {recipe.batch_size}")
+        if not math.isfinite(score):
+            notes.append(f"T={length}: non-finite test loss")
+    return UnitOutput(
+        metrics={key: scores, "passed": passed},
+        params=params,
+        train_seconds=train_s,
+        train_cpu_seconds=cpu_s,
+        curves=curves,
+        notes=notes,
+    )
+
+
+def _register(task: str) -> None:
+    name = f"long-{task}"
+
+    @register_unit(name, "memoryless", family="baseline")
+    def memoryless(ctx: UnitContext) -> UnitOutput:
+        """The best prediction that ignores the past: the closed-form floor."""
+        return _memoryless(ctx, task)
+
+    for cell in CELLS:
+
+        def run(ctx: UnitContext, cell: str = cell) -> UnitOutput:
+            return _train_cell(ctx, task, cell)
+
+        run.__doc__ = f"A one-layer {cell} with the {task} read-out, one model per length T."
+        register_unit(name, cell, family="rnn")(run)
+
+
+_register("adding")
+_register("copy")

@@ -1,0 +1,155 @@
+"""Pixel autoregressive model of 8x8 digits: p(x) = prod_t p(x_t | x_<t) in raster order.
+
+Discretisation: each of the 64 pixels is one of the 17 grey levels 0..16 of scikit-learn's digits,
+modelled as a 17-way categorical, so the likelihood is exact and discrete (no dequantisation).
+Bits/dim is the negative log2-likelihood of an image divided by 64: -log2 p(x) / 64, averaged over
+images. A model that knows nothing scores log2 17 = 4.09 bits/dim.
+
+The recurrent stack reads, at step t, the previous pixel's level (a start token at t = 0) plus a
+learned embedding of the position t (and of the class label when class-conditional), and outputs
+the 17 logits of pixel t. Sampling draws the 64 pixels one by one with O(1) recurrent state.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from diffrnn.modeling import PretrainedMixin
+from diffrnn.rnn.layers import CellType, check_cell, make_rnn
+
+SIDE = 8
+N_PIXELS = SIDE * SIDE
+
+
+@dataclass(frozen=True)
+class PixelARConfig:
+    """Args:
+    levels: grey levels per pixel (17 for the digits, values 0..16).
+    cell: recurrent cell.
+    embed_dim: size of the level, position and class embeddings (summed).
+    hidden_size: units per layer.
+    num_layers: stacked layers.
+    n_classes: number of labels (used only when `conditional`).
+    conditional: condition every step on the class label.
+    dropout: between layers and before the output layer.
+    """
+
+    levels: int = 17
+    cell: CellType = "lstm"
+    embed_dim: int = 64
+    hidden_size: int = 256
+    num_layers: int = 1
+    n_classes: int = 10
+    conditional: bool = False
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_cell(self.cell)
+
+
+class PixelAR(PretrainedMixin, nn.Module):
+    """Raster-order autoregressive model of `levels`-valued 8x8 images."""
+
+    config_class = PixelARConfig
+
+    def __init__(self, config: PixelARConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.level_embed = nn.Embedding(config.levels + 1, config.embed_dim)  # + start token
+        self.position_embed = nn.Embedding(N_PIXELS, config.embed_dim)
+        self.class_embed = nn.Embedding(config.n_classes, config.embed_dim)
+        self.rnn = make_rnn(
+            config.cell, config.embed_dim, config.hidden_size, config.num_layers, config.dropout
+        )
+        self.drop = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.hidden_size, config.levels)
+
+    def _inputs(self, previous: Tensor, positions: Tensor, labels: Tensor | None) -> Tensor:
+        """Summed embeddings. previous (B, T) long, positions (T,) long -> (B, T, E)."""
+        x = self.level_embed(previous) + self.position_embed(positions)  # (B, T, E)
+        if self.config.conditional:
+            if labels is None:
+                raise ValueError("a class-conditional PixelAR needs labels")
+            x = x + self.class_embed(labels)[:, None, :]
+        return x
+
+    def forward(self, images: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Teacher-forced logits. images (B, 8, 8) long -> logits (B, 64, levels)."""
+        pixels = images.reshape(images.shape[0], N_PIXELS)  # (B, 64), raster order
+        start = torch.full_like(pixels[:, :1], self.config.levels)
+        previous = torch.cat([start, pixels[:, :-1]], dim=1)  # (B, 64)
+        positions = torch.arange(N_PIXELS, device=images.device)
+        h, _ = self.rnn(self._inputs(previous, positions, labels))  # (B, 64, H)
+        return self.head(self.drop(h))
+
+    def nll_per_dim(self, images: Tensor, labels: Tensor | None = None) -> Tensor:
+        """-log p(x) / 64 in nats for each image: (B, 8, 8) -> (B,)."""
+        logits = self(images, labels)  # (B, 64, levels)
+        nll = F.cross_entropy(
+            logits.transpose(1, 2), images.reshape(images.shape[0], N_PIXELS), reduction="none"
+        )  # (B, 64)
+        return nll.mean(1)
+
+    def loss(self, batch: tuple[Tensor, Tensor]) -> Tensor:
+        """Mean nats/dim of a batch `(images (B, 8, 8) long, labels (B,) long)`."""
+        images, labels = batch
+        return self.nll_per_dim(images, labels).mean()
+
+    @torch.no_grad()
+    def bits_per_dim(self, images: Tensor, labels: Tensor | None = None) -> float:
+        """Exact mean bits/dim (-log2 p(x) / 64) of `images` (N, 8, 8) long."""
+        was_training = self.training
+        self.eval()
+        nats = self.nll_per_dim(images, labels).mean()
+        self.train(was_training)
+        return float(nats) / math.log(2)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        labels: Tensor | None = None,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Draw `n` images pixel by pixel.
+
+        Args:
+            n: number of images.
+            labels: (n,) long class labels (required when conditional, else ignored).
+            temperature: divides the logits.
+            generator: source of randomness.
+
+        Returns:
+            (n, 8, 8) long levels.
+        """
+        was_training = self.training
+        self.eval()
+        device = self.head.weight.device
+        previous = torch.full((n,), self.config.levels, dtype=torch.long, device=device)
+        state = None
+        pixels = []
+        for t in range(N_PIXELS):
+            position = torch.tensor([t], device=device)
+            x = self._inputs(previous[:, None], position, labels)[:, 0]  # (n, E)
+            h, state = self.rnn.step(x, state)  # (n, H)
+            probs = F.softmax(self.head(h) / temperature, dim=-1)  # (n, levels)
+            previous = torch.multinomial(probs, 1, generator=generator)[:, 0]
+            pixels.append(previous)
+        self.train(was_training)
+        return torch.stack(pixels, dim=1).reshape(n, SIDE, SIDE)
+
+
+def pixel_lstm_digits(cell: CellType = "lstm", conditional: bool = False) -> PixelAR:
+    """The digits preset: 1 layer of 256 units."""
+    return PixelAR(PixelARConfig(cell=cell, conditional=conditional))
+
+
+def pixel_tiny(cell: CellType = "lstm", conditional: bool = False) -> PixelAR:
+    """32 units, for the quick suite and tests."""
+    return PixelAR(PixelARConfig(cell=cell, embed_dim=16, hidden_size=32, conditional=conditional))
