@@ -19,6 +19,13 @@ from diffrnn.hybrid.dcrnn import (
     random_walk_matrix,
 )
 
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    # tiny tensors: a second thread only adds synchronisation on a loaded machine
+    torch.set_num_threads(1)
+
+
 # A designed directed graph: 0->1 (1), 0->2 (1), 1->2 (2), 2->0 (1).
 W = torch.tensor([[0.0, 1.0, 1.0], [0.0, 0.0, 2.0], [1.0, 0.0, 0.0]])
 X = torch.tensor([1.0, 2.0, 4.0]).reshape(1, 3, 1)  # (B, N, C)

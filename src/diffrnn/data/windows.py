@@ -325,3 +325,40 @@ class SeriesWindows:
             "time_feat": self.time_feat[rows],
             "series_id": torch.tensor(series, dtype=torch.long),
         }
+
+
+class MultivariateWindows:
+    """Every window of `length` rows of all N series together, for a multivariate model.
+
+    Item i is the window starting at row i * stride: {"target": (length, N) float32,
+    "time_feat": (length, F) float32}, `time_feat` rows aligned with the target rows.
+
+    Args:
+        values: (T, N) training rows.
+        length: rows per window (e.g. max lag + context + horizon).
+        time_feat: (T, F) calendar features of the rows (None: F = 0).
+        stride: step between window starts.
+    """
+
+    def __init__(
+        self, values: np.ndarray, length: int, time_feat: np.ndarray | None = None, stride: int = 1
+    ) -> None:
+        import torch
+
+        if len(values) < length:
+            raise DataError(
+                f"a training range of {len(values)} rows has no window of {length} rows.",
+                "use a shorter context, horizon or fewer lags, or give more training data.",
+            )
+        self.length = length
+        self.values = torch.as_tensor(values, dtype=torch.float32)  # (T, N)
+        feats = np.zeros((len(values), 0)) if time_feat is None else time_feat
+        self.time_feat = torch.as_tensor(feats, dtype=torch.float32)  # (T, F)
+        self.starts = np.arange(0, len(values) - length + 1, stride)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        rows = slice(int(self.starts[index]), int(self.starts[index]) + self.length)
+        return {"target": self.values[rows], "time_feat": self.time_feat[rows]}
