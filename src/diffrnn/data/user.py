@@ -90,7 +90,17 @@ def _read(path: Path, encoding: str) -> tuple[pd.DataFrame, bool]:
     is_csv = suffix in CSV_SUFFIXES
     try:
         if is_csv:
-            frame = pd.read_csv(path, encoding=encoding, sep="\t" if suffix == ".tsv" else ",")
+            # index_col=False: a trailing comma on every line must not turn the first column
+            # into the index (shifting every column left); a line with more fields than the
+            # header is an error, not silently truncated.
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                frame = pd.read_csv(
+                    path,
+                    encoding=encoding,
+                    sep="\t" if suffix == ".tsv" else ",",
+                    index_col=False,
+                )
         else:
             frame = pd.read_parquet(path)
     except UnicodeDecodeError as exc:
@@ -103,7 +113,7 @@ def _read(path: Path, encoding: str) -> tuple[pd.DataFrame, bool]:
         raise DataError(
             f"{path.name} holds no columns.", "write a header row and data rows."
         ) from None
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, OSError) as exc:
         kind = "CSV" if is_csv else "Parquet"
         raise DataError(
             f"{path.name} cannot be read as {kind}: {str(exc).splitlines()[0]}",
