@@ -1,0 +1,203 @@
+"""Hostile files for the users' CSV/Parquet loader: a valid result or a `DataError`, nothing else.
+
+Property-based (hypothesis): random bytes, other encodings, huge/tiny/non-finite numbers, mixed
+types, duplicate/unsorted/irregular timestamps, zero or one row, very wide headers. Any other
+exception (a pandas/numpy internal error, a traceback for the user) fails the test, and every
+result that loads is checked for the `UserSeries` invariants.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from diffrnn.data.user import FILL_POLICIES, UserSeries, load_user_data
+from diffrnn.errors import DataError
+
+
+def _settings(examples: int) -> settings:
+    """A bounded run: `examples` cases, no per-case deadline (the machine is shared)."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        database=None,
+    )
+
+
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),  # huge, tiny, subnormal, inf, NaN
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from(["", "nan", "NaN", "inf", "-inf", "1e400", "1e-400", "0x10", "1,5", "abc"]),
+    st.booleans(),
+)
+DATES = st.one_of(
+    st.datetimes(min_value=pd.Timestamp("1700-01-01"), max_value=pd.Timestamp("2200-01-01")).map(
+        str
+    ),
+    st.sampled_from(["2020-02-30", "13/01/2020", "01/13/2020", "", "yesterday", "0", "2020-01"]),
+)
+
+
+def _load(path: Path, **kwargs: Any) -> UserSeries | None:
+    """The loader's result, or None when it refused the file with a DataError."""
+    try:
+        data = load_user_data(path, **kwargs)
+    except DataError as exc:
+        assert exc.problem and exc.fix  # one clear message: the problem and the fix
+        assert "\n" not in str(exc)
+        event("refused with a DataError")
+        return None
+    _check_invariants(data)
+    event("loaded")
+    return data
+
+
+def _check_invariants(data: UserSeries) -> None:
+    n, t = len(data.series_ids), len(data.timestamps)
+    assert n >= 1 and t >= 1 and data.values.shape == (n, t)
+    assert len(set(data.series_ids)) == n
+    assert (np.diff(data.timestamps.astype(np.int64)) > 0).all()  # strictly increasing grid
+    for i, (start, end) in enumerate(data.spans):
+        assert 0 <= start < end <= t
+        assert np.isfinite(data.values[i, start:end]).all()
+        assert np.isnan(data.values[i, :start]).all() and np.isnan(data.values[i, end:]).all()
+    for covariate in data.covariates.values():
+        assert covariate.shape == (n, t)
+
+
+def _write(frame: pd.DataFrame, suffix: str, directory: Path) -> Path:
+    path = directory / f"data{suffix}"
+    if suffix == ".parquet":
+        frame.astype(str).to_parquet(path) if frame.dtypes.eq(object).any() else frame.to_parquet(
+            path
+        )
+    else:
+        frame.to_csv(path, index=False)
+    return path
+
+
+@_settings(100)
+@given(content=st.binary(max_size=2000), suffix=st.sampled_from([".csv", ".parquet", ".tsv"]))
+def test_random_bytes(content: bytes, suffix: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"data{suffix}"
+        path.write_bytes(content)
+        _load(path)
+
+
+@_settings(60)
+@given(
+    text=st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
+    encoding=st.sampled_from(["utf-16", "latin-1", "cp1252", "utf-8-sig", "shift_jis"]),
+    declared=st.sampled_from(["utf-8", "latin-1"]),
+    garbage=st.booleans(),
+)
+def test_wrong_encodings(text: str, encoding: str, declared: str, garbage: bool) -> None:
+    rows = "".join(f"é{text[:20]!r},2020-01-0{day},{day}\n" for day in (1, 2, 3))
+    content = "unique_id,ds,y\n" + rows + (text if garbage else "")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.csv"
+        path.write_bytes(content.encode(encoding, errors="replace"))
+        data = _load(path, encoding=declared)
+        if data is not None:  # read in the wrong encoding, the id may differ, never the values
+            assert data.values.tolist() == [[1.0, 2.0, 3.0]]
+
+
+@st.composite
+def long_frames(draw: st.DrawFn) -> pd.DataFrame:
+    """Long-format tables: 0-3 series, regular or broken timestamps, any cell values."""
+    n_series = draw(st.sampled_from([0, 1, 1, 2, 3]))
+    hostile_cells = draw(st.sampled_from([0.0, 0.0, 0.1, 0.5]))  # share of hostile values
+    rows: list[dict[str, Any]] = []
+    start = pd.Timestamp("2021-03-01") + pd.Timedelta(days=draw(st.integers(-3, 3)))
+    freq = draw(st.sampled_from(["D", "h", "MS", "B", "W"]))
+    for s in range(n_series):
+        length = draw(st.sampled_from([1, 2, 3, 5, 8, 8]))
+        stamps = list(pd.date_range(start, periods=length, freq=freq).astype(str))
+        if draw(st.integers(0, 2)) == 0:  # break the grid: duplicates, shuffles, gaps, garbage
+            stamps = draw(st.permutations(stamps))
+            stamps = stamps + draw(st.lists(st.sampled_from(stamps) | DATES, max_size=2))
+            if len(stamps) > 2 and draw(st.booleans()):
+                del stamps[len(stamps) // 2]
+        for stamp in stamps:
+            hostile = draw(st.floats(0, 1)) < hostile_cells
+            value = draw(NUMBERS) if hostile else draw(st.floats(-1e3, 1e3))
+            rows.append({"unique_id": f"s{s}", "ds": stamp, "y": value})
+    frame = pd.DataFrame(rows, columns=["unique_id", "ds", "y"])
+    if draw(st.booleans()) and len(frame):
+        frame["temp"] = [  # a covariate
+            draw(NUMBERS) if draw(st.floats(0, 1)) < hostile_cells else draw(st.floats(-9, 9))
+            for _ in range(len(frame))
+        ]
+    return frame
+
+
+@_settings(200)
+@given(
+    frame=long_frames(),
+    suffix=st.sampled_from([".csv", ".parquet"]),
+    fill=st.sampled_from(FILL_POLICIES),
+    freq=st.sampled_from([None, None, None, "D", "h", "bogus"]),
+)
+def test_long_format_with_hostile_cells_and_timestamps(
+    frame: pd.DataFrame, suffix: str, fill: str, freq: str | None
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        _load(_write(frame, suffix, Path(tmp)), fill=fill, freq=freq)  # type: ignore[arg-type]
+
+
+@_settings(25)
+@given(
+    n_columns=st.integers(1, 1000),
+    n_rows=st.integers(0, 3),
+    header=st.sampled_from(["plain", "unicode", "duplicate", "empty"]),
+    suffix=st.sampled_from([".csv", ".parquet"]),
+)
+def test_very_wide_headers_and_zero_or_one_row(
+    n_columns: int, n_rows: int, header: str, suffix: str
+) -> None:
+    names = {
+        "plain": [f"series_{i}" for i in range(n_columns)],
+        "unicode": [f"серия_{i}_\u200b" for i in range(n_columns)],
+        "duplicate": ["x"] * n_columns,
+        "empty": [""] * n_columns,
+    }[header]
+    dates = pd.date_range("2020-01-01", periods=n_rows, freq="D").astype(str)
+    values = np.arange(n_rows * n_columns, dtype=float).reshape(n_rows, n_columns)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"data{suffix}"
+        if suffix == ".csv":
+            lines = [",".join(["date", *names])]
+            lines += [",".join([d, *map(str, row)]) for d, row in zip(dates, values, strict=True)]
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        else:
+            columns = [
+                f"c{i}" if header in ("duplicate", "empty") else n for i, n in enumerate(names)
+            ]
+            pd.DataFrame(values, columns=columns).assign(date=dates).to_parquet(path)
+        _load(path)
+
+
+def test_trailing_commas_do_not_shift_the_columns(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"  # spreadsheet exports often end every line with a comma
+    path.write_text("unique_id,ds,y\ns1,2020-01-01,1,\ns1,2020-01-02,2,\ns1,2020-01-03,4,\n")
+    data = load_user_data(path, fill="error")
+    assert data.series_ids == ("s1",) and data.values.tolist() == [[1.0, 2.0, 4.0]]
+
+
+def test_a_line_longer_than_the_header_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "long_line.csv"  # found by hypothesis: it used to raise a TypeError
+    path.write_text("unique_id,ds,y\ns1,2020-01-01,1,7\ns1,2020-01-02,2,7\n")
+    try:
+        load_user_data(path)
+    except DataError as exc:
+        assert "long_line.csv" in exc.problem
+    else:
+        raise AssertionError("a line with an extra field was accepted")
