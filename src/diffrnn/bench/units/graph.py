@@ -1,0 +1,343 @@
+"""Graph forecasting units: chickenpox (one week ahead) and Los Angeles traffic (12 in, 12 out).
+
+Registered: on graph-chickenpox `last-value`, `linear-ar`, `gru-per-node`, `dcrnn` (mse); on
+graph-losloop `last-value`, `linear-ar`, `gru-per-node`, `dcrnn` (masked mae/rmse/mape at 3, 6
+and 12 steps, headline = the mean over all 12). `gru-per-node` is DCRNN with K = 0: the same
+seq2seq GRU, the same training, no graph, so the difference to `dcrnn` is the graph's alone.
+
+Options (`ctx.options`): "graph" = "metr_la" (the directed DCRNN sensor graph, default) or
+"los_adj" (the symmetric T-GCN adjacency) for graph-losloop.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+
+LOSLOOP_STEPS = 12  # 12 x 5 minutes in, 12 out
+LOSLOOP_HORIZONS = (3, 6, 12)  # 15, 30 and 60 minutes
+LOSLOOP_SPLIT = (0.7, 0.2)  # train and test shares of the windows, in time order (DCRNN's)
+
+
+@dataclass(frozen=True)
+class GraphRecipe:
+    """Model size and training of a graph RNN for one suite.
+
+    Attributes:
+        hidden_size, num_layers: of the DCGRU encoder and decoder.
+        max_epochs: passes over the training windows (the time budget may end training first).
+        batch_size, lr: of AdamW.
+        eval_stride: score every this many test windows (1 = all).
+    """
+
+    hidden_size: int
+    num_layers: int
+    max_epochs: int
+    batch_size: int
+    lr: float
+    eval_stride: int = 1
+
+
+# Chickenpox: 103 training snapshots. Sizes and epochs chosen on a validation split (the last
+# 20% of the training snapshots, 3 seeds, K in 0/1/2, hidden 16/32, lr 1e-2/3e-3): BENCHMARKS.md.
+CHICKENPOX_RECIPES = {
+    "quick": GraphRecipe(hidden_size=16, num_layers=1, max_epochs=10, batch_size=16, lr=3e-3),
+    "full": GraphRecipe(hidden_size=16, num_layers=1, max_epochs=40, batch_size=16, lr=3e-3),
+}
+# Los Angeles: the paper's 2 x 64 DCGRU costs ~8 s per batch of 32 on one CPU thread; within
+# 600 s a 1 x 16 model sees ~14 epochs, the larger one not one.
+LOSLOOP_RECIPES = {
+    "quick": GraphRecipe(
+        hidden_size=8, num_layers=1, max_epochs=1, batch_size=32, lr=1e-2, eval_stride=8
+    ),
+    "full": GraphRecipe(hidden_size=16, num_layers=1, max_epochs=100, batch_size=32, lr=1e-2),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Training a DCRNN on windows (shared by both tasks)
+
+
+def train_dcrnn(
+    ctx: UnitContext,
+    adjacency: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    recipe: GraphRecipe,
+    max_diffusion_step: int,
+    loss: str,
+    max_steps: int = -1,
+) -> tuple[Any, Any]:
+    """Train DCRNN (K = `max_diffusion_step`) on windows x (W, T_in, N), y (W, T_out, N).
+
+    Returns:
+        (model, FitResult).
+    """
+    import torch
+    from torch.utils.data import DataLoader, StackDataset
+
+    from diffrnn.hybrid.dcrnn import DCRNN, DCRNNConfig
+    from diffrnn.training import OptimConfig, TrainConfig, fit
+
+    torch.set_num_threads(ctx.threads)
+    xs = torch.as_tensor(x, dtype=torch.float32)[..., None]  # (W, T_in, N, 1)
+    ys = torch.as_tensor(y, dtype=torch.float32)[..., None]  # (W, T_out, N, 1)
+    config = DCRNNConfig(
+        num_nodes=adjacency.shape[0],
+        horizon=ys.shape[1],
+        hidden_size=recipe.hidden_size,
+        num_layers=recipe.num_layers,
+        max_diffusion_step=max_diffusion_step,
+        loss=loss,  # type: ignore[arg-type]
+    )
+    torch.manual_seed(ctx.seed)
+    model = DCRNN(config, torch.as_tensor(adjacency, dtype=torch.float32))
+    observed = xs[xs != 0] if loss == "masked_mae" else xs
+    model.set_standardisation(observed.mean().reshape(1), observed.std().reshape(1))
+    loader = DataLoader(
+        StackDataset(x=xs, y=ys),
+        batch_size=recipe.batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(ctx.seed),
+    )
+    train_config = TrainConfig(
+        max_steps=max_steps,
+        max_time_s=ctx.budget_s,
+        max_epochs=recipe.max_epochs,
+        seed=ctx.seed,
+        grad_clip=5.0,
+        optim=OptimConfig(lr=recipe.lr),
+    )
+    result = fit(
+        model, loader, config=train_config, checkpoint_dir=ctx.checkpoint_dir, resume=ctx.resume
+    )
+    return result.model, result
+
+
+def predict_windows(model: Any, x: np.ndarray, batch_size: int = 64) -> tuple[np.ndarray, float]:
+    """Forecasts (W, T_out, N) of `model` for windows x (W, T_in, N), and the wall seconds."""
+    import torch
+
+    xs = torch.as_tensor(x, dtype=torch.float32)[..., None]
+    wall = time.perf_counter()
+    out = [model.predict(xs[i : i + batch_size])[..., 0] for i in range(0, len(xs), batch_size)]
+    wall = time.perf_counter() - wall
+    return torch.cat(out).double().numpy(), wall
+
+
+def _fitted_output(
+    model: Any, result: Any, metrics: dict[str, Any], wall: float, n: int, recipe: GraphRecipe
+) -> UnitOutput:
+    from diffrnn.training import count_parameters
+
+    k = model.config.max_diffusion_step
+    return UnitOutput(
+        metrics=metrics,
+        params=count_parameters(model),
+        train_seconds=result.train_seconds,
+        train_cpu_seconds=result.cpu_seconds,
+        infer_seconds_per_sample=wall / n,
+        throughput=n / wall,
+        throughput_unit="windows/s",
+        curves={"train_loss": result.train_losses},
+        notes=[
+            f"DCRNN K={k} ({model.config.filter_type if k else 'no graph'}), "
+            f"{recipe.num_layers} x {recipe.hidden_size} DCGRU, {result.steps} steps of batch "
+            f"{recipe.batch_size}"
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Chickenpox
+
+
+def _chickenpox() -> tuple[Any, tuple[np.ndarray, ...]]:
+    """The data and its windows as (W, lags, N) inputs and (W, 1, N) targets, train and test."""
+    from diffrnn.data.graph import load_chickenpox
+
+    data = load_chickenpox()
+    (x_train, y_train), (x_test, y_test) = data.train_test_split()  # x (S, N, lags), y (S, N)
+    return data, (
+        x_train.transpose(0, 2, 1),
+        y_train[:, None],
+        x_test.transpose(0, 2, 1),
+        y_test[:, None],
+    )
+
+
+def chickenpox_floor(ctx: UnitContext, method: str) -> UnitOutput:
+    """`last-value` or `linear-ar` (one least-squares AR(4) for all counties) on chickenpox."""
+    from diffrnn.baselines.forecast import LinearAR, last_value
+    from diffrnn.evaluation.forecast import mse
+
+    data, (x_train, _, x_test, y_test) = _chickenpox()
+    lags = x_train.shape[1]
+    if method == "last-value":
+        forecast = last_value(x_test, 1)
+    else:
+        train_rows = data.fx[: len(x_train) + lags]  # the rows the training snapshots cover
+        forecast = LinearAR.fit(train_rows, lags, shared=True).predict(x_test, 1)
+    return UnitOutput(metrics={"mse": mse(y_test, forecast)})
+
+
+def chickenpox_dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
+    """DCRNN (K = 2, dual random walk) or its K = 0 ablation on chickenpox; MSE on the test."""
+    from diffrnn.evaluation.forecast import mse
+
+    data, (x_train, y_train, x_test, y_test) = _chickenpox()
+    n = data.fx.shape[1]
+    adjacency = np.zeros((n, n))
+    adjacency[data.edges[:, 0], data.edges[:, 1]] = 1.0
+    recipe = CHICKENPOX_RECIPES[ctx.suite]
+    model, result = train_dcrnn(
+        ctx, adjacency, x_train, y_train, recipe, max_diffusion_step, loss="mse"
+    )
+    forecast, wall = predict_windows(model, x_test)
+    return _fitted_output(model, result, {"mse": mse(y_test, forecast)}, wall, len(x_test), recipe)
+
+
+@register_unit("graph-chickenpox", "last-value", family="baseline")
+def chickenpox_last_value(ctx: UnitContext) -> UnitOutput:
+    """Repeat last week's value."""
+    return chickenpox_floor(ctx, "last-value")
+
+
+@register_unit("graph-chickenpox", "linear-ar", family="baseline")
+def chickenpox_linear_ar(ctx: UnitContext) -> UnitOutput:
+    """One least-squares AR(4) shared by all 20 counties (no graph)."""
+    return chickenpox_floor(ctx, "linear-ar")
+
+
+@register_unit("graph-chickenpox", "gru-per-node", family="rnn")
+def chickenpox_gru_per_node(ctx: UnitContext) -> UnitOutput:
+    """The DCRNN seq2seq with K = 0: one GRU applied to every county, shared weights."""
+    return chickenpox_dcrnn(ctx, 0)
+
+
+@register_unit("graph-chickenpox", "dcrnn", family="hybrid")
+def chickenpox_dcrnn_k2(ctx: UnitContext) -> UnitOutput:
+    """DCRNN, dual random walk on the county graph, K = 2."""
+    return chickenpox_dcrnn(ctx, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Los Angeles traffic
+
+
+def losloop_windows(stride: int = 1) -> dict[str, np.ndarray]:
+    """LOS-loop 12-in/12-out windows split 70/10/20 in time order, as DCRNN's data script.
+
+    Returns:
+        speeds (T, N) and x/y for "train", "val", "test": (W, 12, N) each; `stride` thins the
+        test windows.
+    """
+    from diffrnn.data.graph import load_los_loop
+    from diffrnn.data.windows import forecast_windows
+
+    speeds = load_los_loop().speeds  # (T, N) mph, 0 = missing
+    past, future = forecast_windows(speeds, LOSLOOP_STEPS, LOSLOOP_STEPS)  # (W, 12, N) each
+    num_test = round(LOSLOOP_SPLIT[1] * len(past))
+    num_train = round(LOSLOOP_SPLIT[0] * len(past))
+    test = slice(len(past) - num_test, len(past), stride)
+    return {
+        "speeds": speeds,
+        "x_train": past[:num_train],
+        "y_train": future[:num_train],
+        "x_val": past[num_train : len(past) - num_test],
+        "y_val": future[num_train : len(past) - num_test],
+        "x_test": past[test],
+        "y_test": future[test],
+    }
+
+
+def losloop_metrics(target: np.ndarray, forecast: np.ndarray) -> dict[str, Any]:
+    """Masked mae/rmse/mape over all 12 steps, and `by_horizon` at 3, 6 and 12 steps."""
+    from diffrnn.evaluation.masked import errors_by_horizon, masked_errors
+
+    return {
+        **masked_errors(target, forecast),
+        "by_horizon": errors_by_horizon(target, forecast, LOSLOOP_HORIZONS),
+    }
+
+
+def losloop_adjacency(ctx: UnitContext) -> np.ndarray:
+    """The graph named by ctx.options["graph"]: "metr_la" (directed, default) or "los_adj"."""
+    from diffrnn.data.graph import load_los_loop, load_metr_la_graph
+    from diffrnn.errors import ConfigError
+
+    name = ctx.options.get("graph", "metr_la")
+    if name == "metr_la":
+        return load_metr_la_graph().adjacency
+    if name == "los_adj":
+        return load_los_loop().adjacency
+    raise ConfigError(f"graph must be 'metr_la' or 'los_adj', got {name!r}.", "pick one.")
+
+
+def losloop_floor(ctx: UnitContext, method: str) -> UnitOutput:
+    """`last-value`, or `linear-ar`: one direct least-squares map 12 -> 12 shared by sensors."""
+    from diffrnn.baselines.forecast import LinearAR, last_value
+
+    stride = LOSLOOP_RECIPES[ctx.suite].eval_stride
+    data = losloop_windows(stride)
+    x_test = data["x_test"]
+    if method == "last-value":
+        forecast = last_value(x_test, LOSLOOP_STEPS)
+    else:
+        train_rows = data["speeds"][: len(data["x_train"]) + 2 * LOSLOOP_STEPS - 1]
+        model = LinearAR.fit(train_rows, LOSLOOP_STEPS, LOSLOOP_STEPS, shared=True)
+        forecast = model.predict(x_test, LOSLOOP_STEPS)
+    return UnitOutput(metrics=losloop_metrics(data["y_test"], forecast))
+
+
+def losloop_dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
+    """DCRNN (K = 2) or the K = 0 per-sensor GRU on LOS-loop, masked MAE training."""
+    recipe = LOSLOOP_RECIPES[ctx.suite]
+    data = losloop_windows(recipe.eval_stride)
+    adjacency = losloop_adjacency(ctx)
+    max_steps = 10 if ctx.suite == "quick" else -1
+    model, result = train_dcrnn(
+        ctx,
+        adjacency,
+        data["x_train"],
+        data["y_train"],
+        recipe,
+        max_diffusion_step,
+        loss="masked_mae",
+        max_steps=max_steps,
+    )
+    forecast, wall = predict_windows(model, data["x_test"])
+    metrics = losloop_metrics(data["y_test"], forecast)
+    output = _fitted_output(model, result, metrics, wall, len(forecast), recipe)
+    if max_diffusion_step:
+        output.notes.append(f"graph: {ctx.options.get('graph', 'metr_la')}")
+    return output
+
+
+@register_unit("graph-losloop", "last-value", family="baseline")
+def losloop_last_value(ctx: UnitContext) -> UnitOutput:
+    """Repeat the last 5-minute speed for the next hour."""
+    return losloop_floor(ctx, "last-value")
+
+
+@register_unit("graph-losloop", "linear-ar", family="baseline")
+def losloop_linear_ar(ctx: UnitContext) -> UnitOutput:
+    """One least-squares map from the last 12 speeds to the next 12, shared by all sensors."""
+    return losloop_floor(ctx, "linear-ar")
+
+
+@register_unit("graph-losloop", "gru-per-node", family="rnn")
+def losloop_gru_per_node(ctx: UnitContext) -> UnitOutput:
+    """The DCRNN seq2seq with K = 0: one GRU applied to every sensor, shared weights."""
+    return losloop_dcrnn(ctx, 0)
+
+
+@register_unit("graph-losloop", "dcrnn", family="hybrid")
+def losloop_dcrnn_k2(ctx: UnitContext) -> UnitOutput:
+    """DCRNN, dual random walk on the METR-LA road graph (or los_adj), K = 2."""
+    return losloop_dcrnn(ctx, 2)
