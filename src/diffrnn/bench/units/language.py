@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 
@@ -141,10 +142,10 @@ def _char_rnn(ctx: UnitContext, cell: str) -> UnitOutput:
     )
 
 
-for _cell in ("lstm", "gru", "rnn", "mingru", "minlstm"):
-
-    def _unit(ctx: UnitContext, cell: str = _cell) -> UnitOutput:
-        return _char_rnn(ctx, cell)
-
-    _unit.__doc__ = f"One-layer {_cell} character LM, stateful truncated BPTT."
-    register_unit("lm-shakespeare", _cell, family="rnn")(_unit)
+for _cell in ("lstm", "gru", "rnn", "mingru", "minlstm"):  # partials pickle into unit processes
+    register_unit(
+        "lm-shakespeare",
+        _cell,
+        family="rnn",
+        description=f"One-layer {_cell} character LM, stateful truncated BPTT.",
+    )(partial(_char_rnn, cell=_cell))

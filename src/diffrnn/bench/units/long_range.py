@@ -12,6 +12,7 @@ below a tenth of the memoryless floor 10 ln 8 / (T + 20).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 
@@ -38,7 +39,7 @@ def long_range_recipe(suite: str) -> LongRangeRecipe:
     """The preset of every cell on long-adding / long-copy for the quick or full suite."""
     if suite == "quick":
         return LongRangeRecipe(hidden_size=32, batch_size=32, lr=3e-3, n_test=256, n_grad=16)
-    return LongRangeRecipe(hidden_size=128, batch_size=64, lr=1e-3, n_test=1000, n_grad=64)
+    return LongRangeRecipe(hidden_size=128, batch_size=64, lr=2e-3, n_test=1000, n_grad=64)
 
 
 def _lengths(ctx: UnitContext, task: str) -> tuple[int, ...]:
@@ -154,22 +155,17 @@ def _train_cell(ctx: UnitContext, task: str, cell: str) -> UnitOutput:
     )
 
 
-def _register(task: str) -> None:
-    name = f"long-{task}"
-
-    @register_unit(name, "memoryless", family="baseline")
-    def memoryless(ctx: UnitContext) -> UnitOutput:
-        """The best prediction that ignores the past: the closed-form floor."""
-        return _memoryless(ctx, task)
-
-    for cell in CELLS:
-
-        def run(ctx: UnitContext, cell: str = cell) -> UnitOutput:
-            return _train_cell(ctx, task, cell)
-
-        run.__doc__ = f"A one-layer {cell} with the {task} read-out, one model per length T."
-        register_unit(name, cell, family="rnn")(run)
-
-
-_register("adding")
-_register("copy")
+for _task in ("adding", "copy"):  # partials pickle into the harness's unit processes
+    register_unit(
+        f"long-{_task}",
+        "memoryless",
+        family="baseline",
+        description="The best prediction that ignores the past: the closed-form floor.",
+    )(partial(_memoryless, task=_task))
+    for _cell in CELLS:
+        register_unit(
+            f"long-{_task}",
+            _cell,
+            family="rnn",
+            description=f"A one-layer {_cell} with the {_task} read-out, one model per length T.",
+        )(partial(_train_cell, task=_task, cell=_cell))

@@ -9,7 +9,7 @@ out in turn, one sixth of the budget each) as `accuracy_loso`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 
@@ -164,10 +164,10 @@ def _recogniser(ctx: UnitContext, cell: str) -> UnitOutput:
     )
 
 
-for _cell in ("gru", "lstm"):
-
-    def _unit(ctx: UnitContext, cell: str = _cell) -> UnitOutput:
-        return _recogniser(ctx, cell)
-
-    _unit.__doc__ = f"Bidirectional {_cell} over log-mel frames, mean pooling, softmax."
-    register_unit("speech-fsdd", _cell, family="rnn")(_unit)
+for _cell in ("gru", "lstm"):  # partials pickle into the harness's unit processes
+    register_unit(
+        "speech-fsdd",
+        _cell,
+        family="rnn",
+        description=f"Bidirectional {_cell} over log-mel frames, mean pooling, softmax.",
+    )(partial(_recogniser, cell=_cell))
