@@ -13,6 +13,14 @@ from torch.utils.data import DataLoader, TensorDataset
 from diffrnn.diffusion.masked import MDLM, MDLMConfig, bound_nats_per_token, mask_tokens
 from diffrnn.training import OptimConfig, TrainConfig, fit
 
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    # tiny models gain nothing from a second thread, and on a shared, loaded CPU two threads
+    # spin against each other (measured 15x slower); CI's result is the same either way
+    torch.set_num_threads(1)
+
+
 V = 5
 
 
