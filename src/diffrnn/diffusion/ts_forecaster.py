@@ -40,6 +40,10 @@ class DiffusionForecasterConfig:
     sampler: diffusers sampler used by `forecast` ("dpmsolver++", "ddim", "ddpm", class name).
     sampler_steps: denoising steps of `forecast`.
     minimum_scale: lower bound of a window's standard deviation (flat contexts).
+
+    Mean scaling (DeepAR's x / mean|x|) was tried on exchange rates and lost badly (CRPS-sum 0.05
+    against 0.007 after the same 90 s): the future's spread is ~4% of the level, too fine for the
+    denoiser to resolve at unit noise scale.
     """
 
     denoiser: ConvDenoiser1dConfig = field(default_factory=ConvDenoiser1dConfig)
