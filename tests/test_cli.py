@@ -79,6 +79,9 @@ def test_datasets_verify_names_the_altered_file(tmp_path) -> None:
         (("compare", "--tasks", "long-adding", "--models", "nope"), "unknown model 'nope'"),
         (("compare", "--suite", "medium"), "unknown suite 'medium'"),
         (("report", "no-such-run"), "holds no results"),
+        (("compare", "--data", "x.csv"), "--data needs a forecast horizon"),
+        (("compare", "--horizon", "3"), "--horizon is for your own data"),
+        (("compare", "--data", "no-such.csv", "--horizon", "3"), "No file at"),
     ],
 )
 def test_compare_and_report_name_errors_exit_2(args: tuple[str, ...], message: str) -> None:

@@ -257,8 +257,28 @@ def compare(
     ] = False,
     jobs: Annotated[int | None, typer.Option(help="Units run at once.")] = None,
     threads: Annotated[int, typer.Option(help="Torch threads per unit.")] = 1,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Your own CSV/Parquet: forecast it with every forecasting family."),
+    ] = None,
+    data_format: Annotated[
+        str | None, typer.Option("--format", help="long (unique_id, ds, y) or wide; inferred.")
+    ] = None,
+    horizon: Annotated[int | None, typer.Option(help="Steps to forecast (with --data).")] = None,
+    freq: Annotated[str | None, typer.Option(help="Pandas frequency, e.g. D, h; inferred.")] = None,
+    context: Annotated[
+        int | None, typer.Option(help="History steps (default 2 x horizon).")
+    ] = None,
+    windows: Annotated[int | None, typer.Option(help="Backtest origins (default up to 5).")] = None,
+    fill: Annotated[
+        str, typer.Option(help="NaN policy: error, ffill, interpolate or zero.")
+    ] = "error",
 ) -> None:
-    """Train and measure every model on every task, then write report.md and report.html."""
+    """Train and measure every model on every task, then write report.md and report.html.
+
+    With --data, run the forecasting families on your own series (rolling-origin backtest)
+    and end the report with which family to pick for them.
+    """
     import json
 
     from rich.live import Live
@@ -266,7 +286,25 @@ def compare(
     from diffrnn.bench.compare import CompareRequest, execute, prepare
     from diffrnn.bench.registry import UNIT_IMPORT_ERRORS
     from diffrnn.bench.report import write_report
+    from diffrnn.errors import ConfigError
 
+    user_options: dict[str, Any] = {}
+    if data is None and horizon is not None:
+        raise ConfigError("--horizon is for your own data.", "pass it with --data FILE.")
+    if data is not None:
+        from diffrnn.bench.user_data import prepare_user_data
+
+        if horizon is None:
+            raise ConfigError("--data needs a forecast horizon.", "pass --horizon H (steps).")
+        if data_format not in (None, "long", "wide"):
+            raise ConfigError(f"--format must be long or wide, got {data_format!r}.", "")
+        if fill not in ("error", "ffill", "interpolate", "zero"):
+            raise ConfigError(
+                f"--fill must be error, ffill, interpolate or zero, got {fill!r}.", ""
+            )
+        user_options = prepare_user_data(
+            data, horizon, data_format, freq, context=context, windows=windows, fill=fill
+        )
     request = CompareRequest(
         suite=suite,
         tasks=_names(tasks),
@@ -276,6 +314,7 @@ def compare(
         out=out,
         jobs=jobs,
         threads=threads,
+        user_options=user_options,
         command=" ".join(["diffrnn", *sys.argv[1:]]),
     )
     job = prepare(request)

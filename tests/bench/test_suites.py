@@ -5,7 +5,7 @@ from __future__ import annotations
 import fake_units as fake
 import pytest
 
-from diffrnn.bench.registry import TASKS, load_registry
+from diffrnn.bench.registry import TASKS, UNIT_IMPORT_ERRORS, load_registry
 from diffrnn.bench.suites import FULL, QUICK, UNIT_TIMEOUT_SLACK_S, get_suite, plan
 from diffrnn.errors import ConfigError
 
@@ -64,3 +64,8 @@ def test_unknown_suite() -> None:
     assert get_suite("full") is FULL
     with pytest.raises(ConfigError, match="unknown suite 'medium'"):
         get_suite("medium")
+
+
+def test_every_units_module_imports() -> None:
+    load_registry()
+    assert UNIT_IMPORT_ERRORS == {}

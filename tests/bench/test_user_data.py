@@ -1,0 +1,63 @@
+"""forecast-user: the user's file as a rolling-origin backtest, with what was inferred stated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from diffrnn.bench.user_data import prepare_user_data, user_problem
+from diffrnn.errors import ConfigError, DataError
+
+
+def _wide(path: Path, rows: int = 60, freq: str = "D") -> Path:
+    stamps = pd.date_range("2024-01-01", periods=rows, freq=freq)
+    # series k is 100 k + t at step t: every window's values are known in advance
+    frame = pd.DataFrame({"date": stamps.strftime("%Y-%m-%d %H:%M:%S")})
+    for k in range(3):
+        frame[f"s{k}"] = 100.0 * k + np.arange(rows)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_wide_file_becomes_five_rolling_origins_with_inferences_stated(tmp_path: Path) -> None:
+    options = prepare_user_data(_wide(tmp_path / "w.csv"), horizon=5)
+    assert (options["context"], options["windows"]) == (10, 5)
+    problem = user_problem(options)
+    assert problem.values.shape == (60, 3) and problem.freq == "D"
+    assert problem.train_end == 35 and problem.test_ends == (40, 45, 50, 55, 60)
+    past, future = problem.test_windows()
+    assert future[0, :, 1].tolist() == [135.0, 136.0, 137.0, 138.0, 139.0]  # 100 + t, t = 35..39
+    assert past[-1, :, 0].tolist() == list(range(45, 55))
+    summary = options["summary"]
+    assert summary["format"] == "wide (inferred)" and summary["frequency"] == "D (inferred)"
+    assert summary["origins (first forecast step)"].split(", ")[0] == "2024-02-05"  # row 35
+    assert "first 35 rows only" in summary["backtest"]
+
+
+def test_long_file_with_given_format_and_unequal_spans(tmp_path: Path) -> None:
+    stamps = pd.date_range("2024-01-01 00:00", periods=48, freq="h")
+    rows = [("a", t, float(i)) for i, t in enumerate(stamps)]
+    rows += [("b", t, float(-i)) for i, t in enumerate(stamps) if i >= 8]  # starts 8 h later
+    pd.DataFrame(rows, columns=["unique_id", "ds", "y"]).to_csv(tmp_path / "l.csv", index=False)
+    options = prepare_user_data(tmp_path / "l.csv", horizon=4, format="long", freq="h")
+    problem = user_problem(options)
+    assert problem.values.shape == (40, 2)  # the 40 hours both series cover
+    assert problem.values[0].tolist() == [8.0, -8.0]  # both at 08:00
+    assert options["windows"] == 5 and problem.train_end == 20
+    summary = options["summary"]
+    assert summary["format"] == "long (given)" and summary["frequency"] == "h (given)"
+    assert "the range all series cover" in summary["rows used"]
+    assert summary["origins (first forecast step)"].startswith("2024-01-02 04:00")  # 08:00 + 20 h
+
+
+def test_too_short_a_file_says_what_would_fit(tmp_path: Path) -> None:
+    short = _wide(tmp_path / "w.csv", rows=20)
+    options = prepare_user_data(short, horizon=5)  # context 10 + one training window of 5
+    assert (options["windows"], user_problem(options).train_end) == (1, 15)
+    with pytest.raises(DataError, match=r"needs at least 60 rows .* your file has 20"):
+        prepare_user_data(short, horizon=15)
+    with pytest.raises(ConfigError, match="--horizon must be at least 1"):
+        prepare_user_data(tmp_path / "w.csv", horizon=0)
