@@ -12,21 +12,21 @@ The directory holds `checkpoints/last.ckpt` (Lightning's, loaded with `weights_o
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
-from diffrnn.bench.registry import SuiteName, UnitContext, UnitOutput, get_model
+from diffrnn.bench.registry import UnitContext, UnitOutput, get_model
+from diffrnn.bench.suites import get_suite
 from diffrnn.errors import ConfigError
 from diffrnn.fileio import atomic_write_json
 
 RESULT_NAME = "result.json"
 CHECKPOINTS = "checkpoints"
 ARTEFACTS = "artefacts"
-DEFAULT_BUDGET_S: dict[str, float] = {"quick": 10.0, "full": 600.0}
-"""Training seconds of a unit when no `--budget` / `--max-steps` is given."""
 
 
 def launched_as_rank_zero() -> bool:
@@ -59,7 +59,7 @@ def train_unit(
         seed: seeds the weights, the data order and the sampling noise.
         out_dir: the run's directory (created).
         suite: "quick" (tiny models) or "full" (the issues' target budgets).
-        budget_s: training wall-clock budget (default: `DEFAULT_BUDGET_S[suite]`).
+        budget_s: training wall-clock budget (default: the suite's budget for the task).
         resume: continue from `out_dir/checkpoints/last.ckpt`; without it an existing checkpoint
             is an error rather than silently overwritten.
         threads: torch intra-op threads the unit may use.
@@ -69,28 +69,31 @@ def train_unit(
     Returns:
         The unit's output; rank zero also writes it to `out_dir/result.json`.
     """
-    if suite not in get_args(SuiteName):
-        raise ConfigError(f"unknown suite {suite!r}.", f"choose one of: {get_args(SuiteName)}.")
+    suite_spec = get_suite(suite)
+    if budget_s is not None and not (math.isfinite(budget_s) and budget_s > 0):
+        raise ConfigError(
+            f"--budget must be a positive number of seconds, got {budget_s}.", "pass e.g. 60."
+        )
     entry = get_model(task, model)  # names are checked before torch is imported
     out = Path(out_dir)
     checkpoints = out / CHECKPOINTS
     checkpoint = checkpoints / "last.ckpt"
-    if not resume and checkpoint.exists():
-        raise ConfigError(
-            f"{checkpoint} exists: {out} holds an earlier run.",
-            "pass --resume to continue it, or choose another --out.",
-        )
     from diffrnn.training.overrides import TrainOverrides, train_overrides
     from diffrnn.training.trainer import TrainConfig, check_trainer_settings
 
     overrides = TrainOverrides(max_steps, devices, strategy, num_nodes)
     check_trainer_settings(overrides.apply(TrainConfig()))
+    if not resume and checkpoint.exists():
+        raise ConfigError(
+            f"{checkpoint} exists: {out} holds an earlier run.",
+            "pass --resume to continue it, or choose another --out.",
+        )
     rank_zero = launched_as_rank_zero()
     artefacts = out / ARTEFACTS if rank_zero else Path(tempfile.mkdtemp(prefix="diffrnn-rank-"))
     artefacts.mkdir(parents=True, exist_ok=True)
     ctx = UnitContext(
         seed=seed,
-        budget_s=budget_s if budget_s is not None else DEFAULT_BUDGET_S[suite],
+        budget_s=budget_s if budget_s is not None else suite_spec.budget_for(task),
         suite=suite,  # type: ignore[arg-type]
         out_dir=artefacts,
         threads=threads,
