@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -47,6 +48,12 @@ VALID = {  # a valid value per option, drawn as often as a hostile one
     "--num-nodes": ["1", "2"],
     "--threads": ["1", "2"],
     "--jobs": ["1", "2"],
+    "--horizon": ["1", "3", "7"],
+    "--context": ["4", "10"],
+    "--windows": ["1", "2"],
+    "--fill": ["error", "ffill", "interpolate", "zero"],
+    "--format": ["long", "wide"],
+    "--freq": ["D"],
 }
 NON_FINITE = {"nan", "NaN", "inf", "-inf", "1e999"}
 
@@ -56,7 +63,7 @@ def _value(draw: st.DrawFn, option: str) -> str:
 
 
 SETTINGS = settings(
-    max_examples=80,
+    max_examples=60,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -178,3 +185,52 @@ def test_compare_refuses_a_non_finite_budget(budget: float, tmp_path: Path) -> N
 class _Paths:
     def __init__(self, run_dir: Path) -> None:
         self.markdown, self.html = run_dir / "report.md", run_dir / "report.html"
+
+
+@st.composite
+def user_files(draw: st.DrawFn) -> bytes:
+    """A user's CSV: random bytes, or long-format daily series of any length and magnitude."""
+    if draw(st.integers(0, 4)) == 0:
+        return draw(st.binary(max_size=300))
+    rows = ["unique_id,ds,y"]
+    scale = draw(st.sampled_from([1.0, 1e-300, 1e300, 1e308, -1e308]))
+    hostile_share = draw(st.sampled_from([0, 0, 0.02, 0.2]))
+    day0 = pd.Timestamp("2022-01-01")
+    for series in range(draw(st.integers(1, 3))):
+        length = draw(st.sampled_from([1, 3, 8, 20, 60, 60]))
+        start = draw(st.integers(0, 5))
+        for day in range(start, start + length):
+            hostile = draw(st.floats(0, 1)) < hostile_share
+            value = draw(HOSTILE) if hostile else draw(st.floats(-10, 10)) * scale
+            rows.append(f"s{series},{(day0 + pd.Timedelta(days=day)).date()},{value}")
+    return ("\n".join(rows) + "\n").encode()
+
+
+@st.composite
+def user_data_options(draw: st.DrawFn) -> list[str]:
+    horizon = draw(st.sampled_from(VALID["--horizon"])) if draw(st.booleans()) else None
+    argv = ["--horizon", horizon or _value(draw, "--horizon")]
+    options = ["--context", "--windows", "--fill", "--format", "--freq"]
+    for option in draw(st.lists(st.sampled_from(options), unique=True, max_size=3)):
+        argv += [option, _value(draw, option)]
+    return argv
+
+
+@SETTINGS
+@given(content=user_files(), options=user_data_options())
+def test_compare_with_hostile_user_data(
+    content: bytes, options: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planned: list[Any] = []
+    monkeypatch.setattr(
+        compare_module, "execute", lambda job, on_event=None: planned.append(job) or []
+    )
+    monkeypatch.setattr(report_module, "write_report", lambda run_dir: _Paths(run_dir))
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "sales.csv"
+        data.write_bytes(content)
+        code, err = _run(["compare", "--data", str(data), *options, "--out", f"{tmp}/run"])
+    _assert_clear_outcome(code, err)
+    for job in planned:
+        assert {unit.task for unit in job.units} == {"forecast-user"}
+        assert job.options["horizon"] >= 1 and job.options["windows"] >= 1
