@@ -9,7 +9,7 @@ import torch
 
 from diffrnn.data.windows import SeriesWindows, time_features
 from diffrnn.modeling import load
-from diffrnn.rnn.deepar import DeepAR, DeepARConfig, deepar_exchange
+from diffrnn.rnn.deepar import MIN_SIGMA, DeepAR, DeepARConfig, deepar_exchange
 
 LAGS = (1, 2, 5)
 
@@ -60,11 +60,20 @@ def test_lag_inputs_of_increasing_integers(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 @pytest.mark.parametrize("distribution", ["gaussian", "student_t"])
-def test_gaussian_head_likelihood_and_shapes(distribution: str) -> None:
-    model = DeepAR(_config(distribution=distribution))
-    dist = model.distribution(torch.randn(5, 7, 8))
+@pytest.mark.parametrize("relative_to_last", [False, True])
+def test_head_parameters(distribution: str, relative_to_last: bool) -> None:
+    """loc = mu (+ z_{t-1}), scale = softplus + floor, df = 2 + softplus (Student-t)."""
+    model = DeepAR(_config(distribution=distribution, relative_to_last=relative_to_last))
+    hidden, z_prev = torch.randn(5, 7, 8), torch.randn(5, 7)
+    dist = model.distribution(hidden, z_prev)
+    params = model.head(hidden)
     assert dist.batch_shape == (5, 7)
     assert isinstance(dist, torch.distributions.StudentT) == (distribution == "student_t")
+    loc = params[..., 0] + (z_prev if relative_to_last else 0)
+    torch.testing.assert_close(dist.loc, loc)
+    torch.testing.assert_close(dist.scale, torch.nn.functional.softplus(params[..., 1]) + MIN_SIGMA)
+    if distribution == "student_t":
+        torch.testing.assert_close(dist.df, 2 + torch.nn.functional.softplus(params[..., 2]))
 
 
 @pytest.mark.parametrize("cell", ["lstm", "mingru"])

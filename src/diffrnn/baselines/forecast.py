@@ -116,10 +116,13 @@ class LinearAR:
             design = design.reshape(1, -1, order + 1)
             targets = targets.reshape(1, -1, horizon_out)
         penalty = ridge * design.shape[1] * np.diag(np.r_[np.ones(order), 0.0])
-        gram = design.swapaxes(1, 2) @ design + penalty  # (G, p + 1, p + 1)
-        coef = np.linalg.solve(gram, design.swapaxes(1, 2) @ targets)  # (G, p + 1, Ho)
-        residuals = targets - design @ coef  # (G, W, Ho)
-        return cls(coef=coef, sigma=residuals.std(axis=1))
+        coef, sigma = [], []
+        for x, y in zip(design, targets, strict=True):  # 2-D products go straight to BLAS
+            x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)  # (W, p + 1), (W, Ho)
+            c = np.linalg.solve(x.T @ x + penalty, x.T @ y)  # (p + 1, Ho)
+            coef.append(c)
+            sigma.append((y - x @ c).std(axis=0))
+        return cls(coef=np.stack(coef), sigma=np.stack(sigma))
 
     def _step(self, window: np.ndarray) -> np.ndarray:
         """window (..., p, N) -> the next horizon_out values (..., Ho, N)."""

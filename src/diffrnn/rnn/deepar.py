@@ -46,6 +46,9 @@ class DeepARConfig:
         num_series: series ids the embedding knows (0: no embedding).
         embedding_dim: size of the series embedding.
         minimum_scale: floor on the mean-|y| scale.
+        relative_to_last: the head's location is added to the previous value z_{t-1}, so the
+            network predicts the increment (a random walk plus learned corrections) instead of
+            the level.
     """
 
     context_length: int = 30
@@ -60,6 +63,7 @@ class DeepARConfig:
     num_series: int = 0
     embedding_dim: int = 4
     minimum_scale: float = 1e-10
+    relative_to_last: bool = False
 
     def __post_init__(self) -> None:
         check_cell(self.cell)
@@ -127,14 +131,15 @@ class DeepAR(PretrainedMixin, nn.Module):
         static = static[:, None].expand(-1, length, -1)  # (B, P, S_f)
         return torch.cat([lags, time_feat, static], dim=-1)
 
-    def distribution(self, hidden: Tensor) -> distributions.Distribution:
-        """p(z_t | h_t) in scaled units: hidden (..., H) -> a batch of shape (...)."""
+    def distribution(self, hidden: Tensor, z_prev: Tensor) -> distributions.Distribution:
+        """p(z_t | h_t) in scaled units: hidden (..., H), z_prev (...) -> a batch of shape (...)."""
         params = self.head(hidden)
+        loc = params[..., 0] + z_prev if self.config.relative_to_last else params[..., 0]
         sigma = F.softplus(params[..., 1]) + MIN_SIGMA
         if self.config.distribution == "gaussian":
-            return distributions.Normal(params[..., 0], sigma)
+            return distributions.Normal(loc, sigma)
         df = 2.0 + F.softplus(params[..., 2])
-        return distributions.StudentT(df, params[..., 0], sigma)
+        return distributions.StudentT(df, loc, sigma)
 
     # -- training --------------------------------------------------------------------------
 
@@ -153,7 +158,8 @@ class DeepAR(PretrainedMixin, nn.Module):
         static = self._static(scale, batch["series_id"])
         inputs = self._inputs(z, batch["time_feat"][:, -steps:], static, steps, z.shape[1])
         hidden, _ = self.rnn(inputs)  # (B, C + H, hidden)
-        return -self.distribution(hidden).log_prob(z[:, -steps:]).mean()
+        dist = self.distribution(hidden, z[:, -steps - 1 : -1])
+        return -dist.log_prob(z[:, -steps:]).mean()
 
     # -- forecasting -----------------------------------------------------------------------
 
@@ -197,7 +203,7 @@ class DeepAR(PretrainedMixin, nn.Module):
                 z.shape[1] + 1,
             )  # (B S, 1, D): lags read the history and the draws so far
             hidden, state = self.rnn.step(step_in[:, 0], state)
-            dist = self.distribution(hidden)
+            dist = self.distribution(hidden, z[:, -1])
             draw = dist.sample()  # (B S,)
             z = torch.cat([z, draw[:, None]], dim=1)
             draws.append(draw)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -429,49 +430,49 @@ def _point_output(
 # Registration on the vendored tasks
 
 
+def exchange_floor(ctx: UnitContext, method: FloorName) -> UnitOutput:
+    """A floor on the 5 exchange test windows."""
+    return probabilistic_floor_unit(exchange_problem(), ctx, method)
+
+
+def exchange_deepar(ctx: UnitContext, cell: str) -> UnitOutput:
+    """DeepAR with `cell` on forecast-exchange."""
+    return deepar_unit(exchange_problem(), ctx, cell)
+
+
 def _etth1_problems(suite: str) -> list[ForecastProblem]:
     return [etth1_problem(h) for h in (ETTH1_HORIZONS if suite == "full" else ETTH1_HORIZONS[:1])]
 
 
-def _register_exchange_floor(name: FloorName) -> None:
-    @register_unit("forecast-exchange", name, family="baseline")
-    def unit(ctx: UnitContext) -> UnitOutput:
-        return probabilistic_floor_unit(exchange_problem(), ctx, name)
-
-    unit.__doc__ = f"{name} floor on the 5 exchange test windows"
+def etth1_floor(ctx: UnitContext, method: Literal["last-value", "linear-ar"]) -> UnitOutput:
+    """A point floor on ETTh1 (horizon 96; all four in the full suite)."""
+    return point_floor_unit(_etth1_problems(ctx.suite), ctx, method)
 
 
-def _register_exchange_deepar(name: str, cell: str) -> None:
-    @register_unit("forecast-exchange", name, family="rnn")
-    def unit(ctx: UnitContext) -> UnitOutput:
-        return deepar_unit(exchange_problem(), ctx, cell)
-
-    unit.__doc__ = f"DeepAR with a {cell} cell, Student-t head, 100 ancestral paths"
+def etth1_rnn(ctx: UnitContext, cell: str) -> UnitOutput:
+    """The point forecaster with `cell` on ETTh1 (horizon 96; all four in the full suite)."""
+    return point_forecaster_unit(_etth1_problems(ctx.suite), ctx, cell)
 
 
-def _register_etth1(name: str, family: str, cell: str | None) -> None:
-    @register_unit("forecast-etth1", name, family=family)  # type: ignore[arg-type]
-    def unit(ctx: UnitContext) -> UnitOutput:
-        problems = _etth1_problems(ctx.suite)
-        if cell is None:
-            return point_floor_unit(problems, ctx, name)  # type: ignore[arg-type]
-        return point_forecaster_unit(problems, ctx, cell)
-
-    unit.__doc__ = (
-        f"{name} floor" if cell is None else f"direct multi-horizon {cell} point forecaster"
-    )
-
-
+# Units are partials of module-level functions so the harness can pickle them.
 for _floor in ("last-value", "seasonal-naive", "random-walk", "linear-ar"):
-    _register_exchange_floor(_floor)  # type: ignore[arg-type]
+    register_unit("forecast-exchange", _floor, "baseline", f"{_floor} floor, 100 paths")(
+        partial(exchange_floor, method=_floor)
+    )
 for _name, _cell in (
     ("deepar", "lstm"),
     ("gru", "gru"),
     ("mingru", "mingru"),
     ("minlstm", "minlstm"),
 ):
-    _register_exchange_deepar(_name, _cell)
-for _name in ("last-value", "linear-ar"):
-    _register_etth1(_name, "baseline", None)
+    register_unit(
+        "forecast-exchange", _name, "rnn", f"DeepAR, {_cell} cell, Student-t, 100 ancestral paths"
+    )(partial(exchange_deepar, cell=_cell))
+for _floor in ("last-value", "linear-ar"):
+    register_unit("forecast-etth1", _floor, "baseline", f"{_floor} point floor")(
+        partial(etth1_floor, method=_floor)
+    )
 for _cell in ("lstm", "gru", "mingru"):
-    _register_etth1(_cell, "rnn", _cell)
+    register_unit("forecast-etth1", _cell, "rnn", f"direct multi-horizon {_cell} forecaster")(
+        partial(etth1_rnn, cell=_cell)
+    )
