@@ -28,7 +28,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Literal
 
-from diffrnn.bench.registry import Task, UnitContext, UnitFn, get_model
+from diffrnn.bench.registry import Task, UnitContext, UnitFn
 from diffrnn.bench.results import (
     RECORD_FIELDS,
     RESULTS_FILE,
@@ -214,7 +214,8 @@ def run_units(
         threads: torch intra-op threads per unit.
         options: passed to every unit as `ctx.options` (e.g. the user's data).
         on_event: called on every skipped, started and finished unit.
-        resolve: unit -> function to run (default: the registry's).
+        resolve: unit -> function to run, pickled into its process by reference (default: the
+            unit's process looks (task, model) up in its own registry, loaded by the fork server).
 
     Returns:
         The records of every unit of `units`, stored ones included, in the order of `units`.
@@ -225,7 +226,6 @@ def run_units(
     results_path = run_dir / RESULTS_FILE
     stored = latest_by_unit(read_records(results_path))
     done = {key for key, record in stored.items() if record["status"] == "ok"}
-    resolve = resolve or (lambda spec: get_model(spec.task, spec.model).run)
     emit = on_event or (lambda event: None)
     host = host_info()
     records: dict[tuple[str, str, int], dict[str, Any]] = {}
@@ -253,10 +253,19 @@ def run_units(
                     checkpoint_dir=checkpoints.resolve(),
                     resume=checkpoints.is_dir() and any(checkpoints.iterdir()),
                 )
+                target = resolve(spec) if resolve else (spec.task, spec.model)
                 process = context.Process(
-                    target=child_main, args=(resolve(spec), ctx), name=f"unit {spec.key}"
+                    target=child_main, args=(target, ctx), name=f"unit {spec.key}"
                 )
-                process.start()
+                try:
+                    process.start()
+                except Exception as exc:  # e.g. options that cannot be pickled
+                    result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+                    record = _record(spec, run_dir, result, host)
+                    append_record(results_path, record)
+                    records[spec.key] = record
+                    emit(UnitEvent("finished", spec, record))
+                    continue
                 deadline = time.monotonic() + spec.time_limit_s
                 running[process.sentinel] = _Running(spec, process, deadline)
                 emit(UnitEvent("started", spec))

@@ -102,9 +102,21 @@ def run_unit(fn: UnitFn, ctx: UnitContext) -> dict[str, Any]:
     return result
 
 
-def child_main(fn: UnitFn, ctx: UnitContext) -> None:
-    """Entry point of a unit's process: run it and leave `_result.json` in its directory."""
+def child_main(unit: UnitFn | tuple[str, str], ctx: UnitContext) -> None:
+    """Entry point of a unit's process: run it and leave `_result.json` in its directory.
+
+    Args:
+        unit: (task, model) names, looked up in this process's registry (so a unit may be any
+            callable, a closure included), or the function itself (pickled by reference).
+        ctx: the unit's context.
+    """
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     _redirect_output(ctx.out_dir / LOG_FILE)
-    result = run_unit(fn, ctx)
+    if isinstance(unit, tuple):
+        from diffrnn.bench.registry import get_model
+
+        task, model = unit
+        result = run_unit(lambda c: get_model(task, model).run(c), ctx)
+    else:
+        result = run_unit(unit, ctx)
     atomic_write_json(ctx.out_dir / RESULT_FILE, result)
