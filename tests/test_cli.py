@@ -98,3 +98,33 @@ def test_report_rerenders_a_stored_run(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert (run / "report.md").read_text().startswith("# diffrnn compare: quick suite")
     assert (run / "report.html").stat().st_size > 10_000  # plots inlined
+
+
+def test_compare_on_a_tiny_csv_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from diffrnn.cli import main
+
+    # three shops with an exact weekly pattern: the seasonal naive forecast is perfect (CRPS 0)
+    days = pd.date_range("2025-03-03", periods=42, freq="D")
+    week = np.array([5.0, 7.0, 6.0, 8.0, 12.0, 20.0, 3.0])
+    frame = pd.DataFrame({"date": days.strftime("%Y-%m-%d")})
+    for k in range(3):
+        frame[f"shop{k}"] = (k + 1) * week[np.arange(42) % 7]
+    frame.to_csv(tmp_path / "sales.csv", index=False)
+    run = tmp_path / "run"
+    args = ["compare", "--data", str(tmp_path / "sales.csv"), "--horizon", "7"]
+    main([*args, "--models", "last-value,seasonal-naive", "--out", str(run), "--json"])
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["model"], r["status"]) for r in records] == [
+        ("last-value", "ok"),
+        ("seasonal-naive", "ok"),
+    ]
+    assert records[1]["metrics"]["crps"] == 0.0 and records[0]["metrics"]["crps"] > 0.1
+    report = (run / "report.md").read_text()
+    assert "- format: wide (inferred)" in report and "- frequency: D (inferred)" in report
+    assert "- backtest: 3 rolling origin(s), horizon 7, context 14" in report
+    assert "Pick baseline (seasonal-naive): it scored the best crps in the backtest (0)" in report

@@ -162,9 +162,9 @@ define_task(
         dataset="user:--data",
         description="The user's own series (`diffrnn compare --data FILE --horizon H`): "
         "rolling-origin backtest over the last windows of every series, trained on what comes "
-        "before the first origin; CRPS (normalised as GluonTS does: sum of CRPS over sum of "
-        "|target|), MSE, MAE.",
-        metrics=("crps", "mse", "mae"),
+        "before the first origin; CRPS and CRPS-sum (normalised as GluonTS does, by the sum "
+        "of |target|) from 100 sample paths, MSE and MAE.",
+        metrics=("crps", "crps_sum", "mse", "mae"),
         primary_metric="crps",
         needs_user_data=True,
     )
