@@ -7,14 +7,16 @@ a few seconds. It gives:
 - `features(x)`: (B, F) penultimate activations, for the Frechet distance;
 - `probabilities(x)`: (B, 10) class probabilities, for the accuracy of class-conditional samples.
 
-`digits_classifier(seed)` trains once per process (and, with `cache_dir`, once per cache: the
-weights are saved there as safetensors).
+`digits_classifier(seed)` trains once per process and once per cache directory
+(`$DIFFRNN_CACHE_DIR`, else `~/.cache/diffrnn`): the weights are saved there as safetensors, under
+a name that carries `RECIPE_VERSION` (bump it when the recipe changes).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,15 +78,18 @@ class DigitsClassifier(PretrainedMixin, nn.Module):
 
 TRAIN_STEPS = 150
 BATCH_SIZE = 512
+RECIPE_VERSION = 1
 
 
 def train_digits_classifier(seed: int = 0, cache_dir: str | Path | None = None) -> DigitsClassifier:
-    """Train (or load from `cache_dir/digits-classifier-seed{seed}`) the classifier; eval mode."""
+    """Train (or load from `cache_dir`) the classifier, in eval mode."""
     from diffrnn.data.images import load_digits
     from diffrnn.diffusion.likelihood import levels_to_unit
     from diffrnn.training import OptimConfig, TrainConfig, fit
+    from diffrnn.training.overrides import TrainOverrides, train_overrides
 
-    cached = Path(cache_dir) / f"digits-classifier-seed{seed}" if cache_dir is not None else None
+    name = f"digits-classifier-v{RECIPE_VERSION}-seed{seed}"
+    cached = Path(cache_dir) / name if cache_dir is not None else None
     if cached is not None and cached.is_dir():
         return DigitsClassifier.from_pretrained(cached)
     digits = load_digits()
@@ -94,7 +99,8 @@ def train_digits_classifier(seed: int = 0, cache_dir: str | Path | None = None) 
     model = DigitsClassifier(DigitsClassifierConfig())
     loader = DataLoader(TensorDataset(x, y), batch_size=BATCH_SIZE, shuffle=True, drop_last=True)
     config = TrainConfig(max_steps=TRAIN_STEPS, seed=seed, optim=OptimConfig(lr=3e-3))
-    result = fit(model, loader, config=config)
+    with train_overrides(TrainOverrides()):  # the evaluator is fixed, whatever a caller imposes
+        result = fit(model, loader, config=config)
     log.info("digits classifier: %d steps in %.1fs", result.steps, result.train_seconds)
     trained = result.model
     assert isinstance(trained, DigitsClassifier)
@@ -103,7 +109,12 @@ def train_digits_classifier(seed: int = 0, cache_dir: str | Path | None = None) 
     return trained
 
 
+def default_cache_dir() -> Path:
+    """`$DIFFRNN_CACHE_DIR`, else `~/.cache/diffrnn`."""
+    return Path(os.environ.get("DIFFRNN_CACHE_DIR", Path.home() / ".cache" / "diffrnn"))
+
+
 @functools.cache
-def digits_classifier(seed: int = 0, cache_dir: str | None = None) -> DigitsClassifier:
-    """`train_digits_classifier`, once per process and arguments."""
-    return train_digits_classifier(seed, cache_dir)
+def digits_classifier(seed: int = 0) -> DigitsClassifier:
+    """The evaluation classifier of `seed`, trained once per process and cache directory."""
+    return train_digits_classifier(seed, default_cache_dir())
