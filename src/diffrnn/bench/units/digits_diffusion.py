@@ -26,8 +26,6 @@ FULL_SAMPLERS: tuple[tuple[str, int], ...] = (
     ("dpmsolver++", 5),
 )
 QUICK_SAMPLERS: tuple[tuple[str, int], ...] = (("dpmsolver++", 10), ("ddim", 10))
-NOISE_SIGMAS = (0.1, 0.3, 0.5)
-"""Noise standard deviations as fractions of the data range (2 in the [-1, 1] scale)."""
 GUIDANCE_SCALE = 2.0
 
 
@@ -43,7 +41,6 @@ class DigitsDiffusionRecipe:
     samples: int  # generated images scored (the Frechet sets)
     bound_images: int  # held-out images in the bits/dim estimate
     bound_stride: int  # L_t evaluated at every t < 50 and every stride-th t above
-    denoise_images: int
     denoise_steps: int  # DDIM grid (trailing) on which the partial reverse process runs
     samplers: tuple[tuple[str, int], ...] = field(default=FULL_SAMPLERS)
 
@@ -52,9 +49,9 @@ def ddpm_digits(suite: str) -> DigitsDiffusionRecipe:
     """The preset of the digits diffusion units for the quick or full suite."""
     if suite == "quick":
         return DigitsDiffusionRecipe(
-            (16, 32), (False, False), 64, 2e-3, 0.99, 100, 32, 100, 100, 20, QUICK_SAMPLERS
+            (16, 32), (False, False), 64, 2e-3, 0.99, 100, 32, 100, 20, QUICK_SAMPLERS
         )
-    return DigitsDiffusionRecipe((32, 64), (False, True), 128, 2e-3, 0.995, 500, 200, 10, 360, 100)
+    return DigitsDiffusionRecipe((32, 64), (False, True), 128, 2e-3, 0.995, 500, 200, 10, 100)
 
 
 def _train(ctx: UnitContext, recipe: DigitsDiffusionRecipe, conditional: bool) -> Any:
@@ -212,7 +209,7 @@ def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
     import torch
 
     from diffrnn.diffusion.sampling import make_scheduler, sample
-    from diffrnn.evaluation.digit_samples import digits_reference
+    from diffrnn.evaluation.digit_samples import NOISE_FRACTIONS, noisy_digits
     from diffrnn.evaluation.psnr import psnr
     from diffrnn.training import count_parameters
 
@@ -220,7 +217,6 @@ def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
     recipe = ddpm_digits(ctx.suite)
     model, result = _train(ctx, recipe, conditional=False)
     process = model.process
-    clean = digits_reference().held_out[: recipe.denoise_images]
     grid = make_scheduler(process, "ddim")
     grid.set_timesteps(recipe.denoise_steps)
     sigma_of_t = (1.0 - process.alphas_cumprod).sqrt() / process.sqrt_alphas_cumprod  # (T,)
@@ -228,9 +224,9 @@ def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
     by_sigma: dict[str, float] = {}
     noisy_psnr: dict[str, float] = {}
     start = time.perf_counter()
-    for fraction in NOISE_SIGMAS:
+    for fraction in NOISE_FRACTIONS:
+        clean, y = noisy_digits("test", fraction, ctx.seed)  # (B, 1, 8, 8) each
         sigma = 2.0 * fraction  # the data range is 2 in the [-1, 1] scale
-        y = clean + sigma * torch.randn(clean.shape, generator=generator)  # (B, 1, 8, 8)
         # the grid timestep whose noise level is nearest the observation's
         t_star = int(grid.timesteps[(sigma_of_t[grid.timesteps] - sigma).abs().argmin()])
         x_start = process.sqrt_alphas_cumprod[t_star] * y
@@ -245,7 +241,7 @@ def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
         )
         by_sigma[str(fraction)] = psnr(x0.clamp(-1, 1), clean, 2.0)
         noisy_psnr[str(fraction)] = psnr(y.clamp(-1, 1), clean, 2.0)
-    seconds = (time.perf_counter() - start) / (len(NOISE_SIGMAS) * clean.shape[0])
+    seconds = (time.perf_counter() - start) / (len(NOISE_FRACTIONS) * clean.shape[0])
     return UnitOutput(
         metrics={
             "psnr": sum(by_sigma.values()) / len(by_sigma),
@@ -261,7 +257,7 @@ def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
         curves={"train_loss": result.train_losses},
         notes=[
             "psnr: mean over sigma = 0.1/0.3/0.5 of the data range of PSNR (dB, peak-to-peak 2) "
-            f"on {clean.shape[0]} held-out digits; the reverse process (DDIM, "
+            f"on the {clean.shape[0]} test digits; the reverse process (DDIM, "
             f"{recipe.denoise_steps}-step trailing grid) starts at the grid timestep whose "
             "sqrt((1 - alpha_bar) / alpha_bar) is nearest the noise sigma, from "
             "sqrt(alpha_bar) * noisy image (SDEdit).",
