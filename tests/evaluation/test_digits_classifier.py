@@ -23,4 +23,4 @@ def test_classifier_is_accurate_deterministic_and_cached(tmp_path: Path) -> None
         assert torch.equal(cached.features(x), first.features(x))
         assert first.features(x).shape == (360, 128)
     assert accuracy > 0.95
-    assert (tmp_path / "digits-classifier-seed0" / "model.safetensors").is_file()
+    assert (tmp_path / "digits-classifier-v1-seed0" / "model.safetensors").is_file()
