@@ -139,7 +139,7 @@ def long_frames(draw: st.DrawFn) -> pd.DataFrame:
     return frame
 
 
-@_settings(200)
+@_settings(150)
 @given(
     frame=long_frames(),
     suffix=st.sampled_from([".csv", ".parquet"]),
@@ -153,9 +153,9 @@ def test_long_format_with_hostile_cells_and_timestamps(
         _load(_write(frame, suffix, Path(tmp)), fill=fill, freq=freq)  # type: ignore[arg-type]
 
 
-@_settings(25)
+@_settings(20)
 @given(
-    n_columns=st.integers(1, 1000),
+    n_columns=st.sampled_from([1, 2, 7, 100, 1000]),
     n_rows=st.integers(0, 3),
     header=st.sampled_from(["plain", "unicode", "duplicate", "empty"]),
     suffix=st.sampled_from([".csv", ".parquet"]),
