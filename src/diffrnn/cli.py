@@ -339,7 +339,7 @@ def compare(
         def log_line(event: Any) -> None:
             view(event)
             if event.kind != "started":
-                screen.print(view.line(event.record, event.kind), highlight=False)
+                screen.print(view.line(event.record, event.kind), highlight=False, soft_wrap=True)
 
         records = execute(job, on_event=log_line)
     paths = write_report(job.run_dir)

@@ -110,15 +110,16 @@ class ModelResult:
 
 
 def numeric(value: Any) -> float | None:
-    """A float from a metric value: numbers as they are, bools as 0/1, dicts averaged."""
+    """A float from a metric value: numbers as they are, bools as 0/1, a flat dict (per T or per
+    horizon) averaged."""
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, int | float):
         return float(value) if math.isfinite(value) else None
-    if isinstance(value, dict):
+    if isinstance(value, dict) and not any(isinstance(v, dict) for v in value.values()):
         leaves = [v for v in (numeric(x) for x in value.values()) if v is not None]
         return statistics.fmean(leaves) if leaves else None
-    return None
+    return None  # deeper nesting mixes metrics: no single number
 
 
 def task_infos(run_info: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, TaskInfo]:

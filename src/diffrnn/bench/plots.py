@@ -14,6 +14,8 @@ FAMILY_COLOURS = {
     "hybrid": "#9467bd",
 }
 DPI = 110
+OUTLIER_QUANTILE = 0.98
+"""Linear-scale curve plots show values up to this quantile (spikes above it are cut)."""
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,12 @@ def curves_plot(series: Sequence[Series], title: str, xlabel: str, ylabel: str, 
         colour = f"C{labels.index(s.label) % 10}"
         name = f"{s.label} ({s.family})" + (" val" if s.dashed else "")
         ax.plot(s.x, s.y, label=name, color=colour, ls="--" if s.dashed else "-", lw=1.2)
-    values = [v for s in series for v in s.y]
-    if values and min(values) > 0 and max(values) / min(values) > 20:
+    values = sorted(v for s in series for v in s.y)
+    if values and values[0] > 0 and values[-1] / values[0] > 20:
         ax.set_yscale("log")
+    elif len(values) > 20:  # a spike must not flatten every other curve
+        top = values[int(OUTLIER_QUANTILE * (len(values) - 1))]
+        ax.set_ylim(values[0] - 0.05 * (top - values[0]), top + 0.1 * (top - values[0]))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)

@@ -100,6 +100,18 @@ def _params(m: ModelResult) -> float | None:
     return mean_of(m, "params")
 
 
+def _per_sample(seconds: float | None) -> str:
+    return f"{fmt_seconds(seconds)}/sample" if seconds is not None else "not measured"
+
+
+def _quality_text(m: ModelResult) -> str:
+    """The primary metric, or what the model reported instead when it lacks it."""
+    if (s := m.metric(m.task.primary)) is not None:
+        return fmt_stat(s)
+    other = [f"{k} {fmt_stat(m.metric(k))}" for k in m.task.metrics if m.metric(k) is not None]
+    return f"no {m.task.primary}" + (f" ({', '.join(other)})" if other else "")
+
+
 def _rss_cell(m: ModelResult) -> str:
     peak = mean_of(m, "peak_rss_mb")
     return f"{peak:.0f} (+{_rss(m) or 0:.0f})" if peak else "—"
@@ -110,7 +122,11 @@ def grad_decay(m: ModelResult) -> tuple[float, int] | None:
     record = m.first_ok()
     if record is None:
         return None
-    curves = [c for n, c in sorted(record["curves"].items()) if n.startswith("grad_norm_vs_lag")]
+    curves = [
+        c
+        for n, c in sorted(record["curves"].items())
+        if n.startswith("grad_norm_vs_lag") and "init" not in n  # after training, not at init
+    ]
     if not curves:
         return None
     curve = max(curves, key=lambda c: len(c["y"]))
@@ -224,12 +240,12 @@ def comparison(per_task_models: dict[str, dict[str, ModelResult]]) -> list[Block
         add("training cost", t, text, training_verdict(cells))
     for t, cells in quality.items():
         task = _task_of(cells)
-        text = {f: f"{m.model}: {fmt_stat(m.metric(task.primary))}" for f, m in cells.items()}
+        text = {f: f"{m.model}: {_quality_text(m)}" for f, m in cells.items()}
         values = {f: m.quality for f, m in cells.items() if m.quality is not None}
         label = f"{t} ({task.primary} {'↓' if task.lower_is_better else '↑'})"
         add("quality", label, text, rank_verdict(values, task.lower_is_better, task.primary))
     for t, cells in per_task.items():
-        text = {f: f"{m.model}: {fmt_seconds(_infer(m))}/sample" for f, m in cells.items()}
+        text = {f: f"{m.model}: {_per_sample(_infer(m))}" for f, m in cells.items()}
         values = {f: v for f, m in cells.items() if (v := _infer(m)) is not None}
         add("inference speed", t, text, speed_verdict(values, "per sample"))
     for t, models in long_tasks.items():
@@ -317,20 +333,15 @@ def missing_lines(
 # ---- 2. per task -----------------------------------------------------------------------------
 
 
-def _metric_columns(
-    task: TaskInfo, results: dict[str, ModelResult]
-) -> list[tuple[str, str, str | None]]:
-    """(header, metric, nested key) per column: a nested metric gets one column per key."""
-    seen = {k for m in results.values() for r in m.ok for k in r["metrics"] or {}}
-    columns = []
-    for name in [*task.metrics, *sorted(seen - set(task.metrics))]:
-        values = [(r["metrics"] or {}).get(name) for m in results.values() for r in m.ok]
-        keys = dict.fromkeys(k for v in values if isinstance(v, dict) for k in v)
-        if not keys or any(v is not None and not isinstance(v, dict) for v in values):
-            columns.append((name, name, None))
-        by_number = sorted(keys, key=lambda k: (float(k) if _is_number(k) else math.inf, k))
-        columns.extend((f"{name}[{k}]", name, k) for k in by_number)
-    return columns
+def flatten_metric(name: str, value: Any) -> dict[str, Any]:
+    """A metric's leaves by column name: {"mse": 0.1}, or {"mse[50]": ..., "mse[100]": ...} for
+    per-T values, nesting as deep as the unit reported ("by_horizon[96][mae]")."""
+    if not isinstance(value, dict):
+        return {name: value}
+    leaves: dict[str, Any] = {}
+    for key in sorted(value, key=lambda k: (float(k) if _is_number(k) else math.inf, k)):
+        leaves.update(flatten_metric(f"{name}[{key}]", value[key]))
+    return leaves
 
 
 def _is_number(text: str) -> bool:
@@ -341,16 +352,25 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _metric_cell(m: ModelResult, metric: str, key: str | None) -> str:
-    values = []
-    for r in m.ok:
-        value = (r["metrics"] or {}).get(metric)
-        if key is not None:
-            value = value.get(key) if isinstance(value, dict) else None
-        elif isinstance(value, dict):
-            value = None
-        if value is not None:
-            values.append(value)
+def _metric_columns(task: TaskInfo, results: dict[str, ModelResult]) -> list[tuple[str, str]]:
+    """(column, metric) for every leaf any model reported, the task's own metrics first."""
+    seen = {k for m in results.values() for r in m.ok for k in r["metrics"] or {}}
+    columns: dict[str, str] = {}
+    for name in [*task.metrics, *sorted(seen - set(task.metrics))]:
+        for m in results.values():
+            for r in m.ok:
+                for column, value in flatten_metric(name, (r["metrics"] or {}).get(name)).items():
+                    if value is not None:
+                        columns.setdefault(column, name)
+    return list(columns.items())
+
+
+def _metric_cell(m: ModelResult, metric: str, column: str) -> str:
+    values = [
+        v
+        for r in m.ok
+        if (v := flatten_metric(metric, (r["metrics"] or {}).get(metric)).get(column)) is not None
+    ]
     if values and all(isinstance(v, bool) for v in values):
         passed = sum(values)
         return f"{passed}/{len(values)} pass" if len(values) > 1 else ("pass" if passed else "fail")
@@ -390,7 +410,7 @@ def task_section(task: TaskInfo, results: dict[str, ModelResult], run_dir: Path)
                 m.model,
                 m.family,
                 f"{len(m.ok)}" + (f" (+{len(m.failed)} failed)" if m.failed else ""),
-                *(_metric_cell(m, metric, key) for _, metric, key in columns),
+                *(_metric_cell(m, metric, column) for column, metric in columns),
                 fmt_count(_params(m)),
                 fmt_stat(m.stat(lambda r: r["train_seconds"])),
                 fmt_stat(m.stat(lambda r: r["infer_seconds_per_sample"])),
@@ -403,7 +423,7 @@ def task_section(task: TaskInfo, results: dict[str, ModelResult], run_dir: Path)
         "model",
         "family",
         "seeds",
-        *(c[0] for c in columns),
+        *(column for column, _ in columns),
         "params",
         "train s",
         "infer s/sample",
