@@ -128,3 +128,33 @@ def test_compare_on_a_tiny_csv_end_to_end(tmp_path: Path, capsys: pytest.Capture
     assert "- format: wide (inferred)" in report and "- frequency: D (inferred)" in report
     assert "- backtest: 3 rolling origin(s), horizon 7, context 14" in report
     assert "Pick baseline (seasonal-naive): it scored the best crps in the backtest (0)" in report
+
+
+def test_sample_writes_the_digit_from_a_saved_generator(tmp_path: Path) -> None:
+    import soundfile
+    import torch
+
+    from diffrnn.cli import main
+    from diffrnn.rnn.spectrogram_gru import SpectrogramGRU, SpectrogramGRUConfig
+
+    torch.manual_seed(0)
+    generator = SpectrogramGRU(SpectrogramGRUConfig(n_frames=8, hidden_size=8, num_layers=1))
+    generator.log_mel_range.copy_(torch.tensor([-13.8, 2.0]))
+    generator.save_pretrained(tmp_path / "gru")
+    out = tmp_path / "seven.wav"
+    main(["sample", "--task", "audio-fsdd", "--model", "audio-gru", "--digit", "7",
+          "--from", str(tmp_path / "gru"), "-o", str(out)])  # fmt: skip
+    wave, rate = soundfile.read(out)
+    assert rate == 8000 and wave.shape == ((8 - 1) * 80,)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--task", "image-digits", "--model", "audio-gru", "--digit", "1", "-o", "x.wav"),
+        ("--task", "audio-fsdd", "--model", "wavenet", "--digit", "1", "-o", "x.wav"),
+    ],
+)
+def test_sample_rejects_other_tasks_and_models(args: tuple[str, ...]) -> None:
+    out = _run("sample", *args)
+    assert out.returncode == 2 and "Traceback" not in out.stderr

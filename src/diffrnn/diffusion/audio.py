@@ -1,0 +1,208 @@
+"""Class-conditional diffusion over log-mel spectrograms (spoken digits), with classifier-free
+guidance, sampled by any of the shared diffusers samplers.
+
+    model = spectrogram_diffusion_fsdd()
+    x = model.sample(torch.tensor([7, 7]), steps=50, generator=g)   # (2, n_mels, n_frames)
+
+The denoiser reads a spectrogram as a sequence of frames whose channels are the mel bands and
+stacks DiffWave's residual blocks over it (Kong et al. 2021, Fig. 2: a dilated convolution, the
+diffusion-step and label embedding added, a gated tanh * sigmoid unit, residual and skip 1x1
+convolutions), the way DiffSinger's mel denoiser does (Liu et al. 2022). A 1-D network costs
+far less per step on a CPU than a 2-D U-Net over the same (n_mels, n_frames) grid, and its
+dilations (1, 2, ..., 2^(cycle-1), repeated) see the whole clip.
+
+The noise process, loss and label dropout are `GaussianDiffusion`'s; sampling is
+`diffrnn.diffusion.sampling.sample`. The model keeps the training set's log-mel range as a
+buffer so that a saved model turns its samples back into log-mel power (`log_mel_range`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from diffrnn.diffusion.gaussian import (
+    GaussianDiffusion,
+    GaussianDiffusionConfig,
+    GaussianProcessConfig,
+)
+from diffrnn.diffusion.sampling import sample as run_sampler
+from diffrnn.modeling import PretrainedMixin, config_to_dict
+
+
+class GatedResidualBlock(nn.Module):
+    """DiffWave's block: dilated conv + embedding -> tanh * sigmoid -> (residual, skip)."""
+
+    def __init__(self, channels: int, dilation: int, embed_dim: int) -> None:
+        super().__init__()
+        self.dilated = nn.Conv1d(channels, 2 * channels, 3, padding=dilation, dilation=dilation)
+        self.embed = nn.Linear(embed_dim, channels)
+        self.out = nn.Conv1d(channels, 2 * channels, 1)
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (B, C, T), emb: (B, E) -> (residual (B, C, T), skip (B, C, T))."""
+        h = self.dilated(x + self.embed(emb)[..., None])  # (B, 2C, T)
+        gate, filt = h.chunk(2, dim=1)
+        residual, skip = self.out(torch.sigmoid(gate) * torch.tanh(filt)).chunk(2, dim=1)
+        return (x + residual) * 0.5**0.5, skip
+
+
+@dataclass(frozen=True)
+class SpectrogramDenoiserConfig:
+    """Args:
+    n_mels: mel bands (the input channels).
+    channels: residual channels C.
+    layers: residual blocks.
+    dilation_cycle: dilations 1, 2, ..., 2^(cycle - 1), repeated over the layers.
+    embed_dim: size of the sinusoidal diffusion-step embedding and of the label embedding.
+    num_classes: if set, `cond` is a (B,) label in [0, num_classes] (num_classes = null class).
+    """
+
+    n_mels: int = 40
+    channels: int = 64
+    layers: int = 8
+    dilation_cycle: int = 4
+    embed_dim: int = 128
+    num_classes: int | None = 10
+
+
+class SpectrogramDenoiser(nn.Module):
+    """`eps_model(x_t (B, n_mels, T), t (B,), cond (B,) labels) -> (B, n_mels, T)`."""
+
+    config_class = SpectrogramDenoiserConfig
+
+    def __init__(self, config: SpectrogramDenoiserConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, e = config.channels, config.embed_dim
+        self.time_mlp = nn.Sequential(nn.Linear(e, e), nn.SiLU(), nn.Linear(e, e))
+        self.class_embed = (
+            nn.Embedding(config.num_classes + 1, e) if config.num_classes is not None else None
+        )
+        self.inp = nn.Conv1d(config.n_mels, c, 1)
+        self.blocks = nn.ModuleList(
+            GatedResidualBlock(c, 2 ** (i % config.dilation_cycle), e) for i in range(config.layers)
+        )
+        self.skip_out = nn.Sequential(nn.SiLU(), nn.Conv1d(c, c, 1), nn.SiLU())
+        self.out = nn.Conv1d(c, config.n_mels, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor:
+        """x_t: (B, n_mels, T), t: (B,), cond: (B,) labels or None -> (B, n_mels, T)."""
+        from diffusers.models.embeddings import get_timestep_embedding
+
+        emb = self.time_mlp(
+            get_timestep_embedding(t, self.config.embed_dim, flip_sin_to_cos=True)
+        )  # (B, E)
+        if self.class_embed is not None and cond is not None:
+            emb = emb + self.class_embed(cond)
+        h = nn.functional.silu(self.inp(x_t))  # (B, C, T)
+        skips = torch.zeros_like(h)
+        for block in self.blocks:
+            h, skip = block(h, emb)
+            skips = skips + skip
+        return self.out(self.skip_out(skips * len(self.blocks) ** -0.5))  # (B, n_mels, T)
+
+
+@dataclass(frozen=True)
+class SpectrogramDiffusionConfig:
+    """Args:
+    n_mels, n_frames: the spectrogram size.
+    diffusion: the Gaussian diffusion model (process, denoiser, classes, label dropout).
+    sampler: default diffusers sampler ("ddpm", "ddim", "dpmsolver++", or a class name).
+    steps: default number of sampling steps.
+    guidance_scale: default classifier-free guidance weight (1.0: none).
+    """
+
+    n_mels: int = 40
+    n_frames: int = 64
+    diffusion: GaussianDiffusionConfig = field(default_factory=GaussianDiffusionConfig)
+    sampler: str = "dpmsolver++"
+    steps: int = 25
+    guidance_scale: float = 2.0
+
+
+class SpectrogramDiffusion(PretrainedMixin, nn.Module):
+    """Class-conditional diffusion over (n_mels, n_frames) spectrograms scaled to [-1, 1].
+
+    Batches are `(x0 (B, n_mels, n_frames), digits (B,))`.
+    """
+
+    config_class = SpectrogramDiffusionConfig
+
+    def __init__(self, config: SpectrogramDiffusionConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.diffusion = GaussianDiffusion(config.diffusion)
+        self.register_buffer("log_mel_range", torch.tensor([-1.0, 1.0]))
+
+    def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """The diffusion loss (with label dropout) on `(x0, digits)`; a scalar."""
+        return self.diffusion.loss(batch)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        digits: torch.Tensor,
+        generator: torch.Generator | None = None,
+        steps: int | None = None,
+        sampler: str | None = None,
+        guidance_scale: float | None = None,
+    ) -> torch.Tensor:
+        """Spectrograms of the given digits.
+
+        Args:
+            digits: (B,) labels in [0, num_classes).
+            generator: seeds the noise.
+            steps, sampler, guidance_scale: override the config's defaults.
+
+        Returns:
+            (B, n_mels, n_frames) in the [-1, 1] scale.
+        """
+        c = self.config
+        return run_sampler(
+            self.diffusion,
+            (digits.shape[0], c.n_mels, c.n_frames),
+            sampler=sampler or c.sampler,
+            steps=steps or c.steps,
+            generator=generator,
+            cond=digits.to(self.log_mel_range.device),
+            guidance_scale=c.guidance_scale if guidance_scale is None else guidance_scale,
+        )
+
+
+def spectrogram_diffusion(
+    denoiser: SpectrogramDenoiserConfig,
+    n_frames: int = 64,
+    num_timesteps: int = 1000,
+    cond_drop_prob: float = 0.1,
+) -> SpectrogramDiffusion:
+    """A spectrogram diffusion model around a `SpectrogramDenoiser` (cosine schedule, v target)."""
+    diffusion = GaussianDiffusionConfig(
+        process=GaussianProcessConfig(
+            num_timesteps=num_timesteps, schedule="cosine", prediction="v_prediction"
+        ),
+        denoiser=f"{SpectrogramDenoiser.__module__}.{SpectrogramDenoiser.__qualname__}",
+        denoiser_config=config_to_dict(denoiser),
+        num_classes=denoiser.num_classes,
+        cond_drop_prob=cond_drop_prob,
+    )
+    return SpectrogramDiffusion(
+        SpectrogramDiffusionConfig(n_mels=denoiser.n_mels, n_frames=n_frames, diffusion=diffusion)
+    )
+
+
+def spectrogram_diffusion_fsdd() -> SpectrogramDiffusion:
+    """The FSDD preset: 12 blocks of 128 channels (dilations up to 8, twice over)."""
+    return spectrogram_diffusion(SpectrogramDenoiserConfig(channels=128, layers=12))
+
+
+def spectrogram_diffusion_tiny() -> SpectrogramDiffusion:
+    """4 blocks of 32 channels, for the quick suite and tests."""
+    return spectrogram_diffusion(
+        SpectrogramDenoiserConfig(channels=32, layers=4, embed_dim=32), num_timesteps=200
+    )
