@@ -125,6 +125,9 @@ def prepare_user_data(
         "backtest": f"{windows} rolling origin(s), horizon {horizon}, context {context}; models "
         f"train on the first {problem.train_end} rows only",
         "origins (first forecast step)": ", ".join(origins),
+        "calendar features": "yes (from the timestamps)"
+        if has_calendar_features(data.freq)
+        else f"none: no calendar features are defined for {data.freq!r}, models see values only",
         "loader notes": "; ".join(data.notes) or "none",
     }
     return options
@@ -152,5 +155,17 @@ def user_problem(options: dict[str, Any], data: Any | None = None) -> Any:
         horizon=horizon,
         context=options["context"],
         freq=data.freq,
-        start=data.timestamps[start],
+        start=data.timestamps[start] if has_calendar_features(data.freq) else None,
     )
+
+
+def has_calendar_features(freq: str) -> bool:
+    """Whether `diffrnn.data.windows.time_features` knows `freq` (else models go without dates:
+    a problem without a start date gives them none)."""
+    from diffrnn.data.windows import num_time_features
+
+    try:
+        num_time_features(freq)
+    except ValueError:
+        return False
+    return True
