@@ -70,6 +70,8 @@ USER_TASK = "forecast-user"
 TRAINING_CURVES = ("train_loss", "val_loss")
 CLOSE_QUALITY = 0.02
 """A family within this relative margin of the best counts as good as the best (recommendation)."""
+SLOWEST = 5
+"""Units listed as the slowest in the report's header (what to trim when a suite runs long)."""
 ASPECTS = ("training cost", "quality", "inference speed", "long sequences", "memory")
 
 
@@ -584,6 +586,14 @@ def _header(run_info: dict[str, Any], records: list[dict[str, Any]]) -> list[Blo
         f"machine: {', '.join(cpus) or 'unknown'}; {jobs} unit(s) at a time, "
         f"{run_info.get('threads', '?')} torch thread(s) each",
     ]
+    timed = sorted(
+        (r for r in records if r.get("unit_wall_seconds")), key=lambda r: -r["unit_wall_seconds"]
+    )
+    if timed:
+        slowest = ", ".join(
+            f"{r['task']}/{r['model']} {r['unit_wall_seconds']:.0f} s" for r in timed[:SLOWEST]
+        )
+        lines.append(f"slowest units (wall, training and evaluation): {slowest}")
     if jobs > 1:
         lines.append(
             "timings were taken with several units running at once: they include that contention"
