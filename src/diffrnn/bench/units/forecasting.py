@@ -183,8 +183,13 @@ def _calendar(problem: ForecastProblem) -> np.ndarray | None:
     return None if index is None else time_features(index, problem.freq)  # (T, F)
 
 
-def deepar_unit(problem: ForecastProblem, ctx: UnitContext, cell: str = "lstm") -> UnitOutput:
-    """Train DeepAR with `cell` on the training rows within ctx.budget_s and score its paths."""
+def deepar_unit(
+    problem: ForecastProblem, ctx: UnitContext, cell: str = "lstm", chart: bool = True
+) -> UnitOutput:
+    """Train DeepAR with `cell` on the training rows within ctx.budget_s and score its paths.
+
+    With `chart`, also writes a fan chart of the last test window (`fan_chart.png`).
+    """
     import torch
     from torch.utils.data import DataLoader
 
@@ -242,7 +247,7 @@ def deepar_unit(problem: ForecastProblem, ctx: UnitContext, cell: str = "lstm") 
     wall = time.perf_counter() - wall
     paths = paths.view(num_windows, n, NUM_SAMPLES, -1).permute(0, 2, 3, 1).double().numpy()
     artefacts = {}
-    if ctx.out_dir is not None:
+    if chart and ctx.out_dir is not None:
         artefacts["fan_chart"] = fan_chart(
             problem, paths[-1], Path(ctx.out_dir) / "fan_chart.png", f"DeepAR ({cell})"
         )
@@ -435,8 +440,8 @@ def exchange_floor(ctx: UnitContext, method: FloorName) -> UnitOutput:
 
 
 def exchange_deepar(ctx: UnitContext, cell: str) -> UnitOutput:
-    """DeepAR with `cell` on forecast-exchange."""
-    return deepar_unit(exchange_problem(), ctx, cell)
+    """DeepAR with `cell` on forecast-exchange (the quick suite charts only the LSTM's paths)."""
+    return deepar_unit(exchange_problem(), ctx, cell, chart=ctx.suite == "full" or cell == "lstm")
 
 
 def _etth1_problems(suite: str) -> list[ForecastProblem]:
