@@ -136,6 +136,7 @@ def variational_bound(
     stride: int = 1,
     cond: object = None,
     generator: torch.Generator | None = None,
+    snap_below: int = 0,
 ) -> BoundTerms:
     """DDPM's L_vlb of discretised data x0 (B, ...) in [-1, 1], term by term, in bits/dim.
 
@@ -147,6 +148,9 @@ def variational_bound(
             t = 50 and weights it by k (an approximation of the sum).
         cond: conditioning for the denoiser.
         generator: seeds the x_t draws.
+        snap_below: at t < snap_below the x_0 estimate is snapped to the nearest data level
+            before forming p's mean: another valid reverse model (its mean is still a function
+            of x_t), one that knows the data are discrete. 0: the plain DDPM bound.
     """
     process = denoiser.process
     T = process.num_timesteps
@@ -162,6 +166,8 @@ def variational_bound(
         x0_hat, _ = process.split(x_t, t_batch, denoiser(x_t, t_batch, cond))
         if data_range is not None:
             x0_hat = x0_hat.clamp(-data_range, data_range)
+        if t < snap_below:
+            x0_hat = torch.round((x0_hat + 1.0) / bin_width) * bin_width - 1.0
         mean, _ = process.posterior(x0_hat, x_t, t_batch)
         return x_t, mean, t_batch
 

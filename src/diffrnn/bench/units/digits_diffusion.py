@@ -27,6 +27,9 @@ FULL_SAMPLERS: tuple[tuple[str, int], ...] = (
 )
 QUICK_SAMPLERS: tuple[tuple[str, int], ...] = (("dpmsolver++", 10), ("ddim", 10))
 GUIDANCE_SCALE = 2.0
+SNAP_NOISE = 1.0 / 32
+"""The snapped bound snaps x_0 estimates where the noise sigma_t = s_t / a_t is below a quarter
+of the 2/16 bin (there the nearest level is almost surely the right one)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def ddpm_digits(suite: str) -> DigitsDiffusionRecipe:
         return DigitsDiffusionRecipe(
             (16, 32), (False, False), 64, 2e-3, 0.99, 100, 32, 100, 20, QUICK_SAMPLERS
         )
-    return DigitsDiffusionRecipe((32, 64), (False, True), 128, 2e-3, 0.995, 500, 200, 10, 100)
+    return DigitsDiffusionRecipe((16, 32), (False, True), 128, 2e-3, 0.995, 500, 360, 10, 100)
 
 
 def _train(ctx: UnitContext, recipe: DigitsDiffusionRecipe, conditional: bool) -> Any:
@@ -99,10 +102,39 @@ def _train(ctx: UnitContext, recipe: DigitsDiffusionRecipe, conditional: bool) -
     return result.model, result
 
 
+def test_bound(
+    model: Any, recipe: DigitsDiffusionRecipe, conditional: bool
+) -> tuple[Any, Any, int]:
+    """The bound on the first `recipe.bound_images` test digits (the pixel LSTM's split): plain,
+    and snapped below the timestep where the noise falls under `SNAP_NOISE`."""
+    import torch
+
+    from diffrnn.data.images import load_digits
+    from diffrnn.diffusion.likelihood import levels_to_unit, variational_bound
+
+    digits = load_digits()
+    index = digits.test[: recipe.bound_images]
+    x0 = levels_to_unit(torch.as_tensor(digits.images[index]))[:, None]  # (B, 1, 8, 8)
+    cond = torch.as_tensor(digits.labels[index]) if conditional else None
+    sigma_of_t = (1.0 - model.process.alphas_cumprod).sqrt() / model.process.sqrt_alphas_cumprod
+    snap_below = int((sigma_of_t < SNAP_NOISE).sum())
+    bounds = [
+        variational_bound(
+            model,
+            x0,
+            stride=recipe.bound_stride,
+            cond=cond,
+            generator=torch.Generator().manual_seed(0),
+            snap_below=snap,
+        )
+        for snap in (0, snap_below)
+    ]
+    return bounds[0], bounds[1], snap_below
+
+
 def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     import torch
 
-    from diffrnn.diffusion.likelihood import variational_bound
     from diffrnn.diffusion.sampling import sample
     from diffrnn.evaluation import digit_samples as scoring
     from diffrnn.evaluation.digits_classifier import digits_classifier
@@ -132,15 +164,8 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     x = samples[head_key]
     scoring.save_digit_grid(x, ctx.out_dir / "samples.png")
 
-    reference = scoring.digits_reference()
-    held_out = reference.held_out[: recipe.bound_images]
-    bound = variational_bound(
-        model,
-        held_out,
-        stride=recipe.bound_stride,
-        cond=reference.held_out_labels[: recipe.bound_images] if conditional else None,
-        generator=torch.Generator().manual_seed(0),
-    )
+    bound, snapped, snap_below = test_bound(model, recipe, conditional)
+    model.save_pretrained(ctx.out_dir / "model")
     floor = scoring.real_vs_real_fd(ctx.seed)
     metrics: dict[str, Any] = {
         "fd": fd[head_key],
@@ -153,6 +178,7 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
             "kl_t_30_to_998": bound.kl_sum(30, 999),
             "kl_t_999": bound.kl_sum(999, 1000),
         },
+        "bits_per_dim_snapped": snapped.bits_per_dim(),
         "memorisation_share": scoring.memorisation_share(x),
         "fd_by_sampler": fd,
         "seconds_per_image_by_sampler": seconds,
@@ -170,9 +196,11 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
         "fd / seconds per image by sampler: "
         + ", ".join(f"{k} {fd[k]:.1f} ({seconds[k] * 1e3:.1f} ms)" for k in fd)
         + f"; batch of {n}, {ctx.threads} thread(s).",
-        f"bits_per_dim: DDPM's variational bound on {held_out.shape[0]} held-out digits "
+        f"bits_per_dim: DDPM's variational bound on {bound.prior.shape[0]} test digits "
         f"(17 levels, bin 2/16; L_t at every t < 50 and every {recipe.bound_stride}th t above); "
-        "an upper bound on the NLL, unlike the pixel LSTM's exact NLL.",
+        "an upper bound on the NLL, unlike the pixel LSTM's exact NLL. bits_per_dim_snapped: "
+        f"the same bound for the reverse model that snaps its x_0 estimate to the nearest level "
+        f"at t < {snap_below} (noise below a quarter bin).",
     ]
     if conditional:
         notes.append(f"class-conditional, classifier-free guidance w = {GUIDANCE_SCALE}.")
@@ -186,7 +214,7 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
         throughput_unit="images/s",
         sampler_steps=headline[1],
         curves=curves,
-        artefacts={"samples": "samples.png"},
+        artefacts={"samples": "samples.png", "model": "model"},
         notes=notes,
     )
 
@@ -203,45 +231,56 @@ def ddpm_cond_digits_unit(ctx: UnitContext) -> UnitOutput:
     return _synthesis(ctx, conditional=True)
 
 
-@register_unit("denoise-digits", "ddpm", family="diffusion")
-def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
-    """Noise reduction with the learned prior: the reverse process from the matching noise level."""
+def denoise_psnr(
+    model: Any, steps: int, seed: int
+) -> tuple[dict[str, float], dict[str, float], float]:
+    """PSNR (dB) of the learned-prior denoiser on the noisy test digits, per noise level.
+
+    The reverse process (DDIM on a `steps`-step trailing grid) starts at the grid timestep whose
+    noise level sqrt((1 - alpha_bar) / alpha_bar) is nearest the observation's, from
+    sqrt(alpha_bar) * noisy image (SDEdit). Returns (psnr by level, psnr of the noisy input by
+    level, seconds per image).
+    """
     import torch
 
     from diffrnn.diffusion.sampling import make_scheduler, sample
     from diffrnn.evaluation.digit_samples import NOISE_FRACTIONS, noisy_digits
     from diffrnn.evaluation.psnr import psnr
+
+    process = model.process
+    grid = make_scheduler(process, "ddim")
+    grid.set_timesteps(steps)
+    sigma_of_t = (1.0 - process.alphas_cumprod).sqrt() / process.sqrt_alphas_cumprod  # (T,)
+    generator = torch.Generator().manual_seed(seed)
+    by_sigma: dict[str, float] = {}
+    noisy_psnr: dict[str, float] = {}
+    images = 0
+    start = time.perf_counter()
+    for fraction in NOISE_FRACTIONS:
+        clean, y = noisy_digits("test", fraction, seed)  # (B, 1, 8, 8) each
+        sigma = 2.0 * fraction  # the data range is 2 in the [-1, 1] scale
+        t_star = int(grid.timesteps[(sigma_of_t[grid.timesteps] - sigma).abs().argmin()])
+        x_start = process.sqrt_alphas_cumprod[t_star] * y
+        x0 = sample(
+            model, tuple(y.shape), "ddim", steps, generator, start_t=t_star, x_start=x_start
+        )
+        by_sigma[str(fraction)] = psnr(x0.clamp(-1, 1), clean, 2.0)
+        noisy_psnr[str(fraction)] = psnr(y.clamp(-1, 1), clean, 2.0)
+        images += clean.shape[0]
+    return by_sigma, noisy_psnr, (time.perf_counter() - start) / images
+
+
+@register_unit("denoise-digits", "ddpm", family="diffusion")
+def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
+    """Noise reduction with the learned prior: the reverse process from the matching noise level."""
+    import torch
+
     from diffrnn.training import count_parameters
 
     torch.set_num_threads(ctx.threads)
     recipe = ddpm_digits(ctx.suite)
     model, result = _train(ctx, recipe, conditional=False)
-    process = model.process
-    grid = make_scheduler(process, "ddim")
-    grid.set_timesteps(recipe.denoise_steps)
-    sigma_of_t = (1.0 - process.alphas_cumprod).sqrt() / process.sqrt_alphas_cumprod  # (T,)
-    generator = torch.Generator().manual_seed(ctx.seed)
-    by_sigma: dict[str, float] = {}
-    noisy_psnr: dict[str, float] = {}
-    start = time.perf_counter()
-    for fraction in NOISE_FRACTIONS:
-        clean, y = noisy_digits("test", fraction, ctx.seed)  # (B, 1, 8, 8) each
-        sigma = 2.0 * fraction  # the data range is 2 in the [-1, 1] scale
-        # the grid timestep whose noise level is nearest the observation's
-        t_star = int(grid.timesteps[(sigma_of_t[grid.timesteps] - sigma).abs().argmin()])
-        x_start = process.sqrt_alphas_cumprod[t_star] * y
-        x0 = sample(
-            model,
-            tuple(y.shape),
-            "ddim",
-            recipe.denoise_steps,
-            generator,
-            start_t=t_star,
-            x_start=x_start,
-        )
-        by_sigma[str(fraction)] = psnr(x0.clamp(-1, 1), clean, 2.0)
-        noisy_psnr[str(fraction)] = psnr(y.clamp(-1, 1), clean, 2.0)
-    seconds = (time.perf_counter() - start) / (len(NOISE_FRACTIONS) * clean.shape[0])
+    by_sigma, noisy_psnr, seconds = denoise_psnr(model, recipe.denoise_steps, ctx.seed)
     return UnitOutput(
         metrics={
             "psnr": sum(by_sigma.values()) / len(by_sigma),
@@ -257,9 +296,8 @@ def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
         curves={"train_loss": result.train_losses},
         notes=[
             "psnr: mean over sigma = 0.1/0.3/0.5 of the data range of PSNR (dB, peak-to-peak 2) "
-            f"on the {clean.shape[0]} test digits; the reverse process (DDIM, "
-            f"{recipe.denoise_steps}-step trailing grid) starts at the grid timestep whose "
-            "sqrt((1 - alpha_bar) / alpha_bar) is nearest the noise sigma, from "
-            "sqrt(alpha_bar) * noisy image (SDEdit).",
+            f"on the 360 test digits; the reverse process (DDIM, {recipe.denoise_steps}-step "
+            "trailing grid) starts at the grid timestep whose sqrt((1 - alpha_bar) / alpha_bar) "
+            "is nearest the noise sigma, from sqrt(alpha_bar) * noisy image (SDEdit).",
         ],
     )
