@@ -78,6 +78,8 @@ def test_missing_families_and_failures_are_said(rendered: tuple[str, str]) -> No
         "not run here" in md
     )
     assert "hybrid has no result on image-digits: no hybrid model is registered" in md
+    assert "no family has a result on generate-etth1: no model is registered on it yet." in md
+    assert "### generate-etth1" in md and "No unit of this task ran." in md
     assert "ddpm seed 2: TrainingDivergedError: non-finite loss at step 12" in md
     assert "| ddpm | diffusion | 2 (+1 failed) |" in md
 

@@ -123,8 +123,8 @@ def numeric(value: Any) -> float | None:
 
 
 def task_infos(run_info: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, TaskInfo]:
-    """The tasks of `records` as run.json recorded them (else as `diffrnn.bench.tasks` defines
-    them, else inferred from the records), in run order."""
+    """The run's tasks as run.json recorded them (those without any result included), and any
+    other task of `records` as `diffrnn.bench.tasks` defines it (else inferred from them)."""
     snaps = dict(run_info.get("tasks", {}))
     missing = {r["task"] for r in records} - set(snaps)
     if missing:
@@ -139,8 +139,7 @@ def task_infos(run_info: dict[str, Any], records: list[dict[str, Any]]) -> dict[
                     {k for r in records if r["task"] == name for k in r["metrics"] or {}}
                 )
                 snaps[name] = {"name": name, "metrics": metrics, "primary_metric": metrics[0]}
-    ordered = [n for n in snaps if any(r["task"] == n for r in records)]
-    return {name: TaskInfo.from_snapshot(snaps[name]) for name in ordered}
+    return {name: TaskInfo.from_snapshot(snap) for name, snap in snaps.items()}
 
 
 def collect(

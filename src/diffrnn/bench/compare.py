@@ -19,7 +19,7 @@ from typing import Any
 
 from diffrnn.bench.registry import UNIT_IMPORT_ERRORS, Task, get_task, load_registry
 from diffrnn.bench.runner import EventFn, run_units, task_snapshot, write_run_info
-from diffrnn.bench.suites import Suite, UnitSpec, get_suite, plan
+from diffrnn.bench.suites import Suite, UnitSpec, get_suite, plan, selected_tasks
 from diffrnn.bench.worker import utc_now
 from diffrnn.errors import ConfigError
 
@@ -94,7 +94,11 @@ def prepare(request: CompareRequest) -> CompareJob:
         raise ConfigError(
             "no model is registered on the chosen tasks yet.", "choose other --tasks or --models."
         )
-    tasks = {name: get_task(name) for name in dict.fromkeys(u.task for u in units)}
+    # every chosen task is reported, those without any model too (unless --models narrowed it)
+    names = [u.task for u in units]
+    if request.models is None:
+        names = [t.name for t in selected_tasks(request.tasks, bool(request.user_options))]
+    tasks = {name: get_task(name) for name in dict.fromkeys(names)}
     run_dir = request.out or default_run_dir()
     jobs = request.jobs or suite.default_jobs()
     write_run_info(

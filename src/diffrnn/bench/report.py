@@ -195,8 +195,9 @@ def _long_cells(long_tasks: dict[str, dict[str, ModelResult]]) -> dict[str, str]
 def comparison(per_task_models: dict[str, dict[str, ModelResult]]) -> list[Block]:
     """The comparison table by aspect x family, then by aspect x task x family."""
     per_task: PerTask = {
-        task: {f: b for f in FAMILIES if (b := best_of_family(models, f))}
+        task: cells
         for task, models in per_task_models.items()
+        if (cells := {f: b for f in FAMILIES if (b := best_of_family(models, f))})
     }
     long_tasks = {t: ms for t, ms in per_task_models.items() if ms and _task_of(ms).long_range}
     quality = {t: c for t, c in per_task.items() if c and t not in long_tasks}
@@ -316,6 +317,9 @@ def missing_lines(
     lines = []
     for name, task in tasks.items():
         models = per_task_models.get(name, {})
+        if not models and not task.registered:
+            lines.append(f"no family has a result on {name}: no model is registered on it yet.")
+            continue
         for family in FAMILIES:
             if any(m.family == family and m.ok for m in models.values()):
                 continue

@@ -125,7 +125,8 @@ def get_suite(name: str) -> Suite:
     return SUITES[name]
 
 
-def _selected_tasks(tasks: Sequence[str] | None, user_data: bool) -> list[Task]:
+def selected_tasks(tasks: Sequence[str] | None, user_data: bool) -> list[Task]:
+    """The tasks named (checked), else the user's task with `--data`, else every other task."""
     registry = load_registry()
     if tasks:
         chosen = [get_task(name) for name in tasks]
@@ -169,7 +170,7 @@ def plan(
         raise ConfigError(f"--seeds must be at least 1, got {seeds}.", "pass --seeds 1 or more.")
     if budget_s is not None and budget_s <= 0:
         raise ConfigError(f"--budget must be positive, got {budget_s}.", "pass seconds > 0.")
-    chosen = _selected_tasks(tasks, user_data)
+    chosen = selected_tasks(tasks, user_data)
     if models:
         known = {name for task in chosen for name in task.models}
         unknown = [name for name in models if name not in known]
