@@ -10,10 +10,12 @@ import time
 from pathlib import Path
 
 import lightning as L
+import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from diffrnn.errors import CheckpointError, UnsafeFileError
 from diffrnn.training import OptimConfig, TrainConfig, fit
 from diffrnn.training.resume import EpochSampler, resumable_loader
 
@@ -130,3 +132,28 @@ def test_only_plain_in_process_loaders_are_rebuilt() -> None:
     assert resumable_loader(workers, seed=0) is workers
     batches = [[0, 1], [2]]
     assert resumable_loader(batches, seed=0) is batches
+
+
+class _Evil:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (Path.touch, (self.marker,))
+
+
+def test_a_crafted_checkpoint_is_refused_and_never_unpickled(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    torch.save({"state_dict": {}, "payload": _Evil(marker)}, tmp_path / "last.ckpt")
+    with pytest.raises(UnsafeFileError, match="not unpickled"):
+        train(str(tmp_path), resume=True)
+    assert not marker.exists()
+
+
+def test_a_torn_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    train(str(tmp_path / "intact"), resume=False)
+    intact = (tmp_path / "intact" / "last.ckpt").read_bytes()
+    for keep in (0, 40, len(intact) // 2):
+        (tmp_path / "last.ckpt").write_bytes(intact[:keep])
+        with pytest.raises(CheckpointError, match="corrupt or truncated"):
+            train(str(tmp_path), resume=True)

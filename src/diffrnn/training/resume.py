@@ -9,12 +9,15 @@ things decide what the next steps compute, and this module makes each of them re
 - the random streams (dropout, diffusion noise): `ResumeState` stores the torch / NumPy / Python
   generator states in the checkpoint and puts them back before the first resumed step;
 - the file itself: `DurableCheckpointIO` writes through `diffrnn.fileio.atomic_open` (temporary
-  file, fsync, rename), so a kill or power cut during a save leaves the previous checkpoint.
+  file, fsync, rename), so a kill or power cut during a save leaves the previous checkpoint, and
+  reads with `weights_only=True`, turning a crafted or torn file into a one-line error.
 """
 
 from __future__ import annotations
 
+import pickle
 import random
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sampler, SequentialSampler
 
+from diffrnn.errors import CheckpointError, UnsafeFileError
 from diffrnn.fileio import atomic_open
 
 
@@ -172,8 +176,32 @@ def _numpy_state_from_tensors(state: dict[str, Any]) -> tuple[Any, ...]:
     return (state["name"], keys, state["pos"], state["has_gauss"], state["cached"])
 
 
+NEWLINE = "\n"
+
+
 class DurableCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint IO, writing local files through `atomic_open` (fsync + rename)."""
+    """Lightning's checkpoint IO, writing local files through `atomic_open` (fsync + rename).
+
+    Loading refuses anything but plain tensors and containers (`weights_only=True`): a crafted
+    pickle is an `UnsafeFileError` and is never executed; a torn file is a `CheckpointError`.
+    """
+
+    def load_checkpoint(self, path: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        kwargs["weights_only"] = True
+        try:
+            return super().load_checkpoint(path, *args, **kwargs)
+        except pickle.UnpicklingError:
+            raise UnsafeFileError(
+                f"{path} holds objects other than tensors and plain containers; it was not "
+                "unpickled.",
+                "delete it and train again; diffrnn never runs code from a checkpoint.",
+            ) from None
+        except (RuntimeError, EOFError, OSError, struct.error, ValueError) as exc:
+            raise CheckpointError(
+                f"{path} is corrupt or truncated ({type(exc).__name__}: "
+                f"{str(exc).strip().partition(NEWLINE)[0][:120]}).",
+                "delete it to start afresh, or resume from an intact copy.",
+            ) from None
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
