@@ -246,7 +246,12 @@ def comparison(per_task_models: dict[str, dict[str, ModelResult]]) -> list[Block
         text = {f: f"{m.model}: {_quality_text(m)}" for f, m in cells.items()}
         values = {f: m.quality for f, m in cells.items() if m.quality is not None}
         label = f"{t} ({task.primary} {'↓' if task.lower_is_better else '↑'})"
-        add("quality", label, text, rank_verdict(values, task.lower_is_better, task.primary))
+        if len(values) == 1 and len(cells) > 1:
+            ((only, value),) = values.items()
+            verdict = f"only {only} reports {task.primary} ({fmt(value)})"
+        else:
+            verdict = rank_verdict(values, task.lower_is_better, task.primary)
+        add("quality", label, text, verdict)
     for t, cells in per_task.items():
         text = {f: f"{m.model}: {_per_sample(_infer(m))}" for f, m in cells.items()}
         values = {f: v for f, m in cells.items() if (v := _infer(m)) is not None}
