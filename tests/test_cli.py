@@ -84,18 +84,26 @@ def test_datasets_verify_names_the_altered_file(tmp_path) -> None:
         (("compare", "--data", "no-such.csv", "--horizon", "3"), "No file at"),
     ],
 )
-def test_compare_and_report_name_errors_exit_2(args: tuple[str, ...], message: str) -> None:
-    out = _run(*args)
-    assert out.returncode == 2, out.stderr
-    assert message in out.stderr and "Traceback" not in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1
+def test_compare_and_report_name_errors_exit_2(
+    args: tuple[str, ...], message: str, capsys: pytest.CaptureFixture
+) -> None:
+    from diffrnn.cli import main  # in process: the subprocess tests above cover the entry point
+
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    stderr = capsys.readouterr().err
+    assert exited.value.code == 2, stderr
+    assert message in stderr and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
 
 
-def test_report_rerenders_a_stored_run(tmp_path: Path) -> None:
+def test_report_rerenders_a_stored_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from diffrnn.cli import main
+
     run = tmp_path / "run"
     shutil.copytree(Path(__file__).parent / "fixtures" / "bench_run", run)
-    out = _run("report", str(run))
-    assert out.returncode == 0, out.stderr
+    main(["report", str(run)])
+    assert str(run / "report.html") in capsys.readouterr().out
     assert (run / "report.md").read_text().startswith("# diffrnn compare: quick suite")
     assert (run / "report.html").stat().st_size > 10_000  # plots inlined
 

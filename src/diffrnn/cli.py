@@ -380,6 +380,7 @@ def compare(
         f"{len(job.units)} units, {job.jobs} at a time, {job.threads} thread(s) each "
         f"-> {job.run_dir}",
         highlight=False,
+        soft_wrap=True,
     )
     view = _CompareView(job)
     if screen.is_terminal:
@@ -396,7 +397,7 @@ def compare(
     paths = write_report(job.run_dir)
     ok = sum(r["status"] == "ok" for r in records)
     screen.print(f"{ok} of {len(records)} units ok, {view.failed} failed.", highlight=False)
-    screen.print(f"report: {paths.markdown}\n        {paths.html}", highlight=False)
+    screen.print(f"report: {paths.markdown}\n        {paths.html}", highlight=False, soft_wrap=True)
     if json_output:
         for record in records:
             sys.stdout.write(json.dumps(record, sort_keys=True) + "\n")
@@ -410,7 +411,9 @@ def report(
     from diffrnn.bench.report import write_report
 
     paths = write_report(run_dir)
-    console.print(f"report: {paths.markdown}\n        {paths.html}", highlight=False)
+    console.print(
+        f"report: {paths.markdown}\n        {paths.html}", highlight=False, soft_wrap=True
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
