@@ -14,7 +14,7 @@ def test_blur_and_wiener_raise_psnr_at_sigma_half() -> None:
 
     clean, noisy = noisy_digits("val", 0.5, seed=0)
     before = psnr(noisy.clamp(-1, 1), clean, 2.0)
-    for out in (gaussian_blur(noisy.numpy(), 1.0), wiener(noisy.numpy(), 3)):
+    for out in (gaussian_blur(noisy.numpy(), 1.0), wiener(noisy.numpy(), 3, 1.0)):
         assert out.shape == noisy.shape and np.isfinite(out).all()
         assert psnr(torch.as_tensor(out).clamp(-1, 1), clean, 2.0) > before + 1.0
     # a blur of width ~0 changes nothing

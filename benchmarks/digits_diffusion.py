@@ -1,0 +1,118 @@
+"""Digits diffusion: tables for BENCHMARKS.md from one trained `image-digits` `ddpm` unit.
+
+The unit itself measures the Frechet distance per sampler and step count with wall time per
+image; this script reads its `result.json`, loads the trained model (the unit's `model` artefact,
+or the EMA weights of its last Lightning checkpoint) and adds, on the same model:
+
+- the variational bound on the 360 test digits (the pixel LSTM's split) term by term, plain and
+  with x_0 snapped to the data levels at low noise;
+- denoise-digits PSNR of the learned prior (SDEdit start) beside the tuned Gaussian blur and
+  Wiener floors, on the same noisy test digits.
+
+    diffrnn train --task image-digits --model ddpm --suite full --max-steps 1000 --out runs/ddpm
+    PYTHONPATH=src python benchmarks/digits_diffusion.py --run runs/ddpm
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from diffrnn.bench.registry import UnitContext
+from diffrnn.bench.units.denoise_baselines import gaussian_blur_unit, wiener_unit
+from diffrnn.bench.units.digits_diffusion import ddpm_digits, denoise_psnr, test_bound
+from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
+from diffrnn.diffusion.unet import UNet, UNetConfig
+
+
+def load_model(run: Path) -> GaussianDiffusion:
+    """The unit's saved model, else the EMA weights of its last checkpoint (full recipe)."""
+    import diffrnn
+
+    for saved in (run / "artefacts" / "model", run / "model"):
+        if saved.is_dir():
+            return diffrnn.load(saved)
+    recipe = ddpm_digits("full")
+    model = GaussianDiffusion.around(
+        UNet,
+        UNetConfig(block_out_channels=recipe.block_out_channels, attention=recipe.attention),
+        process=GaussianProcessConfig(schedule="cosine", prediction="epsilon"),
+    )
+    state = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    prefix = "ema.module."
+    weights = {k[len(prefix) :]: v for k, v in state["state_dict"].items() if k.startswith(prefix)}
+    model.load_state_dict(weights)
+    return model.eval()
+
+
+def sampler_table(metrics: dict[str, Any]) -> list[str]:
+    fd, seconds = metrics["fd_by_sampler"], metrics["seconds_per_image_by_sampler"]
+    reference = fd.get("ddpm-1000")
+    ref_seconds = seconds.get("ddpm-1000")
+    rows = [
+        "| sampler | steps | FD | FD / DDPM-1000 | ms per image | speed-up |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, value in fd.items():
+        name, steps = key.rsplit("-", 1)
+        ratio = f"{value / reference:.3f}" if reference else "-"
+        speed = f"{ref_seconds / seconds[key]:.0f}x" if ref_seconds else "-"
+        rows.append(
+            f"| {name} | {steps} | {value:.2f} | {ratio} | {seconds[key] * 1e3:.2f} | {speed} |"
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, required=True, help="`diffrnn train` output directory")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    result = json.loads((args.run / "result.json").read_text())
+    record = result.get("record", result)
+    metrics = record["metrics"]
+    lines = [f"train: {record.get('train_seconds', 0):.0f} s wall, params {record.get('params')}"]
+    lines.append(f"real-vs-real FD floor: {metrics['fd_real_vs_real']:.2f}")
+    lines += sampler_table(metrics)
+
+    model = load_model(args.run)
+    recipe = ddpm_digits("full")
+    start = time.perf_counter()
+    bound, snapped, snap_below = test_bound(model, recipe, conditional=False)
+    lines.append(f"bound ({time.perf_counter() - start:.0f} s), bits/dim on the test digits:")
+    lines.append("| bound | total | prior | decoder | L_1..29 | L_30..998 | L_999 |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for name, terms in (("DDPM L_vlb", bound), (f"snapped x0 below t={snap_below}", snapped)):
+        lines.append(
+            f"| {name} | {terms.bits_per_dim():.3f} | {float(terms.prior.mean()):.3f} | "
+            f"{float(terms.decoder.mean()):.3f} | {terms.kl_sum(1, 30):.3f} | "
+            f"{terms.kl_sum(30, 999):.3f} | {terms.kl_sum(999, 1000):.3f} |"
+        )
+
+    by_sigma, noisy, seconds = denoise_psnr(model, recipe.denoise_steps, seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = UnitContext(seed=0, budget_s=1.0, suite="full", out_dir=Path(tmp))
+        blur, wien = gaussian_blur_unit(ctx).metrics, wiener_unit(ctx).metrics
+    lines.append("denoise-digits PSNR (dB) on the 360 test digits:")
+    lines.append("| model | sigma 0.1 | sigma 0.3 | sigma 0.5 | mean |")
+    lines.append("|---|---|---|---|---|")
+    for name, values in (
+        ("noisy input", noisy),
+        ("gaussian-blur (tuned)", blur["psnr_by_sigma"]),
+        ("wiener (tuned)", wien["psnr_by_sigma"]),
+        (f"ddpm, SDEdit start, DDIM ({seconds * 1e3:.1f} ms/image)", by_sigma),
+    ):
+        cells = " | ".join(f"{values[k]:.2f}" for k in ("0.1", "0.3", "0.5"))
+        lines.append(f"| {name} | {cells} | {sum(values.values()) / 3:.2f} |")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
