@@ -72,6 +72,7 @@ def train_dcrnn(
     max_diffusion_step: int,
     loss: str,
     max_steps: int = -1,
+    filter_type: str = "dual_random_walk",
 ) -> tuple[Any, Any]:
     """Train DCRNN (K = `max_diffusion_step`) on windows x (W, T_in, N), y (W, T_out, N).
 
@@ -93,6 +94,7 @@ def train_dcrnn(
         hidden_size=recipe.hidden_size,
         num_layers=recipe.num_layers,
         max_diffusion_step=max_diffusion_step,
+        filter_type=filter_type,  # type: ignore[arg-type]
         loss=loss,  # type: ignore[arg-type]
     )
     torch.manual_seed(ctx.seed)
