@@ -86,8 +86,8 @@ def train_dcrnn(
     from diffrnn.training import OptimConfig, TrainConfig, fit
 
     torch.set_num_threads(ctx.threads)
-    xs = torch.as_tensor(x, dtype=torch.float32)[..., None]  # (W, T_in, N, 1)
-    ys = torch.as_tensor(y, dtype=torch.float32)[..., None]  # (W, T_out, N, 1)
+    xs = torch.tensor(np.asarray(x), dtype=torch.float32)[..., None]  # (W, T_in, N, 1)
+    ys = torch.tensor(np.asarray(y), dtype=torch.float32)[..., None]  # (W, T_out, N, 1)
     config = DCRNNConfig(
         num_nodes=adjacency.shape[0],
         horizon=ys.shape[1],
@@ -125,7 +125,7 @@ def predict_windows(model: Any, x: np.ndarray, batch_size: int = 64) -> tuple[np
     """Forecasts (W, T_out, N) of `model` for windows x (W, T_in, N), and the wall seconds."""
     import torch
 
-    xs = torch.as_tensor(x, dtype=torch.float32)[..., None]
+    xs = torch.tensor(np.asarray(x), dtype=torch.float32)[..., None]
     wall = time.perf_counter()
     out = [model.predict(xs[i : i + batch_size])[..., 0] for i in range(0, len(xs), batch_size)]
     wall = time.perf_counter() - wall
