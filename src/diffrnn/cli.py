@@ -382,6 +382,7 @@ def compare(
         highlight=False,
         soft_wrap=True,
     )
+    screen.print("starting the unit processes (torch and the models load once)...", highlight=False)
     view = _CompareView(job)
     if screen.is_terminal:
         with Live(view, console=screen, refresh_per_second=4, transient=False):

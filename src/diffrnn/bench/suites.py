@@ -54,8 +54,8 @@ class Suite:
 QUICK = Suite(
     name="quick",
     description="every unit of every task on tiny models and 4-second training budgets, one "
-    "seed, one unit per core at once: the whole suite within 5 minutes on 2 cores (timings are "
-    "taken under that contention)",
+    "seed, one unit per core at once (sized for 5 minutes on an idle 2-core machine; timings "
+    "are taken under that parallelism)",
     budget_s=4.0,
     seeds=1,
     jobs=None,
