@@ -75,12 +75,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    result = json.loads((args.run / "result.json").read_text())
-    record = result.get("record", result)
-    metrics = record["metrics"]
-    lines = [f"train: {record.get('train_seconds', 0):.0f} s wall, params {record.get('params')}"]
-    lines.append(f"real-vs-real FD floor: {metrics['fd_real_vs_real']:.2f}")
-    lines += sampler_table(metrics)
+    lines: list[str] = []
+    if (args.run / "result.json").is_file():  # absent while the unit is still sampling
+        record = json.loads((args.run / "result.json").read_text())
+        metrics = record["metrics"]
+        lines.append(f"train: {record['train_seconds']:.0f} s wall, params {record['params']}")
+        lines.append(f"real-vs-real FD floor: {metrics['fd_real_vs_real']:.2f}")
+        lines += sampler_table(metrics)
 
     model = load_model(args.run)
     recipe = ddpm_digits("full")
