@@ -117,6 +117,10 @@ class ResumeState(L.Callback):
     On resume, the `EpochSampler` skips the batches already seen and the generators are restored
     at `on_train_start`, i.e. after Lightning has built the data iterator and before the first
     batch is drawn, the same point of the random streams the killed run was at.
+
+    Under DDP the data order is Lightning's `DistributedSampler`'s, which restarts an interrupted
+    epoch from its beginning, and every rank takes rank zero's generator states: a DDP run
+    resumes correctly but not bit for bit.
     """
 
     def __init__(self) -> None:
