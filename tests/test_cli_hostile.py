@@ -170,11 +170,6 @@ def test_compare_arguments(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> 
             assert unit.seed >= 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bench.suites.plan accepts a NaN/inf --budget (`budget_s <= 0` is False for NaN); "
-    "the units would then train with a NaN time budget or never stop",
-)
 @pytest.mark.parametrize("budget", [math.nan, math.inf])
 def test_compare_refuses_a_non_finite_budget(budget: float, tmp_path: Path) -> None:
     request = compare_module.CompareRequest(tasks=("long-adding",), budget_s=budget, out=tmp_path)

@@ -92,14 +92,24 @@ def fake_broken(ctx: UnitContext) -> UnitOutput:
     raise RuntimeError("the fake hybrid diverged")
 
 
-@register_unit(FAKE_LONG, "fake-crash", family="rnn")
+@register_unit(FAKE_LONG, "fake-gated", family="rnn")
+def fake_gated(ctx: UnitContext) -> UnitOutput:
+    """Passes the short length only, as the long-range units report it (per T)."""
+    return UnitOutput(
+        metrics={"mse": {"50": 0.001, "100": 0.2}, "passed": {"50": True, "100": False}}
+    )
+
+
+# Not registered (a test that runs registered units in its own process must survive them):
+# the runner's tests hand these over with `resolve`.
+
+
 def fake_crash(ctx: UnitContext) -> UnitOutput:
     """Dies without a word, as an out-of-memory kill would."""
     print("about to crash", flush=True)
     os._exit(3)
 
 
-@register_unit(FAKE_LONG, "fake-hang", family="diffusion")
 def fake_hang(ctx: UnitContext) -> UnitOutput:
     """Never returns in time."""
     time.sleep(60)

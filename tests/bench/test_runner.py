@@ -17,9 +17,12 @@ from diffrnn.bench.suites import UnitSpec
 QUALITY_MODELS = ("fake-baseline", "fake-rnn", "fake-diffusion")
 
 
+UNREGISTERED = {"fake-crash": fake.fake_crash, "fake-hang": fake.fake_hang}
+
+
 def _by_reference(spec: UnitSpec) -> object:
     """The fake units live in this process's registry only: hand their functions over."""
-    return get_model(spec.task, spec.model).run
+    return UNREGISTERED.get(spec.model) or get_model(spec.task, spec.model).run
 
 
 def run_units(units: list[UnitSpec], run_dir: Path, **kw: object) -> list[dict]:
@@ -28,7 +31,7 @@ def run_units(units: list[UnitSpec], run_dir: Path, **kw: object) -> list[dict]:
 
 
 def _spec(model: str, seed: int = 0, task: str = fake.FAKE_TASK, **kw: float) -> UnitSpec:
-    family = get_model(task, model).family
+    family = "rnn" if model in UNREGISTERED else get_model(task, model).family
     return UnitSpec(task, model, family, seed, budget_s=1.0, suite="quick", **kw)
 
 

@@ -41,8 +41,8 @@ def test_options_narrow_and_override() -> None:
     ]
     assert {u.budget_s for u in units} == {7.5}
     # a model registered on some chosen tasks only runs where it exists
-    units = plan(QUICK, tasks=[fake.FAKE_TASK, fake.FAKE_LONG], models=["fake-crash"])
-    assert [u.key for u in units] == [(fake.FAKE_LONG, "fake-crash", 0)]
+    units = plan(QUICK, tasks=[fake.FAKE_TASK, fake.FAKE_LONG], models=["fake-gated"])
+    assert [u.key for u in units] == [(fake.FAKE_LONG, "fake-gated", 0)]
 
 
 @pytest.mark.parametrize(
@@ -53,6 +53,8 @@ def test_options_narrow_and_override() -> None:
         ({"tasks": ["forecast-user"]}, "built from your own file"),
         ({"seeds": 0}, "--seeds must be at least 1"),
         ({"budget_s": -1.0}, "--budget must be positive"),
+        ({"budget_s": float("nan")}, "--budget must be positive"),
+        ({"budget_s": float("inf")}, "--budget must be positive"),
     ],
 )
 def test_bad_options_are_config_errors(kwargs: dict, message: str) -> None:

@@ -9,6 +9,7 @@ model issue (its wall time is documented in the README's main-job section).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -168,7 +169,7 @@ def plan(
     """
     if seeds is not None and seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}.", "pass --seeds 1 or more.")
-    if budget_s is not None and budget_s <= 0:
+    if budget_s is not None and not (math.isfinite(budget_s) and budget_s > 0):
         raise ConfigError(f"--budget must be positive, got {budget_s}.", "pass seconds > 0.")
     chosen = selected_tasks(tasks, user_data)
     if models:
