@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+import sys
 import time
 import traceback
 from datetime import UTC, datetime
@@ -44,7 +45,8 @@ def _peak_rss_mb() -> float:
     peak = rss_mb("VmHWM")
     if peak is not None:
         return peak
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB -> MB
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, kB elsewhere
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 def _redirect_output(log_path: Path) -> None:
