@@ -188,11 +188,11 @@ def user_files(draw: st.DrawFn) -> bytes:
     if draw(st.integers(0, 4)) == 0:
         return draw(st.binary(max_size=300))
     rows = ["unique_id,ds,y"]
-    scale = draw(st.sampled_from([1.0, 1e-300, 1e300, 1e308, -1e308]))
-    hostile_share = draw(st.sampled_from([0, 0, 0.02, 0.2]))
+    scale = draw(st.sampled_from([1.0, 1.0, 1e-300, 1e300, 1e308, -1e308]))
+    hostile_share = draw(st.sampled_from([0, 0, 0, 0.02, 0.2]))
     day0 = pd.Timestamp("2022-01-01")
     for series in range(draw(st.integers(1, 3))):
-        length = draw(st.sampled_from([1, 3, 8, 20, 60, 60]))
+        length = draw(st.sampled_from([1, 3, 8, 20, 60, 60, 60, 60]))
         start = draw(st.integers(0, 5))
         for day in range(start, start + length):
             hostile = draw(st.floats(0, 1)) < hostile_share
@@ -206,7 +206,7 @@ def user_data_options(draw: st.DrawFn) -> list[str]:
     horizon = draw(st.sampled_from(VALID["--horizon"])) if draw(st.booleans()) else None
     argv = ["--horizon", horizon or _value(draw, "--horizon")]
     options = ["--context", "--windows", "--fill", "--format", "--freq"]
-    for option in draw(st.lists(st.sampled_from(options), unique=True, max_size=3)):
+    for option in draw(st.lists(st.sampled_from(options), unique=True, max_size=2)):
         argv += [option, _value(draw, option)]
     return argv
 
