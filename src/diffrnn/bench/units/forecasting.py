@@ -43,6 +43,8 @@ class TrainRecipe:
     hidden_size: int
     num_layers: int
     eval_stride: int  # every how many test windows are scored (1 = all)
+    ema_decay: float | None = None  # average the weights (the final iterate's noise biases z)
+    schedule: Literal["constant", "cosine"] = "constant"
 
 
 DEEPAR_RECIPES = {
@@ -50,7 +52,14 @@ DEEPAR_RECIPES = {
         max_steps=150, batch_size=32, lr=3e-3, hidden_size=16, num_layers=1, eval_stride=1
     ),
     "full": TrainRecipe(
-        max_steps=2000, batch_size=32, lr=1e-3, hidden_size=40, num_layers=2, eval_stride=1
+        max_steps=2000,
+        batch_size=32,
+        lr=1e-3,
+        hidden_size=40,
+        num_layers=2,
+        eval_stride=1,
+        ema_decay=0.995,
+        schedule="cosine",
     ),
 }
 POINT_RECIPES = {
@@ -219,7 +228,8 @@ def deepar_unit(
         max_time_s=ctx.budget_s,
         seed=ctx.seed,
         grad_clip=10.0,
-        optim=OptimConfig(lr=recipe.lr),
+        ema_decay=recipe.ema_decay,
+        optim=OptimConfig(lr=recipe.lr, schedule=recipe.schedule, total_steps=recipe.max_steps),
     )
     result = fit(
         DeepAR(config),
