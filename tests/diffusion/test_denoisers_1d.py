@@ -8,6 +8,11 @@ import torch
 from diffrnn.diffusion.denoisers_1d import ConvDenoiser1d, ConvDenoiser1dConfig
 
 
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)  # tiny models; a second thread only spins on a loaded CPU
+
+
 def _trained_like(config: ConvDenoiser1dConfig) -> ConvDenoiser1d:
     model = ConvDenoiser1d(config)
     torch.nn.init.normal_(model.head.weight, std=0.1)  # the zero-initialised head hides inputs

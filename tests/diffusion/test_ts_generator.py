@@ -12,6 +12,11 @@ from diffrnn.diffusion.gaussian import GaussianProcessConfig
 from diffrnn.diffusion.ts_generator import WindowDiffusion, WindowDiffusionConfig
 
 
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)  # tiny models; a second thread only spins on a loaded CPU
+
+
 def _model() -> WindowDiffusion:
     torch.manual_seed(0)
     model = WindowDiffusion(

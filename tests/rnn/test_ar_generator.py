@@ -10,6 +10,11 @@ import torch
 from diffrnn.rnn.ar_generator import ARGenerator, ARGeneratorConfig
 
 
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)  # tiny models; a second thread only spins on a loaded CPU
+
+
 def _model(cell: str = "gru") -> ARGenerator:
     torch.manual_seed(0)
     return ARGenerator(ARGeneratorConfig(num_series=3, length=6, cell=cell, hidden_size=8))
