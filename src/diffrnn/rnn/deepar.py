@@ -48,7 +48,8 @@ class DeepARConfig:
         minimum_scale: floor on the mean-|y| scale.
         relative_to_last: the head's location is added to the previous value z_{t-1}, so the
             network predicts the increment (a random walk plus learned corrections) instead of
-            the level.
+            the level. On exchange rates it fits the one-step likelihood better but its
+            ancestral paths diverge after long training (BENCHMARKS.md); no preset uses it.
     """
 
     context_length: int = 30
