@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from diffrnn.diffusion.audio import (
@@ -39,8 +40,12 @@ def test_denoiser_keeps_the_shape_and_sees_the_whole_clip() -> None:
     assert reached.max().item() == 15
 
 
-def test_sampling_contract_shape_seed_and_labels() -> None:
-    model = _model()
+@pytest.fixture(scope="module")
+def model() -> SpectrogramDiffusion:
+    return _model()
+
+
+def test_sampling_contract_shape_seed_and_labels(model: SpectrogramDiffusion) -> None:
     digits = torch.tensor([0, 3, 3, 9])
     a = model.sample(digits, generator=torch.Generator().manual_seed(1), steps=5)
     b = model.sample(digits, generator=torch.Generator().manual_seed(1), steps=5)
@@ -53,8 +58,7 @@ def test_sampling_contract_shape_seed_and_labels() -> None:
     assert a.abs().max() <= 1.0 + 1e-5  # DPM-Solver++ thresholds x_0 to the data range
 
 
-def test_guidance_one_is_plain_conditional_sampling() -> None:
-    model = _model()
+def test_guidance_one_is_plain_conditional_sampling(model: SpectrogramDiffusion) -> None:
     digits = torch.tensor([2, 4])
     plain = model.sample(digits, torch.Generator().manual_seed(0), steps=4, guidance_scale=1.0)
     guided = model.sample(digits, torch.Generator().manual_seed(0), steps=4, guidance_scale=3.0)
