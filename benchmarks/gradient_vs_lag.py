@@ -43,7 +43,8 @@ def main() -> None:
                     name[len("grad_norm_vs_lag_T") :],
                 )
             )
-            by_length[(record["task"], int(length))].setdefault(record["model"], {})[stage] = curve
+            values = curve["y"] if isinstance(curve, dict) else curve  # the harness stores {x, y}
+            by_length[(record["task"], int(length))].setdefault(record["model"], {})[stage] = values
     print("task        T     cell      first/last gradient norm: init   trained")
     import matplotlib
 
