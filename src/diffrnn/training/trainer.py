@@ -179,6 +179,7 @@ def fit(
     with warnings.catch_warnings():
         if resumable is not train_loader:  # its EpochSampler resumes mid-epoch exactly
             warnings.filterwarnings("ignore", ".*dataloader is not resumable.*")
+        model.train()  # a model handed over in eval mode would otherwise train in eval mode
         trainer.fit(lit, resumable, val_loader, ckpt_path=ckpt_path, weights_only=True)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     trained = lit.model_for_eval()
