@@ -12,6 +12,7 @@ FAMILY_COLOURS = {
     "rnn": "#1f77b4",
     "diffusion": "#d62728",
     "hybrid": "#9467bd",
+    "reference": "#2ca02c",
 }
 DPI = 110
 OUTLIER_QUANTILE = 0.98

@@ -25,8 +25,12 @@ from diffrnn.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-Family = Literal["baseline", "rnn", "diffusion", "hybrid"]
+Family = Literal["baseline", "rnn", "diffusion", "hybrid", "reference"]
 FAMILIES: tuple[Family, ...] = ("baseline", "rnn", "diffusion", "hybrid")
+"""The families the comparison table sets against each other."""
+ALL_FAMILIES: tuple[Family, ...] = (*FAMILIES, "reference")
+"""Plus `reference`: real data through the task's pipeline (a ceiling, not a floor), shown in the
+per-task tables but never counted as a competing family."""
 SuiteName = Literal["quick", "full"]
 
 
@@ -157,8 +161,8 @@ def register_unit(
     task: str, model: str, family: Family, description: str = ""
 ) -> Callable[[UnitFn], UnitFn]:
     """Decorator registering `fn(ctx) -> UnitOutput` as model `model` on task `task`."""
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    if family not in ALL_FAMILIES:
+        raise ValueError(f"family must be one of {ALL_FAMILIES}, got {family!r}")
 
     def decorate(fn: UnitFn) -> UnitFn:
         importlib.import_module("diffrnn.bench.tasks")  # a units module may be imported alone

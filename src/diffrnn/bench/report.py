@@ -41,7 +41,7 @@ from diffrnn.bench.document import (
     to_html,
     to_markdown,
 )
-from diffrnn.bench.registry import FAMILIES
+from diffrnn.bench.registry import ALL_FAMILIES, FAMILIES
 from diffrnn.bench.results import RESULTS_FILE, latest_by_unit, read_records
 from diffrnn.bench.runner import read_run_info
 from diffrnn.bench.verdicts import (
@@ -410,7 +410,7 @@ def task_section(task: TaskInfo, results: dict[str, ModelResult], run_dir: Path)
     ]
     if not results:
         return [*blocks, Paragraph("No unit of this task ran.")]
-    order = sorted(results.values(), key=lambda m: (FAMILIES.index(m.family), m.model))
+    order = sorted(results.values(), key=lambda m: (ALL_FAMILIES.index(m.family), m.model))
     columns = _metric_columns(task, results)
     rows = []
     for m in order:

@@ -384,7 +384,7 @@ def audio_gru_unit(ctx: UnitContext) -> UnitOutput:
     return _generator_unit(ctx, "audio-gru")
 
 
-@register_unit("audio-fsdd", "real-griffinlim", family="baseline")
+@register_unit("audio-fsdd", "real-griffinlim", family="reference")
 def real_griffinlim_unit(ctx: UnitContext) -> UnitOutput:
     """Real test clips through the log-mel + Griffin-Lim round trip: the vocoder's own loss."""
     import torch

@@ -208,13 +208,13 @@ def gru_generator_etth1(ctx: UnitContext) -> UnitOutput:
     return _generator_unit(ctx, "rnn")
 
 
-@register_unit("generate-etth1", "real-data", family="baseline")
+@register_unit("generate-etth1", "real-data", family="reference")
 def real_data_etth1(ctx: UnitContext) -> UnitOutput:
     """Held-out real windows: the noise floor of the scores (train-on-real predictive score)."""
     return _reference_unit(ctx, "real-data")
 
 
-@register_unit("generate-etth1", "shuffled-real", family="baseline")
+@register_unit("generate-etth1", "shuffled-real", family="reference")
 def shuffled_real_etth1(ctx: UnitContext) -> UnitOutput:
     """Real windows with their steps shuffled: right marginals, no dynamics."""
     return _reference_unit(ctx, "shuffled-real")
