@@ -122,6 +122,35 @@ class CharLM(PretrainedMixin, nn.Module):
         return total / count
 
     @torch.no_grad()
+    def block_nats_per_char(
+        self, blocks: Tensor, first_log_probs: Tensor, batch_size: int = 256
+    ) -> float:
+        """Exact NLL (nats/char) of independent blocks, the state reset at each block.
+
+        Scores each block as a masked diffusion LM does (no context from outside the block):
+        the first character under `first_log_probs` (the model has no start token to predict it
+        from), every later one from its prefix inside the block.
+
+        Args:
+            blocks: (N, L) long.
+            first_log_probs: (V,) log-probabilities of a block's first character, e.g. the
+                training text's unigram.
+        """
+        was_training = self.training
+        self.eval()
+        total = -float(first_log_probs[blocks[:, 0]].sum())
+        for start in range(0, blocks.shape[0], batch_size):
+            chunk = blocks[start : start + batch_size]  # (B, L)
+            logits, _ = self(chunk[:, :-1])  # (B, L - 1, V)
+            total += float(
+                F.cross_entropy(
+                    logits.reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1), reduction="sum"
+                )
+            )
+        self.train(was_training)
+        return total / blocks.numel()
+
+    @torch.no_grad()
     def sample(
         self,
         prompt: Tensor,
