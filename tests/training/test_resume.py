@@ -45,7 +45,9 @@ class _StopAt(L.Callback):
             time.sleep(120)
 
 
-def train(checkpoint_dir: str, resume: bool, hang: bool = False) -> tuple[dict, list[float]]:
+def train(
+    checkpoint_dir: str, resume: bool, hang: bool = False, every: int = EVERY
+) -> tuple[dict, list[float]]:
     """The run under test; `hang` stops it at step KILL_AT (in a subprocess, to be killed)."""
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(11)
@@ -56,7 +58,7 @@ def train(checkpoint_dir: str, resume: bool, hang: bool = False) -> tuple[dict, 
     config = TrainConfig(
         max_steps=STEPS,
         seed=5,
-        checkpoint_every_n_steps=EVERY,
+        checkpoint_every_n_steps=every,
         val_every_n_steps=7,
         ema_decay=0.9,
         optim=OptimConfig(lr=0.01, warmup_steps=3, schedule="cosine", total_steps=STEPS),
@@ -104,6 +106,18 @@ def test_without_resume_a_run_starts_afresh(tmp_path: Path) -> None:
     first, _ = train(str(tmp_path), resume=False)
     again, _ = train(str(tmp_path), resume=False)
     assert all(torch.equal(first[k], again[k]) for k in first)
+
+
+def test_a_finished_run_leaves_its_final_weights_to_resume(tmp_path: Path) -> None:
+    """STEPS is not a multiple of a larger save interval: the last periodic save lags, but a run
+    killed after training (say while scoring) resumes to the final weights, not older ones."""
+    every = 15
+    assert STEPS % every != 0
+    finished, _ = train(str(tmp_path), resume=False, every=every)
+    saved = torch.load(tmp_path / "last.ckpt", weights_only=True)
+    assert saved["global_step"] == STEPS
+    resumed, _ = train(str(tmp_path), resume=True, every=every)  # nothing left to train
+    assert all(torch.equal(finished[k], resumed[k]) for k in finished)
 
 
 def test_epoch_order_depends_on_seed_and_epoch_only() -> None:

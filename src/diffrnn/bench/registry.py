@@ -58,6 +58,10 @@ class UnitContext:
     checkpoint_dir: Path | None = None
     resume: bool = False
 
+    def checkpoint_subdir(self, name: str) -> Path | None:
+        """Checkpoints of one of several trainings in a unit (one per length, fold, ...)."""
+        return None if self.checkpoint_dir is None else self.checkpoint_dir / name
+
 
 @dataclass
 class UnitOutput:

@@ -127,6 +127,8 @@ def _train_cell(ctx: UnitContext, task: str, cell: str) -> UnitOutput:
                 seed=ctx.seed,
                 optim=OptimConfig(lr=recipe.lr),
             ),
+            checkpoint_dir=ctx.checkpoint_subdir(f"T{length}"),
+            resume=ctx.resume,
         )
         model = result.model
         probe = model.features(inputs[: recipe.n_grad]).detach()

@@ -74,8 +74,9 @@ def majority_unit(ctx: UnitContext) -> UnitOutput:
     return UnitOutput(metrics={"accuracy": accuracy}, notes=[f"always digit {majority}"])
 
 
-def _fit_and_score(ctx: UnitContext, cell: str, data, train, test, budget_s: float):  # type: ignore[no-untyped-def]
-    """Train on rows `train` of `data` = (features, lengths, labels), score rows `test`."""
+def _fit_and_score(ctx: UnitContext, cell: str, data, train, test, budget_s: float, name: str):  # type: ignore[no-untyped-def]
+    """Train on rows `train` of `data` = (features, lengths, labels), score rows `test`;
+    `name` keeps this training's checkpoints apart from the unit's other trainings."""
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
@@ -107,6 +108,8 @@ def _fit_and_score(ctx: UnitContext, cell: str, data, train, test, budget_s: flo
         config=TrainConfig(
             max_steps=-1, max_time_s=budget_s, seed=ctx.seed, optim=OptimConfig(lr=recipe.lr)
         ),
+        checkpoint_dir=ctx.checkpoint_subdir(name),
+        resume=ctx.resume,
     )
     accuracy = float((result.model.predict(x_test, len_test) == y_test).float().mean())
     return result, accuracy
@@ -131,7 +134,9 @@ def _recogniser(ctx: UnitContext, cell: str) -> UnitOutput:
     else:
         data = _features(tuple(range(len(fsdd.digits))))
     share = 0.5 if ctx.suite == "full" else 1.0  # the other half goes to leave-one-speaker-out
-    result, accuracy = _fit_and_score(ctx, cell, data, train, test, ctx.budget_s * share)
+    result, accuracy = _fit_and_score(
+        ctx, cell, data, train, test, ctx.budget_s * share, "official"
+    )
     x_test, len_test = data[0][test], data[1][test]
     start = time.perf_counter()
     result.model.predict(x_test, len_test)
@@ -145,7 +150,9 @@ def _recogniser(ctx: UnitContext, cell: str) -> UnitOutput:
         for speaker in fsdd.speaker_names:
             held_in, held_out = fsdd.leave_one_speaker_out(speaker)
             budget = ctx.budget_s * (1 - share) / len(fsdd.speaker_names)
-            loso[speaker] = _fit_and_score(ctx, cell, data, held_in, held_out, budget)[1]
+            loso[speaker] = _fit_and_score(
+                ctx, cell, data, held_in, held_out, budget, f"loso-{speaker}"
+            )[1]
         metrics["accuracy_loso"] = loso
         notes.append(
             "accuracy_loso: each speaker held out in turn (500 recordings), "
