@@ -80,6 +80,7 @@ FULL = Suite(
         "long-copy": 300.0,
         "generate-etth1": 300.0,
         "denoise-digits": 300.0,
+        "denoise-etth1": 300.0,
         "audio-fsdd": 600.0,
         "forecast-user": 300.0,
     },

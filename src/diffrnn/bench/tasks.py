@@ -144,6 +144,18 @@ define_task(
 )
 define_task(
     Task(
+        name="denoise-etth1",
+        dataset="etth1",
+        description="Remove Gaussian noise (sigma 0.1/0.3/0.5 of the data range) from ETTh1 "
+        "test windows (24 steps x 7 channels, min-max scaled on the training split, "
+        "non-overlapping); PSNR in dB, data range 1.",
+        metrics=("psnr",),
+        primary_metric="psnr",
+        lower_is_better=False,
+    )
+)
+define_task(
+    Task(
         name="audio-fsdd",
         dataset="fsdd",
         description="Class-conditional spoken-digit synthesis (log-mel + Griffin-Lim), judged by "

@@ -16,6 +16,7 @@ from torch import nn
 from diffrnn.diffusion.denoisers_1d import ConvDenoiser1d, ConvDenoiser1dConfig
 from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
 from diffrnn.diffusion.sampling import sample
+from diffrnn.diffusion.sdedit import denoise
 from diffrnn.modeling import PretrainedMixin
 
 
@@ -84,3 +85,20 @@ class WindowDiffusion(PretrainedMixin, nn.Module):
             generator=generator,
         )
         return ((x + 1.0) / 2.0).clamp(0.0, 1.0)
+
+    @torch.no_grad()
+    def denoise(
+        self,
+        y: torch.Tensor,
+        sigma: float,
+        steps: int,
+        generator: torch.Generator | None = None,
+        sampler: str = "ddim",
+    ) -> torch.Tensor:
+        """Estimate clean windows from y = x + sigma eps, all in the [0, 1] scale: (B, T, D).
+
+        The diffusion runs on 2x - 1, where the noise sd is 2 sigma (`sdedit.denoise`).
+        """
+        self.eval()
+        x = denoise(self.diffusion, 2.0 * y - 1.0, 2.0 * sigma, steps, generator, sampler)
+        return (x + 1.0) / 2.0  # in [0, 1]: `denoise` clamps to the process's range

@@ -23,6 +23,7 @@ import torch
 from diffrnn.diffusion.likelihood import levels_to_unit, unit_to_levels
 from diffrnn.evaluation.digits_classifier import digits_classifier
 from diffrnn.evaluation.frechet import frechet_distance
+from diffrnn.evaluation.noisy_inputs import add_noise
 
 REFERENCE = 500
 """Images in each real set of the Frechet distance (the issue's 500 vs 500)."""
@@ -118,21 +119,15 @@ def save_digit_grid(samples: torch.Tensor, path: str | Path, columns: int = 8) -
     return path
 
 
-NOISE_FRACTIONS = (0.1, 0.3, 0.5)
-"""denoise-digits: noise standard deviations as fractions of the data range (2 in [-1, 1])."""
-
-
 def noisy_digits(split: str, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(clean, noisy) digits of the "val" or "test" split, (N, 1, 8, 8) in the [-1, 1] scale.
 
-    The noise is N(0, (2 * fraction)^2) per pixel, drawn from a generator seeded by (seed,
-    fraction, split), so every denoiser of a seed sees the same noisy images.
+    The noise is N(0, (2 * fraction)^2) per pixel (`add_noise`: the data range is 2), fixed by
+    (seed, fraction, split), so every denoiser of a seed sees the same noisy images.
     """
     from diffrnn.data.images import load_digits
 
     digits = load_digits()
     index = {"val": digits.val, "test": digits.test}[split]
     clean = levels_to_unit(torch.as_tensor(digits.images[index]))[:, None]
-    salt = NOISE_FRACTIONS.index(fraction) + (10 if split == "test" else 0)
-    generator = torch.Generator().manual_seed(1000 * seed + salt)
-    return clean, clean + 2.0 * fraction * torch.randn(clean.shape, generator=generator)
+    return clean, add_noise(clean, fraction, 2.0, split, seed)

@@ -46,6 +46,24 @@ class MinMax:
         return (x - self.low) / (self.high - self.low + MINMAX_EPS)
 
 
+ETTH1_WINDOW = 24
+"""Steps per ETTh1 window (TimeGAN's sequence length)."""
+
+
+def etth1_windows(split: str = "train", stride: int = 1) -> np.ndarray:
+    """ETTh1 windows of `ETTH1_WINDOW` steps, every `stride` rows of one Informer split
+    ("train" | "val" | "test", no overlap between splits), min-max scaled per channel with the
+    training rows' statistics (other splits may leave [0, 1] slightly): (W, 24, 7) float32."""
+    from diffrnn.data.timeseries import load_etth1
+    from diffrnn.data.windows import forecast_windows
+
+    etth1 = load_etth1(input_length=0)
+    scaler = MinMax.fit(etth1.split("train", raw=True))  # (8640, 7) rows
+    rows = scaler.transform(etth1.split(split, raw=True))  # (T_split, 7)
+    windows, _ = forecast_windows(rows, ETTH1_WINDOW, 0, stride)
+    return windows.astype(np.float32)
+
+
 class GRUHead(nn.Module):
     """A GRU over (B, T, D) and a linear read-out of every step's state: (B, T, out)."""
 

@@ -1,14 +1,20 @@
-"""Classical floors of denoise-digits: `gaussian-blur` and `wiener`, tuned per noise level.
+"""Classical floors of the noise-reduction tasks, each with its parameter tuned per noise level.
 
-Each filter's one parameter (the blur's standard deviation in pixels; the Wiener window) is
-chosen on the validation digits for each noise level, then scored by PSNR on the test digits
-with the same noisy inputs the learned denoisers see (`noisy_digits`).
+denoise-digits: `gaussian-blur` (2-D, width in pixels) and `wiener` (scipy's adaptive filter,
+window size). denoise-etth1: `moving-average` (width in steps), `gaussian-smoothing` (sd in
+steps) and `savitzky-golay` (window, polynomial order), all along time, channel by channel.
+
+Each filter's parameter is chosen on the validation split for each noise level, then scored by
+PSNR on the test split with the same noisy inputs the learned denoisers see
+(`diffrnn.evaluation.noisy_inputs`). Every filter is given the noise level, as the learned
+denoisers are (trained or started for it).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -16,10 +22,16 @@ from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 
 BLUR_SIGMAS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4, 1.7, 2.0)
 WIENER_WINDOWS = (2, 3, 4, 5)
-# Both filters are given the noise level, as the learned denoisers are.
+MOVING_AVERAGE_WIDTHS = (1, 2, 3, 4, 5, 6, 7, 9, 11, 13, 17, 24)  # 1: none; 24: the window
+SMOOTHING_SIGMAS = (0.3, 0.5, 0.7, 1.0, 1.3, 1.6, 2.0, 2.5, 3.0, 4.0, 5.0, 6.5, 8.0, 12.0)
+SAVGOL_WINDOWS = tuple(
+    (window, order) for order in (1, 2, 3) for window in (5, 7, 9, 11, 13, 17, 23)
+)
+TIME_AXIS = 1
+"""Windows are (N, T, D): the time filters run along T."""
 
-Filter = Callable[[np.ndarray, float, float], np.ndarray]
-"""(noisy images (N, 1, 8, 8), the filter's parameter, the noise sigma) -> estimates."""
+Filter = Callable[[np.ndarray, Any, float], np.ndarray]
+"""(noisy data (N, ...), the filter's parameter, the noise sigma) -> estimates."""
 
 
 def gaussian_blur(images: np.ndarray, sigma: float, noise_sigma: float = 0.0) -> np.ndarray:
@@ -40,29 +52,56 @@ def wiener(images: np.ndarray, window: float, noise_sigma: float) -> np.ndarray:
     )
 
 
-def _run(ctx: UnitContext, apply: Filter, grid: tuple[float, ...], name: str) -> UnitOutput:
+def moving_average(windows: np.ndarray, width: int, noise_sigma: float = 0.0) -> np.ndarray:
+    """Centred mean over `width` steps of (N, T, D) windows (edges reflected)."""
+    from scipy.ndimage import uniform_filter1d
+
+    return uniform_filter1d(windows, int(width), axis=TIME_AXIS, mode="reflect")
+
+
+def gaussian_smoothing(windows: np.ndarray, sigma: float, noise_sigma: float = 0.0) -> np.ndarray:
+    """Gaussian kernel of `sigma` steps along time of (N, T, D) windows (edges reflected)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(windows, sigma, axis=TIME_AXIS, mode="reflect")
+
+
+def savitzky_golay(
+    windows: np.ndarray, window_order: tuple[int, int], noise_sigma: float = 0.0
+) -> np.ndarray:
+    """Savitzky-Golay: a local polynomial of order `order` fitted over `window` steps along
+    time of (N, T, D) windows (scipy's `interp` edges: the fit of the first / last window)."""
+    from scipy.signal import savgol_filter
+
+    window, order = window_order
+    return savgol_filter(windows, window, order, axis=TIME_AXIS, mode="interp")
+
+
+def _run(ctx: UnitContext, data_name: str, apply: Filter, grid: tuple, name: str) -> UnitOutput:
     import torch
 
-    from diffrnn.evaluation.digit_samples import NOISE_FRACTIONS, noisy_digits
+    from diffrnn.evaluation.noisy_inputs import NOISE_FRACTIONS, noisy_data
     from diffrnn.evaluation.psnr import psnr
 
-    def score(param: float, clean: torch.Tensor, noisy: torch.Tensor, sigma: float) -> float:
+    data = noisy_data(data_name)  # type: ignore[arg-type]
+
+    def score(param: Any, clean: torch.Tensor, noisy: torch.Tensor, sigma: float) -> float:
         estimate = torch.as_tensor(apply(noisy.numpy().astype(np.float64), param, sigma))
-        return psnr(estimate.clamp(-1, 1), clean, 2.0)
+        return psnr(data.clamp(estimate), clean, data.data_range)
 
     by_sigma: dict[str, float] = {}
-    chosen: dict[str, float] = {}
+    chosen: dict[str, Any] = {}
     start = time.perf_counter()
-    images = 0
+    examples = 0
     for fraction in NOISE_FRACTIONS:
-        sigma = 2.0 * fraction  # the data range is 2 in the [-1, 1] scale
-        val_clean, val_noisy = noisy_digits("val", fraction, ctx.seed)
+        sigma = data.data_range * fraction
+        val_clean, val_noisy = data.noisy("val", fraction, ctx.seed)
         best = max(grid, key=lambda p: score(p, val_clean, val_noisy, sigma))
-        clean, noisy = noisy_digits("test", fraction, ctx.seed)
+        clean, noisy = data.noisy("test", fraction, ctx.seed)
         by_sigma[str(fraction)] = score(best, clean, noisy, sigma)
         chosen[str(fraction)] = best
-        images += len(clean)
-    seconds = (time.perf_counter() - start) / images
+        examples += len(clean)
+    seconds = (time.perf_counter() - start) / examples
     return UnitOutput(
         metrics={
             "psnr": sum(by_sigma.values()) / len(by_sigma),
@@ -71,9 +110,10 @@ def _run(ctx: UnitContext, apply: Filter, grid: tuple[float, ...], name: str) ->
         },
         infer_seconds_per_sample=seconds,
         notes=[
-            f"{name} chosen on the validation digits per noise level from {list(grid)}: "
+            f"{name} chosen on the validation split per noise level from {list(grid)}: "
             + ", ".join(f"sigma {k}: {v}" for k, v in chosen.items())
-            + "; PSNR (dB, peak-to-peak 2) on the test digits."
+            + f"; PSNR (dB, peak-to-peak {data.data_range:g}) on the test split; seconds per "
+            "example include the tuning."
         ],
     )
 
@@ -81,10 +121,28 @@ def _run(ctx: UnitContext, apply: Filter, grid: tuple[float, ...], name: str) ->
 @register_unit("denoise-digits", "gaussian-blur", family="baseline")
 def gaussian_blur_unit(ctx: UnitContext) -> UnitOutput:
     """Gaussian blur with its width tuned on validation digits per noise level."""
-    return _run(ctx, gaussian_blur, BLUR_SIGMAS, "blur_sigma")
+    return _run(ctx, "digits", gaussian_blur, BLUR_SIGMAS, "blur_sigma")
 
 
 @register_unit("denoise-digits", "wiener", family="baseline")
 def wiener_unit(ctx: UnitContext) -> UnitOutput:
     """scipy's adaptive Wiener filter with its window tuned on validation digits."""
-    return _run(ctx, wiener, tuple(float(w) for w in WIENER_WINDOWS), "wiener_window")
+    return _run(ctx, "digits", wiener, tuple(float(w) for w in WIENER_WINDOWS), "wiener_window")
+
+
+@register_unit("denoise-etth1", "moving-average", family="baseline")
+def moving_average_unit(ctx: UnitContext) -> UnitOutput:
+    """Centred moving average along time, width tuned on validation windows per noise level."""
+    return _run(ctx, "etth1", moving_average, MOVING_AVERAGE_WIDTHS, "width")
+
+
+@register_unit("denoise-etth1", "gaussian-smoothing", family="baseline")
+def gaussian_smoothing_unit(ctx: UnitContext) -> UnitOutput:
+    """Gaussian smoothing along time, sd tuned on validation windows per noise level."""
+    return _run(ctx, "etth1", gaussian_smoothing, SMOOTHING_SIGMAS, "smoothing_sigma")
+
+
+@register_unit("denoise-etth1", "savitzky-golay", family="baseline")
+def savitzky_golay_unit(ctx: UnitContext) -> UnitOutput:
+    """Savitzky-Golay filter along time, window and order tuned on validation windows."""
+    return _run(ctx, "etth1", savitzky_golay, SAVGOL_WINDOWS, "savgol_window_order")

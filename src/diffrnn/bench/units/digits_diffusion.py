@@ -248,19 +248,16 @@ def denoise_psnr(
 
     The reverse process (DDIM on a `steps`-step trailing grid) starts at the grid timestep whose
     noise level sqrt((1 - alpha_bar) / alpha_bar) is nearest the observation's, from
-    sqrt(alpha_bar) * noisy image (SDEdit). Returns (psnr by level, psnr of the noisy input by
-    level, seconds per image).
+    sqrt(alpha_bar) * noisy image (`diffrnn.diffusion.sdedit.denoise`). Returns (psnr by level,
+    psnr of the noisy input by level, seconds per image).
     """
     import torch
 
-    from diffrnn.diffusion.sampling import make_scheduler, sample
-    from diffrnn.evaluation.digit_samples import NOISE_FRACTIONS, noisy_digits
+    from diffrnn.diffusion.sdedit import denoise
+    from diffrnn.evaluation.digit_samples import noisy_digits
+    from diffrnn.evaluation.noisy_inputs import NOISE_FRACTIONS
     from diffrnn.evaluation.psnr import psnr
 
-    process = model.process
-    grid = make_scheduler(process, "ddim")
-    grid.set_timesteps(steps)
-    sigma_of_t = (1.0 - process.alphas_cumprod).sqrt() / process.sqrt_alphas_cumprod  # (T,)
     generator = torch.Generator().manual_seed(seed)
     by_sigma: dict[str, float] = {}
     noisy_psnr: dict[str, float] = {}
@@ -268,13 +265,9 @@ def denoise_psnr(
     start = time.perf_counter()
     for fraction in NOISE_FRACTIONS:
         clean, y = noisy_digits("test", fraction, seed)  # (B, 1, 8, 8) each
-        sigma = 2.0 * fraction  # the data range is 2 in the [-1, 1] scale
-        t_star = int(grid.timesteps[(sigma_of_t[grid.timesteps] - sigma).abs().argmin()])
-        x_start = process.sqrt_alphas_cumprod[t_star] * y
-        x0 = sample(
-            model, tuple(y.shape), "ddim", steps, generator, start_t=t_star, x_start=x_start
-        )
-        by_sigma[str(fraction)] = psnr(x0.clamp(-1, 1), clean, 2.0)
+        # the data range is 2 in the [-1, 1] scale
+        x0 = denoise(model, y, 2.0 * fraction, steps, generator)
+        by_sigma[str(fraction)] = psnr(x0, clean, 2.0)
         noisy_psnr[str(fraction)] = psnr(y.clamp(-1, 1), clean, 2.0)
         images += clean.shape[0]
     return by_sigma, noisy_psnr, (time.perf_counter() - start) / images

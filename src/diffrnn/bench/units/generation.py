@@ -1,9 +1,9 @@
 """generate-etth1: unconditional ETTh1 windows (24 steps x 7 channels) on the TimeGAN protocol.
 
 Real data: every 24-row window (stride 1) of the Informer training split (the first 12 months),
-min-max scaled per channel on those rows. Each unit draws as many windows as the real evaluation
-set holds and scores them with the discriminative and predictive scores of
-`diffrnn.evaluation.timegan`.
+min-max scaled per channel on those rows (`diffrnn.evaluation.timegan.etth1_windows`). Each unit
+draws as many windows as the real evaluation set holds and scores them with the discriminative
+and predictive scores of `diffrnn.evaluation.timegan`.
 
 Models: `diffusion-generator` (1-D conv Gaussian diffusion, DPM-Solver++), `gru` (autoregressive
 GRU with a Gaussian per step), and two references that train nothing:
@@ -23,8 +23,6 @@ import numpy as np
 
 import diffrnn.bench.tasks  # noqa: F401  (defines the tasks registered on below)
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
-
-WINDOW = 24
 
 
 @dataclass(frozen=True)
@@ -66,17 +64,6 @@ GENERATOR_RECIPES = {  # (family, suite) -> recipe; hidden = conv channels or GR
 }
 
 
-def etth1_windows() -> np.ndarray:
-    """All 24-step windows of the ETTh1 training split, min-max scaled: (W, 24, 7) float32."""
-    from diffrnn.data.timeseries import load_etth1
-    from diffrnn.data.windows import forecast_windows
-    from diffrnn.evaluation.timegan import MinMax
-
-    rows = load_etth1().split("train", raw=True)  # (8640, 7)
-    windows, _ = forecast_windows(MinMax.fit(rows).transform(rows), WINDOW, 0)
-    return windows.astype(np.float32)
-
-
 def score(real: np.ndarray, synthetic: np.ndarray, suite: str, seed: int) -> dict[str, float]:
     """Discriminative and predictive scores of `synthetic` against `real` (both (B, T, D))."""
     from diffrnn.evaluation.timegan import discriminative_score, predictive_score
@@ -102,6 +89,8 @@ def _evaluation_split(windows: np.ndarray, suite: str, seed: int) -> tuple[np.nd
 def _reference_unit(ctx: UnitContext, kind: str) -> UnitOutput:
     import torch
 
+    from diffrnn.evaluation.timegan import etth1_windows
+
     torch.set_num_threads(ctx.threads)
     windows = etth1_windows()
     real, rest = _evaluation_split(windows, ctx.suite, ctx.seed)
@@ -117,6 +106,7 @@ def _generator_unit(ctx: UnitContext, family: str) -> UnitOutput:
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
+    from diffrnn.evaluation.timegan import etth1_windows
     from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
 
     torch.set_num_threads(ctx.threads)
@@ -132,7 +122,7 @@ def _generator_unit(ctx: UnitContext, family: str) -> UnitOutput:
             WindowDiffusionConfig(
                 ConvDenoiser1dConfig(
                     num_series=windows.shape[-1],
-                    horizon=WINDOW,
+                    horizon=windows.shape[1],
                     hidden=recipe.hidden,
                     layers=recipe.layers,
                     dilation_cycle=4,
@@ -145,7 +135,7 @@ def _generator_unit(ctx: UnitContext, family: str) -> UnitOutput:
         model = ARGenerator(
             ARGeneratorConfig(
                 num_series=windows.shape[-1],
-                length=WINDOW,
+                length=windows.shape[1],
                 hidden_size=recipe.hidden,
                 num_layers=recipe.layers,
             )
