@@ -64,9 +64,11 @@ def test_too_short_a_file_says_what_would_fit(tmp_path: Path) -> None:
 
 
 def test_a_frequency_without_calendar_features_forecasts_from_values_only(tmp_path: Path) -> None:
-    options = prepare_user_data(_wide(tmp_path / "q.csv", rows=40, freq="QS"), horizon=2)
-    assert options["summary"]["frequency"] == "QS-JAN (inferred)"
+    options = prepare_user_data(_wide(tmp_path / "y.csv", rows=40, freq="YS"), horizon=2)
+    assert options["summary"]["frequency"] == "YS-JAN (inferred)"
     assert options["summary"]["calendar features"].startswith("none")
     assert user_problem(options).start is None  # so no model asks for calendar features
+    quarterly = prepare_user_data(_wide(tmp_path / "q.csv", rows=40, freq="QS"), horizon=2)
+    assert user_problem(quarterly).calendar().shape == (40, 1)  # month of year
     daily = prepare_user_data(_wide(tmp_path / "d.csv"), horizon=5)
     assert user_problem(daily).start == np.datetime64("2024-01-01")

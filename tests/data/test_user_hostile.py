@@ -192,6 +192,16 @@ def test_trailing_commas_do_not_shift_the_columns(tmp_path: Path) -> None:
     assert data.series_ids == ("s1",) and data.values.tolist() == [[1.0, 2.0, 4.0]]
 
 
+def test_a_trailing_comma_in_the_header_too_drops_the_empty_column(tmp_path: Path) -> None:
+    path = tmp_path / "excel_header.csv"  # the header ends with a comma as well
+    path.write_text("ds,a,b,\n2020-01-01,1,5,\n2020-01-02,2,6,\n2020-01-03,4,7,\n")
+    data = load_user_data(path)
+    assert data.series_ids == ("a", "b") and data.values.tolist() == [[1, 2, 4], [5, 6, 7]]
+    assert any("without a header" in note for note in data.notes)
+    path.write_text("ds,a,\n2020-01-01,1,9\n2020-01-02,2,9\n2020-01-03,3,9\n")  # values there
+    assert "Unnamed: 2" in load_user_data(path).series_ids  # kept: not ours to guess away
+
+
 def test_a_line_longer_than_the_header_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "long_line.csv"  # found by hypothesis: it used to raise a TypeError
     path.write_text("unique_id,ds,y\ns1,2020-01-01,1,7\ns1,2020-01-02,2,7\n")

@@ -113,3 +113,36 @@ def test_forecast_problem_windows_and_validation() -> None:
     np.testing.assert_array_equal(past[:, -1, 0], [69, 79, 89])
     with pytest.raises(DataError):
         ForecastProblem(values, 60, (101,), horizon=10, context=20, freq="B")
+
+
+def test_calendar_features_follow_the_rows_timestamps() -> None:
+    values = np.zeros((30, 1))
+    undated = ForecastProblem(values, 20, (30,), horizon=5, context=5, freq="B")
+    assert undated.calendar() is None
+    dated = ForecastProblem(
+        values, 20, (30,), horizon=5, context=5, freq="B", start=np.datetime64("2024-01-01")
+    )
+    feats = dated.calendar()  # 2024-01-01 is a Monday; business days skip weekends
+    index = pd.bdate_range("2024-01-01", periods=30)
+    np.testing.assert_array_equal(feats, time_features(index, "B"))
+    assert feats.shape[0] == 30
+
+
+@pytest.mark.parametrize(
+    ("freq", "width"),
+    [("15min", 5), ("min", 5), ("s", 6), ("h", 4), ("W-SUN", 2), ("MS", 1), ("QE-DEC", 1)],
+)
+def test_calendar_features_by_frequency_as_gluonts_lists_them(freq: str, width: int) -> None:
+    index = pd.date_range("2024-01-01", periods=40, freq=freq)
+    feats = time_features(index, freq)
+    assert feats.shape == (40, width)
+    assert feats.min() >= -0.5 and feats.max() <= 0.5
+
+
+def test_quarters_carry_their_month_and_years_have_no_calendar() -> None:
+    index = pd.date_range("2024-01-01", periods=4, freq="QS")  # Jan, Apr, Jul, Oct
+    np.testing.assert_allclose(time_features(index, "QS")[:, 0], np.array([0, 3, 6, 9]) / 11 - 0.5)
+    minutes = pd.date_range("2024-01-01 10:00", periods=3, freq="30min")
+    np.testing.assert_allclose(time_features(minutes, "30min")[:, 0], [-0.5, 30 / 59 - 0.5, -0.5])
+    with pytest.raises(ValueError, match="calendar features"):
+        time_features(pd.date_range("2000", periods=3, freq="YE"), "YE")

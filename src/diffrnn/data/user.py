@@ -128,6 +128,16 @@ def _read(path: Path, encoding: str) -> tuple[pd.DataFrame, bool]:
     return frame, is_csv
 
 
+def _drop_unnamed_empty_columns(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Drop columns without a header name and without a value: what a trailing comma on every
+    line (a common spreadsheet export) makes. A nameless column holding values is kept, so it
+    is reported like any unknown column."""
+    empty = [c for c in frame.columns if c.startswith("Unnamed: ") and frame[c].isna().all()]
+    if empty:
+        notes.append(f"dropped {len(empty)} empty column(s) without a header (trailing commas)")
+    return frame.drop(columns=empty)
+
+
 def _missing_column(name: str, role: str, columns: list[str], argument: str) -> DataError:
     close = difflib.get_close_matches(name.lower(), [c.lower() for c in columns], n=1, cutoff=0.5)
     hint = ""
@@ -434,8 +444,9 @@ def load_user_data(
         raise ValueError(f"fill must be one of {FILL_POLICIES}, got {fill!r}")
     path = Path(path)
     frame, is_csv = _read(path, encoding)
-    columns = list(frame.columns)
     notes: list[str] = []
+    frame = _drop_unnamed_empty_columns(frame, notes)
+    columns = list(frame.columns)
     long_columns = (id_column, time_column, target_column)
     format_inferred = format is None
     if format is None:

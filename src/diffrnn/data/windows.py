@@ -88,6 +88,11 @@ class ForecastProblem:
             first:
         ]
 
+    def calendar(self) -> np.ndarray | None:
+        """Calendar features of every row (`time_features`), (T, F); None without a start date."""
+        index = self.timestamps(0, len(self.values))
+        return None if index is None else time_features(index, self.freq)
+
 
 # ---------------------------------------------------------------------------------------------
 # Windows
@@ -246,13 +251,41 @@ def _week_of_year(index: pd.DatetimeIndex) -> np.ndarray:
     return (index.isocalendar().week.to_numpy().astype(float) - 1) / 52.0 - 0.5
 
 
-# GluonTS's time_features_from_frequency_str, by the frequency's base unit.
+def _minute_of_hour(index: pd.DatetimeIndex) -> np.ndarray:
+    return index.minute.to_numpy() / 59.0 - 0.5
+
+
+def _second_of_minute(index: pd.DatetimeIndex) -> np.ndarray:
+    return index.second.to_numpy() / 59.0 - 0.5
+
+
+# GluonTS's time_features_from_frequency_str, by the frequency's base unit (yearly data has none).
 _FEATURES_BY_UNIT = {
+    "s": (
+        _second_of_minute,
+        _minute_of_hour,
+        _hour_of_day,
+        _day_of_week,
+        _day_of_month,
+        _day_of_year,
+    ),
+    "min": (_minute_of_hour, _hour_of_day, _day_of_week, _day_of_month, _day_of_year),
     "h": (_hour_of_day, _day_of_week, _day_of_month, _day_of_year),
     "D": (_day_of_week, _day_of_month, _day_of_year),
     "B": (_day_of_week, _day_of_month, _day_of_year),
     "W": (_day_of_month, _week_of_year),
     "M": (_month_of_year,),
+    "Q": (_month_of_year,),
+}
+_UNIT_ALIASES = {  # pandas' current and legacy spellings (anchors such as "-DEC" cut off first)
+    **{alias: "s" for alias in ("s", "S")},
+    **{alias: "min" for alias in ("min", "T")},
+    **{alias: "h" for alias in ("h", "H")},
+    "D": "D",
+    **{alias: "B" for alias in ("B", "C")},
+    "W": "W",
+    **{alias: "M" for alias in ("M", "ME", "MS", "BM", "BME", "BMS")},
+    **{alias: "Q" for alias in ("Q", "QE", "QS", "BQ", "BQE", "BQS")},
 }
 
 
@@ -261,15 +294,20 @@ def time_features(index: pd.DatetimeIndex, freq: str) -> np.ndarray:
 
     Args:
         index: T timestamps.
-        freq: "h" (hourly), "D", "B" (business days), "W" or "M" (with or without a multiple).
+        freq: a pandas frequency with or without a multiple or an anchor: seconds, minutes
+            ("min", "15min"), hours ("h"), days ("D"), business days ("B"), weeks ("W-SUN"),
+            months ("ME", "MS") or quarters ("QE-DEC"). Yearly data has no calendar features.
 
     Returns:
         (T, F) float32: e.g. for "B" day of week / 6, (day of month - 1) / 30 and
         (day of year - 1) / 365, each minus 0.5.
     """
-    unit = freq.lstrip("0123456789").rstrip("S").replace("H", "h").replace("ME", "M")
-    if unit not in _FEATURES_BY_UNIT:
-        raise ValueError(f"freq must be one of {tuple(_FEATURES_BY_UNIT)}, got {freq!r}")
+    unit = _UNIT_ALIASES.get(freq.lstrip("0123456789").split("-")[0])
+    if unit is None:
+        raise ValueError(
+            f"no calendar features for frequency {freq!r}; known: seconds, minutes, hours, days, "
+            "business days, weeks, months and quarters"
+        )
     return np.stack([f(index) for f in _FEATURES_BY_UNIT[unit]], axis=-1).astype(np.float32)
 
 

@@ -185,13 +185,6 @@ SHORT_LAG_LIMIT = 23
 (BENCHMARKS.md)."""
 
 
-def _calendar(problem: ForecastProblem) -> np.ndarray | None:
-    from diffrnn.data.windows import time_features
-
-    index = problem.timestamps(0, len(problem.values))
-    return None if index is None else time_features(index, problem.freq)  # (T, F)
-
-
 def deepar_unit(
     problem: ForecastProblem, ctx: UnitContext, cell: str = "lstm", chart: bool = True
 ) -> UnitOutput:
@@ -210,7 +203,7 @@ def deepar_unit(
     torch.set_num_threads(ctx.threads)
     recipe = DEEPAR_RECIPES[ctx.suite]
     config = deepar_config_for(problem, cell, ctx.suite)
-    calendar = _calendar(problem)
+    calendar = problem.calendar()  # (T, F) or None
     windows = SeriesWindows(
         problem.train,
         config.window_length,

@@ -21,7 +21,6 @@ from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.units.forecasting import (
     NUM_SAMPLES,
     SHORT_LAG_LIMIT,
-    _calendar,
     exchange_problem,
     fan_chart,
 )
@@ -138,7 +137,7 @@ def timegrad_unit(problem: ForecastProblem, ctx: UnitContext, cell: str = "gru")
     torch.set_num_threads(ctx.threads)
     recipe = TIMEGRAD_RECIPES[ctx.suite]
     config = timegrad_config_for(problem, recipe, cell)
-    calendar = _calendar(problem)
+    calendar = problem.calendar()  # (T, F) or None
     windows = MultivariateWindows(
         problem.train,
         config.window_length,
