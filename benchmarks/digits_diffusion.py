@@ -32,12 +32,12 @@ from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
 from diffrnn.diffusion.unet import UNet, UNetConfig
 
 
-def load_model(run: Path) -> GaussianDiffusion:
-    """The unit's saved model, else the EMA weights of its last checkpoint (full recipe)."""
+def load_model(run: Path, weights: str = "ema") -> GaussianDiffusion:
+    """The unit's saved model, else the `weights` ("ema" or "raw") of its last checkpoint."""
     import diffrnn
 
     for saved in (run / "artefacts" / "model", run / "model"):
-        if saved.is_dir():
+        if saved.is_dir() and weights == "ema":
             return diffrnn.load(saved)
     recipe = ddpm_digits("full")
     model = GaussianDiffusion.around(
@@ -46,7 +46,7 @@ def load_model(run: Path) -> GaussianDiffusion:
         process=GaussianProcessConfig(schedule="cosine", prediction="epsilon"),
     )
     state = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    prefix = "ema.module."
+    prefix = "ema.module." if weights == "ema" else "model."
     weights = {k[len(prefix) :]: v for k, v in state["state_dict"].items() if k.startswith(prefix)}
     model.load_state_dict(weights)
     return model.eval()
@@ -97,6 +97,65 @@ def fd_spread(model: GaussianDiffusion, n: int, seeds: int) -> list[str]:
     return rows
 
 
+def parse_sampler(spec: str) -> tuple[str, int, dict[str, Any]]:
+    """ "dpmsolver++:10:lambda_min_clipped=-5.1,solver_order=3" -> (sampler, steps, options);
+    values are read as JSON where they parse ("true", "3", "-5.1"), else kept as text."""
+    name, steps, *rest = spec.split(":")
+    options: dict[str, Any] = {}
+    for item in ",".join(rest).split(","):
+        if item:
+            key, value = item.split("=", 1)
+            try:
+                options[key] = json.loads(value)
+            except json.JSONDecodeError:
+                options[key] = value
+    return name, int(steps), options
+
+
+def sweep(model: GaussianDiffusion, n: int, specs: list[str], seeds: list[int]) -> list[str]:
+    """FD (mean, sd over `seeds`) and wall ms per image of every sampler spec, `n` samples."""
+    import statistics
+
+    from diffrnn.diffusion.sampling import sample
+    from diffrnn.evaluation.digit_samples import fd_to_held_out
+
+    rows = [
+        f"FD over sampling seeds {seeds} ({n} samples each, snapped):",
+        "| sampler | steps | options | FD per seed | mean | sd | ms per image |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    print("\n".join(rows), flush=True)  # rows appear as they are measured
+    for spec in specs:
+        name, steps, options = parse_sampler(spec)
+        values, seconds = [], 0.0
+        shown = ", ".join(f"{k}={v}" for k, v in options.items()) or "-"
+        try:
+            for seed in seeds:
+                start = time.perf_counter()
+                x = sample(
+                    model,
+                    (n, 1, 8, 8),
+                    name,
+                    steps,
+                    torch.Generator().manual_seed(seed),
+                    options=options,
+                )
+                seconds += time.perf_counter() - start
+                values.append(fd_to_held_out(x))
+        except (IndexError, ValueError) as error:  # a diffusers option that breaks on this grid
+            rows.append(f"| {name} | {steps} | {shown} | fails: {type(error).__name__}: {error} |")
+            print(rows[-1], flush=True)
+            continue
+        cells = ", ".join(f"{v:.2f}" for v in values)
+        sd = statistics.stdev(values) if len(values) > 1 else float("nan")
+        rows.append(
+            f"| {name} | {steps} | {shown} | {cells} | {statistics.mean(values):.2f} | "
+            f"{sd:.2f} | {seconds / (n * len(seeds)) * 1e3:.2f} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
 def retime(model: GaussianDiffusion, n: int, samplers: tuple[tuple[str, int], ...]) -> list[str]:
     """Wall ms per image of each sampler on a batch of `n` (one warm-up batch of 8 first)."""
     from diffrnn.diffusion.sampling import sample
@@ -116,8 +175,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--fd-seeds", type=int, default=0, help="extra sampling seeds for FD")
     parser.add_argument("--retime", action="store_true", help="only re-time every sampler")
+    parser.add_argument(
+        "--sweep",
+        nargs="+",
+        metavar="SAMPLER:STEPS[:KEY=VALUE,...]",
+        help="only FD per sampling seed of these samplers, e.g. ddim:50:eta=1.0 "
+        "dpmsolver++:10:lambda_min_clipped=-5.1 (options: scheduler or step() arguments)",
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4])
+    parser.add_argument("--weights", choices=("ema", "raw"), default="ema")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.sweep:
+        model = load_model(args.run, args.weights)
+        sweep(model, ddpm_digits("full").samples, args.sweep, args.seeds)
+        return
     lines: list[str] = []
     if (args.run / "result.json").is_file():  # absent while the unit is still sampling
         record = json.loads((args.run / "result.json").read_text())

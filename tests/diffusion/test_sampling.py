@@ -47,13 +47,15 @@ class OracleX0(nn.Module):
         return torch.full_like(cond, 2)
 
 
-def _hand_loop(scheduler: Any, model: TinyDenoiser, steps: int, seed: int) -> torch.Tensor:
+def _hand_loop(
+    scheduler: Any, model: TinyDenoiser, steps: int, seed: int, **step_kwargs: Any
+) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     scheduler.set_timesteps(steps)
     x = torch.randn((3, 1, 4), generator=generator)
     for t in scheduler.timesteps:
         out = model(x, t.expand(3))
-        x = scheduler.step(out, t, x, generator=generator).prev_sample
+        x = scheduler.step(out, t, x, generator=generator, **step_kwargs).prev_sample
     return x
 
 
@@ -77,9 +79,52 @@ def test_sample_equals_hand_driven_diffusers(
         timestep_spacing="trailing",
         **({"thresholding": True} if sampler == "dpmsolver++" else {"clip_sample": True}),
     )
-    expected = _hand_loop(reference, model, steps, seed=3)
+    step_kwargs = {"use_clipped_model_output": True} if sampler == "ddim" else {}
+    expected = _hand_loop(reference, model, steps, seed=3, **step_kwargs)
     got = sample(model, (3, 1, 4), sampler, steps=steps, generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+def test_options_reach_the_scheduler_and_its_step() -> None:
+    config = GaussianProcessConfig(schedule="cosine", prediction="v_prediction")
+    model = TinyDenoiser(config)
+    reference = DDIMScheduler(
+        num_train_timesteps=1000,
+        beta_schedule="squaredcos_cap_v2",
+        prediction_type="v_prediction",
+        timestep_spacing="leading",
+        clip_sample=True,
+    )
+    expected = _hand_loop(reference, model, 10, seed=3, eta=1.0, use_clipped_model_output=True)
+    got = sample(
+        model,
+        (3, 1, 4),
+        "ddim",
+        steps=10,
+        generator=torch.Generator().manual_seed(3),
+        options={"eta": 1.0, "timestep_spacing": "leading"},
+    )
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    with pytest.raises(ConfigError, match="lambda_min_clipped"):
+        sample(model, (3, 1, 4), "ddim", steps=10, options={"lambda_min_clipped": -5.1})
+
+
+def test_ddim_keeps_a_clipped_x0_on_its_forward_path() -> None:
+    # the network's x_0 estimate is 3 everywhere, outside the data range [-1, 1]; DDIM clips it
+    # to 1 and must then move along the forward path of x_0 = 1 with the noise it started from:
+    # every x_t it visits is a_t * 1 + s_t * eps_0, eps_0 = (x_T - a_T) / s_T
+    model = OracleX0()
+    model.forward = lambda x, t, c=None: torch.full_like(x, 3.0)  # type: ignore[method-assign]
+    visited: list[tuple[int, torch.Tensor]] = []
+    forward = model.forward
+    model.forward = lambda x, t, c=None: visited.append((int(t[0]), x)) or forward(x, t, c)  # type: ignore[method-assign]
+    out = sample(model, (4, 3), "ddim", steps=50, generator=torch.Generator().manual_seed(0))
+    a, s = model.process.sqrt_alphas_cumprod, model.process.sqrt_one_minus_alphas_cumprod
+    t_first, x_first = visited[0]
+    eps0 = (x_first - a[t_first]) / s[t_first]
+    for t, x in visited[1:]:
+        torch.testing.assert_close(x, a[t] + s[t] * eps0, atol=1e-4, rtol=0)
+    torch.testing.assert_close(out, torch.ones(4, 3))
 
 
 @pytest.mark.parametrize("sampler", ALL)
