@@ -6,7 +6,8 @@ or the EMA weights of its last Lightning checkpoint) and adds, on the same model
 
 - the variational bound on the 360 test digits (the pixel LSTM's split) term by term, plain and
   with x_0 snapped to the data levels at low noise;
-- the spread of the Frechet distance over sampling seeds (`--fd-seeds`, fast samplers only);
+- the Frechet distance of every sampler of the recipe over sampling seeds 1..N (`--fd-seeds N`),
+  or of any samplers and diffusers options (`--sweep ddim:50:eta=1.0 dpmsolver++:10 ...`);
 - denoise-digits PSNR of the learned prior (SDEdit start) beside the tuned Gaussian blur and
   Wiener floors, on the same noisy test digits.
 
@@ -66,33 +67,6 @@ def sampler_table(metrics: dict[str, Any]) -> list[str]:
         speed = f"{ref_seconds / seconds[key]:.0f}x" if ref_seconds else "-"
         rows.append(
             f"| {name} | {steps} | {value:.2f} | {ratio} | {seconds[key] * 1e3:.2f} | {speed} |"
-        )
-    return rows
-
-
-def fd_spread(model: GaussianDiffusion, n: int, seeds: int) -> list[str]:
-    """FD of `n` samples for sampling seeds 1..seeds (the unit used seed 0), mean and sd."""
-    import statistics
-
-    from diffrnn.diffusion.sampling import sample
-    from diffrnn.evaluation.digit_samples import fd_to_held_out
-
-    rows = [
-        f"FD over sampling seeds 1..{seeds} (same model, {n} samples each):",
-        "| sampler | steps | FD per seed | mean | sd |",
-        "|---|---|---|---|---|",
-    ]
-    for sampler, steps in (("dpmsolver++", 10), ("dpmsolver++", 5), ("ddim", 20), ("ddim", 50)):
-        values = [
-            fd_to_held_out(
-                sample(model, (n, 1, 8, 8), sampler, steps, torch.Generator().manual_seed(seed))
-            )
-            for seed in range(1, seeds + 1)
-        ]
-        cells = ", ".join(f"{v:.2f}" for v in values)
-        rows.append(
-            f"| {sampler} | {steps} | {cells} | {statistics.mean(values):.2f} | "
-            f"{statistics.stdev(values):.2f} |"
         )
     return rows
 
@@ -173,7 +147,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, required=True, help="`diffrnn train` output directory")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--fd-seeds", type=int, default=0, help="extra sampling seeds for FD")
+    parser.add_argument(
+        "--fd-seeds", type=int, default=0, help="FD of every recipe sampler over seeds 1..N"
+    )
     parser.add_argument("--retime", action="store_true", help="only re-time every sampler")
     parser.add_argument(
         "--sweep",
@@ -203,8 +179,9 @@ def main() -> None:
     if args.retime:
         print("\n".join(retime(model, recipe.samples, recipe.samplers)))
         return
-    if args.fd_seeds:
-        lines += fd_spread(model, recipe.samples, args.fd_seeds)
+    if args.fd_seeds:  # printed as measured, before the rest
+        specs = [f"{name}:{steps}" for name, steps in recipe.samplers]
+        sweep(model, recipe.samples, specs, list(range(1, args.fd_seeds + 1)))
     start = time.perf_counter()
     bound, snapped, snap_below = test_bound(model, recipe, conditional=False)
     lines.append(f"bound ({time.perf_counter() - start:.0f} s), bits/dim on the test digits:")

@@ -13,7 +13,14 @@ from diffrnn.diffusion.gaussian import GaussianProcess, GaussianProcessConfig
 from diffrnn.diffusion.sampling import SAMPLERS, make_scheduler, sample
 from diffrnn.errors import ConfigError
 
-ALL = ("ddpm", "ddim", "dpmsolver++", "EulerDiscreteScheduler", "UniPCMultistepScheduler")
+ALL = (
+    "ddpm",
+    "ddim",
+    "dpmsolver++",
+    "sde-dpmsolver++",
+    "EulerDiscreteScheduler",
+    "UniPCMultistepScheduler",
+)
 
 
 class TinyDenoiser(nn.Module):
@@ -60,15 +67,21 @@ def _hand_loop(
 
 
 @pytest.mark.parametrize(
-    ("sampler", "reference_class", "steps"),
+    ("sampler", "reference_class", "steps", "bounds"),
     [
-        ("ddpm", DDPMScheduler, 50),
-        ("ddim", DDIMScheduler, 10),
-        ("dpmsolver++", DPMSolverMultistepScheduler, 7),
+        ("ddpm", DDPMScheduler, 50, {"clip_sample": True}),
+        ("ddim", DDIMScheduler, 10, {"clip_sample": True}),
+        ("dpmsolver++", DPMSolverMultistepScheduler, 7, {"thresholding": True}),
+        (
+            "sde-dpmsolver++",
+            DPMSolverMultistepScheduler,
+            7,
+            {"thresholding": True, "algorithm_type": "sde-dpmsolver++"},
+        ),
     ],
 )
 def test_sample_equals_hand_driven_diffusers(
-    sampler: str, reference_class: type, steps: int
+    sampler: str, reference_class: type, steps: int, bounds: dict[str, Any]
 ) -> None:
     config = GaussianProcessConfig(schedule="cosine", prediction="v_prediction")
     model = TinyDenoiser(config)
@@ -77,7 +90,7 @@ def test_sample_equals_hand_driven_diffusers(
         beta_schedule="squaredcos_cap_v2",
         prediction_type="v_prediction",
         timestep_spacing="trailing",
-        **({"thresholding": True} if sampler == "dpmsolver++" else {"clip_sample": True}),
+        **bounds,
     )
     step_kwargs = {"use_clipped_model_output": True} if sampler == "ddim" else {}
     expected = _hand_loop(reference, model, steps, seed=3, **step_kwargs)

@@ -4,9 +4,10 @@
 
 `sampler` is "ddpm" (DDPMScheduler, ancestral, Ho et al. 2020), "ddim" (DDIMScheduler, eta=0,
 Song et al. 2021), "dpmsolver++" (DPMSolverMultistepScheduler with algorithm_type="dpmsolver++",
-Lu et al. 2022) or the class name of any other diffusers scheduler ("EulerDiscreteScheduler",
-"UniPCMultistepScheduler", ...). Each is built from the model's training schedule; none is
-re-implemented here.
+Lu et al. 2022: the probability-flow ODE), "sde-dpmsolver++" (the same solver for the reverse
+SDE, algorithm_type="sde-dpmsolver++", Lu et al. 2022 sec. 5: stochastic like DDPM) or the class
+name of any other diffusers scheduler ("EulerDiscreteScheduler", "UniPCMultistepScheduler", ...).
+Each is built from the model's training schedule; none is re-implemented here.
 
 Bounded data (`GaussianProcessConfig.data_range`) is kept in range the way each scheduler offers:
 `clip_sample` for DDPM/DDIM and `thresholding` for DPM-Solver++ (without it, the cosine schedule's
@@ -37,6 +38,7 @@ SAMPLERS: dict[str, tuple[str, dict[str, Any]]] = {
     "ddpm": ("DDPMScheduler", {}),
     "ddim": ("DDIMScheduler", {}),
     "dpmsolver++": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++"}),
+    "sde-dpmsolver++": ("DPMSolverMultistepScheduler", {"algorithm_type": "sde-dpmsolver++"}),
 }
 
 
