@@ -176,7 +176,9 @@ def fit(
     if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / LAST_CHECKPOINT).exists():
         ckpt_path = str(Path(checkpoint_dir) / LAST_CHECKPOINT)
     wall, cpu = time.perf_counter(), time.process_time()
-    with warnings.catch_warnings():
+    # Lightning turns gradients on for training and leaves them on: a caller inside
+    # `torch.no_grad()` (an evaluator training its scorer on first use) must get its mode back
+    with warnings.catch_warnings(), torch.set_grad_enabled(torch.is_grad_enabled()):
         if resumable is not train_loader:  # its EpochSampler resumes mid-epoch exactly
             warnings.filterwarnings("ignore", ".*dataloader is not resumable.*")
         model.train()  # a model handed over in eval mode would otherwise train in eval mode
