@@ -304,6 +304,7 @@ def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
         infer_seconds_per_sample=seconds,
         throughput=1.0 / seconds,
         throughput_unit="images/s",
+        sampler_steps=recipe.denoise_steps,
         curves={"train_loss": result.train_losses},
         notes=[
             "psnr: mean over sigma = 0.1/0.3/0.5 of the data range of PSNR (dB, peak-to-peak 2) "
