@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from diffrnn.training import TrainConfig, fit
+from diffrnn.training import OptimConfig, TrainConfig, fit
 
 
 class Quadratic(nn.Module):
@@ -31,3 +31,45 @@ def test_fit_trains_and_restores_the_callers_grad_mode(grad_mode: bool) -> None:
         fit(model, loader, config=TrainConfig(max_steps=3))
         assert torch.is_grad_enabled() is grad_mode
     assert not torch.equal(before, model.linear.weight)  # it did train under no_grad
+
+
+class Pulled(nn.Module):
+    """One weight w, pulled by the training batches to their target while the validation
+    loss is lowest at another target: it overfits by construction."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+
+    def loss(self, batch: list[torch.Tensor]) -> torch.Tensor:
+        return ((self.w - batch[0]) ** 2).mean()
+
+
+def _fit_pulled(keep_best: bool, steps: int, checkpoint_dir=None, resume=False):  # type: ignore[no-untyped-def]
+    train = DataLoader(TensorDataset(torch.ones(8)), batch_size=4)  # target 1
+    val = DataLoader(TensorDataset(torch.full((4,), 0.3)), batch_size=4)  # best at w = 0.3
+    config = TrainConfig(
+        max_steps=steps,
+        val_every_n_steps=1,
+        keep_best=keep_best,
+        grad_clip=None,
+        checkpoint_every_n_steps=1,
+        optim=OptimConfig(lr=0.05),
+    )
+    return fit(Pulled(), train, val, config, checkpoint_dir=checkpoint_dir, resume=resume)
+
+
+def test_keep_best_returns_the_weights_of_the_lowest_validation_loss(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    last = _fit_pulled(keep_best=False, steps=30)
+    assert float(last.model.w) > 0.8 and last.best_step is None
+    best = _fit_pulled(keep_best=True, steps=30)
+    index = min(range(len(best.val_losses)), key=best.val_losses.__getitem__)
+    assert best.best_step == index + 1  # validated after every step
+    assert abs(float(best.model.w) - 0.3) < 0.05 and 0 < best.best_step < 30
+    # the choice survives a resume: the second run only sees worse validations
+    first = _fit_pulled(keep_best=True, steps=15, checkpoint_dir=tmp_path)
+    resumed = _fit_pulled(keep_best=True, steps=30, checkpoint_dir=tmp_path, resume=True)
+    assert resumed.best_step == first.best_step == best.best_step
+    assert torch.equal(resumed.model.w, best.model.w)
+    with pytest.raises(ValueError, match="val_loader"):
+        fit(Pulled(), DataLoader(TensorDataset(torch.ones(4))), config=TrainConfig(keep_best=True))

@@ -59,6 +59,15 @@ def lr_factor(step: int, config: OptimConfig) -> float:
     return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+@dataclass
+class BestWeights:
+    """The evaluated weights (a CPU copy) at the validation with the lowest loss so far."""
+
+    step: int
+    loss: float
+    state: dict[str, torch.Tensor]
+
+
 class LitModel(L.LightningModule):
     """Trains any `nn.Module` that has `loss(batch) -> Tensor`.
 
@@ -67,12 +76,20 @@ class LitModel(L.LightningModule):
         optim: optimiser settings.
         ema_decay: if set, keeps an exponential moving average of the weights (diffusion models);
             `model_for_eval()` returns the averaged copy.
+        keep_best: keep a copy of the evaluated weights at the lowest validation loss in `best`
+            (saved in checkpoints, so a resumed run still knows it).
     """
 
     def __init__(
-        self, model: nn.Module, optim: OptimConfig | None = None, ema_decay: float | None = None
+        self,
+        model: nn.Module,
+        optim: OptimConfig | None = None,
+        ema_decay: float | None = None,
+        keep_best: bool = False,
     ) -> None:
         super().__init__()
+        self.keep_best = keep_best
+        self.best: BestWeights | None = None
         self.model = model
         self.optim = optim or OptimConfig()
         self.ema: torch.optim.swa_utils.AveragedModel | None = None
@@ -120,6 +137,17 @@ class LitModel(L.LightningModule):
                     "checkpoint was not overwritten, so the last good one survives.",
                     "lower the learning rate, clip gradients, or check that the data is scaled.",
                 )
+        if self.best is not None:
+            checkpoint["best_weights"] = {
+                "step": self.best.step,
+                "loss": self.best.loss,
+                "state": self.best.state,
+            }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        saved = checkpoint.get("best_weights")
+        if saved is not None:
+            self.best = BestWeights(int(saved["step"]), float(saved["loss"]), saved["state"])
 
     def validation_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         # Fixed noise per validation batch: comparable across validations, and the training
@@ -133,8 +161,15 @@ class LitModel(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         value = self.trainer.callback_metrics.get("val_loss")
-        if value is not None:
-            self.val_losses.append(float(value))
+        if value is None:
+            return
+        self.val_losses.append(float(value))
+        if self.keep_best and (self.best is None or float(value) < self.best.loss):
+            state = {
+                k: v.detach().to("cpu", copy=True)
+                for k, v in self.model_for_eval().state_dict().items()
+            }
+            self.best = BestWeights(int(self.global_step), float(value), state)
 
     def model_for_eval(self) -> nn.Module:
         """The EMA copy of the model if one is kept, else the model itself."""

@@ -43,6 +43,8 @@ class TrainConfig:
         val_every_n_steps: validate every this many steps (None: once per epoch when a
             validation loader is given).
         ema_decay: keep an EMA of the weights with this decay (None: off).
+        keep_best: return the weights of the validation with the lowest loss (early-stopping
+            model selection; needs a validation loader), not the last ones.
         checkpoint_every_n_steps: write `last.ckpt` this often when `checkpoint_dir` is set.
         devices, strategy, accelerator, num_nodes: passed to `lightning.Trainer`
             (e.g. devices=2, strategy="ddp" on CPU uses gloo).
@@ -58,6 +60,7 @@ class TrainConfig:
     seed: int = 0
     val_every_n_steps: int | None = None
     ema_decay: float | None = None
+    keep_best: bool = False
     checkpoint_every_n_steps: int = 100
     devices: int | str = 1
     strategy: str = "auto"
@@ -79,6 +82,7 @@ class FitResult:
         cpu_seconds: process CPU seconds (all threads) inside `Trainer.fit`.
         train_losses: the training loss at every step of this process.
         val_losses: the validation loss at each validation.
+        best_step: with `keep_best`, the step whose weights `model` holds (None otherwise).
     """
 
     model: nn.Module
@@ -87,6 +91,7 @@ class FitResult:
     cpu_seconds: float
     train_losses: list[float]
     val_losses: list[float]
+    best_step: int | None = None
 
 
 def make_trainer(config: TrainConfig, checkpoint_dir: str | Path | None = None) -> L.Trainer:
@@ -166,8 +171,10 @@ def fit(
     Settings of an enclosing `overrides.train_overrides` block replace those of `config`.
     """
     config = apply_current_overrides(config or TrainConfig())
+    if config.keep_best and val_loader is None:
+        raise ValueError("keep_best selects weights by validation loss: pass a val_loader")
     L.seed_everything(config.seed, workers=True, verbose=False)
-    lit = LitModel(model, config.optim, config.ema_decay)
+    lit = LitModel(model, config.optim, config.ema_decay, config.keep_best)
     trainer = make_trainer(config, checkpoint_dir)
     resumable = train_loader
     if trainer.world_size == 1:  # under DDP, Lightning's DistributedSampler draws the same order
@@ -189,6 +196,8 @@ def fit(
         trainer.save_checkpoint(Path(checkpoint_dir) / LAST_CHECKPOINT)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     trained = lit.model_for_eval()
+    if lit.best is not None:
+        trained.load_state_dict(lit.best.state)
     trained.eval()
     return FitResult(
         model=trained,
@@ -197,6 +206,7 @@ def fit(
         cpu_seconds=cpu,
         train_losses=lit.train_losses,
         val_losses=lit.val_losses,
+        best_step=None if lit.best is None else lit.best.step,
     )
 
 
