@@ -2,10 +2,11 @@
 
 Trains `diffrnn.rnn.pixel_ar.PixelAR` (unconditional, raster order, 17-way categorical per pixel)
 on the training split, keeps the weights of its best validation NLL, and reports the exact test
-bits/dim: -log2 p(x) / 64 with x the 17 grey levels 0..16, no dequantisation. Samples are scored like every digits generator, by
-`diffrnn.evaluation.digit_samples`: Frechet distance to held-out digits in the in-project
-classifier's features (100 samples in the quick suite, 500 in the full one), with the real-vs-real
-floor, and the first 64 drawn into a grid PNG.
+bits/dim: -log2 p(x) / 64 with x the 17 grey levels 0..16, no dequantisation. Samples are
+scored like every digits generator, by `diffrnn.evaluation.digit_samples`: Frechet distance to
+held-out digits in the in-project classifier's features (100 samples in the quick suite, 500 in
+the full one), with the real-vs-real floor, the memorisation share, and the first 64 drawn into
+a grid PNG.
 """
 
 from __future__ import annotations
