@@ -8,7 +8,7 @@ import torch
 from diffrnn.diffusion.denoisers_1d import ConvDenoiser1dConfig
 from diffrnn.diffusion.gaussian import GaussianProcess, GaussianProcessConfig
 from diffrnn.diffusion.sampling import make_scheduler
-from diffrnn.diffusion.sdedit import denoise, matching_timestep, noise_level
+from diffrnn.diffusion.sdedit import denoise, matching_timestep, noise_level, posterior_mean
 from diffrnn.diffusion.ts_generator import WindowDiffusion, WindowDiffusionConfig
 
 
@@ -81,3 +81,28 @@ def test_window_diffusion_denoises_in_the_zero_one_scale() -> None:
     y = torch.rand(2, 8, 3) * 1.4 - 0.2
     out = model.denoise(y, 0.1, 20)
     torch.testing.assert_close(out, y.clamp(0, 1), atol=1e-5, rtol=0)
+
+
+class ExactGaussianEps(torch.nn.Module):
+    """The exact epsilon predictor for x_0 ~ N(0, v I): E[eps | x_t] = s / (a^2 v + s^2) x_t."""
+
+    def __init__(self, variance: float) -> None:
+        super().__init__()
+        self.process = GaussianProcess(GaussianProcessConfig(schedule="cosine", data_range=None))
+        self.variance = variance
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: object = None) -> torch.Tensor:
+        a = self.process.sqrt_alphas_cumprod[t].double()[:, None]
+        s = self.process.sqrt_one_minus_alphas_cumprod[t].double()[:, None]
+        return (s / (a**2 * self.variance + s**2) * x_t.double()).float()
+
+
+@pytest.mark.parametrize("t", [40, 300, 700])
+def test_posterior_mean_is_the_gaussian_shrinkage_estimate(t: int) -> None:
+    """For Gaussian data E[x_0 | y] = v / (v + sigma^2) y: Tweedie from the exact denoiser."""
+    variance = 0.5
+    model = ExactGaussianEps(variance)
+    sigma = noise_level(model.process)[t].item()  # exactly on a timestep
+    y = torch.randn(6, 5, generator=torch.Generator().manual_seed(0))
+    expected = variance / (variance + sigma**2) * y
+    torch.testing.assert_close(posterior_mean(model, y, sigma), expected, rtol=1e-4, atol=1e-5)

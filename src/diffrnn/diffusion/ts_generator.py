@@ -16,7 +16,7 @@ from torch import nn
 from diffrnn.diffusion.denoisers_1d import ConvDenoiser1d, ConvDenoiser1dConfig
 from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
 from diffrnn.diffusion.sampling import sample
-from diffrnn.diffusion.sdedit import denoise
+from diffrnn.diffusion.sdedit import denoise, posterior_mean
 from diffrnn.modeling import PretrainedMixin
 
 
@@ -102,3 +102,10 @@ class WindowDiffusion(PretrainedMixin, nn.Module):
         self.eval()
         x = denoise(self.diffusion, 2.0 * y - 1.0, 2.0 * sigma, steps, generator, sampler)
         return (x + 1.0) / 2.0  # in [0, 1]: `denoise` clamps to the process's range
+
+    @torch.no_grad()
+    def posterior_mean(self, y: torch.Tensor, sigma: float) -> torch.Tensor:
+        """E[x | y] for y = x + sigma eps, all in the [0, 1] scale (`sdedit.posterior_mean`)."""
+        self.eval()
+        x = posterior_mean(self.diffusion, 2.0 * y - 1.0, 2.0 * sigma)
+        return (x + 1.0) / 2.0

@@ -209,8 +209,13 @@ def ddpm_etth1_unit(ctx: UnitContext) -> UnitOutput:
         return model.denoise(noisy, sigma, steps, generator)
 
     by_sigma, noisy_psnr, seconds = _score(ctx, "etth1", estimate)
+    mean_by_sigma, _, _ = _score(ctx, "etth1", lambda y, _, sigma: model.posterior_mean(y, sigma))
     return UnitOutput(
-        metrics=_metrics(by_sigma, noisy_psnr),
+        metrics={
+            **_metrics(by_sigma, noisy_psnr),
+            "psnr_posterior_mean": sum(mean_by_sigma.values()) / len(mean_by_sigma),
+            "psnr_posterior_mean_by_sigma": mean_by_sigma,
+        },
         params=count_parameters(model),
         train_seconds=result.train_seconds,
         train_cpu_seconds=result.cpu_seconds,
@@ -225,5 +230,8 @@ def ddpm_etth1_unit(ctx: UnitContext) -> UnitOutput:
             "trailing grid) starts at the grid timestep whose sqrt((1 - alpha_bar) / alpha_bar) "
             "is nearest the noise sd (2 sigma in the diffusion's [-1, 1] scale), from "
             "sqrt(alpha_bar) * noisy window (SDEdit).",
+            "psnr_posterior_mean: the same model's x_0 prediction at that noise level, E[x | y] "
+            "by Tweedie's formula (one network evaluation; the MMSE estimate a supervised "
+            "denoiser also learns).",
         ],
     )
