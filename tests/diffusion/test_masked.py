@@ -136,3 +136,12 @@ def test_tiny_bigru_overfits_one_sequence() -> None:
     after = bound_nats_per_token(model, x, steps=100)
     assert before > 0.8 * math.log(V)
     assert after < 0.1 * math.log(V)
+
+
+def test_transformer_positions_start_as_strong_as_tokens() -> None:
+    """Token and position embeddings on one scale at initialisation: positions 50x weaker than
+    the tokens kept the transformer denoiser on the unigram plateau (BENCHMARKS.md)."""
+    torch.manual_seed(0)
+    denoiser = MDLM(MDLMConfig(denoiser="transformer", d_model=64, seq_len=32)).denoiser
+    ratio = denoiser.embed.weight.std() / denoiser.pos.std()
+    assert 0.7 < float(ratio) < 1.4

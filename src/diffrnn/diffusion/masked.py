@@ -87,7 +87,11 @@ class TransformerDenoiser(nn.Module):
 
     def __init__(self, config: MDLMConfig) -> None:
         super().__init__()
+        # token and position embeddings on the same small scale (GPT-2's 0.02): with
+        # nn.Embedding's default N(0, 1) the positions start 50x weaker than the tokens and the
+        # model sat on the unigram plateau (bound 3.33 vs 3.01 nats/char after 500 steps)
         self.embed = nn.Embedding(config.vocab_size + 1, config.d_model)
+        nn.init.normal_(self.embed.weight, std=0.02)
         self.pos = nn.Parameter(torch.randn(config.seq_len, config.d_model) * 0.02)
         layer = nn.TransformerEncoderLayer(
             config.d_model,
