@@ -190,11 +190,11 @@ def fit(
             warnings.filterwarnings("ignore", ".*dataloader is not resumable.*")
         model.train()  # a model handed over in eval mode would otherwise train in eval mode
         trainer.fit(lit, resumable, val_loader, ckpt_path=ckpt_path, weights_only=True)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     if checkpoint_dir is not None:
         # the periodic checkpoint lags up to `checkpoint_every_n_steps` behind: write the final
         # state, so a run killed after training (while evaluating) resumes to these weights
         trainer.save_checkpoint(Path(checkpoint_dir) / LAST_CHECKPOINT)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     trained = lit.model_for_eval()
     if lit.best is not None:
         trained.load_state_dict(lit.best.state)
