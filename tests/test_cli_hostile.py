@@ -42,6 +42,7 @@ VALID = {  # a valid value per option, drawn as often as a hostile one
     "--seeds": ["1", "2"],
     "--suite": ["quick", "full"],
     "--budget": ["0.5", "30"],
+    "--budgets": ["30", "0.5,2"],
     "--max-steps": ["1", "50"],
     "--devices": ["1", "2", "auto"],
     "--strategy": ["auto", "ddp"],
@@ -133,7 +134,7 @@ def compare_argv(draw: st.DrawFn) -> list[str]:
     for option in draw(
         st.lists(
             st.sampled_from(["--suite", "--tasks", "--models", "--seeds", "--budget", "--jobs"])
-            | st.just("--threads"),
+            | st.sampled_from(["--threads", "--budgets"]),
             unique=True,
             max_size=5,
         )
@@ -166,7 +167,7 @@ def test_compare_arguments(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> 
         for unit in job.units:
             assert unit.task in TASKS and unit.model in TASKS[unit.task].models
             assert math.isfinite(unit.budget_s) and unit.budget_s > 0, unit
-            assert unit.seed >= 0
+            assert 0 <= unit.seed < 100
 
 
 @pytest.mark.parametrize("budget", [math.nan, math.inf])

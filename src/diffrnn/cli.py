@@ -194,6 +194,21 @@ def sample(
     )
 
 
+def _budgets(value: str | None) -> tuple[float, ...] | None:
+    """A comma-separated list of seconds (`--budgets 30,120,480`; None when not given)."""
+    from diffrnn.errors import ConfigError
+
+    if value is None:
+        return None
+    try:
+        return tuple(float(item) for item in value.split(",") if item.strip())
+    except ValueError:
+        raise ConfigError(
+            f"--budgets takes seconds separated by commas, got {value!r}.",
+            "pass e.g. --budgets 30,120,480.",
+        ) from None
+
+
 def _names(value: str | None) -> tuple[str, ...] | None:
     """A comma-separated list of names (None when not given)."""
     if value is None:
@@ -225,9 +240,10 @@ class _CompareView:
             TimeElapsedColumn(),
         )
         self.bar = self.progress.add_task(f"{job.suite.name} suite", total=len(job.units))
-        self.running: dict[tuple[str, str, int], float] = {}
+        self.running: dict[tuple[str, str, int, float], float] = {}
         self.finished: list[dict[str, Any]] = []
         self.failed = 0
+        self.ladder = len({u.budget_s for u in job.units}) > 1
 
     def __call__(self, event: Any) -> None:
         import time
@@ -253,6 +269,8 @@ class _CompareView:
         """One plain line for a finished or skipped unit."""
         done = len(self.finished)
         unit = f"{record['task']} {record['model']} seed {record['seed']}"
+        if self.ladder:
+            unit += f" at {record['budget_s']:g} s"
         head = f"[{done}/{len(self.job.units)}] {unit}"
         if kind == "skipped":
             return f"{head}: already done"
@@ -267,7 +285,8 @@ class _CompareView:
         from rich.table import Table
 
         table = Table(expand=False, show_edge=False, pad_edge=False)
-        for column in ("task", "model", "family", "seed", "status", "result", "wall s"):
+        columns = ("task", "model", "family", "seed", "budget s", "status", "result", "wall s")
+        for column in columns:
             table.add_column(column)
         for r in self.finished[-self.SHOWN_ROWS :]:
             status = "skipped (done)" if r["_skipped"] else r["status"]
@@ -279,26 +298,40 @@ class _CompareView:
                 r["model"],
                 r["family"],
                 str(r["seed"]),
+                f"{r['budget_s']:g}",
                 f"[{style}]{status}[/]",
                 result,
                 f"{wall:.1f}" if wall is not None else "",
             )
         now = time.monotonic()
-        for (task, model, seed), since in self.running.items():
+        for (task, model, seed, budget), since in self.running.items():
             family = self.job.tasks[task].models[model].family
             table.add_row(
-                task, model, family, str(seed), "[yellow]running[/]", "", f"{now - since:.0f}"
+                task,
+                model,
+                family,
+                str(seed),
+                f"{budget:g}",
+                "[yellow]running[/]",
+                "",
+                f"{now - since:.0f}",
             )
         return Group(table, self.progress)
 
 
 @app.command()
 def compare(
-    suite: Annotated[str, typer.Option(help="quick (every task, tiny budgets) or full.")] = "quick",
+    suite: Annotated[
+        str, typer.Option(help="quick (every task, tiny budgets), full or reference.")
+    ] = "quick",
     tasks: Annotated[str | None, typer.Option(help="Comma-separated task names.")] = None,
     models: Annotated[str | None, typer.Option(help="Comma-separated model names.")] = None,
     seeds: Annotated[int | None, typer.Option(help="Run seeds 0..N-1.")] = None,
     budget: Annotated[float | None, typer.Option(help="Training seconds per unit.")] = None,
+    budgets: Annotated[
+        str | None,
+        typer.Option(help="A compute ladder, e.g. 30,120,480: every unit at each budget."),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Run directory (default runs/<timestamp>); an existing one resumes."),
@@ -362,6 +395,7 @@ def compare(
         models=_names(models),
         seeds=seeds,
         budget_s=budget,
+        budgets=_budgets(budgets),
         out=out,
         jobs=jobs,
         threads=threads,

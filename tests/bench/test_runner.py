@@ -125,3 +125,23 @@ def test_a_torn_last_line_is_dropped_and_appending_goes_on(tmp_path: Path) -> No
     append_record(path, {"task": "t", "model": "m3", "seed": 0, "status": "ok"})
     assert [r["model"] for r in read_records(path)] == ["m", "m3"]
     assert path.read_text().count("\n") == 2
+
+
+def test_the_rungs_of_a_ladder_are_units_of_their_own(tmp_path: Path) -> None:
+    rungs = [
+        UnitSpec(fake.FAKE_TASK, "fake-rnn", "rnn", 0, budget_s=b, suite="quick", ladder=True)
+        for b in (1.0, 2.5)
+    ]
+    records = run_units(rungs, tmp_path)
+    assert [(r["budget_s"], r["out_dir"]) for r in records] == [
+        (1.0, "units/fake-forecast/fake-rnn/b1/seed0"),
+        (2.5, "units/fake-forecast/fake-rnn/b2.5/seed0"),
+    ]
+    for spec in rungs:
+        assert (unit_dir(tmp_path, spec) / fake.CALLS_FILE).read_text().split() == ["0"]
+    # both rungs resume as done; a third is new
+    third = UnitSpec(fake.FAKE_TASK, "fake-rnn", "rnn", 0, budget_s=4.0, suite="quick", ladder=True)
+    events: list[UnitEvent] = []
+    run_units([*rungs, third], tmp_path, on_event=events.append)
+    kinds = [(e.kind, e.spec.budget_s) for e in events if e.kind != "started"]
+    assert kinds == [("skipped", 1.0), ("skipped", 2.5), ("finished", 4.0)]

@@ -6,7 +6,7 @@ import fake_units as fake
 import pytest
 
 from diffrnn.bench.registry import TASKS, UNIT_IMPORT_ERRORS, load_registry
-from diffrnn.bench.suites import FULL, QUICK, UNIT_TIMEOUT_SLACK_S, get_suite, plan
+from diffrnn.bench.suites import FULL, QUICK, UNIT_TIMEOUT_SLACK_S, Suite, get_suite, plan
 from diffrnn.errors import ConfigError
 
 
@@ -37,12 +37,48 @@ def test_options_narrow_and_override() -> None:
         QUICK, tasks=[fake.FAKE_TASK], models=["fake-rnn", "fake-baseline"], seeds=3, budget_s=7.5
     )
     assert [u.key for u in units] == [
-        (fake.FAKE_TASK, m, s) for m in ("fake-baseline", "fake-rnn") for s in range(3)
+        (fake.FAKE_TASK, m, s, 7.5) for m in ("fake-baseline", "fake-rnn") for s in range(3)
     ]
-    assert {u.budget_s for u in units} == {7.5}
+    assert {u.budget_s for u in units} == {7.5} and not any(u.ladder for u in units)
     # a model registered on some chosen tasks only runs where it exists
     units = plan(QUICK, tasks=[fake.FAKE_TASK, fake.FAKE_LONG], models=["fake-gated"])
-    assert [u.key for u in units] == [(fake.FAKE_LONG, "fake-gated", 0)]
+    assert [u.key for u in units] == [(fake.FAKE_LONG, "fake-gated", 0, QUICK.budget_s)]
+
+
+def test_budgets_make_a_ladder_of_every_unit() -> None:
+    units = plan(QUICK, tasks=[fake.FAKE_TASK], models=["fake-rnn"], seeds=2, budgets=[120, 30])
+    assert [u.key for u in units] == [
+        (fake.FAKE_TASK, "fake-rnn", s, b) for b in (30.0, 120.0) for s in range(2)
+    ]
+    assert all(u.ladder for u in units)
+    assert [u.time_limit_s for u in units[::2]] == [3 * b + UNIT_TIMEOUT_SLACK_S for b in (30, 120)]
+    # one budget is no ladder: the unit keeps its plain identity and directory
+    (single,) = plan(QUICK, tasks=[fake.FAKE_TASK], models=["fake-rnn"], budgets=[30, 30.0])
+    assert single.budget_s == 30.0 and not single.ladder
+
+
+def test_a_suite_ladder_and_its_time_limits() -> None:
+    suite = Suite(
+        name="quick",
+        description="a suite with a ladder on one task",
+        budget_s=10.0,
+        seeds=1,
+        task_ladders={fake.FAKE_TASK: (40.0, 20.0)},
+        timeout_factor=2.0,
+        evaluation_s={fake.FAKE_TASK: 5.0},
+    )
+    assert suite.rungs_for(fake.FAKE_TASK) == (20.0, 40.0)
+    assert suite.budget_for(fake.FAKE_TASK) == 40.0  # the top rung fills the tables
+    assert suite.rungs_for(fake.FAKE_LONG) == (10.0,)
+    units = plan(suite, tasks=[fake.FAKE_TASK, fake.FAKE_LONG], models=["fake-rnn", "fake-gated"])
+    assert [(u.task, u.budget_s, u.ladder, u.time_limit_s) for u in units] == [
+        (fake.FAKE_TASK, 20.0, True, 2 * 25 + UNIT_TIMEOUT_SLACK_S),
+        (fake.FAKE_TASK, 40.0, True, 2 * 45 + UNIT_TIMEOUT_SLACK_S),
+        (fake.FAKE_LONG, 10.0, False, 2 * 10 + UNIT_TIMEOUT_SLACK_S),
+    ]
+    # --budget narrows a ladder to one rung
+    units = plan(suite, tasks=[fake.FAKE_TASK], models=["fake-rnn"], budget_s=5.0)
+    assert [(u.budget_s, u.ladder) for u in units] == [(5.0, False)]
 
 
 @pytest.mark.parametrize(
@@ -51,10 +87,17 @@ def test_options_narrow_and_override() -> None:
         ({"tasks": ["no-such-task"]}, "unknown task 'no-such-task'"),
         ({"tasks": [fake.FAKE_TASK], "models": ["nope"]}, "unknown model 'nope'"),
         ({"tasks": ["forecast-user"]}, "built from your own file"),
-        ({"seeds": 0}, "--seeds must be at least 1"),
+        ({"seeds": 0}, "--seeds must be between 1 and 100"),
+        ({"seeds": 1_000_000_000}, "--seeds must be between 1 and 100, got 1000000000"),
         ({"budget_s": -1.0}, "--budget must be positive"),
         ({"budget_s": float("nan")}, "--budget must be positive"),
         ({"budget_s": float("inf")}, "--budget must be positive"),
+        ({"budget_s": 1e12}, "--budget must be positive seconds up to 604800"),
+        ({"budgets": [30.0, 0.0]}, "--budgets must be positive"),
+        ({"budgets": [30.0, 1e9]}, "--budgets must be positive seconds up to"),
+        ({"budgets": []}, "--budgets takes 1 to 12 budgets, got 0"),
+        ({"budgets": [float(b) for b in range(1, 14)]}, "--budgets takes 1 to 12 budgets"),
+        ({"budget_s": 5.0, "budgets": [5.0]}, "--budget and --budgets exclude each other"),
     ],
 )
 def test_bad_options_are_config_errors(kwargs: dict, message: str) -> None:

@@ -1,8 +1,9 @@
 """Results gathered for reporting: seeds pooled per (task, model), families' best models.
 
 tasks = task_infos(read_run_info(run_dir), records)
-per_task = collect(records, tasks)            # task -> model -> ModelResult
+per_task = collect(records, tasks)            # task -> model -> ModelResult (largest budget)
 best = best_of_family(per_task["long-adding"], "rnn")
+ladders = ladder_points(records, tasks)       # task -> model -> [Rung(budget, values, cpu s)]
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from diffrnn.bench.results import latest_by_unit
 from diffrnn.bench.runner import task_snapshot
@@ -145,13 +146,72 @@ def task_infos(run_info: dict[str, Any], records: list[dict[str, Any]]) -> dict[
 def collect(
     records: list[dict[str, Any]], tasks: dict[str, TaskInfo]
 ) -> dict[str, dict[str, ModelResult]]:
-    """task -> model -> its results, from the latest record of each unit."""
+    """task -> model -> its results, from the latest record of each unit at the model's largest
+    budget (the top rung of a compute ladder; see `ladder_points` for the others)."""
+    latest = latest_by_unit(records)
+    largest: dict[tuple[str, str], float] = {}
+    for task, model, _seed, budget in latest:
+        largest[task, model] = max(budget, largest.get((task, model), budget))
     out: dict[str, dict[str, ModelResult]] = {name: {} for name in tasks}
-    for (task, model, _seed), r in sorted(latest_by_unit(records).items()):
-        if task not in tasks:
+    for (task, model, _seed, budget), r in sorted(latest.items()):
+        if task not in tasks or budget != largest[task, model]:
             continue
         result = out[task].setdefault(model, ModelResult(tasks[task], model, r["family"]))
         (result.ok if r["status"] == "ok" else result.failed).append(r)
+    return out
+
+
+class Rung(NamedTuple):
+    """One budget of a compute ladder: a metric and the training CPU seconds, seed by seed.
+
+    Attributes:
+        budget_s: the units' training budget.
+        values: the metric of each ok seed with a numeric value, in seed order.
+        cpu_seconds: `train_cpu_seconds` of the same seeds (same order and length).
+    """
+
+    budget_s: float
+    values: list[float]
+    cpu_seconds: list[float]
+
+
+def ladder_points(
+    records: list[dict[str, Any]], tasks: dict[str, TaskInfo], metric: str | None = None
+) -> dict[str, dict[str, list[Rung]]]:
+    """The compute ladders of a run: quality against training CPU seconds, per task and model.
+
+    Args:
+        records: results.jsonl records (the latest of each (task, model, seed, budget) counts).
+        tasks: the run's tasks (`task_infos`); other tasks' records are ignored.
+        metric: the metric to read (default: each task's primary metric; per-T or per-horizon
+            values are averaged as in `numeric`).
+
+    Returns:
+        task -> model -> its rungs in ascending budget, for every model run at two or more
+        budgets; a rung without any ok seed with a numeric metric and CPU time is left out.
+        Tasks without a ladder are absent.
+    """
+    seeds: dict[tuple[str, str], dict[float, list[dict[str, Any]]]] = {}
+    for (task, model, _seed, budget), r in sorted(latest_by_unit(records).items()):
+        if task in tasks:
+            seeds.setdefault((task, model), {}).setdefault(budget, []).append(r)
+    out: dict[str, dict[str, list[Rung]]] = {}
+    for (task, model), by_budget in seeds.items():
+        if len(by_budget) < 2:
+            continue
+        name = metric or tasks[task].primary
+        rungs = []
+        for budget, rs in sorted(by_budget.items()):
+            pairs = [
+                (numeric((r["metrics"] or {}).get(name)), numeric(r["train_cpu_seconds"]))
+                for r in rs
+                if r["status"] == "ok"
+            ]
+            pairs = [(v, c) for v, c in pairs if v is not None and c is not None]
+            if pairs:
+                rungs.append(Rung(budget, [v for v, _ in pairs], [c for _, c in pairs]))
+        if rungs:
+            out.setdefault(task, {})[model] = rungs
     return out
 
 

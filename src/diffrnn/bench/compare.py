@@ -29,10 +29,12 @@ class CompareRequest:
     """What the user asked for on the command line (None: the suite's default).
 
     Attributes:
-        suite: "quick" or "full".
+        suite: "quick", "full" or "reference".
         tasks, models: names to narrow the suite to.
         seeds: seeds 0..seeds-1.
         budget_s: training budget per unit.
+        budgets: a compute ladder: every unit runs at each of these budgets (exclusive with
+            `budget_s`).
         out: the run directory (default `runs/<UTC timestamp>`); an existing one is resumed.
         jobs: units at once (default: the suite's).
         threads: torch threads per unit.
@@ -45,6 +47,7 @@ class CompareRequest:
     models: tuple[str, ...] | None = None
     seeds: int | None = None
     budget_s: float | None = None
+    budgets: tuple[float, ...] | None = None
     out: Path | None = None
     jobs: int | None = None
     threads: int = 1
@@ -89,6 +92,7 @@ def prepare(request: CompareRequest) -> CompareJob:
         seeds=request.seeds,
         budget_s=request.budget_s,
         user_data=bool(request.user_options),
+        budgets=request.budgets,
     )
     if not units:
         raise ConfigError(
@@ -110,6 +114,7 @@ def prepare(request: CompareRequest) -> CompareJob:
             "suite_description": suite.description,
             "seeds": request.seeds or suite.seeds,
             "budget_override_s": request.budget_s,
+            "budgets_override_s": list(request.budgets) if request.budgets else None,
             "jobs": jobs,
             "threads": request.threads,
             "tasks": {name: task_snapshot(task) for name, task in tasks.items()},

@@ -31,7 +31,7 @@ FAMILIES: tuple[Family, ...] = ("baseline", "rnn", "diffusion", "hybrid")
 ALL_FAMILIES: tuple[Family, ...] = (*FAMILIES, "reference")
 """Plus `reference`: real data through the task's pipeline (a ceiling, not a floor), shown in the
 per-task tables but never counted as a competing family."""
-SuiteName = Literal["quick", "full"]
+SuiteName = Literal["quick", "full", "reference"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,9 @@ class UnitContext:
     Attributes:
         seed: seeds the initial weights, the data order and the sampling noise.
         budget_s: training wall-clock budget in seconds (the suite's, or `--budget`).
-        suite: "quick" (tiny models, small evaluation) or "full" (the issues' target budgets).
+        suite: "quick" (tiny models, small evaluation), "full" (the issues' target budgets) or
+            "reference" (the committed evidence run: full-size recipes unless a unit names a
+            middle size for it).
         out_dir: a directory of its own where the unit may write artefacts (PNG, WAV, CSV).
         threads: torch intra-op threads the unit may use.
         options: free-form extras (e.g. the user's data path and horizon for `--data`).

@@ -3,7 +3,8 @@
 Each line is one `write` of a whole line to a file opened with O_APPEND, then fsync
 (`diffrnn.fileio.append_json_line`): a kill during a write leaves at most one torn last line,
 which reading ignores and the next append cuts (else the next line would be glued to it).
-The latest record of a (task, model, seed) wins, so a failed unit run again replaces its failure.
+The latest record of a (task, model, seed, budget_s) wins, so a failed unit run again replaces its
+failure; the same unit at another budget (a rung of a compute ladder) is another unit.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import Any
 from diffrnn.fileio import append_json_line, read_json_lines
 
 logger = logging.getLogger(__name__)
+
+UnitKey = tuple[str, str, int, float]
+"""(task, model, seed, budget_s): what identifies a unit's record."""
 
 RESULTS_FILE = "results.jsonl"
 SCHEMA_VERSION = 1
@@ -128,6 +132,11 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     return [r for r in read_json_lines(path) if isinstance(r, dict)]
 
 
-def latest_by_unit(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str, int], dict[str, Any]]:
-    """(task, model, seed) -> its last record."""
-    return {(r["task"], r["model"], int(r["seed"])): r for r in records}
+def unit_key(record: dict[str, Any]) -> UnitKey:
+    """(task, model, seed, budget_s) of a record."""
+    return (record["task"], record["model"], int(record["seed"]), float(record["budget_s"]))
+
+
+def latest_by_unit(records: Iterable[dict[str, Any]]) -> dict[UnitKey, dict[str, Any]]:
+    """(task, model, seed, budget_s) -> its last record."""
+    return {unit_key(r): r for r in records}

@@ -8,6 +8,8 @@
   the suite goes on.
 - Resume: units whose latest record is `ok` are skipped; a unit killed mid-training gets
   `ctx.resume=True` and its checkpoint directory back.
+- Ladders: a unit is a (task, model, seed, budget_s); the rungs of a compute ladder are separate
+  units with separate directories.
 - Parallel: `jobs` units at once. Each unit's result depends only on its (task, model, seed,
   budget, threads), so `jobs=2` records the same metrics as `jobs=1`.
 - The runner never prints: it reports through `on_event` (the CLI draws the progress).
@@ -33,6 +35,7 @@ from diffrnn.bench.results import (
     RECORD_FIELDS,
     RESULTS_FILE,
     SCHEMA_VERSION,
+    UnitKey,
     append_record,
     latest_by_unit,
     read_records,
@@ -66,8 +69,12 @@ EventFn = Callable[[UnitEvent], None]
 
 
 def unit_dir(run_dir: Path, spec: UnitSpec) -> Path:
-    """`runs/<id>/units/<task>/<model>/seed<k>/`: the unit's own directory."""
-    return run_dir / "units" / spec.task / spec.model / f"seed{spec.seed}"
+    """The unit's own directory: `runs/<id>/units/<task>/<model>/seed<k>/`, or
+    `.../<model>/b<budget>/seed<k>/` for a rung of a compute ladder (`b30`, `b120`, `b2.5`)."""
+    model_dir = run_dir / "units" / spec.task / spec.model
+    if spec.ladder:
+        model_dir = model_dir / f"b{spec.budget_s:g}"
+    return model_dir / f"seed{spec.seed}"
 
 
 def host_info() -> dict[str, Any]:
@@ -228,7 +235,7 @@ def run_units(
     done = {key for key, record in stored.items() if record["status"] == "ok"}
     emit = on_event or (lambda event: None)
     host = host_info()
-    records: dict[tuple[str, str, int], dict[str, Any]] = {}
+    records: dict[UnitKey, dict[str, Any]] = {}
     for spec in units:
         if spec.key in done:
             records[spec.key] = stored[spec.key]

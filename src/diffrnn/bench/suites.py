@@ -15,12 +15,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from diffrnn.bench.registry import Family, SuiteName, Task, get_task, load_registry
+from diffrnn.bench.results import UnitKey
 from diffrnn.errors import ConfigError
 
 UNIT_TIMEOUT_FACTOR = 3.0
 """A unit is killed after this many times its training budget plus `UNIT_TIMEOUT_SLACK_S`."""
 UNIT_TIMEOUT_SLACK_S = 90.0
 """Seconds granted beyond the training budget for loading data and evaluating."""
+MAX_SEEDS = 100
+"""`--seeds` above this is refused (a typo such as 1000000000 would plan a billion units)."""
+MAX_BUDGET_S = 7 * 24 * 3600.0
+"""A training budget above a week is refused as a typo."""
+MAX_RUNGS = 12
+"""`--budgets` lists at most this many rungs."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,13 @@ class Suite:
         budget_s: training wall-clock seconds per unit.
         seeds: seeds 0..seeds-1 per (task, model).
         task_budgets: per-task budgets overriding `budget_s`.
+        task_ladders: per-task compute ladders: the budgets each unit of the task runs at
+            (overriding `task_budgets`; the largest rung fills the per-task tables).
         jobs: units run at once by default (None: one per CPU core).
+        timeout_factor: a unit is killed after `timeout_factor * (budget + evaluation_s) +
+            UNIT_TIMEOUT_SLACK_S` wall seconds.
+        evaluation_s: per-task seconds a unit spends beyond training (loading, evaluating,
+            sampling), measured, so the time limit of a cheap rung still covers its evaluation.
     """
 
     name: SuiteName
@@ -41,11 +54,25 @@ class Suite:
     budget_s: float
     seeds: int
     task_budgets: Mapping[str, float] = field(default_factory=dict)
+    task_ladders: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     jobs: int | None = 1
+    timeout_factor: float = UNIT_TIMEOUT_FACTOR
+    evaluation_s: Mapping[str, float] = field(default_factory=dict)
 
     def budget_for(self, task: str) -> float:
-        """The training budget of one unit of `task`."""
+        """The training budget of one unit of `task` (its largest rung on a ladder)."""
+        if task in self.task_ladders:
+            return max(self.task_ladders[task])
         return self.task_budgets.get(task, self.budget_s)
+
+    def rungs_for(self, task: str) -> tuple[float, ...]:
+        """The budgets every unit of `task` runs at, ascending (one unless it has a ladder)."""
+        return tuple(sorted(self.task_ladders.get(task, (self.budget_for(task),))))
+
+    def time_limit_s(self, task: str, budget_s: float) -> float:
+        """Wall seconds a unit of `task` with `budget_s` may run before it is killed."""
+        work = budget_s + self.evaluation_s.get(task, 0.0)
+        return self.timeout_factor * work + UNIT_TIMEOUT_SLACK_S
 
     def default_jobs(self) -> int:
         """Parallel units when `--jobs` is not given."""
@@ -97,6 +124,8 @@ class UnitSpec:
     Attributes:
         timeout_s: wall seconds after which the unit's process is killed and the unit recorded
             failed (None: `UNIT_TIMEOUT_FACTOR * budget_s + UNIT_TIMEOUT_SLACK_S`).
+        ladder: the plan runs this (task, model, seed) at several budgets (a compute ladder),
+            so each rung gets a directory of its own.
     """
 
     task: str
@@ -106,11 +135,12 @@ class UnitSpec:
     budget_s: float
     suite: SuiteName
     timeout_s: float | None = None
+    ladder: bool = False
 
     @property
-    def key(self) -> tuple[str, str, int]:
-        """(task, model, seed): what identifies a unit in `results.jsonl`."""
-        return (self.task, self.model, self.seed)
+    def key(self) -> UnitKey:
+        """(task, model, seed, budget_s): what identifies a unit in `results.jsonl`."""
+        return (self.task, self.model, self.seed, float(self.budget_s))
 
     @property
     def time_limit_s(self) -> float:
@@ -144,6 +174,14 @@ def selected_tasks(tasks: Sequence[str] | None, user_data: bool) -> list[Task]:
     return [task for task in registry.values() if not task.needs_user_data]
 
 
+def _check_budget(budget_s: float, option: str) -> None:
+    if not (math.isfinite(budget_s) and 0 < budget_s <= MAX_BUDGET_S):
+        raise ConfigError(
+            f"{option} must be positive seconds up to {MAX_BUDGET_S:.0f} (a week), got {budget_s}.",
+            f"pass e.g. {option} 60.",
+        )
+
+
 def plan(
     suite: Suite,
     tasks: Sequence[str] | None = None,
@@ -151,6 +189,7 @@ def plan(
     seeds: int | None = None,
     budget_s: float | None = None,
     user_data: bool = False,
+    budgets: Sequence[float] | None = None,
 ) -> list[UnitSpec]:
     """The units of `suite`, narrowed by the command line's options.
 
@@ -161,17 +200,32 @@ def plan(
         seeds: run seeds 0..seeds-1 (None: the suite's).
         budget_s: training budget per unit overriding the suite's.
         user_data: `--data` was given: default to the task built from the user's file.
+        budgets: a compute ladder for every chosen task (`--budgets 30,120,480`): each unit runs
+            once per budget. Overrides the suite's budgets and ladders; exclusive with `budget_s`.
 
     Returns:
-        The units, ordered task by task, model by model, seed by seed.
+        The units, ordered task by task, model by model, budget by budget (ascending), seed by
+        seed. A unit of a task with several rungs has `ladder=True`.
 
     Raises:
-        ConfigError: an unknown task or model name, or a non-positive count or budget.
+        ConfigError: an unknown task or model name, or a non-positive or absurd count or budget.
     """
-    if seeds is not None and seeds < 1:
-        raise ConfigError(f"--seeds must be at least 1, got {seeds}.", "pass --seeds 1 or more.")
-    if budget_s is not None and not (math.isfinite(budget_s) and budget_s > 0):
-        raise ConfigError(f"--budget must be positive, got {budget_s}.", "pass seconds > 0.")
+    if seeds is not None and not 1 <= seeds <= MAX_SEEDS:
+        raise ConfigError(
+            f"--seeds must be between 1 and {MAX_SEEDS}, got {seeds}.", "pass e.g. --seeds 3."
+        )
+    if budget_s is not None:
+        if budgets is not None:
+            raise ConfigError("--budget and --budgets exclude each other.", "pass one of them.")
+        _check_budget(budget_s, "--budget")
+    if budgets is not None:
+        if not budgets or len(budgets) > MAX_RUNGS:
+            raise ConfigError(
+                f"--budgets takes 1 to {MAX_RUNGS} budgets, got {len(budgets)}.",
+                "pass e.g. --budgets 30,120,480.",
+            )
+        for value in budgets:
+            _check_budget(value, "--budgets")
     chosen = selected_tasks(tasks, user_data)
     if models:
         known = {name for task in chosen for name in task.models}
@@ -184,12 +238,27 @@ def plan(
     n_seeds = seeds if seeds is not None else suite.seeds
     units = []
     for task in chosen:
-        budget = budget_s if budget_s is not None else suite.budget_for(task.name)
+        if budgets is not None:
+            rungs = tuple(sorted({float(b) for b in budgets}))
+        elif budget_s is not None:
+            rungs = (float(budget_s),)
+        else:
+            rungs = suite.rungs_for(task.name)
         for entry in task.models.values():
             if models and entry.name not in models:
                 continue
             units.extend(
-                UnitSpec(task.name, entry.name, entry.family, seed, budget, suite.name)
+                UnitSpec(
+                    task.name,
+                    entry.name,
+                    entry.family,
+                    seed,
+                    budget,
+                    suite.name,
+                    timeout_s=suite.time_limit_s(task.name, budget),
+                    ladder=len(rungs) > 1,
+                )
+                for budget in rungs
                 for seed in range(n_seeds)
             )
     return units
