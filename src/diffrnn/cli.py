@@ -27,6 +27,10 @@ app = typer.Typer(
 )
 datasets_app = typer.Typer(help="The vendored real datasets.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
+evidence_app = typer.Typer(
+    help="Committed runs under evidence/<name>/: pack one, check them.", no_args_is_help=True
+)
+app.add_typer(evidence_app, name="evidence")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -449,6 +453,48 @@ def report(
     console.print(
         f"report: {paths.markdown}\n        {paths.html}", highlight=False, soft_wrap=True
     )
+
+
+@evidence_app.command("pack")
+def evidence_pack(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by compare.")],
+    dest: Annotated[Path, typer.Argument(help="The evidence folder, e.g. evidence/reference.")],
+    replace: Annotated[bool, typer.Option(help="Overwrite an existing evidence folder.")] = False,
+) -> None:
+    """Copy a run's results.jsonl and run.json into DEST and render report.md and plots there
+    (no checkpoints, models or unit folders: what DEST holds is what to commit)."""
+    from diffrnn.bench.evidence import pack
+
+    markdown = pack(run_dir, dest, replace=replace)
+    console.print(f"packed {run_dir} -> {dest} (report: {markdown})", highlight=False)
+
+
+@evidence_app.command("check")
+def evidence_check(
+    dirs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Evidence folders (default: every one under evidence/)."),
+    ] = None,
+) -> None:
+    """Check that each evidence folder's tasks, models and metrics are still registered and that
+    its report.md renders again byte for byte (exit code 1 naming what does not hold)."""
+    from diffrnn.bench.evidence import evidence_dirs, rerendered_matches, stale_names
+
+    folders = dirs or evidence_dirs()
+    failed = False
+    for folder in folders:
+        problems = stale_names(folder)
+        if not rerendered_matches(folder):
+            problems.append("report.md differs from a fresh `diffrnn report` of its results")
+        failed |= bool(problems)
+        for problem in problems:
+            console.print(f"[red]{folder}[/]: {problem}", highlight=False)
+        if not problems:
+            console.print(f"[green]ok[/] {folder}", highlight=False)
+    if not folders:
+        console.print("no evidence folders found.")
+    if failed:
+        raise typer.Exit(1)
 
 
 def main(argv: list[str] | None = None) -> None:

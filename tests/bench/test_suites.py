@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import fake_units as fake
 import pytest
 
-from diffrnn.bench.registry import TASKS, UNIT_IMPORT_ERRORS, load_registry
+import diffrnn.bench.units
+from diffrnn.bench.registry import TASKS, UNIT_IMPORT_ERRORS, UnitContext, load_registry
 from diffrnn.bench.suites import FULL, QUICK, UNIT_TIMEOUT_SLACK_S, Suite, get_suite, plan
 from diffrnn.errors import ConfigError
 
@@ -52,6 +55,9 @@ def test_budgets_make_a_ladder_of_every_unit() -> None:
     ]
     assert all(u.ladder for u in units)
     assert [u.time_limit_s for u in units[::2]] == [3 * b + UNIT_TIMEOUT_SLACK_S for b in (30, 120)]
+    # a baseline trains nothing within a budget: it runs once, at the top rung
+    units = plan(QUICK, tasks=[fake.FAKE_TASK], models=["fake-baseline"], budgets=[120, 30])
+    assert [(u.budget_s, u.ladder) for u in units] == [(120.0, False)]
     # one budget is no ladder: the unit keeps its plain identity and directory
     (single,) = plan(QUICK, tasks=[fake.FAKE_TASK], models=["fake-rnn"], budgets=[30, 30.0])
     assert single.budget_s == 30.0 and not single.ladder
@@ -114,3 +120,18 @@ def test_unknown_suite() -> None:
 def test_every_units_module_imports() -> None:
     load_registry()
     assert UNIT_IMPORT_ERRORS == {}
+
+
+@pytest.mark.parametrize(
+    ("suite", "recipe"), [("quick", "quick"), ("full", "full"), ("reference", "full")]
+)
+def test_units_build_full_sizes_in_the_reference_suite(suite: str, recipe: str, tmp_path) -> None:
+    ctx = UnitContext(seed=0, budget_s=1.0, suite=suite, out_dir=tmp_path)  # type: ignore[arg-type]
+    assert ctx.recipe == recipe
+
+
+def test_units_size_themselves_by_recipe_not_by_suite_name() -> None:
+    """`ctx.suite == "full"` would quietly give the reference suite the quick sizes."""
+    units_dir = Path(diffrnn.bench.units.__file__).parent
+    readers = [p.name for p in sorted(units_dir.glob("*.py")) if "ctx.suite" in p.read_text()]
+    assert readers == []

@@ -32,6 +32,8 @@ ALL_FAMILIES: tuple[Family, ...] = (*FAMILIES, "reference")
 """Plus `reference`: real data through the task's pipeline (a ceiling, not a floor), shown in the
 per-task tables but never counted as a competing family."""
 SuiteName = Literal["quick", "full", "reference"]
+RecipeSize = Literal["quick", "full"]
+"""The model and evaluation sizes a unit builds: tiny ("quick") or the issues' ("full")."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,12 @@ class UnitContext:
     options: dict[str, Any] = field(default_factory=dict)
     checkpoint_dir: Path | None = None
     resume: bool = False
+
+    @property
+    def recipe(self) -> RecipeSize:
+        """The sizes to build: "quick" in the quick suite, "full" in the full and reference
+        suites (which differ in budgets, seeds and ladders only)."""
+        return "quick" if self.suite == "quick" else "full"
 
     def checkpoint_subdir(self, name: str) -> Path | None:
         """Checkpoints of one of several trainings in a unit (one per length, fold, ...)."""

@@ -26,6 +26,9 @@ MAX_SEEDS = 100
 """`--seeds` above this is refused (a typo such as 1000000000 would plan a billion units)."""
 MAX_BUDGET_S = 7 * 24 * 3600.0
 """A training budget above a week is refused as a typo."""
+UNTRAINED_FAMILIES: tuple[Family, ...] = ("baseline", "reference")
+"""Families whose units do not train within a budget (floors, real data): on a compute ladder
+they run once, at the top rung."""
 MAX_RUNGS = 12
 """`--budgets` lists at most this many rungs."""
 
@@ -205,7 +208,8 @@ def plan(
 
     Returns:
         The units, ordered task by task, model by model, budget by budget (ascending), seed by
-        seed. A unit of a task with several rungs has `ladder=True`.
+        seed. A unit of a task with several rungs has `ladder=True`, except the units of
+        `UNTRAINED_FAMILIES`, which run at the top rung only.
 
     Raises:
         ConfigError: an unknown task or model name, or a non-positive or absurd count or budget.
@@ -247,6 +251,7 @@ def plan(
         for entry in task.models.values():
             if models and entry.name not in models:
                 continue
+            unit_rungs = rungs[-1:] if entry.family in UNTRAINED_FAMILIES else rungs
             units.extend(
                 UnitSpec(
                     task.name,
@@ -256,9 +261,9 @@ def plan(
                     budget,
                     suite.name,
                     timeout_s=suite.time_limit_s(task.name, budget),
-                    ladder=len(rungs) > 1,
+                    ladder=len(unit_rungs) > 1,
                 )
-                for budget in rungs
+                for budget in unit_rungs
                 for seed in range(n_seeds)
             )
     return units

@@ -63,10 +63,13 @@ class AudioBench:
 
 
 def _judge_cache(ctx: UnitContext) -> Path | None:
-    """The task's folder of a `compare` run (`runs/<id>/units/audio-fsdd/<model>/seed<k>/`),
-    shared by the task's units; None (train the judge in this process) for any other layout."""
-    task_dir = ctx.out_dir.resolve().parent.parent
-    return task_dir if task_dir.name == "audio-fsdd" else None
+    """The task's folder of a `compare` run (`runs/<id>/units/audio-fsdd/<model>/seed<k>/`, or
+    `.../<model>/b<budget>/seed<k>/` on a compute ladder), shared by the task's units; None
+    (train the judge in this process) for any other layout."""
+    for task_dir in ctx.out_dir.resolve().parents[1:3]:
+        if task_dir.name == "audio-fsdd" and task_dir.parent.name == "units":
+            return task_dir
+    return None
 
 
 def _balanced(digits: np.ndarray, n_per_digit: int) -> np.ndarray:
@@ -311,15 +314,15 @@ def _generator_unit(ctx: UnitContext, name: GeneratorName) -> UnitOutput:
     from diffrnn.training import count_parameters
 
     torch.set_num_threads(ctx.threads)
-    bench = audio_bench(ctx.suite, ctx.seed, _judge_cache(ctx))
+    bench = audio_bench(ctx.recipe, ctx.seed, _judge_cache(ctx))
     result = train_generator(
-        name, bench.train, ctx.suite, ctx.seed, ctx.budget_s, ctx.checkpoint_dir, ctx.resume
+        name, bench.train, ctx.recipe, ctx.seed, ctx.budget_s, ctx.checkpoint_dir, ctx.resume
     )
     model = result.model
     digits = np.repeat(np.arange(10), bench.n_per_digit)
     audio_s = len(digits) * n_samples(model.config.n_frames) / SAMPLE_RATE
     settings: list[dict[str, Any]] = (
-        [{"steps": s} for s in DIFFUSION_STEPS[ctx.suite]] if name == "audio-diffusion" else [{}]
+        [{"steps": s} for s in DIFFUSION_STEPS[ctx.recipe]] if name == "audio-diffusion" else [{}]
     )
     rows = []
     for kwargs in settings:
@@ -393,7 +396,7 @@ def real_griffinlim_unit(ctx: UnitContext) -> UnitOutput:
     from diffrnn.evaluation.audio import score_audio
 
     torch.set_num_threads(ctx.threads)
-    bench = audio_bench(ctx.suite, ctx.seed, _judge_cache(ctx))
+    bench = audio_bench(ctx.recipe, ctx.seed, _judge_cache(ctx))
     pick = _balanced(bench.test.digits, bench.n_per_digit)
     digits = bench.test.digits[pick]
     log_mels = bench.test.scaling.denormalise(bench.test.spectrograms[pick])

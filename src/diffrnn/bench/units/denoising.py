@@ -86,7 +86,7 @@ def _bigru_unit(ctx: UnitContext, data_name: str) -> UnitOutput:
     from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
 
     torch.set_num_threads(ctx.threads)
-    recipe = BIGRU_RECIPES[ctx.suite]
+    recipe = BIGRU_RECIPES[ctx.recipe]
     data = noisy_data(data_name)  # type: ignore[arg-type]
     train = data.train().flatten(0, -3)  # (N, T, D): digits as 8 rows of 8 pixels
     budget = ctx.budget_s / len(NOISE_FRACTIONS)
@@ -173,7 +173,7 @@ def ddpm_etth1_unit(ctx: UnitContext) -> UnitOutput:
     from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
 
     torch.set_num_threads(ctx.threads)
-    recipe = GENERATOR_RECIPES["diffusion", ctx.suite]
+    recipe = GENERATOR_RECIPES["diffusion", ctx.recipe]
     train = noisy_data("etth1").train()  # (N, 24, 7) in [0, 1]
     torch.manual_seed(ctx.seed)
     model = WindowDiffusion(
@@ -202,7 +202,7 @@ def ddpm_etth1_unit(ctx: UnitContext) -> UnitOutput:
         resume=ctx.resume,
     )
     model = result.model
-    steps = DDPM_DENOISE_STEPS[ctx.suite]
+    steps = DDPM_DENOISE_STEPS[ctx.recipe]
     generator = torch.Generator().manual_seed(ctx.seed)
 
     def estimate(noisy: torch.Tensor, fraction: float, sigma: float) -> torch.Tensor:

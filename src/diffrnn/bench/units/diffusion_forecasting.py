@@ -63,7 +63,7 @@ def diffusion_forecaster_unit(problem: ForecastProblem, ctx: UnitContext) -> Uni
     from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
 
     torch.set_num_threads(ctx.threads)
-    recipe = RECIPES[ctx.suite]
+    recipe = RECIPES[ctx.recipe]
     past, future = forecast_windows(problem.train, problem.context, problem.horizon)
     loader = DataLoader(
         TensorDataset(
@@ -117,7 +117,7 @@ def diffusion_forecaster_unit(problem: ForecastProblem, ctx: UnitContext) -> Uni
     ]
     if stride > 1:
         notes.append(f"scored every {stride}th test window ({len(scored.test_ends)} windows)")
-    if ctx.suite == "full" and len(scored.test_ends) <= 8:
+    if ctx.recipe == "full" and len(scored.test_ends) <= 8:
         curves["crps_sum_vs_steps"] = [
             crps_sum(
                 test_future,

@@ -158,8 +158,8 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     from diffrnn.training import count_parameters
 
     torch.set_num_threads(ctx.threads)
-    recipe = ddpm_digits(ctx.suite)
-    if conditional and ctx.suite == "full":
+    recipe = ddpm_digits(ctx.recipe)
+    if conditional and ctx.recipe == "full":
         recipe = dataclasses.replace(recipe, samplers=CONDITIONAL_SAMPLERS)
     digits_classifier(ctx.seed)  # train or load the evaluator before the clock starts
     model, result = _train(ctx, recipe, conditional)
@@ -309,7 +309,7 @@ def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
     from diffrnn.training import count_parameters
 
     torch.set_num_threads(ctx.threads)
-    recipe = ddpm_digits(ctx.suite)
+    recipe = ddpm_digits(ctx.recipe)
     model, result = _train(ctx, recipe, conditional=False)
     by_sigma, noisy_psnr, seconds = denoise_psnr(model, recipe.denoise_steps, ctx.seed)
     mean_by_sigma = posterior_mean_psnr(model, ctx.seed)

@@ -201,8 +201,8 @@ def deepar_unit(
     from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
 
     torch.set_num_threads(ctx.threads)
-    recipe = DEEPAR_RECIPES[ctx.suite]
-    config = deepar_config_for(problem, cell, ctx.suite)
+    recipe = DEEPAR_RECIPES[ctx.recipe]
+    config = deepar_config_for(problem, cell, ctx.recipe)
     calendar = problem.calendar()  # (T, F) or None
     windows = SeriesWindows(
         problem.train,
@@ -321,7 +321,7 @@ def point_floor_unit(
     from diffrnn.baselines.forecast import LinearAR, last_value
     from diffrnn.evaluation.forecast import mae, mse
 
-    stride = POINT_RECIPES[ctx.suite].eval_stride
+    stride = POINT_RECIPES[ctx.recipe].eval_stride
     by_horizon: dict[str, dict[str, float]] = {}
     wall = time.perf_counter()
     for problem in problems:
@@ -365,7 +365,7 @@ def point_forecaster_unit(
             return {"past": self.past[i], "future": self.future[i]}
 
     torch.set_num_threads(ctx.threads)
-    recipe = POINT_RECIPES[ctx.suite]
+    recipe = POINT_RECIPES[ctx.recipe]
     longest = max(problems, key=lambda p: p.horizon)
     torch.manual_seed(ctx.seed)
     model = PointForecaster(
@@ -444,7 +444,7 @@ def exchange_floor(ctx: UnitContext, method: FloorName) -> UnitOutput:
 
 def exchange_deepar(ctx: UnitContext, cell: str) -> UnitOutput:
     """DeepAR with `cell` on forecast-exchange (the quick suite charts only the LSTM's paths)."""
-    return deepar_unit(exchange_problem(), ctx, cell, chart=ctx.suite == "full" or cell == "lstm")
+    return deepar_unit(exchange_problem(), ctx, cell, chart=ctx.recipe == "full" or cell == "lstm")
 
 
 def _etth1_problems(suite: str) -> list[ForecastProblem]:
@@ -453,12 +453,12 @@ def _etth1_problems(suite: str) -> list[ForecastProblem]:
 
 def etth1_floor(ctx: UnitContext, method: Literal["last-value", "linear-ar"]) -> UnitOutput:
     """A point floor on ETTh1 (horizon 96; all four in the full suite)."""
-    return point_floor_unit(_etth1_problems(ctx.suite), ctx, method)
+    return point_floor_unit(_etth1_problems(ctx.recipe), ctx, method)
 
 
 def etth1_rnn(ctx: UnitContext, cell: str) -> UnitOutput:
     """The point forecaster with `cell` on ETTh1 (horizon 96; all four in the full suite)."""
-    return point_forecaster_unit(_etth1_problems(ctx.suite), ctx, cell)
+    return point_forecaster_unit(_etth1_problems(ctx.recipe), ctx, cell)
 
 
 # Units are partials of module-level functions so the harness can pickle them.

@@ -93,13 +93,13 @@ def _reference_unit(ctx: UnitContext, kind: str) -> UnitOutput:
 
     torch.set_num_threads(ctx.threads)
     windows = etth1_windows()
-    real, rest = _evaluation_split(windows, ctx.suite, ctx.seed)
+    real, rest = _evaluation_split(windows, ctx.recipe, ctx.seed)
     rng = np.random.default_rng(ctx.seed + 1)
     synthetic = rest[rng.choice(len(rest), len(real), replace=False)]
     if kind == "shuffled-real":
         steps = np.argsort(rng.random(synthetic.shape[:2]), axis=1)  # (B, T) permutations
         synthetic = np.take_along_axis(synthetic, steps[..., None], axis=1)
-    return UnitOutput(metrics=score(real, synthetic, ctx.suite, ctx.seed))
+    return UnitOutput(metrics=score(real, synthetic, ctx.recipe, ctx.seed))
 
 
 def _generator_unit(ctx: UnitContext, family: str) -> UnitOutput:
@@ -111,8 +111,8 @@ def _generator_unit(ctx: UnitContext, family: str) -> UnitOutput:
 
     torch.set_num_threads(ctx.threads)
     windows = etth1_windows()
-    real, _ = _evaluation_split(windows, ctx.suite, ctx.seed)
-    recipe = GENERATOR_RECIPES[family, ctx.suite]
+    real, _ = _evaluation_split(windows, ctx.recipe, ctx.seed)
+    recipe = GENERATOR_RECIPES[family, ctx.recipe]
     torch.manual_seed(ctx.seed)
     if family == "diffusion":
         from diffrnn.diffusion.denoisers_1d import ConvDenoiser1dConfig
@@ -173,7 +173,7 @@ def _generator_unit(ctx: UnitContext, family: str) -> UnitOutput:
     if family == "rnn":
         notes.append("samples clamped to [0, 1], the range of the min-max scaled data")
     return UnitOutput(
-        metrics=score(real, synthetic.numpy(), ctx.suite, ctx.seed),
+        metrics=score(real, synthetic.numpy(), ctx.recipe, ctx.seed),
         params=count_parameters(model),
         train_seconds=result.train_seconds,
         train_cpu_seconds=result.cpu_seconds,

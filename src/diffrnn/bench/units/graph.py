@@ -196,7 +196,7 @@ def chickenpox_dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
     n = data.fx.shape[1]
     adjacency = np.zeros((n, n))
     adjacency[data.edges[:, 0], data.edges[:, 1]] = 1.0
-    recipe = CHICKENPOX_RECIPES[ctx.suite]
+    recipe = CHICKENPOX_RECIPES[ctx.recipe]
     model, result = train_dcrnn(
         ctx, adjacency, x_train, y_train, recipe, max_diffusion_step, loss="mse"
     )
@@ -285,7 +285,7 @@ def losloop_floor(ctx: UnitContext, method: str) -> UnitOutput:
     """`last-value`, or `linear-ar`: one direct least-squares map 12 -> 12 shared by sensors."""
     from diffrnn.baselines.forecast import LinearAR, last_value
 
-    stride = LOSLOOP_RECIPES[ctx.suite].eval_stride
+    stride = LOSLOOP_RECIPES[ctx.recipe].eval_stride
     data = losloop_windows(stride)
     x_test = data["x_test"]
     if method == "last-value":
@@ -299,10 +299,10 @@ def losloop_floor(ctx: UnitContext, method: str) -> UnitOutput:
 
 def losloop_dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
     """DCRNN (K = 2) or the K = 0 per-sensor GRU on LOS-loop, masked MAE training."""
-    recipe = LOSLOOP_RECIPES[ctx.suite]
+    recipe = LOSLOOP_RECIPES[ctx.recipe]
     data = losloop_windows(recipe.eval_stride)
     adjacency = losloop_adjacency(ctx)
-    max_steps = 10 if ctx.suite == "quick" else -1
+    max_steps = 10 if ctx.recipe == "quick" else -1
     model, result = train_dcrnn(
         ctx,
         adjacency,

@@ -63,9 +63,9 @@ def ngram_unit(ctx: UnitContext) -> UnitOutput:
     cpu = time.process_time()
     model = KneserNeyLM(NGramConfig(NGRAM_ORDER, corpus.vocab_size)).fit(corpus.train_ids)
     train_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
-    val, scope = _validation(corpus, ctx.suite)
+    val, scope = _validation(corpus, ctx.recipe)
     nats = model.nats_per_token(val)
-    n_chars = char_lm_recipe(ctx.suite).sample_chars
+    n_chars = char_lm_recipe(ctx.recipe).sample_chars
     start = time.perf_counter()
     drawn = model.sample(corpus.encode(PROMPT), n_chars, np.random.default_rng(ctx.seed))
     chars_per_s = n_chars / (time.perf_counter() - start)
@@ -92,7 +92,7 @@ def _char_rnn(ctx: UnitContext, cell: str) -> UnitOutput:
     from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
 
     torch.set_num_threads(ctx.threads)
-    recipe = char_lm_recipe(ctx.suite)
+    recipe = char_lm_recipe(ctx.recipe)
     corpus = load_tinyshakespeare()
     torch.manual_seed(ctx.seed)
     model = CharLM(
@@ -114,9 +114,9 @@ def _char_rnn(ctx: UnitContext, cell: str) -> UnitOutput:
         resume=ctx.resume,
     )
     model = result.model
-    val, scope = _validation(corpus, ctx.suite)
+    val, scope = _validation(corpus, ctx.recipe)
     nats = model.nats_per_char(torch.from_numpy(val))
-    blocks = mdlm_validation_blocks(corpus, ctx.suite)
+    blocks = mdlm_validation_blocks(corpus, ctx.recipe)
     unigram = torch.bincount(torch.from_numpy(corpus.train_ids), minlength=corpus.vocab_size)
     first = torch.log((unigram + 1.0) / (unigram.sum() + corpus.vocab_size))  # (V,) add-one
     block_nats = model.block_nats_per_char(blocks, first)

@@ -45,7 +45,7 @@ def long_range_recipe(suite: str) -> LongRangeRecipe:
 def _lengths(ctx: UnitContext, task: str) -> tuple[int, ...]:
     if "lengths" in ctx.options:
         return tuple(int(t) for t in ctx.options["lengths"])
-    if ctx.suite == "quick":
+    if ctx.recipe == "quick":
         return (QUICK_LENGTH,)
     return ADDING_LENGTHS if task == "adding" else COPY_LENGTHS
 
@@ -65,7 +65,7 @@ def _memoryless(ctx: UnitContext, task: str) -> UnitOutput:
 
     from diffrnn.data.long_range import ADDING_SOLVED_MSE, copy_memoryless_log_probs
 
-    recipe = long_range_recipe(ctx.suite)
+    recipe = long_range_recipe(ctx.recipe)
     key = "mse" if task == "adding" else "cross_entropy"
     scores, passed = {}, {}
     for length in _lengths(ctx, task):
@@ -102,7 +102,7 @@ def _train_cell(ctx: UnitContext, task: str, cell: str) -> UnitOutput:
     from diffrnn.training.trainer import evaluate_loss
 
     torch.set_num_threads(ctx.threads)
-    recipe = long_range_recipe(ctx.suite)
+    recipe = long_range_recipe(ctx.recipe)
     lengths = _lengths(ctx, task)
     key = "mse" if task == "adding" else "cross_entropy"
     scores, passed, curves = {}, {}, {}

@@ -65,13 +65,13 @@ def _run(ctx: UnitContext, denoiser: str) -> UnitOutput:
     from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
 
     torch.set_num_threads(ctx.threads)
-    recipe = mdlm_shakespeare(denoiser, ctx.suite)
+    recipe = mdlm_shakespeare(denoiser, ctx.recipe)
     corpus = load_tinyshakespeare()
     L = recipe.seq_len
     train = torch.from_numpy(corpus.train_ids)
     n_train = (len(train) - 1) // L
     blocks = train[: n_train * L].view(n_train, L)  # (N, L) non-overlapping
-    val_blocks = mdlm_validation_blocks(corpus, ctx.suite)
+    val_blocks = mdlm_validation_blocks(corpus, ctx.recipe)
 
     torch.manual_seed(ctx.seed)
     config = MDLMConfig(
@@ -110,8 +110,8 @@ def _run(ctx: UnitContext, denoiser: str) -> UnitOutput:
     nats = sum(draws) / len(draws)
     stderr = statistics.stdev(draws) / math.sqrt(len(draws)) if len(draws) > 1 else float("nan")
 
-    n_samples = 4 if ctx.suite == "quick" else 8
-    steps_grid = (L,) if ctx.suite == "quick" else tuple(sorted({*SAMPLE_STEPS, L}))
+    n_samples = 4 if ctx.recipe == "quick" else 8
+    steps_grid = (L,) if ctx.recipe == "quick" else tuple(sorted({*SAMPLE_STEPS, L}))
     chars_per_s: dict[int, float] = {}
     generator = torch.Generator().manual_seed(ctx.seed)
     for steps in steps_grid:

@@ -53,7 +53,7 @@ def pixel_lstm_unit(ctx: UnitContext) -> UnitOutput:
     from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
 
     torch.set_num_threads(ctx.threads)
-    recipe = pixel_recipe(ctx.suite)
+    recipe = pixel_recipe(ctx.recipe)
     digits = load_digits()
     images = torch.from_numpy(digits.images)  # (N, 8, 8) levels 0..16
     labels = torch.from_numpy(digits.labels)

@@ -83,7 +83,7 @@ def _fit_and_score(ctx: UnitContext, cell: str, data, train, test, budget_s: flo
     from diffrnn.rnn.speech import SpeechConfig, SpeechRecognizer
     from diffrnn.training import OptimConfig, TrainConfig, fit
 
-    recipe = speech_recipe(ctx.suite)
+    recipe = speech_recipe(ctx.recipe)
     x_train, len_train, y_train = (t[train] for t in data)
     x_test, len_test, y_test = (t[test] for t in data)
     torch.manual_seed(ctx.seed)
@@ -126,14 +126,14 @@ def _recogniser(ctx: UnitContext, cell: str) -> UnitOutput:
     torch.set_num_threads(ctx.threads)
     fsdd = _fsdd()
     train, test = fsdd.official_split()
-    if ctx.suite == "quick":  # features of the 700 recordings used only
+    if ctx.recipe == "quick":  # features of the 700 recordings used only
         train = _quick_subset(train, fsdd.digits)
         used = np.concatenate([train, test])
         data = _features(tuple(int(i) for i in used))
         train, test = np.arange(len(train)), np.arange(len(train), len(used))
     else:
         data = _features(tuple(range(len(fsdd.digits))))
-    share = 0.5 if ctx.suite == "full" else 1.0  # the other half goes to leave-one-speaker-out
+    share = 0.5 if ctx.recipe == "full" else 1.0  # the other half goes to leave-one-speaker-out
     result, accuracy = _fit_and_score(
         ctx, cell, data, train, test, ctx.budget_s * share, "official"
     )
@@ -145,7 +145,7 @@ def _recogniser(ctx: UnitContext, cell: str) -> UnitOutput:
     notes = [
         f"official split: {len(train)} train / {len(test)} test recordings, {result.steps} steps"
     ]
-    if ctx.suite == "full":
+    if ctx.recipe == "full":
         loso = {}
         for speaker in fsdd.speaker_names:
             held_in, held_out = fsdd.leave_one_speaker_out(speaker)

@@ -135,7 +135,7 @@ def timegrad_unit(problem: ForecastProblem, ctx: UnitContext, cell: str = "gru")
     from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
 
     torch.set_num_threads(ctx.threads)
-    recipe = TIMEGRAD_RECIPES[ctx.suite]
+    recipe = TIMEGRAD_RECIPES[ctx.recipe]
     config = timegrad_config_for(problem, recipe, cell)
     calendar = problem.calendar()  # (T, F) or None
     windows = MultivariateWindows(
