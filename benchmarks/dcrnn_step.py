@@ -1,0 +1,105 @@
+"""DCRNN (K = 2) vs the per-node GRU (the same model, K = 0): one training step, one thread.
+
+    PYTHONPATH=src nice -n 10 python benchmarks/dcrnn_step.py --repeats 15
+
+Shapes are the graph-losloop "full" recipe (bench/units/graph.py): batch 32, 1 x 16 DCGRU,
+12 steps in and 12 out, the directed METR-LA graph (207 sensors, dual random walk), masked-MAE
+loss on the first training windows. A step is forward + backward + gradient clipping (5.0) +
+AdamW, what `fit` does per batch. The two models alternate (GRU, DCRNN, GRU, ...) after one
+warm-up each, so contention falls on both; the table gives the median wall and CPU seconds of
+each and the ratio of the medians, measured in the same run. `--sparse` uses torch sparse COO
+supports instead of the dense (P*N, N) polynomial stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+
+from diffrnn.bench.units.graph import LOSLOOP_RECIPES, losloop_windows
+from diffrnn.data.graph import load_metr_la_graph
+from diffrnn.hybrid.dcrnn import DCRNN, DCRNNConfig
+
+
+def training_step(k: int, batch: dict[str, torch.Tensor], sparse: bool) -> Callable[[], None]:
+    """A closure running one training step of DCRNN with K = `k` on `batch`."""
+    recipe = LOSLOOP_RECIPES["full"]
+    torch.manual_seed(0)
+    config = DCRNNConfig(
+        num_nodes=batch["x"].shape[2],
+        horizon=batch["y"].shape[1],
+        hidden_size=recipe.hidden_size,
+        num_layers=recipe.num_layers,
+        max_diffusion_step=k,
+        use_sparse=sparse,
+        loss="masked_mae",
+    )
+    adjacency = torch.as_tensor(load_metr_la_graph().adjacency, dtype=torch.float32)
+    model = DCRNN(config, adjacency)
+    observed = batch["x"][batch["x"] != 0]
+    model.set_standardisation(observed.mean().reshape(1), observed.std().reshape(1))
+    model.train()
+    optimiser = torch.optim.AdamW(model.parameters(), lr=recipe.lr)
+
+    def step() -> None:
+        optimiser.zero_grad()
+        model.loss(batch).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimiser.step()
+
+    return step
+
+
+def timed(fn: Callable[[], None]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--sparse", action="store_true", help="torch sparse COO supports")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    recipe = LOSLOOP_RECIPES["full"]
+    data = losloop_windows()
+    x = torch.tensor(data["x_train"][: recipe.batch_size], dtype=torch.float32)[..., None]
+    y = torch.tensor(data["y_train"][: recipe.batch_size], dtype=torch.float32)[..., None]
+    batch = {"x": x, "y": y}  # (B, 12, N, 1) each
+    steps = {"gru-per-node (K=0)": training_step(0, batch, args.sparse)}
+    steps["dcrnn (K=2)"] = training_step(2, batch, args.sparse)
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in steps}
+    for fn in steps.values():
+        fn()  # warm-up
+    for _ in range(args.repeats):
+        for name, fn in steps.items():
+            times[name].append(timed(fn))
+    print(f"command: PYTHONPATH=src python benchmarks/dcrnn_step.py {' '.join(sys.argv[1:])}")
+    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(
+        f"B = {recipe.batch_size}, 1 x {recipe.hidden_size} DCGRU, T_in = T_out = 12, N = "
+        f"{x.shape[2]}, {'sparse' if args.sparse else 'dense'} supports, 1 thread, "
+        f"median of {args.repeats}"
+    )
+    print("| model | step wall s | step CPU s |")
+    print("|---|---|---|")
+    medians = {}
+    for name, pairs in times.items():
+        wall = statistics.median(p[0] for p in pairs)
+        cpu = statistics.median(p[1] for p in pairs)
+        medians[name] = (wall, cpu)
+        print(f"| {name} | {wall:.4f} | {cpu:.4f} |")
+    (gru_wall, gru_cpu), (dc_wall, dc_cpu) = medians.values()
+    print(f"ratio dcrnn / gru: {dc_wall / gru_wall:.2f}x wall, {dc_cpu / gru_cpu:.2f}x CPU")
+
+
+if __name__ == "__main__":
+    main()
