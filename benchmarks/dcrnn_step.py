@@ -10,22 +10,27 @@ warm-up each, so contention falls on both; the table gives the median wall and C
 each (and the fastest wall time, the least disturbed on a loaded machine) and the ratio of the
 medians, measured in the same run. `--sparse` uses torch sparse COO
 supports instead of dense ones. `--save-data FILE.npz` writes the graph and the batch;
-`--data FILE.npz` reads them, to time on a machine without the data cache.
+`--data FILE.npz` reads them, to time on a machine without the data cache. `--baseline-src DIR`
+adds the same two models from another checkout's `src` (e.g. main before a change), interleaved
+in the same run, for a before/after that contention cannot skew.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
 
-from diffrnn.hybrid.dcrnn import DCRNN, DCRNNConfig
+import diffrnn.hybrid.dcrnn
 
 BATCH_SIZE, HIDDEN_SIZE, NUM_LAYERS, LR = 32, 16, 1, 1e-2  # LOSLOOP_RECIPES["full"]
 
@@ -47,12 +52,27 @@ def losloop_batch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return adjacency, data["x_train"][:BATCH_SIZE], data["y_train"][:BATCH_SIZE]
 
 
+def baseline_module(src: str) -> ModuleType:
+    """hybrid/dcrnn.py of another checkout's `src`, imported under another name."""
+    path = Path(src) / "diffrnn" / "hybrid" / "dcrnn.py"
+    spec = importlib.util.spec_from_file_location("baseline_dcrnn", path)
+    assert spec is not None and spec.loader is not None, f"cannot import {path}"
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
 def training_step(
-    k: int, adjacency: torch.Tensor, batch: dict[str, torch.Tensor], sparse: bool
+    dcrnn: ModuleType,
+    k: int,
+    adjacency: torch.Tensor,
+    batch: dict[str, torch.Tensor],
+    sparse: bool,
 ) -> Callable[[], None]:
-    """A closure running one training step of DCRNN with K = `k` on `batch`."""
+    """A closure running one training step of `dcrnn`.DCRNN with K = `k` on `batch`."""
     torch.manual_seed(0)
-    config = DCRNNConfig(
+    config = dcrnn.DCRNNConfig(
         num_nodes=batch["x"].shape[2],
         horizon=batch["y"].shape[1],
         hidden_size=HIDDEN_SIZE,
@@ -61,7 +81,7 @@ def training_step(
         use_sparse=sparse,
         loss="masked_mae",
     )
-    model = DCRNN(config, adjacency)
+    model = dcrnn.DCRNN(config, adjacency)
     observed = batch["x"][batch["x"] != 0]
     model.set_standardisation(observed.mean().reshape(1), observed.std().reshape(1))
     model.train()
@@ -89,6 +109,7 @@ def main() -> None:
     parser.add_argument("--sparse", action="store_true", help="torch sparse COO supports")
     parser.add_argument("--data", help="read adjacency, x, y from this .npz")
     parser.add_argument("--save-data", help="write adjacency, x, y to this .npz and stop")
+    parser.add_argument("--baseline-src", help="also time hybrid/dcrnn.py of this src folder")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.data:
@@ -103,8 +124,13 @@ def main() -> None:
     x = torch.tensor(x_np, dtype=torch.float32)[..., None]
     y = torch.tensor(y_np, dtype=torch.float32)[..., None]
     batch = {"x": x, "y": y}  # (B, 12, N, 1) each
-    steps = {"gru-per-node (K=0)": training_step(0, adjacency, batch, args.sparse)}
-    steps["dcrnn (K=2)"] = training_step(2, adjacency, batch, args.sparse)
+    modules = {"": diffrnn.hybrid.dcrnn}
+    if args.baseline_src:
+        modules[" baseline"] = baseline_module(args.baseline_src)
+    steps = {}
+    for tag, module in modules.items():
+        steps[f"gru-per-node (K=0){tag}"] = training_step(module, 0, adjacency, batch, args.sparse)
+        steps[f"dcrnn (K=2){tag}"] = training_step(module, 2, adjacency, batch, args.sparse)
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in steps}
     for fn in steps.values():
         fn()  # warm-up
@@ -127,9 +153,13 @@ def main() -> None:
         medians[name] = (wall, cpu)
         fastest = min(p[0] for p in pairs)
         print(f"| {name} | {wall:.4f} | {cpu:.4f} | {fastest:.4f} |")
-    (gru_wall, gru_cpu), (dc_wall, dc_cpu) = medians.values()
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs")
-    print(f"ratio dcrnn / gru: {dc_wall / gru_wall:.2f}x wall, {dc_cpu / gru_cpu:.2f}x CPU")
+    for tag in modules:
+        (gru_wall, gru_cpu) = medians[f"gru-per-node (K=0){tag}"]
+        (dc_wall, dc_cpu) = medians[f"dcrnn (K=2){tag}"]
+        print(
+            f"ratio dcrnn / gru{tag}: {dc_wall / gru_wall:.2f}x wall, {dc_cpu / gru_cpu:.2f}x CPU"
+        )
 
 
 if __name__ == "__main__":
