@@ -16,6 +16,11 @@ encoder-decoder of DCGRU layers maps `T_in` past graph signals to `T_out` future
 decoder the ground truth with a probability that decays as training proceeds (scheduled sampling,
 inverse-sigmoid decay). With `max_diffusion_step = 0` every node runs the same GRU independently:
 the no-graph ablation (`gru-per-node`).
+
+Cost (benchmarks/dcrnn_step.py): cells work node-major, (N, B, C), so a signal is an (N, B*C)
+matrix the supports multiply without a transpose; the M supports are stacked so that each
+diffusion step is one sparse product for all walks ([S_1; S_2] for T_1, blockdiag(S_1, S_2)
+after), and the backward pass sums the transposed polynomials by Clenshaw's recurrence.
 """
 
 from __future__ import annotations
@@ -235,7 +240,8 @@ class DCRNNConfig:
         num_layers: stacked DCGRU layers in encoder and decoder.
         max_diffusion_step: K; 0 removes the graph (a GRU per node with shared weights).
         filter_type: which random-walk supports to use.
-        use_sparse: multiply by the supports as torch sparse COO matrices.
+        use_sparse: multiply by the supports as torch sparse COO matrices (faster on road
+            graphs of a few hundred nodes; dense suits small dense graphs).
         cl_decay_steps: tau of the scheduled-sampling decay tau / (tau + exp(step / tau));
             0 disables scheduled sampling (the decoder always feeds its own predictions).
         loss: "masked_mae" (zeros in the target are missing readings, as in the reference),
