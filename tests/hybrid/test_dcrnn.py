@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,13 @@ from diffrnn.hybrid.dcrnn import (
     DCGRUCell,
     DCRNNConfig,
     DiffusionConv,
-    diffusion_features,
     diffusion_supports,
+    diffusion_terms,
     random_walk_matrix,
+    stack_supports,
 )
+
+TOL = {"rtol": 1e-5, "atol": 1e-5}
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +32,7 @@ def _one_thread() -> None:
 
 # A designed directed graph: 0->1 (1), 0->2 (1), 1->2 (2), 2->0 (1).
 W = torch.tensor([[0.0, 1.0, 1.0], [0.0, 0.0, 2.0], [1.0, 0.0, 0.0]])
-X = torch.tensor([1.0, 2.0, 4.0]).reshape(1, 3, 1)  # (B, N, C)
+X = torch.tensor([1.0, 2.0, 4.0]).reshape(3, 1, 1)  # (N, B, C)
 
 
 def test_supports_are_the_hand_computed_random_walks() -> None:
@@ -44,31 +48,68 @@ def test_dual_random_walk_restarts_from_x_for_each_support() -> None:
     # Forward: P x = [3, 4, 1]; 2 P (P x) - x = [4, 0, 2].
     # Reverse, starting again from x: R x = [4, 1, 5/3]; 2 R (R x) - x = [7/3, 6, 0].
     # The reference code's bug (liyaguang/DCRNN #45/#90) would start the reverse walk from P x
-    # and give R (P x) = [1, 3, 11/3] instead.
-    features = diffusion_features(X, diffusion_supports(W, "dual_random_walk"), 2)
+    # and give R (P x) = [1, 3, 11/3] instead. Terms are step-major: [X, P x, R x, T_2(P) x, ...].
+    supports = diffusion_supports(W, "dual_random_walk")
     expected = torch.tensor(
-        [[1.0, 3.0, 4.0, 4.0, 7 / 3], [2.0, 4.0, 0.0, 1.0, 6.0], [4.0, 1.0, 2.0, 5 / 3, 0.0]]
+        [[1.0, 3.0, 4.0, 4.0, 7 / 3], [2.0, 4.0, 1.0, 0.0, 6.0], [4.0, 1.0, 5 / 3, 2.0, 0.0]]
     )
-    torch.testing.assert_close(features[0], expected)
+    for sparse in (False, True):
+        terms = diffusion_terms(X, stack_supports(supports, sparse), 2)  # (N, B, P, C)
+        torch.testing.assert_close(terms[:, 0, :, 0], expected)
 
 
-def test_diffusion_features_match_dense_chebyshev_polynomials_on_a_random_graph() -> None:
-    n, batch, channels, k = 6, 3, 2, 3
-    adjacency = torch.rand(n, n) * (torch.rand(n, n) < 0.5)
-    x = torch.randn(batch, n, channels)
-    supports = diffusion_supports(adjacency, "dual_random_walk")
-    eye = torch.eye(n)
-    expected_terms = [x]
+def dense_reference_terms(x: torch.Tensor, supports: list[torch.Tensor], k: int) -> torch.Tensor:
+    """(N, B, C) -> (N, B, C, P) in the legacy order [X, T_1..T_K(S_1) X, T_1..T_K(S_2) X, ...]:
+    the Chebyshev polynomials T_k(S) built as dense matrices, one product per term."""
+    eye = torch.eye(x.shape[0])
+    terms = [x]
     for s in supports:
         polys = [eye, s]
         for _ in range(2, k + 1):
             polys.append(2 * s @ polys[-1] - polys[-2])
-        expected_terms += [torch.einsum("ij,bjc->bic", p, x) for p in polys[1:]]
-    expected = torch.stack(expected_terms, dim=-1).reshape(batch, n, -1)  # (B, N, C*P)
-    dense = diffusion_features(x, supports, k)
-    sparse = diffusion_features(x, [s.to_sparse() for s in supports], k)
-    torch.testing.assert_close(dense, expected)
-    torch.testing.assert_close(sparse, expected)
+        terms += [torch.einsum("ij,jbc->ibc", p, x) for p in polys[1 : k + 1]]
+    return torch.stack(terms, dim=-1)  # (N, B, C, P)
+
+
+@pytest.mark.parametrize("filter_type", ["dual_random_walk", "random_walk"])
+@pytest.mark.parametrize("k", [1, 2, 3])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_diffusion_terms_and_gradients_match_dense_polynomials(
+    filter_type: str, k: int, sparse: bool
+) -> None:
+    n, batch, channels = 6, 3, 2
+    adjacency = torch.rand(n, n) * (torch.rand(n, n) < 0.5)
+    supports = diffusion_supports(adjacency, filter_type)  # type: ignore[arg-type]
+    m = len(supports)
+    x = torch.randn(n, batch, channels, requires_grad=True)
+    weights = torch.randn(n, batch, 1 + m * k, channels)  # a random linear read-out
+    expected = dense_reference_terms(x, supports, k)  # (N, B, C, P) legacy order
+    legacy = [0] + [1 + mi * k + ki for ki in range(k) for mi in range(m)]
+    expected = expected[..., legacy].transpose(2, 3)  # (N, B, P, C) step-major
+    (expected_grad,) = torch.autograd.grad((expected * weights).sum(), x)
+    terms = diffusion_terms(x, stack_supports(supports, sparse), k)
+    (grad,) = torch.autograd.grad((terms * weights).sum(), x)
+    torch.testing.assert_close(terms, expected, **TOL)
+    torch.testing.assert_close(grad, expected_grad, **TOL)
+
+
+def test_diffusion_conv_reads_the_legacy_weight_layout() -> None:
+    # Column c * P + p of linear.weight multiplies term p of channel c, p = 1 + m * K + (k - 1)
+    # for T_k(S_m), as in earlier versions: saved models keep their meaning.
+    n, batch, c_in, c_out, k = 5, 2, 3, 4, 2
+    supports = diffusion_supports(torch.rand(n, n) * (torch.rand(n, n) < 0.6), "dual_random_walk")
+    conv = DiffusionConv(c_in, c_out, num_supports=2, max_diffusion_step=k)
+    nn.init.normal_(conv.linear.bias)
+    x = torch.randn(n, batch, c_in, requires_grad=True)
+    features = dense_reference_terms(x, supports, k).flatten(2)  # (N, B, C * P)
+    expected = features @ conv.linear.weight.T + conv.linear.bias
+    expected_grads = torch.autograd.grad(expected.square().sum(), [x, *conv.parameters()])
+    for sparse in (False, True):
+        out = conv(x, stack_supports(supports, sparse))
+        grads = torch.autograd.grad(out.square().sum(), [x, *conv.parameters()])
+        torch.testing.assert_close(out, expected, **TOL)
+        for got, want in zip(grads, expected_grads, strict=True):
+            torch.testing.assert_close(got, want, **TOL)
 
 
 def test_random_walk_rows_are_stochastic_and_sinks_stay_zero() -> None:
@@ -84,25 +125,25 @@ def test_k_zero_is_a_dense_layer_applied_to_each_node() -> None:
     conv = DiffusionConv(4, 5, num_supports=2, max_diffusion_step=0)
     dense = nn.Linear(4, 5)
     dense.load_state_dict(conv.linear.state_dict())
-    x = torch.randn(2, 7, 4)
-    supports = diffusion_supports(torch.rand(7, 7), "dual_random_walk")
+    x = torch.randn(7, 2, 4)  # (N, B, C)
+    supports = stack_supports(diffusion_supports(torch.rand(7, 7), "dual_random_walk"), True)
     torch.testing.assert_close(conv(x, supports), dense(x))
 
 
 def test_dcgru_cell_shapes_and_two_hop_receptive_field() -> None:
     cell = DCGRUCell(input_size=3, hidden_size=8, num_supports=1, max_diffusion_step=1)
     chain = torch.diag(torch.ones(3), diagonal=1)  # 0 -> 1 -> 2 -> 3
-    supports = diffusion_supports(chain, "random_walk")
-    x, h = torch.randn(4, 4, 3), torch.randn(4, 4, 8)
+    supports = stack_supports(diffusion_supports(chain, "random_walk"), True)
+    x, h = torch.randn(4, 2, 3), torch.randn(4, 2, 8)  # (N, B, C), (N, B, H)
     out = cell(x, h, supports)
-    assert out.shape == (4, 4, 8)
+    assert out.shape == (4, 2, 8)
     # With K = 1 node i reads node i+1; the candidate reads r * h, itself one hop: two hops.
     x2 = x.clone()
-    x2[:, 3] += 1.0
+    x2[3] += 1.0
     out2 = cell(x2, h, supports)
-    assert torch.equal(out2[:, 0], out[:, 0])
-    assert not torch.allclose(out2[:, 1], out[:, 1])
-    assert not torch.allclose(out2[:, 2], out[:, 2])
+    assert torch.equal(out2[0], out[0])
+    assert not torch.allclose(out2[1], out[1])
+    assert not torch.allclose(out2[2], out[2])
 
 
 def tiny_model(k: int = 1, **kwargs: object) -> DCRNN:
@@ -170,3 +211,19 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
 def test_config_rejects_unknown_filter() -> None:
     with pytest.raises(ValueError, match="filter_type"):
         DCRNNConfig(num_nodes=3, filter_type="laplacian")  # type: ignore[arg-type]
+
+
+def test_sparse_and_dense_supports_give_the_same_model_and_gradients() -> None:
+    torch.manual_seed(0)
+    dense = tiny_model(k=2, use_sparse=False, cl_decay_steps=0)
+    sparse = DCRNN(dataclasses.replace(dense.config, use_sparse=True), dense.adjacency)
+    sparse.load_state_dict(dense.state_dict())
+    batch = {"x": torch.randn(3, 4, 5, 1), "y": torch.randn(3, 3, 5, 1)}
+    losses = [model.loss(batch) for model in (dense, sparse)]
+    grads = [
+        torch.autograd.grad(loss, list(m.parameters()))
+        for loss, m in zip(losses, (dense, sparse), strict=True)
+    ]
+    torch.testing.assert_close(losses[0], losses[1], **TOL)
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b, **TOL)
