@@ -252,7 +252,9 @@ class _CompareView:
             self.running[event.spec.key] = time.monotonic()
             return
         self.running.pop(event.spec.key, None)
-        self.finished.append({**event.record, "_skipped": event.kind == "skipped"})
+        self.finished.append(
+            {**event.record, "_skipped": event.kind == "skipped", "_reason": event.reason}
+        )
         self.failed += event.record["status"] != "ok"
         self.progress.advance(self.bar)
 
@@ -274,6 +276,8 @@ class _CompareView:
         head = f"[{done}/{len(self.job.units)}] {unit}"
         if kind == "skipped":
             return f"{head}: already done"
+        if record.get("_reason"):
+            head += f" ({record['_reason']})"
         if record["status"] != "ok":
             return f"{head}: FAILED {record['error']}"
         return f"{head}: {self._primary(record)} ({record['unit_wall_seconds']:.1f} s)"
@@ -290,6 +294,7 @@ class _CompareView:
             table.add_column(column)
         for r in self.finished[-self.SHOWN_ROWS :]:
             status = "skipped (done)" if r["_skipped"] else r["status"]
+            status += f", {r['_reason']}" if r["_reason"] else ""
             style = "green" if r["status"] == "ok" else "red"
             result = self._primary(r) if r["status"] == "ok" else (r["error"] or "")[:60]
             wall = r.get("unit_wall_seconds")
@@ -357,6 +362,12 @@ def compare(
     fill: Annotated[
         str, typer.Option(help="NaN policy: error, ffill, interpolate or zero.")
     ] = "error",
+    rerun: Annotated[
+        bool,
+        typer.Option(
+            "--rerun", help="Redo the units of --out whose stored results older code made."
+        ),
+    ] = False,
 ) -> None:
     """Train and measure every model on every task, then write report.md and report.html.
 
@@ -401,6 +412,7 @@ def compare(
         threads=threads,
         user_options=user_options,
         command=" ".join(["diffrnn", *sys.argv[1:]]),
+        rerun=rerun,
     )
     job = prepare(request)
     screen = err_console if json_output else console
@@ -426,7 +438,9 @@ def compare(
         def log_line(event: Any) -> None:
             view(event)
             if event.kind != "started":
-                screen.print(view.line(event.record, event.kind), highlight=False, soft_wrap=True)
+                screen.print(
+                    view.line(view.finished[-1], event.kind), highlight=False, soft_wrap=True
+                )
 
         records = execute(job, on_event=log_line)
     paths = write_report(job.run_dir)
