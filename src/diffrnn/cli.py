@@ -6,7 +6,9 @@ inside the commands, never at module level, so `diffrnn --help` is instant.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,6 +38,26 @@ console = Console()
 err_console = Console(stderr=True)
 
 EXIT_USER_ERROR = 2
+STOP_SIGNALS = {
+    signal.SIGINT: "Ctrl-C (SIGINT)",
+    signal.SIGTERM: "SIGTERM",
+    signal.SIGHUP: "SIGHUP",
+}
+"""Signals that stop a command cleanly: exit code 128 + the signal's number, and one line."""
+
+
+class Interrupted(BaseException):
+    """A stop signal arrived (a BaseException, so no `except Exception` of a library swallows it
+    and every `finally` on the way out runs: the runner stops its unit processes)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(STOP_SIGNALS.get(signum, f"signal {signum}"))
+        self.signum = signum
+        self.run_dir: Path | None = None
+
+
+def _raise_interrupted(signum: int, _frame: Any) -> None:
+    raise Interrupted(signum)
 
 
 @app.command()
@@ -256,7 +278,9 @@ class _CompareView:
             self.running[event.spec.key] = time.monotonic()
             return
         self.running.pop(event.spec.key, None)
-        self.finished.append({**event.record, "_skipped": event.kind == "skipped"})
+        self.finished.append(
+            {**event.record, "_skipped": event.kind == "skipped", "_reason": event.reason}
+        )
         self.failed += event.record["status"] != "ok"
         self.progress.advance(self.bar)
 
@@ -278,6 +302,8 @@ class _CompareView:
         head = f"[{done}/{len(self.job.units)}] {unit}"
         if kind == "skipped":
             return f"{head}: already done"
+        if record.get("_reason"):
+            head += f" ({record['_reason']})"
         if record["status"] != "ok":
             return f"{head}: FAILED {record['error']}"
         return f"{head}: {self._primary(record)} ({record['unit_wall_seconds']:.1f} s)"
@@ -294,6 +320,7 @@ class _CompareView:
             table.add_column(column)
         for r in self.finished[-self.SHOWN_ROWS :]:
             status = "skipped (done)" if r["_skipped"] else r["status"]
+            status += f", {r['_reason']}" if r["_reason"] else ""
             style = "green" if r["status"] == "ok" else "red"
             result = self._primary(r) if r["status"] == "ok" else (r["error"] or "")[:60]
             wall = r.get("unit_wall_seconds")
@@ -361,6 +388,12 @@ def compare(
     fill: Annotated[
         str, typer.Option(help="NaN policy: error, ffill, interpolate or zero.")
     ] = "error",
+    rerun: Annotated[
+        bool,
+        typer.Option(
+            "--rerun", help="Redo the units of --out whose stored results older code made."
+        ),
+    ] = False,
 ) -> None:
     """Train and measure every model on every task, then write report.md and report.html.
 
@@ -405,6 +438,7 @@ def compare(
         threads=threads,
         user_options=user_options,
         command=" ".join(["diffrnn", *sys.argv[1:]]),
+        rerun=rerun,
     )
     job = prepare(request)
     screen = err_console if json_output else console
@@ -422,17 +456,21 @@ def compare(
     )
     screen.print("starting the unit processes (torch and the models load once)...", highlight=False)
     view = _CompareView(job)
-    if screen.is_terminal:
-        with Live(view, console=screen, refresh_per_second=4, transient=False):
-            records = execute(job, on_event=view)
-    else:  # a log (CI, a pipe): one line per finished unit instead of a redrawn display
 
-        def log_line(event: Any) -> None:
-            view(event)
-            if event.kind != "started":
-                screen.print(view.line(event.record, event.kind), highlight=False, soft_wrap=True)
+    def log_line(event: Any) -> None:  # a log (CI, a pipe): one line per finished unit
+        view(event)
+        if event.kind != "started":
+            screen.print(view.line(view.finished[-1], event.kind), highlight=False, soft_wrap=True)
 
-        records = execute(job, on_event=log_line)
+    try:
+        if screen.is_terminal:
+            with Live(view, console=screen, refresh_per_second=4, transient=False):
+                records = execute(job, on_event=view)
+        else:
+            records = execute(job, on_event=log_line)
+    except Interrupted as stop:
+        stop.run_dir = job.run_dir
+        raise
     paths = write_report(job.run_dir)
     ok = sum(r["status"] == "ok" for r in records)
     screen.print(f"{ok} of {len(records)} units ok, {view.failed} failed.", highlight=False)
@@ -497,10 +535,33 @@ def evidence_check(
         raise typer.Exit(1)
 
 
+def _stopped(signum: int, run_dir: Path | None) -> None:
+    where = (
+        f"; the finished units are kept in {run_dir}: the same command resumes the run"
+        if run_dir is not None
+        else ""
+    )
+    err_console.print(
+        f"[bold red]stopped:[/] {STOP_SIGNALS.get(signum, f'signal {signum}')}{where}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    sys.exit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    """Entry point: user errors become one line on stderr and exit code 2, never a traceback.
+
+    SIGINT (Ctrl-C), SIGTERM and SIGHUP stop a command cleanly (unit processes stopped, nothing
+    half-written) with one line and exit code 128 + the signal's number (130, 143, 129).
+    """
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, _raise_interrupted) for sig in STOP_SIGNALS}
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+    except Interrupted as stop:
+        _stopped(stop.signum, stop.run_dir)
     except DiffrnnError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_USER_ERROR)
@@ -515,6 +576,13 @@ def main(argv: list[str] | None = None) -> None:
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_USER_ERROR)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if code == 128 + signal.SIGINT:  # typer's answer to a KeyboardInterrupt raised elsewhere
+        _stopped(signal.SIGINT, None)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from diffrnn.bench.provenance import code_identity, options_identity
 from diffrnn.bench.registry import UNIT_IMPORT_ERRORS, Task, get_task, load_registry
-from diffrnn.bench.runner import EventFn, run_units, task_snapshot, write_run_info
+from diffrnn.bench.runner import EventFn, resumption, run_units, task_snapshot, write_run_info
 from diffrnn.bench.suites import Suite, UnitSpec, get_suite, plan, selected_tasks
 from diffrnn.bench.worker import utc_now
 from diffrnn.errors import ConfigError
@@ -40,6 +41,7 @@ class CompareRequest:
         threads: torch threads per unit.
         user_options: the user's data for `forecast-user` (from `user_data.prepare_user_data`).
         command: the command line, kept in run.json.
+        rerun: run again the units whose stored results other code made (else refused).
     """
 
     suite: str = "quick"
@@ -53,6 +55,7 @@ class CompareRequest:
     threads: int = 1
     user_options: dict[str, Any] = field(default_factory=dict)
     command: str = "diffrnn compare"
+    rerun: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class CompareJob:
     threads: int
     tasks: dict[str, Task]
     options: dict[str, Any]
+    rerun: bool = False
 
 
 def default_run_dir() -> Path:
@@ -77,7 +81,8 @@ def prepare(request: CompareRequest) -> CompareJob:
     """Check `request`, plan its units and record the run's set-up in `run.json`.
 
     Raises:
-        ConfigError: unknown suite, task or model, or an invalid count.
+        ConfigError: unknown suite, task or model, an invalid count, or a run directory holding
+            results of other code without `rerun` (see `runner.resumption`).
     """
     suite = get_suite(request.suite)
     if request.jobs is not None and request.jobs < 1:
@@ -105,6 +110,7 @@ def prepare(request: CompareRequest) -> CompareJob:
     tasks = {name: get_task(name) for name in dict.fromkeys(names)}
     run_dir = request.out or default_run_dir()
     jobs = request.jobs or suite.default_jobs()
+    resumption(units, run_dir, request.threads, request.user_options, request.rerun)
     write_run_info(
         run_dir,
         {
@@ -120,10 +126,14 @@ def prepare(request: CompareRequest) -> CompareJob:
             "tasks": {name: task_snapshot(task) for name, task in tasks.items()},
             "unit_import_errors": dict(UNIT_IMPORT_ERRORS),
             "user_data": request.user_options.get("summary"),
+            "inputs": options_identity(request.user_options),
+            "code": code_identity(),
             "prepared_at": utc_now(),
         },
     )
-    return CompareJob(suite, units, run_dir, jobs, request.threads, tasks, request.user_options)
+    return CompareJob(
+        suite, units, run_dir, jobs, request.threads, tasks, request.user_options, request.rerun
+    )
 
 
 def execute(job: CompareJob, on_event: EventFn | None = None) -> list[dict[str, Any]]:
@@ -136,6 +146,7 @@ def execute(job: CompareJob, on_event: EventFn | None = None) -> list[dict[str, 
         threads=job.threads,
         options=job.options,
         on_event=on_event,
+        rerun=job.rerun,
     )
     write_run_info(
         job.run_dir,

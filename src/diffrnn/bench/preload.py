@@ -4,7 +4,8 @@ Importing torch, Lightning, diffusers and the library costs seconds; the fork se
 and each unit's process is forked from it with everything loaded (shared, copy-on-write). So a
 unit's start costs milliseconds, and the memory a unit adds beyond its start is its own (data,
 model, activations), the same for every family. A module that fails to import is skipped here
-(its units fail on their own, with the error) and never takes the server down.
+(its units fail on their own, with the error) and never takes the server down. The fork server
+dies with the process that started it (`lifeline.die_with_parent`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import pkgutil
 import torch  # noqa: F401
 
 import diffrnn
+from diffrnn.bench.lifeline import die_with_parent
 from diffrnn.bench.registry import load_registry
+
+die_with_parent()
 
 logger = logging.getLogger(__name__)
 _NOT_PRELOADED = ("diffrnn.cli", "diffrnn.bench.")

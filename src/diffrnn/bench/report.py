@@ -41,6 +41,7 @@ from diffrnn.bench.document import (
     to_html,
     to_markdown,
 )
+from diffrnn.bench.provenance import describe_code
 from diffrnn.bench.registry import ALL_FAMILIES, FAMILIES
 from diffrnn.bench.results import RESULTS_FILE, latest_by_unit, read_records
 from diffrnn.bench.runner import read_run_info
@@ -586,9 +587,26 @@ def _header(run_info: dict[str, Any], records: list[dict[str, Any]]) -> list[Blo
     ok = sum(r["status"] == "ok" for r in records)
     cpus = sorted({r["host"]["cpu"] for r in records if r.get("host") and r["host"].get("cpu")})
     jobs = run_info.get("jobs") or 1
+    suite = f"suite: {run_info.get('suite', '?')}: {run_info.get('suite_description', '')}"
+    if run_info.get("budget_override_s") is not None:  # the description's budgets do not hold
+        suite = f"suite: {run_info.get('suite', '?')}, its budgets replaced by --budget"
+    by_budget: dict[float, list[str]] = {}
+    for r in records:
+        if isinstance(r.get("budget_s"), int | float):
+            by_budget.setdefault(r["budget_s"], []).append(r["task"])
+    budgets = [
+        f"{b:g} s" + (f" ({', '.join(dict.fromkeys(t))})" if len(by_budget) > 1 else "")
+        for b, t in sorted(by_budget.items())
+    ]
+    codes: dict[str, int] = {}
+    for r in records:
+        code = describe_code(r.get("code"))
+        codes[code] = codes.get(code, 0) + 1
     lines = [
         f"command: {run_info.get('command', 'unknown')}",
-        f"suite: {run_info.get('suite', '?')}: {run_info.get('suite_description', '')}",
+        suite,
+        f"training budget per unit: {'; '.join(budgets) or 'unknown'}",
+        "code: " + "; ".join(f"{c} ({n} units)" if len(codes) > 1 else c for c, n in codes.items()),
         f"units: {ok} ok, {len(records) - ok} failed",
         f"wall time of the last invocation: {fmt_seconds(run_info.get('wall_seconds'))} "
         f"({run_info.get('started_at', '?')} to {run_info.get('finished_at', '?')})",

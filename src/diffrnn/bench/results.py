@@ -59,8 +59,13 @@ RECORD_FIELDS = (
     "started_at",
     "finished_at",
     "host",
+    "inputs",
+    "input_fingerprint",
+    "code",
 )
-"""Every record carries exactly these keys (None where a failed unit has no value)."""
+"""Every record carries exactly these keys (None where a failed unit has no value). `inputs` is
+what the unit's result depends on besides the code (`provenance.unit_inputs`), `input_fingerprint`
+their sha256, `code` the code's identity (`provenance.code_identity`)."""
 
 
 def to_json_value(value: Any) -> Any:

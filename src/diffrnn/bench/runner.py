@@ -6,8 +6,11 @@
   Lightning and the units once, so starting a unit costs milliseconds, and a unit that raises,
   crashes, runs out of memory or overruns its time limit is recorded `failed` with its error while
   the suite goes on.
-- Resume: units whose latest record is `ok` are skipped; a unit killed mid-training gets
-  `ctx.resume=True` and its checkpoint directory back.
+- Resume: units whose latest record is `ok` and was made from the same inputs (task, model,
+  seed, suite, budget, threads, the user's file and options: `provenance.fingerprint`) are
+  skipped; one whose inputs changed runs again, and a stored result of other code is refused
+  unless `rerun` (see `resumption`). A unit killed mid-training gets `ctx.resume=True` and its
+  checkpoint directory back, if those checkpoints were made from the same inputs and code.
 - Ladders: a unit is a (task, model, seed, budget_s); the rungs of a compute ladder are separate
   units with separate directories.
 - Parallel: `jobs` units at once. Each unit's result depends only on its (task, model, seed,
@@ -21,6 +24,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -30,6 +34,14 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Literal
 
+from diffrnn.bench.provenance import (
+    code_identity,
+    describe_code,
+    fingerprint,
+    options_identity,
+    same_code,
+    unit_inputs,
+)
 from diffrnn.bench.registry import Task, UnitContext, UnitFn
 from diffrnn.bench.results import (
     RECORD_FIELDS,
@@ -43,9 +55,12 @@ from diffrnn.bench.results import (
 )
 from diffrnn.bench.suites import UnitSpec
 from diffrnn.bench.worker import LOG_FILE, RESULT_FILE, child_main, utc_now
+from diffrnn.errors import ConfigError
 from diffrnn.fileio import atomic_write_json
 
 RUN_INFO_FILE = "run.json"
+UNIT_INPUTS_FILE = "inputs.json"
+"""In a unit's directory: the fingerprint and code its checkpoints were made with."""
 POLL_S = 0.25
 LOG_TAIL_LINES = 5
 
@@ -58,11 +73,13 @@ class UnitEvent:
         kind: "skipped" (already completed), "started" or "finished".
         spec: the unit.
         record: its results.jsonl record (skipped: the stored one; started: None).
+        reason: why a unit with a stored result runs again ("rerun: inputs changed"), else None.
     """
 
     kind: Literal["skipped", "started", "finished"]
     spec: UnitSpec
     record: dict[str, Any] | None = None
+    reason: str | None = None
 
 
 EventFn = Callable[[UnitEvent], None]
@@ -126,9 +143,90 @@ def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:
 
 
 def read_run_info(run_dir: Path) -> dict[str, Any]:
-    """`run.json` of a run directory ({} when absent)."""
+    """`run.json` of a run directory ({} when absent).
+
+    Raises:
+        ConfigError: it is not a JSON object (edited by hand, or not diffrnn's).
+    """
     path = run_dir / RUN_INFO_FILE
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        info = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not JSON
+        info = exc
+    if not isinstance(info, dict):
+        why = f"({info})" if isinstance(info, Exception) else f"(a JSON {type(info).__name__})"
+        raise ConfigError(
+            f"{path} is not a diffrnn run.json {why}.",
+            "restore it, delete it (the records in results.jsonl are kept), or choose another "
+            "run directory.",
+        )
+    return info
+
+
+@dataclass(frozen=True)
+class Resumption:
+    """What a run directory already holds for a plan of units.
+
+    Attributes:
+        reuse: unit key -> its stored `ok` record, made from the same inputs and code.
+        reasons: unit key -> why a unit with a stored `ok` record runs again.
+    """
+
+    reuse: dict[UnitKey, dict[str, Any]]
+    reasons: dict[UnitKey, str]
+
+
+def resumption(
+    units: Sequence[UnitSpec],
+    run_dir: Path,
+    threads: int = 1,
+    options: dict[str, Any] | None = None,
+    rerun: bool = False,
+) -> Resumption:
+    """Which stored results of `run_dir` the plan `units` reuses, and which it runs again.
+
+    A stored `ok` result is reused when its inputs' fingerprint and its code (source sha256)
+    match this run's. Other inputs: the unit runs again ("rerun: inputs changed"). Other code:
+    refused, since the directory would then mix results of two versions of the code, unless
+    `rerun`, which runs those units again (results of units outside the plan then stay as they
+    are, and the records say which code made each).
+
+    Raises:
+        ConfigError: without `rerun`, the directory holds results of other code.
+    """
+    code = code_identity()
+    opts = options_identity(options)
+    planned = {spec.key: spec for spec in units}
+    reuse: dict[UnitKey, dict[str, Any]] = {}
+    reasons: dict[UnitKey, str] = {}
+    foreign: list[dict[str, Any]] = []
+    for key, record in latest_by_unit(read_records(run_dir / RESULTS_FILE)).items():
+        if record.get("status") != "ok":
+            continue
+        spec = planned.get(key)
+        if spec is not None:
+            stored = record.get("input_fingerprint")
+            if stored != fingerprint(unit_inputs(spec, threads, opts)):
+                reasons[key] = "rerun: inputs changed" if stored else "rerun: inputs not recorded"
+                continue
+        if not same_code(record.get("code"), code):
+            if not rerun:
+                foreign.append(record)
+            elif spec is not None:
+                reasons[key] = "rerun: code changed"
+            continue
+        if spec is not None:
+            reuse[key] = record
+    if foreign:
+        made_by = describe_code(foreign[0].get("code"))
+        raise ConfigError(
+            f"{run_dir} holds {len(foreign)} result(s) made by {made_by}; "
+            f"this is {describe_code(code)}.",
+            "pass --rerun to redo those units with this code, or choose another --out.",
+        )
+    return Resumption(reuse, reasons)
 
 
 def _context() -> Any:
@@ -142,6 +240,28 @@ class _Running:
     spec: UnitSpec
     process: Any
     deadline: float
+    inputs: dict[str, Any]
+
+
+def _may_resume(directory: Path, checkpoints: Path, inputs: dict[str, Any]) -> bool:
+    """Whether the unit's checkpoints were made from these inputs and this code; if not (or
+    unknown) they are deleted, so a changed unit starts afresh rather than resuming another's."""
+    if not (checkpoints.is_dir() and any(checkpoints.iterdir())):
+        return False
+    path = directory / UNIT_INPUTS_FILE
+    try:
+        made = json.loads(path.read_text())
+    except (OSError, ValueError):
+        made = None
+    wanted = {"input_fingerprint": fingerprint(inputs), "code": code_identity()}
+    if (
+        isinstance(made, dict)
+        and made.get("input_fingerprint") == wanted["input_fingerprint"]
+        and same_code(made.get("code"), wanted["code"])
+    ):
+        return True
+    shutil.rmtree(checkpoints)
+    return False
 
 
 def _log_tail(directory: Path) -> str:
@@ -163,7 +283,11 @@ def _death_message(exitcode: int | None, timed_out: bool, spec: UnitSpec) -> str
 
 
 def _record(
-    spec: UnitSpec, run_dir: Path, result: dict[str, Any], host: dict[str, Any]
+    spec: UnitSpec,
+    run_dir: Path,
+    result: dict[str, Any],
+    host: dict[str, Any],
+    inputs: dict[str, Any],
 ) -> dict[str, Any]:
     record: dict[str, Any] = dict.fromkeys(RECORD_FIELDS)
     record.update(result)
@@ -177,6 +301,9 @@ def _record(
         budget_s=spec.budget_s,
         out_dir=str(unit_dir(run_dir, spec).relative_to(run_dir)),
         host=host,
+        inputs=inputs,
+        input_fingerprint=fingerprint(inputs),
+        code=code_identity(),
     )
     for key, empty in (("curves", {}), ("artefacts", {}), ("notes", [])):
         if record[key] is None:
@@ -200,7 +327,7 @@ def _collect(
             "error": f"{error}; log: {tail}" if tail else error,
             "finished_at": utc_now(),
         }
-    return _record(running.spec, run_dir, result, host)
+    return _record(running.spec, run_dir, result, host, running.inputs)
 
 
 def run_units(
@@ -211,6 +338,7 @@ def run_units(
     options: dict[str, Any] | None = None,
     on_event: EventFn | None = None,
     resolve: Callable[[UnitSpec], UnitFn] | None = None,
+    rerun: bool = False,
 ) -> list[dict[str, Any]]:
     """Run every unit not yet completed in `run_dir`, `jobs` at a time.
 
@@ -223,33 +351,44 @@ def run_units(
         on_event: called on every skipped, started and finished unit.
         resolve: unit -> function to run, pickled into its process by reference (default: the
             unit's process looks (task, model) up in its own registry, loaded by the fork server).
+        rerun: run again the units whose stored results other code made (see `resumption`).
 
     Returns:
         The records of every unit of `units`, stored ones included, in the order of `units`.
+
+    Raises:
+        ConfigError: `run_dir` holds results of other code and `rerun` is False.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path = run_dir / RESULTS_FILE
-    stored = latest_by_unit(read_records(results_path))
-    done = {key for key, record in stored.items() if record["status"] == "ok"}
+    resume = resumption(units, run_dir, threads, options, rerun)
+    opts = options_identity(options)
     emit = on_event or (lambda event: None)
     host = host_info()
     records: dict[UnitKey, dict[str, Any]] = {}
     for spec in units:
-        if spec.key in done:
-            records[spec.key] = stored[spec.key]
-            emit(UnitEvent("skipped", spec, stored[spec.key]))
-    pending = deque(spec for spec in units if spec.key not in done)
+        if spec.key in resume.reuse:
+            records[spec.key] = resume.reuse[spec.key]
+            emit(UnitEvent("skipped", spec, resume.reuse[spec.key]))
+    pending = deque(spec for spec in units if spec.key not in resume.reuse)
     running: dict[int, _Running] = {}
     context = _context() if pending else None
     try:
         while pending or running:
             while pending and len(running) < jobs:
                 spec = pending.popleft()
+                inputs = unit_inputs(spec, threads, opts)
                 directory = unit_dir(run_dir, spec)
                 checkpoints = directory / "checkpoints"
                 (directory / RESULT_FILE).unlink(missing_ok=True)
+                may_resume = _may_resume(directory, checkpoints, inputs)
+                directory.mkdir(parents=True, exist_ok=True)
+                atomic_write_json(
+                    directory / UNIT_INPUTS_FILE,
+                    {"input_fingerprint": fingerprint(inputs), "code": code_identity()},
+                )
                 ctx = UnitContext(
                     seed=spec.seed,
                     budget_s=spec.budget_s,
@@ -258,24 +397,24 @@ def run_units(
                     threads=threads,
                     options=dict(options or {}),
                     checkpoint_dir=checkpoints.resolve(),
-                    resume=checkpoints.is_dir() and any(checkpoints.iterdir()),
+                    resume=may_resume,
                 )
                 target = resolve(spec) if resolve else (spec.task, spec.model)
                 process = context.Process(
-                    target=child_main, args=(target, ctx), name=f"unit {spec.key}"
+                    target=child_main, args=(target, ctx, os.getpid()), name=f"unit {spec.key}"
                 )
                 try:
                     process.start()
                 except Exception as exc:  # e.g. options that cannot be pickled
                     result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-                    record = _record(spec, run_dir, result, host)
+                    record = _record(spec, run_dir, result, host, inputs)
                     append_record(results_path, record)
                     records[spec.key] = record
-                    emit(UnitEvent("finished", spec, record))
+                    emit(UnitEvent("finished", spec, record, resume.reasons.get(spec.key)))
                     continue
                 deadline = time.monotonic() + spec.time_limit_s
-                running[process.sentinel] = _Running(spec, process, deadline)
-                emit(UnitEvent("started", spec))
+                running[process.sentinel] = _Running(spec, process, deadline, inputs)
+                emit(UnitEvent("started", spec, reason=resume.reasons.get(spec.key)))
             ready = set(wait(list(running), timeout=POLL_S))
             now = time.monotonic()
             for sentinel in list(running):
@@ -290,9 +429,10 @@ def run_units(
                 record = _collect(item, run_dir, host, timed_out)
                 append_record(results_path, record)
                 records[item.spec.key] = record
-                emit(UnitEvent("finished", item.spec, record))
+                emit(UnitEvent("finished", item.spec, record, resume.reasons.get(item.spec.key)))
     finally:
         for item in running.values():
             item.process.kill()
+        for item in running.values():
             item.process.join()
     return [records[spec.key] for spec in units if spec.key in records]

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from diffrnn.bench.lifeline import die_with_parent
 from diffrnn.bench.registry import UnitContext, UnitFn, UnitOutput
 from diffrnn.bench.results import compact_curve, to_json_value
 from diffrnn.fileio import atomic_write_json
@@ -104,14 +105,18 @@ def run_unit(fn: UnitFn, ctx: UnitContext) -> dict[str, Any]:
     return result
 
 
-def child_main(unit: UnitFn | tuple[str, str], ctx: UnitContext) -> None:
+def child_main(
+    unit: UnitFn | tuple[str, str], ctx: UnitContext, runner_pid: int | None = None
+) -> None:
     """Entry point of a unit's process: run it and leave `_result.json` in its directory.
 
     Args:
         unit: (task, model) names, looked up in this process's registry (so a unit may be any
             callable, a closure included), or the function itself (pickled by reference).
         ctx: the unit's context.
+        runner_pid: the process running the suite: the unit dies with it (see `lifeline`).
     """
+    die_with_parent(runner_pid)
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     _redirect_output(ctx.out_dir / LOG_FILE)
     if isinstance(unit, tuple):
