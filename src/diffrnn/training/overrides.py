@@ -49,7 +49,7 @@ class TrainOverrides:
             if (value := getattr(self, name)) is not None
         }
         if self.max_steps is not None:
-            changes.update(max_steps=self.max_steps, max_time_s=None, max_epochs=-1)
+            changes.update(max_steps=self.max_steps, budget_s=None, max_time_s=None, max_epochs=-1)
         return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
 
 
