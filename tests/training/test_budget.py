@@ -125,3 +125,6 @@ def test_bad_budgets_are_refused_by_name() -> None:
     # a step override replaces every time budget, so the run is repeatable
     config = TrainOverrides(max_steps=4).apply(TrainConfig(budget_s=5, max_time_s=9))
     assert (config.budget_s, config.max_time_s, config.max_steps) == (None, None, 4)
+    assert TrainOverrides(budget_clock="wall").apply(TrainConfig()).budget_clock == "wall"
+    with pytest.raises(ValueError, match="budget_clock must be one of"):
+        TrainOverrides(budget_clock="gpu")  # type: ignore[arg-type]
