@@ -15,9 +15,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, get_task, load_registry, register_unit
 from diffrnn.bench.train import train_unit
+from diffrnn.bench.unit_training import fitted_output, train_for_unit
 from diffrnn.cli import main
 from diffrnn.errors import ConfigError
-from diffrnn.training import TrainConfig, fit
+from diffrnn.training import TrainConfig
 
 TASK, MODEL = "long-adding", "test-linear"
 
@@ -37,14 +38,11 @@ def _linear_unit(ctx: UnitContext) -> UnitOutput:
     torch.manual_seed(ctx.seed)
     x = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
     loader = DataLoader(TensorDataset(x, x[:, 0] - x[:, 1]), batch_size=8, shuffle=True)
-    config = TrainConfig(max_steps=-1, max_time_s=ctx.budget_s, seed=ctx.seed)
-    result = fit(
-        Linear(), loader, config=config, checkpoint_dir=ctx.checkpoint_dir, resume=ctx.resume
-    )
+    result = train_for_unit(Linear(), loader, ctx, TrainConfig(max_steps=-1))
     (ctx.out_dir / "weights.txt").write_text(str(result.model.linear.weight.tolist()))
     with torch.no_grad():
         mse = float(((result.model.linear(x).squeeze(-1) - (x[:, 0] - x[:, 1])) ** 2).mean())
-    return UnitOutput(metrics={"mse": mse}, notes=[f"steps {result.steps}"])
+    return fitted_output(result, {"mse": mse}, notes=[f"steps {result.steps}"])
 
 
 @pytest.fixture
@@ -59,9 +57,10 @@ def test_a_step_budget_replaces_the_time_budget_and_the_result_is_written(
     tmp_path: Path, unit: None
 ) -> None:
     out = train_unit(TASK, MODEL, 3, tmp_path, budget_s=1e6, max_steps=12)
-    assert out.notes == ["steps 12"]
+    assert out.notes[-1] == "steps 12"
     record = json.loads((tmp_path / "result.json").read_text())
     assert record["metrics"] == out.metrics and record["seed"] == 3
+    assert (record["steps"], record["stopped_by"]) == (12, "step_cap")
     assert record["overrides"]["max_steps"] == 12
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
     assert (tmp_path / "artefacts" / "weights.txt").is_file()
@@ -72,7 +71,9 @@ def test_an_earlier_run_is_resumed_only_when_asked(tmp_path: Path, unit: None) -
     with pytest.raises(ConfigError, match="--resume"):
         train_unit(TASK, MODEL, 0, tmp_path, max_steps=12)
     longer = train_unit(TASK, MODEL, 0, tmp_path, resume=True, max_steps=20)
-    assert longer.notes == ["steps 20"] and longer.metrics["mse"] < first.metrics["mse"]
+    assert longer.notes[-1] == "steps 20" and longer.metrics["mse"] < first.metrics["mse"]
+    # issue 17 case 7: the resumed unit reports the seconds of both runs, not its own 8 steps'
+    assert longer.steps == 20 and longer.train_cpu_seconds > first.train_cpu_seconds
 
 
 def test_worker_ranks_write_nothing_into_the_run_directory(

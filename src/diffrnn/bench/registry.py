@@ -42,12 +42,13 @@ class UnitContext:
 
     Attributes:
         seed: seeds the initial weights, the data order and the sampling noise.
-        budget_s: training wall-clock budget in seconds (the suite's, or `--budget`).
+        budget_s: training budget in seconds (the suite's, or `--budget`): process CPU seconds
+            on a CPU, wall seconds on an accelerator (`bench.unit_training.train_for_unit`).
         suite: "quick" (tiny models, small evaluation), "full" (the issues' target budgets) or
             "reference" (the committed evidence run: full-size recipes unless a unit names a
             middle size for it).
         out_dir: a directory of its own where the unit may write artefacts (PNG, WAV, CSV).
-        threads: torch intra-op threads the unit may use.
+        threads: torch intra-op threads the unit may use (the worker sets them).
         options: free-form extras (e.g. the user's data path and horizon for `--data`).
         checkpoint_dir: where training checkpoints go (pass to `fit`), so a killed unit resumes.
         resume: continue from `checkpoint_dir` if a checkpoint is there.
@@ -86,6 +87,9 @@ class UnitOutput:
         metrics: metric name -> value (floats; `passed` is a bool; per-T results nested as above).
         params: trainable parameters (0 for baselines without any).
         train_seconds, train_cpu_seconds: wall and process-CPU seconds spent training.
+        steps: optimiser steps trained (summed over a unit's trainings; None: nothing trained).
+        stopped_by: what ended training: "budget", "step_cap", "epochs", or "mixed" when a
+            unit's several trainings ended differently (None: nothing trained).
         infer_seconds_per_sample: wall seconds per generated sample / forecast / sequence.
         throughput: samples (or tokens, see `throughput_unit`) per second at inference.
         sampler_steps: denoising steps used at inference (diffusion models).
@@ -101,6 +105,8 @@ class UnitOutput:
     params: int = 0
     train_seconds: float = 0.0
     train_cpu_seconds: float = 0.0
+    steps: int | None = None
+    stopped_by: str | None = None
     infer_seconds_per_sample: float | None = None
     throughput: float | None = None
     throughput_unit: str = "samples/s"

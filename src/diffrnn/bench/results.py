@@ -43,6 +43,8 @@ RECORD_FIELDS = (
     "metrics",
     "train_seconds",
     "train_cpu_seconds",
+    "steps",
+    "stopped_by",
     "infer_seconds_per_sample",
     "throughput",
     "throughput_unit",

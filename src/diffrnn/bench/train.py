@@ -59,7 +59,7 @@ def train_unit(
         seed: seeds the weights, the data order and the sampling noise.
         out_dir: the run's directory (created).
         suite: "quick" (tiny models) or "full" (the issues' target budgets).
-        budget_s: training wall-clock budget (default: the suite's budget for the task).
+        budget_s: training budget, CPU seconds on a CPU (default: the suite's for the task).
         resume: continue from `out_dir/checkpoints/last.ckpt`; without it an existing checkpoint
             is an error rather than silently overwritten.
         threads: torch intra-op threads the unit may use.
@@ -100,6 +100,9 @@ def train_unit(
         checkpoint_dir=checkpoints,
         resume=resume,
     )
+    import torch
+
+    torch.set_num_threads(threads)  # as the harness's worker does, once for the whole unit
     try:
         with train_overrides(overrides):
             output = entry.run(ctx)

@@ -64,6 +64,8 @@ def output_fields(out: UnitOutput) -> dict[str, Any]:
         "params": int(out.params),
         "train_seconds": float(out.train_seconds),
         "train_cpu_seconds": float(out.train_cpu_seconds),
+        "steps": None if out.steps is None else int(out.steps),
+        "stopped_by": out.stopped_by,
         "infer_seconds_per_sample": to_json_value(out.infer_seconds_per_sample),
         "throughput": to_json_value(out.throughput),
         "throughput_unit": out.throughput_unit,

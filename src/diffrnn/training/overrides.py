@@ -16,6 +16,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from diffrnn.training.budget import BudgetClock, check_budget_clock
+
 if TYPE_CHECKING:  # trainer.py imports this module
     from diffrnn.training.trainer import TrainConfig
 
@@ -27,6 +29,8 @@ class TrainOverrides:
     Args:
         max_steps: optimiser steps; replaces the time and epoch budgets, so the run is repeatable.
         devices, strategy, num_nodes, accelerator: passed to `lightning.Trainer`.
+        budget_clock: the clock of the time budget ("cpu", "wall", "auto"), e.g. "wall" to
+            measure what a wall-clock budget does on a loaded machine.
     """
 
     max_steps: int | None = None
@@ -34,8 +38,11 @@ class TrainOverrides:
     strategy: str | None = None
     num_nodes: int | None = None
     accelerator: str | None = None
+    budget_clock: BudgetClock | None = None
 
     def __post_init__(self) -> None:
+        if self.budget_clock is not None:
+            check_budget_clock(self.budget_clock)
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps must be at least 1, got {self.max_steps}")
         if self.num_nodes is not None and self.num_nodes < 1:
@@ -45,11 +52,11 @@ class TrainOverrides:
         """`config` with these overrides in place."""
         changes: dict[str, object] = {
             name: value
-            for name in ("devices", "strategy", "num_nodes", "accelerator")
+            for name in ("devices", "strategy", "num_nodes", "accelerator", "budget_clock")
             if (value := getattr(self, name)) is not None
         }
         if self.max_steps is not None:
-            changes.update(max_steps=self.max_steps, max_time_s=None, max_epochs=-1)
+            changes.update(max_steps=self.max_steps, budget_s=None, max_time_s=None, max_epochs=-1)
         return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
 
 

@@ -1,21 +1,21 @@
 """Trainer factory and `fit`: the one training loop of the project, through Lightning.
 
-    result = fit(model, train_loader, val_loader, TrainConfig(max_steps=500, max_time_s=60))
+    result = fit(model, train_loader, val_loader, TrainConfig(max_steps=500, budget_s=60))
 
-Budgets are in optimiser steps and/or wall-clock seconds (whichever ends first), so the harness can
-give every model the same training time. Checkpoints (Lightning's, loaded with `weights_only=True`)
-make a killed run resumable.
+Budgets are in optimiser steps and/or seconds (whichever ends first), so the harness can give
+every model the same compute. Seconds are process CPU seconds on a CPU and wall seconds on an
+accelerator (`budget.ComputeBudget`), so a budget means the same on a busy and a quiet machine.
+Checkpoints (Lightning's, loaded with `weights_only=True`) make a killed run resumable; a resumed
+run spends the remainder of its budget.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import warnings
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import torch
@@ -23,6 +23,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import nn
 
 from diffrnn.errors import ConfigError
+from diffrnn.training.budget import BudgetClock, ComputeBudget, check_budget_clock
 from diffrnn.training.module import LitModel, OptimConfig
 from diffrnn.training.overrides import apply_current_overrides
 from diffrnn.training.resume import DurableCheckpointIO, ResumeState, resumable_loader
@@ -35,8 +36,12 @@ class TrainConfig:
     """How long and how to train.
 
     Args:
-        max_steps: optimiser steps (-1: no step limit; then `max_time_s` or `max_epochs` ends it).
-        max_time_s: wall-clock budget in seconds (None: no limit).
+        max_steps: optimiser steps (-1: no step limit; then a time budget or `max_epochs` ends
+            it).
+        budget_s: training budget in seconds of `budget_clock` (None: no limit).
+        budget_clock: "cpu" (process CPU seconds, all threads), "wall", or "auto": cpu on a CPU
+            accelerator, wall on any other.
+        max_time_s: a wall-clock limit in seconds, whatever the accelerator (None: no limit).
         max_epochs: passes over the training loader (-1: unlimited).
         grad_clip: gradient-norm clipping (None: off).
         seed: seeds Python, NumPy and torch before the model's data order is drawn.
@@ -54,6 +59,8 @@ class TrainConfig:
     """
 
     max_steps: int = 1000
+    budget_s: float | None = None
+    budget_clock: BudgetClock = "auto"
     max_time_s: float | None = None
     max_epochs: int = -1
     grad_clip: float | None = 1.0
@@ -70,6 +77,16 @@ class TrainConfig:
     deterministic: bool = True
     optim: OptimConfig = field(default_factory=OptimConfig)
 
+    def __post_init__(self) -> None:
+        check_budget_clock(self.budget_clock)
+        for name in ("budget_s", "max_time_s"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive seconds or None, got {value}")
+
+
+StoppedBy = Literal["budget", "step_cap", "epochs"]
+
 
 @dataclass
 class FitResult:
@@ -77,9 +94,11 @@ class FitResult:
 
     Attributes:
         model: the trained model (the EMA copy when `ema_decay` was set), in eval mode.
-        steps: optimiser steps taken.
-        train_seconds: wall-clock seconds inside `Trainer.fit`.
-        cpu_seconds: process CPU seconds (all threads) inside `Trainer.fit`.
+        steps: optimiser steps taken (over every run a resumed run continues).
+        train_seconds: wall-clock seconds of training, over every run it continues.
+        cpu_seconds: process CPU seconds (all threads) of training, over every run it continues.
+        stopped_by: what ended training: "budget" (a time limit), "step_cap" (`max_steps`) or
+            "epochs" (`max_epochs`, or the loader ran out).
         train_losses: the training loss at every step of this process.
         val_losses: the validation loss at each validation.
         best_step: with `keep_best`, the step whose weights `model` holds (None otherwise).
@@ -91,6 +110,7 @@ class FitResult:
     cpu_seconds: float
     train_losses: list[float]
     val_losses: list[float]
+    stopped_by: StoppedBy = "epochs"
     best_step: int | None = None
 
 
@@ -100,7 +120,10 @@ def make_trainer(config: TrainConfig, checkpoint_dir: str | Path | None = None) 
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*number of training batches.*smaller than the logging.*")
-    callbacks: list[L.Callback] = [ResumeState()]
+    callbacks: list[L.Callback] = [
+        ResumeState(),
+        ComputeBudget(config.budget_s, config.budget_clock, config.max_time_s),
+    ]
     if checkpoint_dir is not None:
         callbacks.append(
             ModelCheckpoint(
@@ -117,7 +140,6 @@ def make_trainer(config: TrainConfig, checkpoint_dir: str | Path | None = None) 
         num_nodes=config.num_nodes,
         max_steps=config.max_steps,
         max_epochs=config.max_epochs,
-        max_time=timedelta(seconds=config.max_time_s) if config.max_time_s else None,
         gradient_clip_val=config.grad_clip,
         val_check_interval=config.val_every_n_steps,
         check_val_every_n_epoch=None if config.val_every_n_steps else 1,
@@ -182,7 +204,6 @@ def fit(
     ckpt_path = None
     if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / LAST_CHECKPOINT).exists():
         ckpt_path = str(Path(checkpoint_dir) / LAST_CHECKPOINT)
-    wall, cpu = time.perf_counter(), time.process_time()
     # Lightning turns gradients on for training and leaves them on: a caller inside
     # `torch.no_grad()` (an evaluator training its scorer on first use) must get its mode back
     with warnings.catch_warnings(), torch.set_grad_enabled(torch.is_grad_enabled()):
@@ -190,7 +211,7 @@ def fit(
             warnings.filterwarnings("ignore", ".*dataloader is not resumable.*")
         model.train()  # a model handed over in eval mode would otherwise train in eval mode
         trainer.fit(lit, resumable, val_loader, ckpt_path=ckpt_path, weights_only=True)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    budget = next(c for c in trainer.callbacks if isinstance(c, ComputeBudget))
     if checkpoint_dir is not None:
         # the periodic checkpoint lags up to `checkpoint_every_n_steps` behind: write the final
         # state, so a run killed after training (while evaluating) resumes to these weights
@@ -202,12 +223,19 @@ def fit(
     return FitResult(
         model=trained,
         steps=int(trainer.global_step),
-        train_seconds=wall,
-        cpu_seconds=cpu,
+        train_seconds=budget.wall_seconds,
+        cpu_seconds=budget.cpu_seconds,
         train_losses=lit.train_losses,
         val_losses=lit.val_losses,
+        stopped_by=_stopped_by(budget, trainer, config),
         best_step=None if lit.best is None else lit.best.step,
     )
+
+
+def _stopped_by(budget: ComputeBudget, trainer: L.Trainer, config: TrainConfig) -> StoppedBy:
+    if 0 <= config.max_steps <= trainer.global_step:
+        return "step_cap"  # also when both limits fell on the same step: the cap bound it
+    return "budget" if budget.stopped else "epochs"
 
 
 def count_parameters(model: nn.Module) -> int:

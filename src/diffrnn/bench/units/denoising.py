@@ -15,12 +15,12 @@ noisy inputs, estimates clamped to the clean data's range.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,19 @@ DDPM_DENOISE_STEPS = {"quick": 20, "full": 100}
 
 
 def _score(
-    ctx: UnitContext, data_name: str, estimate: Callable[[Any, float, float], Any]
+    ctx: UnitContext,
+    data_name: str,
+    estimate: Callable[[Any, float, float], Any],
+    timed: bool = True,
 ) -> tuple[dict[str, float], dict[str, float], float]:
     """PSNR by noise level of `estimate(noisy, fraction, sigma)` on the test split, PSNR of the
-    noisy input, and wall seconds per example."""
+    noisy input, and wall seconds per example (`timed_call` per level; NaN unless `timed`).
+    `estimate` must be repeatable (seed its own noise)."""
     import torch
 
     from diffrnn.evaluation.noisy_inputs import NOISE_FRACTIONS, noisy_data
     from diffrnn.evaluation.psnr import psnr
+    from diffrnn.evaluation.timing import timed_call
 
     data = noisy_data(data_name)  # type: ignore[arg-type]
     by_sigma: dict[str, float] = {}
@@ -59,10 +64,14 @@ def _score(
     examples = 0
     for fraction in NOISE_FRACTIONS:
         clean, noisy = data.noisy("test", fraction, ctx.seed)  # (N, ...) each
-        start = time.perf_counter()
-        with torch.no_grad():
-            x = estimate(noisy, fraction, data.data_range * fraction)
-        seconds += time.perf_counter() - start
+        sigma = data.data_range * fraction
+
+        @torch.no_grad()
+        def run(noisy: Any = noisy, fraction: float = fraction, sigma: float = sigma) -> Any:
+            return estimate(noisy, fraction, sigma)
+
+        x, wall = timed_call(run) if timed else (run(), float("nan"))
+        seconds += wall
         by_sigma[str(fraction)] = psnr(data.clamp(x), clean, data.data_range)
         noisy_psnr[str(fraction)] = psnr(data.clamp(noisy), clean, data.data_range)
         examples += len(clean)
@@ -79,19 +88,21 @@ def _metrics(by_sigma: dict[str, float], noisy_psnr: dict[str, float]) -> dict[s
 
 def _bigru_unit(ctx: UnitContext, data_name: str) -> UnitOutput:
     import torch
-    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data import TensorDataset
 
     from diffrnn.evaluation.noisy_inputs import NOISE_FRACTIONS, noisy_data
     from diffrnn.rnn.denoiser import RNNDenoiser, RNNDenoiserConfig
-    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+    from diffrnn.training import FitResult, OptimConfig, TrainConfig
 
-    torch.set_num_threads(ctx.threads)
     recipe = BIGRU_RECIPES[ctx.recipe]
     data = noisy_data(data_name)  # type: ignore[arg-type]
     train = data.train().flatten(0, -3)  # (N, T, D): digits as 8 rows of 8 pixels
-    budget = ctx.budget_s / len(NOISE_FRACTIONS)
+    share = 1 / len(NOISE_FRACTIONS)
+    recipe_config = TrainConfig(
+        max_steps=-1, optim=OptimConfig(lr=recipe.lr, warmup_steps=recipe.warmup_steps)
+    )
     models: dict[float, RNNDenoiser] = {}
-    train_seconds = cpu_seconds = 0.0
+    results: list[FitResult] = []
     steps: dict[str, int] = {}
     curves: dict[str, Any] = {}
     for fraction in NOISE_FRACTIONS:
@@ -104,24 +115,12 @@ def _bigru_unit(ctx: UnitContext, data_name: str) -> UnitOutput:
                 num_layers=recipe.num_layers,
             )
         )
-        loader = DataLoader(
-            TensorDataset(train), batch_size=recipe.batch_size, shuffle=True, drop_last=True
-        )
-        result = fit(
-            model,
-            loader,
-            config=TrainConfig(
-                max_steps=-1,
-                max_time_s=budget,
-                seed=ctx.seed,
-                optim=OptimConfig(lr=recipe.lr, warmup_steps=recipe.warmup_steps),
-            ),
-            checkpoint_dir=ctx.checkpoint_subdir(f"sigma-{fraction}"),
-            resume=ctx.resume,
+        loader = seeded_loader(TensorDataset(train), recipe.batch_size, ctx.seed, drop_last=True)
+        result = train_for_unit(
+            model, loader, ctx, recipe_config, name=f"sigma-{fraction}", share=share
         )
         models[fraction] = result.model
-        train_seconds += result.train_seconds
-        cpu_seconds += result.cpu_seconds
+        results.append(result)
         steps[str(fraction)] = result.steps
         curves[f"train_loss_sigma_{fraction}"] = result.train_losses
 
@@ -130,20 +129,18 @@ def _bigru_unit(ctx: UnitContext, data_name: str) -> UnitOutput:
 
     by_sigma, noisy_psnr, seconds = _score(ctx, data_name, estimate)
     shape = "8 rows of 8 pixels" if data_name == "digits" else "24 steps of 7 channels"
-    return UnitOutput(
-        metrics=_metrics(by_sigma, noisy_psnr),
-        params=count_parameters(models[NOISE_FRACTIONS[0]]),
-        train_seconds=train_seconds,
-        train_cpu_seconds=cpu_seconds,
+    return fitted_output(
+        results,
+        _metrics(by_sigma, noisy_psnr),
         infer_seconds_per_sample=seconds,
         throughput=1.0 / seconds,
         throughput_unit="examples/s",
         curves=curves,
         notes=[
             f"one residual bi-GRU ({recipe.num_layers} x {recipe.hidden_size} per direction, "
-            f"over {shape}) per noise level, {budget:.0f} s of training each on (clean, "
-            f"clean + fresh noise) pairs; optimiser steps by sigma: {steps}; params are one "
-            "model's (three are trained).",
+            f"over {shape}) per noise level, {ctx.budget_s * share:.0f} s of training each on "
+            f"(clean, clean + fresh noise) pairs; optimiser steps by sigma: {steps}; params "
+            "are one model's (three are trained).",
         ],
     )
 
@@ -164,15 +161,14 @@ def bigru_etth1_unit(ctx: UnitContext) -> UnitOutput:
 def ddpm_etth1_unit(ctx: UnitContext) -> UnitOutput:
     """Window diffusion prior; the reverse process from the matching noise level (SDEdit)."""
     import torch
-    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data import TensorDataset
 
     from diffrnn.bench.units.generation import GENERATOR_RECIPES
     from diffrnn.diffusion.denoisers_1d import ConvDenoiser1dConfig
     from diffrnn.diffusion.ts_generator import WindowDiffusion, WindowDiffusionConfig
     from diffrnn.evaluation.noisy_inputs import noisy_data
-    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+    from diffrnn.training import OptimConfig, TrainConfig
 
-    torch.set_num_threads(ctx.threads)
     recipe = GENERATOR_RECIPES["diffusion", ctx.recipe]
     train = noisy_data("etth1").train()  # (N, 24, 7) in [0, 1]
     torch.manual_seed(ctx.seed)
@@ -187,38 +183,29 @@ def ddpm_etth1_unit(ctx: UnitContext) -> UnitOutput:
             )
         )
     )
-    loader = DataLoader(TensorDataset(train), batch_size=recipe.batch_size, shuffle=True)
-    result = fit(
-        model,
-        loader,
-        config=TrainConfig(
-            max_steps=-1,
-            max_time_s=ctx.budget_s,
-            seed=ctx.seed,
-            ema_decay=recipe.ema_decay,
-            optim=OptimConfig(lr=recipe.lr, warmup_steps=50),
-        ),
-        checkpoint_dir=ctx.checkpoint_dir,
-        resume=ctx.resume,
+    loader = seeded_loader(TensorDataset(train), recipe.batch_size, ctx.seed)
+    train_config = TrainConfig(
+        max_steps=-1, ema_decay=recipe.ema_decay, optim=OptimConfig(lr=recipe.lr, warmup_steps=50)
     )
+    result = train_for_unit(model, loader, ctx, train_config)
     model = result.model
     steps = DDPM_DENOISE_STEPS[ctx.recipe]
-    generator = torch.Generator().manual_seed(ctx.seed)
 
     def estimate(noisy: torch.Tensor, fraction: float, sigma: float) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(ctx.seed)  # each (timed) call draws the same
         return model.denoise(noisy, sigma, steps, generator)
 
     by_sigma, noisy_psnr, seconds = _score(ctx, "etth1", estimate)
-    mean_by_sigma, _, _ = _score(ctx, "etth1", lambda y, _, sigma: model.posterior_mean(y, sigma))
-    return UnitOutput(
-        metrics={
+    mean_by_sigma, _, _ = _score(
+        ctx, "etth1", lambda y, _, sigma: model.posterior_mean(y, sigma), timed=False
+    )
+    return fitted_output(
+        result,
+        {
             **_metrics(by_sigma, noisy_psnr),
             "psnr_posterior_mean": sum(mean_by_sigma.values()) / len(mean_by_sigma),
             "psnr_posterior_mean_by_sigma": mean_by_sigma,
         },
-        params=count_parameters(model),
-        train_seconds=result.train_seconds,
-        train_cpu_seconds=result.cpu_seconds,
         infer_seconds_per_sample=seconds,
         throughput=1.0 / seconds,
         throughput_unit="windows/s",

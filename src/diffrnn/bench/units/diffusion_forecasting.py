@@ -9,12 +9,12 @@ windows are subsampled because every window costs num_samples x steps denoiser p
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import diffrnn.bench.tasks  # noqa: F401  (defines the tasks registered on below)
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 from diffrnn.bench.units.forecasting import NUM_SAMPLES, etth1_problem, exchange_problem, fan_chart
 from diffrnn.data.windows import ForecastProblem
 
@@ -54,24 +54,23 @@ def diffusion_forecaster_unit(problem: ForecastProblem, ctx: UnitContext) -> Uni
     """
     import numpy as np
     import torch
-    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data import TensorDataset
 
     from diffrnn.data.windows import forecast_windows
     from diffrnn.diffusion.denoisers_1d import ConvDenoiser1dConfig
     from diffrnn.diffusion.ts_forecaster import DiffusionForecaster, DiffusionForecasterConfig
     from diffrnn.evaluation.forecast import crps_sum, sample_metrics
-    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+    from diffrnn.evaluation.timing import timed_call
+    from diffrnn.training import OptimConfig, TrainConfig
 
-    torch.set_num_threads(ctx.threads)
     recipe = RECIPES[ctx.recipe]
     past, future = forecast_windows(problem.train, problem.context, problem.horizon)
-    loader = DataLoader(
+    loader = seeded_loader(
         TensorDataset(
             torch.tensor(past, dtype=torch.float32), torch.tensor(future, dtype=torch.float32)
         ),
-        batch_size=recipe.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(ctx.seed),
+        recipe.batch_size,
+        ctx.seed,
     )
     torch.manual_seed(ctx.seed)
     config = DiffusionForecasterConfig(
@@ -84,29 +83,23 @@ def diffusion_forecaster_unit(problem: ForecastProblem, ctx: UnitContext) -> Uni
         ),
         sampler_steps=recipe.sampler_steps,
     )
-    result = fit(
-        DiffusionForecaster(config),
-        loader,
-        config=TrainConfig(
-            max_steps=recipe.max_steps,
-            max_time_s=ctx.budget_s,
-            seed=ctx.seed,
-            ema_decay=recipe.ema_decay,
-            optim=OptimConfig(lr=recipe.lr, warmup_steps=100),
-        ),
-        checkpoint_dir=ctx.checkpoint_dir,
-        resume=ctx.resume,
+    train = TrainConfig(
+        max_steps=recipe.max_steps,
+        ema_decay=recipe.ema_decay,
+        optim=OptimConfig(lr=recipe.lr, warmup_steps=100),
     )
+    result = train_for_unit(DiffusionForecaster(config), loader, ctx, train)
     model = result.model
 
     stride = max(1, -(-len(problem.test_ends) // recipe.max_test_windows))
     scored = replace(problem, test_ends=problem.test_ends[::stride])
     test_past, test_future = scored.test_windows()
     test_past_t = torch.tensor(test_past, dtype=torch.float32)
-    generator = torch.Generator().manual_seed(ctx.seed)
-    wall = time.perf_counter()
-    paths = model.forecast(test_past_t, recipe.num_samples, generator=generator)
-    wall = time.perf_counter() - wall
+    paths, wall = timed_call(
+        lambda: model.forecast(
+            test_past_t, recipe.num_samples, generator=torch.Generator().manual_seed(ctx.seed)
+        )
+    )
     paths_np = paths.double().numpy()  # (W, S, H, N)
     metrics = sample_metrics(test_future, paths_np)
 
@@ -143,11 +136,9 @@ def diffusion_forecaster_unit(problem: ForecastProblem, ctx: UnitContext) -> Uni
         scored, paths_np[-1], Path(ctx.out_dir) / "fan_chart.png", "diffusion forecaster"
     )
     paths_drawn = int(np.prod(paths_np.shape[:2])) * problem.num_series
-    return UnitOutput(
-        metrics=metrics,
-        params=count_parameters(model),
-        train_seconds=result.train_seconds,
-        train_cpu_seconds=result.cpu_seconds,
+    return fitted_output(
+        result,
+        metrics,
         infer_seconds_per_sample=wall / paths_drawn,
         throughput=paths_drawn / wall,
         throughput_unit="paths/s",

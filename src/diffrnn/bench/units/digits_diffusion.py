@@ -11,11 +11,11 @@ process at the timestep whose noise level matches the observation's (SDEdit, Men
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 
 FULL_SAMPLERS: tuple[tuple[str, int], ...] = (
     ("ddpm", 1000),
@@ -43,6 +43,10 @@ QUICK_SAMPLERS: tuple[tuple[str, int], ...] = (("dpmsolver++", 10), ("ddim", 10)
 CONDITIONAL_SAMPLERS: tuple[tuple[str, int], ...] = (("dpmsolver++", 10), ("dpmsolver++", 20))
 """The class-conditional unit's samplers in the full suite (guidance doubles every step's cost;
 the sampler-against-steps curve is the unconditional unit's)."""
+TIMING_IMAGES = 50
+"""Images per timed sampling call: after the scored batch (the warm-up), each sampler's seconds
+per image are the median of 3 calls on this many (a full repeat of DDPM-1000 would double the
+unit's evaluation)."""
 GUIDANCE_SCALE = 2.0
 SNAP_NOISE = 1.0 / 32
 """The snapped bound snaps x_0 estimates where the noise sigma_t = s_t / a_t is below a quarter
@@ -77,13 +81,13 @@ def ddpm_digits(suite: str) -> DigitsDiffusionRecipe:
 def _train(ctx: UnitContext, recipe: DigitsDiffusionRecipe, conditional: bool) -> Any:
     """Train the U-Net DDPM on the training digits; returns (model, FitResult)."""
     import torch
-    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data import TensorDataset
 
     from diffrnn.data.images import load_digits
     from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
     from diffrnn.diffusion.likelihood import levels_to_unit
     from diffrnn.diffusion.unet import UNet, UNetConfig
-    from diffrnn.training import OptimConfig, TrainConfig, fit
+    from diffrnn.training import OptimConfig, TrainConfig
 
     digits = load_digits()
     x = levels_to_unit(torch.as_tensor(digits.images[digits.train]))[:, None]  # (N, 1, 8, 8)
@@ -100,22 +104,13 @@ def _train(ctx: UnitContext, recipe: DigitsDiffusionRecipe, conditional: bool) -
         num_classes=10 if conditional else None,
         cond_drop_prob=0.1 if conditional else 0.0,
     )
-    loader = DataLoader(
-        TensorDataset(*tensors), batch_size=recipe.batch_size, shuffle=True, drop_last=True
+    loader = seeded_loader(TensorDataset(*tensors), recipe.batch_size, ctx.seed, drop_last=True)
+    train = TrainConfig(
+        max_steps=-1,
+        ema_decay=recipe.ema_decay,
+        optim=OptimConfig(lr=recipe.lr, warmup_steps=100),
     )
-    result = fit(
-        model,
-        loader,
-        config=TrainConfig(
-            max_steps=-1,
-            max_time_s=ctx.budget_s,
-            seed=ctx.seed,
-            ema_decay=recipe.ema_decay,
-            optim=OptimConfig(lr=recipe.lr, warmup_steps=100),
-        ),
-        checkpoint_dir=ctx.checkpoint_dir,
-        resume=ctx.resume,
-    )
+    result = train_for_unit(model, loader, ctx, train)
     return result.model, result
 
 
@@ -155,9 +150,8 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     from diffrnn.diffusion.sampling import sample
     from diffrnn.evaluation import digit_samples as scoring
     from diffrnn.evaluation.digits_classifier import digits_classifier
-    from diffrnn.training import count_parameters
+    from diffrnn.evaluation.timing import seconds_per_call
 
-    torch.set_num_threads(ctx.threads)
     recipe = ddpm_digits(ctx.recipe)
     if conditional and ctx.recipe == "full":
         recipe = dataclasses.replace(recipe, samplers=CONDITIONAL_SAMPLERS)
@@ -167,15 +161,23 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     n = recipe.samples
     labels = torch.arange(n) % 10 if conditional else None
     guidance = GUIDANCE_SCALE if conditional else 1.0
+    probe = min(n, TIMING_IMAGES)
+    probe_labels = None if labels is None else labels[:probe]
     fd: dict[str, float] = {}
     seconds: dict[str, float] = {}
     samples: dict[str, torch.Tensor] = {}
     for sampler, steps in recipe.samplers:
         key = f"{sampler}-{steps}"
         generator = torch.Generator().manual_seed(ctx.seed)
-        start = time.perf_counter()
         x = sample(model, (n, 1, 8, 8), sampler, steps, generator, labels, guidance)
-        seconds[key] = (time.perf_counter() - start) / n
+
+        def draw_probe(sampler: str = sampler, steps: int = steps) -> Any:
+            generator = torch.Generator().manual_seed(ctx.seed)
+            return sample(
+                model, (probe, 1, 8, 8), sampler, steps, generator, probe_labels, guidance
+            )
+
+        seconds[key] = seconds_per_call(draw_probe, warmup=0) / probe  # warmed by the batch
         fd[key] = scoring.fd_to_held_out(x, ctx.seed)
         samples[key] = x
     headline = recipe.samplers[0]
@@ -218,7 +220,7 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
         f"real-vs-real floor (500 training vs 500 held-out) {floor:.2f}.",
         "fd / seconds per image by sampler: "
         + ", ".join(f"{k} {fd[k]:.1f} ({seconds[k] * 1e3:.1f} ms)" for k in fd)
-        + f"; batch of {n}, {ctx.threads} thread(s).",
+        + f"; scored batch of {n}, timed on {probe} (median of 3), {ctx.threads} thread(s).",
         f"bits_per_dim: DDPM's variational bound on {bound.prior.shape[0]} test digits "
         f"(17 levels, bin 2/16; L_t at every t < 50 and every {recipe.bound_stride}th t above); "
         "an upper bound on the NLL, unlike the pixel LSTM's exact NLL. bits_per_dim_snapped: "
@@ -227,11 +229,9 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     ]
     if conditional:
         notes.append(f"class-conditional, classifier-free guidance w = {GUIDANCE_SCALE}.")
-    return UnitOutput(
-        metrics=metrics,
-        params=count_parameters(model),
-        train_seconds=result.train_seconds,
-        train_cpu_seconds=result.cpu_seconds,
+    return fitted_output(
+        result,
+        metrics,
         infer_seconds_per_sample=seconds[head_key],
         throughput=1.0 / seconds[head_key],
         throughput_unit="images/s",
@@ -262,7 +262,7 @@ def denoise_psnr(
     The reverse process (DDIM on a `steps`-step trailing grid) starts at the grid timestep whose
     noise level sqrt((1 - alpha_bar) / alpha_bar) is nearest the observation's, from
     sqrt(alpha_bar) * noisy image (`diffrnn.diffusion.sdedit.denoise`). Returns (psnr by level,
-    psnr of the noisy input by level, seconds per image).
+    psnr of the noisy input by level, seconds per image: `timed_call` per level).
     """
     import torch
 
@@ -270,20 +270,25 @@ def denoise_psnr(
     from diffrnn.evaluation.digit_samples import noisy_digits
     from diffrnn.evaluation.noisy_inputs import NOISE_FRACTIONS
     from diffrnn.evaluation.psnr import psnr
+    from diffrnn.evaluation.timing import timed_call
 
-    generator = torch.Generator().manual_seed(seed)
     by_sigma: dict[str, float] = {}
     noisy_psnr: dict[str, float] = {}
     images = 0
-    start = time.perf_counter()
+    seconds = 0.0
     for fraction in NOISE_FRACTIONS:
         clean, y = noisy_digits("test", fraction, seed)  # (B, 1, 8, 8) each
-        # the data range is 2 in the [-1, 1] scale
-        x0 = denoise(model, y, 2.0 * fraction, steps, generator)
+
+        def run(y: Any = y, fraction: float = fraction) -> Any:
+            generator = torch.Generator().manual_seed(seed)  # every timed call draws the same
+            return denoise(model, y, 2.0 * fraction, steps, generator)  # data range 2 in [-1, 1]
+
+        x0, wall = timed_call(run)
+        seconds += wall
         by_sigma[str(fraction)] = psnr(x0, clean, 2.0)
         noisy_psnr[str(fraction)] = psnr(y.clamp(-1, 1), clean, 2.0)
         images += clean.shape[0]
-    return by_sigma, noisy_psnr, (time.perf_counter() - start) / images
+    return by_sigma, noisy_psnr, seconds / images
 
 
 def posterior_mean_psnr(model: Any, seed: int) -> dict[str, float]:
@@ -304,26 +309,19 @@ def posterior_mean_psnr(model: Any, seed: int) -> dict[str, float]:
 @register_unit("denoise-digits", "ddpm", family="diffusion")
 def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
     """Noise reduction with the learned prior: the reverse process from the matching noise level."""
-    import torch
-
-    from diffrnn.training import count_parameters
-
-    torch.set_num_threads(ctx.threads)
     recipe = ddpm_digits(ctx.recipe)
     model, result = _train(ctx, recipe, conditional=False)
     by_sigma, noisy_psnr, seconds = denoise_psnr(model, recipe.denoise_steps, ctx.seed)
     mean_by_sigma = posterior_mean_psnr(model, ctx.seed)
-    return UnitOutput(
-        metrics={
+    return fitted_output(
+        result,
+        {
             "psnr": sum(by_sigma.values()) / len(by_sigma),
             "psnr_by_sigma": by_sigma,
             "psnr_noisy_input": noisy_psnr,
             "psnr_posterior_mean": sum(mean_by_sigma.values()) / len(mean_by_sigma),
             "psnr_posterior_mean_by_sigma": mean_by_sigma,
         },
-        params=count_parameters(model),
-        train_seconds=result.train_seconds,
-        train_cpu_seconds=result.cpu_seconds,
         infer_seconds_per_sample=seconds,
         throughput=1.0 / seconds,
         throughput_unit="images/s",

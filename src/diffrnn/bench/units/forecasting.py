@@ -25,6 +25,7 @@ import numpy as np
 
 import diffrnn.bench.tasks  # noqa: F401  (defines the tasks registered on below)
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 from diffrnn.data.windows import ForecastProblem
 
 NUM_SAMPLES = 100  # sample paths per series and window (the task protocol)
@@ -143,10 +144,9 @@ def probabilistic_floor_unit(
 ) -> UnitOutput:
     """Score a floor's paths (or point forecast) on every test window of `problem`."""
     from diffrnn.evaluation.forecast import sample_metrics
+    from diffrnn.evaluation.timing import timed_call
 
-    wall = time.perf_counter()
-    paths = floor_samples(problem, method, NUM_SAMPLES, ctx.seed)
-    wall = time.perf_counter() - wall
+    paths, wall = timed_call(lambda: floor_samples(problem, method, NUM_SAMPLES, ctx.seed))
     _, future = problem.test_windows()
     notes = [] if paths.shape[1] > 1 else ["point forecast: CRPS of a point mass (= weighted MAE)"]
     return UnitOutput(
@@ -193,14 +193,13 @@ def deepar_unit(
     With `chart`, also writes a fan chart of the last test window (`fan_chart.png`).
     """
     import torch
-    from torch.utils.data import DataLoader
 
     from diffrnn.data.windows import SeriesWindows
     from diffrnn.evaluation.forecast import sample_metrics
+    from diffrnn.evaluation.timing import timed_call
     from diffrnn.rnn.deepar import DeepAR
-    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+    from diffrnn.training import OptimConfig, TrainConfig
 
-    torch.set_num_threads(ctx.threads)
     recipe = DEEPAR_RECIPES[ctx.recipe]
     config = deepar_config_for(problem, cell, ctx.recipe)
     calendar = problem.calendar()  # (T, F) or None
@@ -209,28 +208,15 @@ def deepar_unit(
         config.window_length,
         None if calendar is None else calendar[: problem.train_end],
     )
-    loader = DataLoader(
-        windows,
-        batch_size=recipe.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(ctx.seed),
-    )
     torch.manual_seed(ctx.seed)
-    train_config = TrainConfig(
+    train = TrainConfig(
         max_steps=recipe.max_steps,
-        max_time_s=ctx.budget_s,
-        seed=ctx.seed,
         grad_clip=10.0,
         ema_decay=recipe.ema_decay,
         optim=OptimConfig(lr=recipe.lr, schedule=recipe.schedule, total_steps=recipe.max_steps),
     )
-    result = fit(
-        DeepAR(config),
-        loader,
-        config=train_config,
-        checkpoint_dir=ctx.checkpoint_dir,
-        resume=ctx.resume,
-    )
+    loader = seeded_loader(windows, recipe.batch_size, ctx.seed)
+    result = train_for_unit(DeepAR(config), loader, ctx, train)
     model = result.model
 
     history, future = problem.test_windows(history=config.history_length)  # (W, L_h, N), (W, H, N)
@@ -239,26 +225,28 @@ def deepar_unit(
     feats = np.zeros((num_windows, steps, 0), np.float32)
     if calendar is not None:
         feats = np.stack([calendar[e - steps : e] for e in problem.test_ends])  # (W, C + H, F)
-    torch.manual_seed(ctx.seed)
-    wall = time.perf_counter()
-    paths = model.sample(
-        torch.as_tensor(history, dtype=torch.float32).permute(0, 2, 1).reshape(num_windows * n, -1),
-        torch.as_tensor(feats).repeat_interleave(n, dim=0),  # (W N, C + H, F)
-        torch.arange(n).repeat(num_windows),
-        NUM_SAMPLES,
-    )  # (W N, S, H)
-    wall = time.perf_counter() - wall
+
+    def draw() -> torch.Tensor:
+        torch.manual_seed(ctx.seed)
+        return model.sample(
+            torch.as_tensor(history, dtype=torch.float32)
+            .permute(0, 2, 1)
+            .reshape(num_windows * n, -1),
+            torch.as_tensor(feats).repeat_interleave(n, dim=0),  # (W N, C + H, F)
+            torch.arange(n).repeat(num_windows),
+            NUM_SAMPLES,
+        )  # (W N, S, H)
+
+    paths, wall = timed_call(draw)
     paths = paths.view(num_windows, n, NUM_SAMPLES, -1).permute(0, 2, 3, 1).double().numpy()
     artefacts = {}
     if chart and ctx.out_dir is not None:
         artefacts["fan_chart"] = fan_chart(
             problem, paths[-1], Path(ctx.out_dir) / "fan_chart.png", f"DeepAR ({cell})"
         )
-    return UnitOutput(
-        metrics=sample_metrics(future, paths),
-        params=count_parameters(model),
-        train_seconds=result.train_seconds,
-        train_cpu_seconds=result.cpu_seconds,
+    return fitted_output(
+        result,
+        sample_metrics(future, paths),
         infer_seconds_per_sample=wall / (num_windows * n * NUM_SAMPLES),
         throughput=num_windows * n * NUM_SAMPLES / wall,
         throughput_unit="paths/s",
@@ -337,7 +325,11 @@ def point_floor_unit(
             "mae": mae(future, forecast),
         }
     wall = time.perf_counter() - wall
-    return _point_output(by_horizon, stride, train_seconds=wall if method == "linear-ar" else 0.0)
+    return UnitOutput(
+        metrics=_point_metrics(by_horizon),
+        train_seconds=wall if method == "linear-ar" else 0.0,
+        notes=_point_notes(by_horizon, stride),
+    )
 
 
 def point_forecaster_unit(
@@ -346,12 +338,13 @@ def point_forecaster_unit(
     """Train one direct RNN for the longest horizon within ctx.budget_s; score each problem
     (horizon h) on the first h of its outputs, so the whole budget goes into one model."""
     import torch
-    from torch.utils.data import DataLoader, Dataset
+    from torch.utils.data import Dataset
 
     from diffrnn.data.windows import forecast_windows
     from diffrnn.evaluation.forecast import mae, mse
+    from diffrnn.evaluation.timing import timed_call
     from diffrnn.rnn.point_forecaster import PointForecaster, PointForecasterConfig
-    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+    from diffrnn.training import OptimConfig, TrainConfig
 
     class Windows(Dataset):
         def __init__(self, past: np.ndarray, future: np.ndarray) -> None:
@@ -364,7 +357,6 @@ def point_forecaster_unit(
         def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
             return {"past": self.past[i], "future": self.future[i]}
 
-    torch.set_num_threads(ctx.threads)
     recipe = POINT_RECIPES[ctx.recipe]
     longest = max(problems, key=lambda p: p.horizon)
     torch.manual_seed(ctx.seed)
@@ -378,59 +370,57 @@ def point_forecaster_unit(
             num_layers=recipe.num_layers,
         )
     )
-    loader = DataLoader(
+    loader = seeded_loader(
         Windows(*forecast_windows(longest.train, longest.context, longest.horizon)),
-        batch_size=recipe.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(ctx.seed),
+        recipe.batch_size,
+        ctx.seed,
     )
-    train_config = TrainConfig(
-        max_steps=recipe.max_steps,
-        max_time_s=ctx.budget_s,
-        seed=ctx.seed,
-        optim=OptimConfig(lr=recipe.lr),
-    )
-    result = fit(
-        model, loader, config=train_config, checkpoint_dir=ctx.checkpoint_dir, resume=ctx.resume
-    )
+    train = TrainConfig(max_steps=recipe.max_steps, optim=OptimConfig(lr=recipe.lr))
+    result = train_for_unit(model, loader, ctx, train)
+
+    @torch.no_grad()
+    def predict(past: np.ndarray) -> np.ndarray:
+        chunks = [
+            result.model.predict(torch.as_tensor(past[i : i + 512], dtype=torch.float32))
+            for i in range(0, len(past), 512)
+        ]
+        return torch.cat(chunks).numpy()  # (W, H_longest, N)
+
     by_horizon: dict[str, dict[str, float]] = {}
     infer_s, forecasts = 0.0, 0
     for problem in problems:
         past, future = _subset(problem, recipe.eval_stride).test_windows()
-        wall = time.perf_counter()
-        with torch.no_grad():
-            forecast = torch.cat(
-                [
-                    result.model.predict(torch.as_tensor(past[i : i + 512], dtype=torch.float32))
-                    for i in range(0, len(past), 512)
-                ]
-            ).numpy()[:, : problem.horizon]  # the first h of the longest horizon's outputs
-        infer_s += time.perf_counter() - wall
+        forecast, wall = timed_call(lambda past=past: predict(past))
+        forecast = forecast[:, : problem.horizon]  # the first h of the longest horizon's outputs
+        infer_s += wall
         forecasts += len(past)
         by_horizon[str(problem.horizon)] = {
             "mse": mse(future, forecast),
             "mae": mae(future, forecast),
         }
-    output = _point_output(by_horizon, recipe.eval_stride, result.train_seconds)
-    output.params, output.train_cpu_seconds = count_parameters(result.model), result.cpu_seconds
-    output.notes.append(f"one model for horizon {longest.horizon}, {result.steps} steps")
-    output.infer_seconds_per_sample = infer_s / forecasts
-    output.throughput, output.throughput_unit = forecasts / infer_s, "windows/s"
-    return output
+    return fitted_output(
+        result,
+        _point_metrics(by_horizon),
+        infer_seconds_per_sample=infer_s / forecasts,
+        throughput=forecasts / infer_s,
+        throughput_unit="windows/s",
+        notes=[
+            *_point_notes(by_horizon, recipe.eval_stride),
+            f"one model for horizon {longest.horizon}, {result.steps} steps",
+        ],
+    )
 
 
-def _point_output(
-    by_horizon: dict[str, dict[str, float]], stride: int, train_seconds: float
-) -> UnitOutput:
+def _point_metrics(by_horizon: dict[str, dict[str, float]]) -> dict[str, object]:
     first = next(iter(by_horizon.values()))
+    return {"mse": first["mse"], "mae": first["mae"], "by_horizon": by_horizon}
+
+
+def _point_notes(by_horizon: dict[str, dict[str, float]], stride: int) -> list[str]:
     notes = [f"horizon {h}: mse {m['mse']:.4f}, mae {m['mae']:.4f}" for h, m in by_horizon.items()]
     if stride > 1:
         notes.append(f"scored every {stride}th test window (quick suite)")
-    return UnitOutput(
-        metrics={"mse": first["mse"], "mae": first["mae"], "by_horizon": by_horizon},
-        train_seconds=train_seconds,
-        notes=notes,
-    )
+    return notes
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,13 +16,13 @@ GRU with a Gaussian per step), and two references that train nothing:
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
 import diffrnn.bench.tasks  # noqa: F401  (defines the tasks registered on below)
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,8 @@ def _evaluation_split(windows: np.ndarray, suite: str, seed: int) -> tuple[np.nd
 
 
 def _reference_unit(ctx: UnitContext, kind: str) -> UnitOutput:
-    import torch
-
     from diffrnn.evaluation.timegan import etth1_windows
 
-    torch.set_num_threads(ctx.threads)
     windows = etth1_windows()
     real, rest = _evaluation_split(windows, ctx.recipe, ctx.seed)
     rng = np.random.default_rng(ctx.seed + 1)
@@ -104,12 +101,12 @@ def _reference_unit(ctx: UnitContext, kind: str) -> UnitOutput:
 
 def _generator_unit(ctx: UnitContext, family: str) -> UnitOutput:
     import torch
-    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data import TensorDataset
 
     from diffrnn.evaluation.timegan import etth1_windows
-    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+    from diffrnn.evaluation.timing import timed_call
+    from diffrnn.training import OptimConfig, TrainConfig
 
-    torch.set_num_threads(ctx.threads)
     windows = etth1_windows()
     real, _ = _evaluation_split(windows, ctx.recipe, ctx.seed)
     recipe = GENERATOR_RECIPES[family, ctx.recipe]
@@ -140,43 +137,27 @@ def _generator_unit(ctx: UnitContext, family: str) -> UnitOutput:
                 num_layers=recipe.layers,
             )
         )
-    loader = DataLoader(
-        TensorDataset(torch.from_numpy(windows)),
-        batch_size=recipe.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(ctx.seed),
+    loader = seeded_loader(TensorDataset(torch.from_numpy(windows)), recipe.batch_size, ctx.seed)
+    train = TrainConfig(
+        max_steps=-1, ema_decay=recipe.ema_decay, optim=OptimConfig(lr=recipe.lr, warmup_steps=50)
     )
-    result = fit(
-        model,
-        loader,
-        config=TrainConfig(
-            max_steps=-1,
-            max_time_s=ctx.budget_s,
-            seed=ctx.seed,
-            ema_decay=recipe.ema_decay,
-            optim=OptimConfig(lr=recipe.lr, warmup_steps=50),
-        ),
-        checkpoint_dir=ctx.checkpoint_dir,
-        resume=ctx.resume,
-    )
+    result = train_for_unit(model, loader, ctx, train)
     model = result.model
-    generator = torch.Generator().manual_seed(ctx.seed)
-    wall = time.perf_counter()
-    if family == "diffusion":
-        synthetic = model.generate(len(real), generator=generator)
-        steps = model.config.sampler_steps
-    else:
-        synthetic = model.sample(len(real), generator=generator).clamp(0.0, 1.0)
-        steps = None
-    wall = time.perf_counter() - wall
+
+    def draw() -> torch.Tensor:
+        generator = torch.Generator().manual_seed(ctx.seed)
+        if family == "diffusion":
+            return model.generate(len(real), generator=generator)
+        return model.sample(len(real), generator=generator).clamp(0.0, 1.0)
+
+    synthetic, wall = timed_call(draw)
+    steps = model.config.sampler_steps if family == "diffusion" else None
     notes = [f"{result.steps} training steps of batch {recipe.batch_size}"]
     if family == "rnn":
         notes.append("samples clamped to [0, 1], the range of the min-max scaled data")
-    return UnitOutput(
-        metrics=score(real, synthetic.numpy(), ctx.recipe, ctx.seed),
-        params=count_parameters(model),
-        train_seconds=result.train_seconds,
-        train_cpu_seconds=result.cpu_seconds,
+    return fitted_output(
+        result,
+        score(real, synthetic.numpy(), ctx.recipe, ctx.seed),
         infer_seconds_per_sample=wall / len(real),
         throughput=len(real) / wall,
         throughput_unit="windows/s",

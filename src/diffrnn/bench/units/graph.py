@@ -11,13 +11,13 @@ Options (`ctx.options`): "graph" = "metr_la" (the directed DCRNN sensor graph, d
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 
 LOSLOOP_STEPS = 12  # 12 x 5 minutes in, 12 out
 LOSLOOP_HORIZONS = (3, 6, 12)  # 15, 30 and 60 minutes
@@ -80,12 +80,11 @@ def train_dcrnn(
         (model, FitResult).
     """
     import torch
-    from torch.utils.data import DataLoader, StackDataset
+    from torch.utils.data import StackDataset
 
     from diffrnn.hybrid.dcrnn import DCRNN, DCRNNConfig
-    from diffrnn.training import OptimConfig, TrainConfig, fit
+    from diffrnn.training import OptimConfig, TrainConfig
 
-    torch.set_num_threads(ctx.threads)
     xs = torch.tensor(np.asarray(x), dtype=torch.float32)[..., None]  # (W, T_in, N, 1)
     ys = torch.tensor(np.asarray(y), dtype=torch.float32)[..., None]  # (W, T_out, N, 1)
     config = DCRNNConfig(
@@ -101,48 +100,41 @@ def train_dcrnn(
     model = DCRNN(config, torch.as_tensor(adjacency, dtype=torch.float32))
     observed = xs[xs != 0] if loss == "masked_mae" else xs
     model.set_standardisation(observed.mean().reshape(1), observed.std().reshape(1))
-    loader = DataLoader(
-        StackDataset(x=xs, y=ys),
-        batch_size=recipe.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(ctx.seed),
-    )
-    train_config = TrainConfig(
+    loader = seeded_loader(StackDataset(x=xs, y=ys), recipe.batch_size, ctx.seed)
+    train = TrainConfig(
         max_steps=max_steps,
-        max_time_s=ctx.budget_s,
         max_epochs=recipe.max_epochs,
-        seed=ctx.seed,
         grad_clip=5.0,
         optim=OptimConfig(lr=recipe.lr),
     )
-    result = fit(
-        model, loader, config=train_config, checkpoint_dir=ctx.checkpoint_dir, resume=ctx.resume
-    )
+    result = train_for_unit(model, loader, ctx, train)
     return result.model, result
 
 
 def predict_windows(model: Any, x: np.ndarray, batch_size: int = 64) -> tuple[np.ndarray, float]:
-    """Forecasts (W, T_out, N) of `model` for windows x (W, T_in, N), and the wall seconds."""
+    """Forecasts (W, T_out, N) of `model` for windows x (W, T_in, N), and the wall seconds of
+    forecasting them all (median of 3 after a warm-up, `timed_call`)."""
     import torch
 
+    from diffrnn.evaluation.timing import timed_call
+
     xs = torch.tensor(np.asarray(x), dtype=torch.float32)[..., None]
-    wall = time.perf_counter()
-    out = [model.predict(xs[i : i + batch_size])[..., 0] for i in range(0, len(xs), batch_size)]
-    wall = time.perf_counter() - wall
-    return torch.cat(out).double().numpy(), wall
+
+    def predict() -> torch.Tensor:
+        chunks = range(0, len(xs), batch_size)
+        return torch.cat([model.predict(xs[i : i + batch_size])[..., 0] for i in chunks])
+
+    out, wall = timed_call(predict)
+    return out.double().numpy(), wall
 
 
-def _fitted_output(
+def _dcrnn_output(
     model: Any, result: Any, metrics: dict[str, Any], wall: float, n: int, recipe: GraphRecipe
 ) -> UnitOutput:
-    from diffrnn.training import count_parameters
-
     k = model.config.max_diffusion_step
-    return UnitOutput(
-        metrics=metrics,
-        params=count_parameters(model),
-        train_seconds=result.train_seconds,
-        train_cpu_seconds=result.cpu_seconds,
+    return fitted_output(
+        result,
+        metrics,
         infer_seconds_per_sample=wall / n,
         throughput=n / wall,
         throughput_unit="windows/s",
@@ -201,7 +193,7 @@ def chickenpox_dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
         ctx, adjacency, x_train, y_train, recipe, max_diffusion_step, loss="mse"
     )
     forecast, wall = predict_windows(model, x_test)
-    return _fitted_output(model, result, {"mse": mse(y_test, forecast)}, wall, len(x_test), recipe)
+    return _dcrnn_output(model, result, {"mse": mse(y_test, forecast)}, wall, len(x_test), recipe)
 
 
 @register_unit("graph-chickenpox", "last-value", family="baseline")
@@ -315,7 +307,7 @@ def losloop_dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
     )
     forecast, wall = predict_windows(model, data["x_test"])
     metrics = losloop_metrics(data["y_test"], forecast)
-    output = _fitted_output(model, result, metrics, wall, len(forecast), recipe)
+    output = _dcrnn_output(model, result, metrics, wall, len(forecast), recipe)
     if max_diffusion_step:
         output.notes.append(f"graph: {ctx.options.get('graph', 'metr_la')}")
     return output

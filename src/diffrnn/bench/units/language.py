@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import fitted_output, train_for_unit
 from diffrnn.bench.units.masked_diffusion import mdlm_validation_blocks
 
 NGRAM_ORDER = 5
@@ -57,6 +58,7 @@ def ngram_unit(ctx: UnitContext) -> UnitOutput:
 
     from diffrnn.baselines.ngram import KneserNeyLM, NGramConfig
     from diffrnn.data.text import load_tinyshakespeare
+    from diffrnn.evaluation.timing import timed_call
 
     corpus = load_tinyshakespeare()
     start = time.perf_counter()
@@ -66,9 +68,10 @@ def ngram_unit(ctx: UnitContext) -> UnitOutput:
     val, scope = _validation(corpus, ctx.recipe)
     nats = model.nats_per_token(val)
     n_chars = char_lm_recipe(ctx.recipe).sample_chars
-    start = time.perf_counter()
-    drawn = model.sample(corpus.encode(PROMPT), n_chars, np.random.default_rng(ctx.seed))
-    chars_per_s = n_chars / (time.perf_counter() - start)
+    drawn, wall = timed_call(
+        lambda: model.sample(corpus.encode(PROMPT), n_chars, np.random.default_rng(ctx.seed))
+    )
+    chars_per_s = n_chars / wall
     (ctx.out_dir / "samples.txt").write_text(PROMPT + corpus.decode(drawn) + "\n")
     return UnitOutput(
         metrics={"nats_per_char": nats, "bits_per_char": nats / math.log(2)},
@@ -88,10 +91,10 @@ def _char_rnn(ctx: UnitContext, cell: str) -> UnitOutput:
 
     from diffrnn.data.tbptt import TBPTTChunks
     from diffrnn.data.text import load_tinyshakespeare
+    from diffrnn.evaluation.timing import timed_call
     from diffrnn.rnn.char_lm import CharLM, CharLMConfig
-    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+    from diffrnn.training import OptimConfig, TrainConfig
 
-    torch.set_num_threads(ctx.threads)
     recipe = char_lm_recipe(ctx.recipe)
     corpus = load_tinyshakespeare()
     torch.manual_seed(ctx.seed)
@@ -104,15 +107,8 @@ def _char_rnn(ctx: UnitContext, cell: str) -> UnitOutput:
         )
     )
     chunks = TBPTTChunks(torch.from_numpy(corpus.train_ids), recipe.batch_size, recipe.seq_len)
-    result = fit(
-        model,
-        DataLoader(chunks, batch_size=None),
-        config=TrainConfig(
-            max_steps=-1, max_time_s=ctx.budget_s, seed=ctx.seed, optim=OptimConfig(lr=recipe.lr)
-        ),
-        checkpoint_dir=ctx.checkpoint_dir,
-        resume=ctx.resume,
-    )
+    train = TrainConfig(max_steps=-1, optim=OptimConfig(lr=recipe.lr))
+    result = train_for_unit(model, DataLoader(chunks, batch_size=None), ctx, train)
     model = result.model
     val, scope = _validation(corpus, ctx.recipe)
     nats = model.nats_per_char(torch.from_numpy(val))
@@ -122,21 +118,24 @@ def _char_rnn(ctx: UnitContext, cell: str) -> UnitOutput:
     block_nats = model.block_nats_per_char(blocks, first)
 
     prompt = torch.from_numpy(corpus.encode(PROMPT))[None]  # (1, P)
-    generator = torch.Generator().manual_seed(ctx.seed)
-    start = time.perf_counter()
-    drawn = model.sample(prompt, recipe.sample_chars, temperature=0.8, generator=generator)
-    chars_per_s = recipe.sample_chars / (time.perf_counter() - start)
+    drawn, wall = timed_call(
+        lambda: model.sample(
+            prompt,
+            recipe.sample_chars,
+            temperature=0.8,
+            generator=torch.Generator().manual_seed(ctx.seed),
+        )
+    )
+    chars_per_s = recipe.sample_chars / wall
     (ctx.out_dir / "samples.txt").write_text(PROMPT + corpus.decode(drawn[0].numpy()) + "\n")
     tokens = result.steps * recipe.batch_size * recipe.seq_len
-    return UnitOutput(
-        metrics={
+    return fitted_output(
+        result,
+        {
             "nats_per_char": nats,
             "bits_per_char": nats / math.log(2),
             "nats_per_char_blocks": block_nats,
         },
-        params=count_parameters(model),
-        train_seconds=result.train_seconds,
-        train_cpu_seconds=result.cpu_seconds,
         infer_seconds_per_sample=1.0 / chars_per_s,
         throughput=chars_per_s,
         throughput_unit="chars/s",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import fitted_output, train_for_unit
 
 ADDING_LENGTHS = (50, 100, 200, 400, 1000)
 COPY_LENGTHS = (50, 100, 200)
@@ -98,15 +99,16 @@ def _train_cell(ctx: UnitContext, task: str, cell: str) -> UnitOutput:
     )
     from diffrnn.evaluation.gradients import grad_norm_vs_lag
     from diffrnn.rnn.long_range import long_range_model
-    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+    from diffrnn.training import FitResult, OptimConfig, TrainConfig
     from diffrnn.training.trainer import evaluate_loss
 
-    torch.set_num_threads(ctx.threads)
     recipe = long_range_recipe(ctx.recipe)
     lengths = _lengths(ctx, task)
     key = "mse" if task == "adding" else "cross_entropy"
+    train = TrainConfig(max_steps=-1, optim=OptimConfig(lr=recipe.lr))
     scores, passed, curves = {}, {}, {}
-    params, train_s, cpu_s, notes = 0, 0.0, 0.0, []
+    results: list[FitResult] = []
+    notes: list[str] = []
     for length in lengths:
         torch.manual_seed(ctx.seed)
         model = long_range_model(task, cell, recipe.hidden_size)  # type: ignore[arg-type]
@@ -118,18 +120,15 @@ def _train_cell(ctx: UnitContext, task: str, cell: str) -> UnitOutput:
 
         curves[f"grad_norm_vs_lag_init_T{length}"] = grad_norm_vs_lag(last_loss, probe).tolist()
         stream = LongRangeStream(task, length, recipe.batch_size, seed=ctx.seed)
-        result = fit(
+        result = train_for_unit(
             model,
             DataLoader(stream, batch_size=None),
-            config=TrainConfig(
-                max_steps=-1,
-                max_time_s=ctx.budget_s / len(lengths),
-                seed=ctx.seed,
-                optim=OptimConfig(lr=recipe.lr),
-            ),
-            checkpoint_dir=ctx.checkpoint_subdir(f"T{length}"),
-            resume=ctx.resume,
+            ctx,
+            train,
+            name=f"T{length}",
+            share=1 / len(lengths),
         )
+        results.append(result)
         model = result.model
         probe = model.features(inputs[: recipe.n_grad]).detach()
         curves[f"grad_norm_vs_lag_T{length}"] = grad_norm_vs_lag(last_loss, probe).tolist()
@@ -141,20 +140,10 @@ def _train_cell(ctx: UnitContext, task: str, cell: str) -> UnitOutput:
             passed[str(length)] = score < COPY_SOLVED_FRACTION * copy_memoryless_cross_entropy(
                 length
             )
-        params = count_parameters(model)
-        train_s += result.train_seconds
-        cpu_s += result.cpu_seconds
         notes.append(f"T={length}: {result.steps} steps of batch {recipe.batch_size}")
         if not math.isfinite(score):
             notes.append(f"T={length}: non-finite test loss")
-    return UnitOutput(
-        metrics={key: scores, "passed": passed},
-        params=params,
-        train_seconds=train_s,
-        train_cpu_seconds=cpu_s,
-        curves=curves,
-        notes=notes,
-    )
+    return fitted_output(results, {key: scores, "passed": passed}, curves=curves, notes=notes)
 
 
 for _task in ("adding", "copy"):  # partials pickle into the harness's unit processes

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from dataclasses import dataclass
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 
 BOUND_STEPS = 1000
 """T of the discrete-time bound reported (its gap to the continuous-time limit is O(1/T))."""
@@ -58,13 +58,13 @@ def mdlm_validation_blocks(corpus, suite: str):  # type: ignore[no-untyped-def]
 
 def _run(ctx: UnitContext, denoiser: str) -> UnitOutput:
     import torch
-    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data import TensorDataset
 
     from diffrnn.data.text import load_tinyshakespeare
     from diffrnn.diffusion.masked import MDLM, MDLMConfig, bound_nats_per_token
-    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+    from diffrnn.evaluation.timing import timed_call
+    from diffrnn.training import OptimConfig, TrainConfig
 
-    torch.set_num_threads(ctx.threads)
     recipe = mdlm_shakespeare(denoiser, ctx.recipe)
     corpus = load_tinyshakespeare()
     L = recipe.seq_len
@@ -84,24 +84,9 @@ def _run(ctx: UnitContext, denoiser: str) -> UnitOutput:
     )
     model = MDLM(config)
     model.codepoints.copy_(torch.tensor([ord(ch) for ch in corpus.vocab]))
-    loader = DataLoader(
-        TensorDataset(blocks),
-        batch_size=recipe.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(ctx.seed),
-    )
-    result = fit(
-        model,
-        loader,
-        config=TrainConfig(
-            max_steps=-1,
-            max_time_s=ctx.budget_s,
-            seed=ctx.seed,
-            optim=OptimConfig(lr=recipe.lr, warmup_steps=100),
-        ),
-        checkpoint_dir=ctx.checkpoint_dir,
-        resume=ctx.resume,
-    )
+    loader = seeded_loader(TensorDataset(blocks), recipe.batch_size, ctx.seed)
+    train_config = TrainConfig(max_steps=-1, optim=OptimConfig(lr=recipe.lr, warmup_steps=100))
+    result = train_for_unit(model, loader, ctx, train_config)
     model = result.model
     draws = [  # independent mask draws: their spread is the estimate's Monte-Carlo error
         bound_nats_per_token(model, val_blocks, steps=BOUND_STEPS, seed=ctx.seed * 1000 + r)
@@ -113,11 +98,13 @@ def _run(ctx: UnitContext, denoiser: str) -> UnitOutput:
     n_samples = 4 if ctx.recipe == "quick" else 8
     steps_grid = (L,) if ctx.recipe == "quick" else tuple(sorted({*SAMPLE_STEPS, L}))
     chars_per_s: dict[int, float] = {}
-    generator = torch.Generator().manual_seed(ctx.seed)
     for steps in steps_grid:
-        start = time.perf_counter()
-        tokens = model.sample(n_samples, steps=steps, generator=generator)
-        chars_per_s[steps] = tokens.numel() / (time.perf_counter() - start)
+        tokens, wall = timed_call(
+            lambda steps=steps: model.sample(
+                n_samples, steps=steps, generator=torch.Generator().manual_seed(ctx.seed)
+            )
+        )
+        chars_per_s[steps] = tokens.numel() / wall
         if steps == L:
             text = "\n\n---\n\n".join(model.decode(tokens))
             (ctx.out_dir / "samples.txt").write_text(text + "\n")
@@ -131,15 +118,13 @@ def _run(ctx: UnitContext, denoiser: str) -> UnitOutput:
         + ", ".join(f"{s} steps: {c:.0f}" for s, c in chars_per_s.items())
         + f" ({n_samples} sequences of {L} chars at once, {ctx.threads} thread(s)).",
     ]
-    return UnitOutput(
-        metrics={
+    return fitted_output(
+        result,
+        {
             "nats_per_char": nats,
             "bits_per_char": nats / math.log(2.0),
             "nats_per_char_stderr": stderr,
         },
-        params=count_parameters(model),
-        train_seconds=result.train_seconds,
-        train_cpu_seconds=result.cpu_seconds,
         infer_seconds_per_sample=L / chars_per_s[L],
         throughput=chars_per_s[L],
         throughput_unit="chars/s",

@@ -11,10 +11,11 @@ a grid PNG.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
+from diffrnn.bench.units.digits_diffusion import TIMING_IMAGES
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,10 @@ def pixel_lstm_unit(ctx: UnitContext) -> UnitOutput:
     from diffrnn.data.images import load_digits
     from diffrnn.diffusion.likelihood import levels_to_unit
     from diffrnn.evaluation import digit_samples as scoring
+    from diffrnn.evaluation.timing import seconds_per_call
     from diffrnn.rnn.pixel_ar import PixelAR, PixelARConfig
-    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+    from diffrnn.training import OptimConfig, TrainConfig
 
-    torch.set_num_threads(ctx.threads)
     recipe = pixel_recipe(ctx.recipe)
     digits = load_digits()
     images = torch.from_numpy(digits.images)  # (N, 8, 8) levels 0..16
@@ -67,47 +68,39 @@ def pixel_lstm_unit(ctx: UnitContext) -> UnitOutput:
             hidden_size=recipe.hidden_size,
         )
     )
-    loader = DataLoader(
-        TensorDataset(images[train], labels[train]),
-        batch_size=recipe.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(ctx.seed),
-    )
+    loader = seeded_loader(TensorDataset(images[train], labels[train]), recipe.batch_size, ctx.seed)
     val = torch.from_numpy(digits.val)
-    result = fit(
-        model,
-        loader,
-        DataLoader(TensorDataset(images[val], labels[val]), batch_size=len(val)),
-        config=TrainConfig(
-            max_steps=-1,
-            max_time_s=ctx.budget_s,
-            seed=ctx.seed,
-            val_every_n_steps=recipe.val_every_n_steps,
-            keep_best=True,  # 1,257 training digits: the LSTM overfits within minutes
-            optim=OptimConfig(lr=recipe.lr),
-        ),
-        checkpoint_dir=ctx.checkpoint_dir,
-        resume=ctx.resume,
+    val_loader = DataLoader(TensorDataset(images[val], labels[val]), batch_size=len(val))
+    train_config = TrainConfig(
+        max_steps=-1,
+        val_every_n_steps=recipe.val_every_n_steps,
+        keep_best=True,  # 1,257 training digits: the LSTM overfits within minutes
+        optim=OptimConfig(lr=recipe.lr),
     )
+    result = train_for_unit(model, loader, ctx, train_config, val_loader)
     model = result.model
     test = torch.from_numpy(digits.test)
     bits = model.bits_per_dim(images[test])
-    start = time.perf_counter()
     samples = model.sample(recipe.samples, generator=torch.Generator().manual_seed(ctx.seed))
-    per_sample = (time.perf_counter() - start) / recipe.samples
+    probe = min(recipe.samples, TIMING_IMAGES)  # timed as the DDPM units time theirs
+    per_sample = (
+        seconds_per_call(
+            lambda: model.sample(probe, generator=torch.Generator().manual_seed(ctx.seed)),
+            warmup=0,  # warmed by the scored batch
+        )
+        / probe
+    )
     unit_scale = levels_to_unit(samples)[:, None]  # (N, 1, 8, 8) in [-1, 1]
     fd = scoring.fd_to_held_out(unit_scale, ctx.seed)
     scoring.save_digit_grid(unit_scale, ctx.out_dir / "samples.png")
-    return UnitOutput(
-        metrics={
+    return fitted_output(
+        result,
+        {
             "fd": fd,
             "fd_real_vs_real": scoring.real_vs_real_fd(ctx.seed),
             "bits_per_dim": bits,
             "memorisation_share": scoring.memorisation_share(unit_scale),
         },
-        params=count_parameters(model),
-        train_seconds=result.train_seconds,
-        train_cpu_seconds=result.cpu_seconds,
         infer_seconds_per_sample=per_sample,
         throughput=1.0 / per_sample,
         throughput_unit="images/s",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 
 N_FRAMES = 100  # 1 s at a 10 ms hop; 99% of the recordings are shorter
 QUICK_TRAIN_PER_CLASS = 20  # the quick suite trains on 200 recordings
@@ -74,14 +75,15 @@ def majority_unit(ctx: UnitContext) -> UnitOutput:
     return UnitOutput(metrics={"accuracy": accuracy}, notes=[f"always digit {majority}"])
 
 
-def _fit_and_score(ctx: UnitContext, cell: str, data, train, test, budget_s: float, name: str):  # type: ignore[no-untyped-def]
-    """Train on rows `train` of `data` = (features, lengths, labels), score rows `test`;
-    `name` keeps this training's checkpoints apart from the unit's other trainings."""
+def _fit_and_score(ctx: UnitContext, cell: str, data, train, test, share: float, name: str):  # type: ignore[no-untyped-def]
+    """Train on rows `train` of `data` = (features, lengths, labels) for `share` of the unit's
+    budget, score rows `test`; `name` keeps this training's checkpoints apart from the unit's
+    other trainings."""
     import torch
-    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data import TensorDataset
 
     from diffrnn.rnn.speech import SpeechConfig, SpeechRecognizer
-    from diffrnn.training import OptimConfig, TrainConfig, fit
+    from diffrnn.training import OptimConfig, TrainConfig
 
     recipe = speech_recipe(ctx.recipe)
     x_train, len_train, y_train = (t[train] for t in data)
@@ -96,34 +98,18 @@ def _fit_and_score(ctx: UnitContext, cell: str, data, train, test, budget_s: flo
         )
     )
     model.set_normalisation(x_train, len_train)
-    loader = DataLoader(
-        TensorDataset(x_train, len_train, y_train),
-        batch_size=recipe.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(ctx.seed),
-    )
-    result = fit(
-        model,
-        loader,
-        config=TrainConfig(
-            max_steps=-1, max_time_s=budget_s, seed=ctx.seed, optim=OptimConfig(lr=recipe.lr)
-        ),
-        checkpoint_dir=ctx.checkpoint_subdir(name),
-        resume=ctx.resume,
-    )
+    loader = seeded_loader(TensorDataset(x_train, len_train, y_train), recipe.batch_size, ctx.seed)
+    train_config = TrainConfig(max_steps=-1, optim=OptimConfig(lr=recipe.lr))
+    result = train_for_unit(model, loader, ctx, train_config, name=name, share=share)
     accuracy = float((result.model.predict(x_test, len_test) == y_test).float().mean())
     return result, accuracy
 
 
 def _recogniser(ctx: UnitContext, cell: str) -> UnitOutput:
-    import time
-
     import numpy as np
-    import torch
 
-    from diffrnn.training import count_parameters
+    from diffrnn.evaluation.timing import timed_call
 
-    torch.set_num_threads(ctx.threads)
     fsdd = _fsdd()
     train, test = fsdd.official_split()
     if ctx.recipe == "quick":  # features of the 700 recordings used only
@@ -134,13 +120,10 @@ def _recogniser(ctx: UnitContext, cell: str) -> UnitOutput:
     else:
         data = _features(tuple(range(len(fsdd.digits))))
     share = 0.5 if ctx.recipe == "full" else 1.0  # the other half goes to leave-one-speaker-out
-    result, accuracy = _fit_and_score(
-        ctx, cell, data, train, test, ctx.budget_s * share, "official"
-    )
+    result, accuracy = _fit_and_score(ctx, cell, data, train, test, share, "official")
+    results = [result]
     x_test, len_test = data[0][test], data[1][test]
-    start = time.perf_counter()
-    result.model.predict(x_test, len_test)
-    per_sample = (time.perf_counter() - start) / len(test)
+    per_sample = timed_call(lambda: result.model.predict(x_test, len_test))[1] / len(test)
     metrics = {"accuracy": accuracy}
     notes = [
         f"official split: {len(train)} train / {len(test)} test recordings, {result.steps} steps"
@@ -149,20 +132,20 @@ def _recogniser(ctx: UnitContext, cell: str) -> UnitOutput:
         loso = {}
         for speaker in fsdd.speaker_names:
             held_in, held_out = fsdd.leave_one_speaker_out(speaker)
-            budget = ctx.budget_s * (1 - share) / len(fsdd.speaker_names)
-            loso[speaker] = _fit_and_score(
-                ctx, cell, data, held_in, held_out, budget, f"loso-{speaker}"
-            )[1]
+            fold_share = (1 - share) / len(fsdd.speaker_names)
+            fold, loso[speaker] = _fit_and_score(
+                ctx, cell, data, held_in, held_out, fold_share, f"loso-{speaker}"
+            )
+            results.append(fold)
         metrics["accuracy_loso"] = loso
         notes.append(
             "accuracy_loso: each speaker held out in turn (500 recordings), "
-            f"{ctx.budget_s * (1 - share) / 6:.0f} s of training each"
+            f"{ctx.budget_s * (1 - share) / 6:.0f} s of training each (train seconds and "
+            "steps count every training of the unit)"
         )
-    return UnitOutput(
-        metrics=metrics,
-        params=count_parameters(result.model),
-        train_seconds=result.train_seconds,
-        train_cpu_seconds=result.cpu_seconds,
+    return fitted_output(
+        results,
+        metrics,
         infer_seconds_per_sample=per_sample,
         throughput=1.0 / per_sample,
         throughput_unit="recordings/s",

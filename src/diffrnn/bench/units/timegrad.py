@@ -10,7 +10,6 @@ and reports CRPS-sum against steps and against forecast wall time as curves.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 from diffrnn.bench.units.forecasting import (
     NUM_SAMPLES,
     SHORT_LAG_LIMIT,
@@ -102,9 +102,14 @@ def forecast_paths(
     steps: int | None,
     seed: int,
     num_samples: int = NUM_SAMPLES,
+    repeats: int = 3,
+    warmup: int = 1,
 ) -> tuple[np.ndarray, float]:
-    """Sample paths (W, S, H, N) for every test window of `problem`, and the wall seconds."""
+    """Sample paths (W, S, H, N) for every test window of `problem`, and the wall seconds of
+    one forecast of them all (median of `repeats` after `warmup` untimed, `timed_call`)."""
     import torch
+
+    from diffrnn.evaluation.timing import timed_call
 
     c = model.config
     history, _ = problem.test_windows(history=c.history_length)  # (W, L_h, N)
@@ -112,29 +117,30 @@ def forecast_paths(
     feats = np.zeros((len(history), length, 0), np.float32)
     if calendar is not None:
         feats = np.stack([calendar[e - length : e] for e in problem.test_ends])  # (W, C + H, F)
-    wall = time.perf_counter()
-    paths = model.sample(
-        torch.as_tensor(history, dtype=torch.float32),
-        torch.as_tensor(feats, dtype=torch.float32),
-        num_samples,
-        sampler=sampler,
-        steps=steps,
-        generator=torch.Generator().manual_seed(seed),
-    )  # (W, S, H, N)
-    return paths.double().numpy(), time.perf_counter() - wall
+
+    def draw() -> torch.Tensor:
+        return model.sample(
+            torch.as_tensor(history, dtype=torch.float32),
+            torch.as_tensor(feats, dtype=torch.float32),
+            num_samples,
+            sampler=sampler,
+            steps=steps,
+            generator=torch.Generator().manual_seed(seed),
+        )  # (W, S, H, N)
+
+    paths, wall = timed_call(draw, repeats, warmup)
+    return paths.double().numpy(), wall
 
 
 def timegrad_unit(problem: ForecastProblem, ctx: UnitContext, cell: str = "gru") -> UnitOutput:
     """Train TimeGrad on the training rows of `problem` within ctx.budget_s; score its paths."""
     import torch
-    from torch.utils.data import DataLoader
 
     from diffrnn.data.windows import MultivariateWindows
     from diffrnn.evaluation.forecast import crps_sum, sample_metrics
     from diffrnn.hybrid.timegrad import TimeGrad
-    from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
+    from diffrnn.training import OptimConfig, TrainConfig
 
-    torch.set_num_threads(ctx.threads)
     recipe = TIMEGRAD_RECIPES[ctx.recipe]
     config = timegrad_config_for(problem, recipe, cell)
     calendar = problem.calendar()  # (T, F) or None
@@ -143,27 +149,10 @@ def timegrad_unit(problem: ForecastProblem, ctx: UnitContext, cell: str = "gru")
         config.window_length,
         None if calendar is None else calendar[: problem.train_end],
     )
-    loader = DataLoader(
-        windows,
-        batch_size=recipe.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(ctx.seed),
-    )
+    loader = seeded_loader(windows, recipe.batch_size, ctx.seed)
     torch.manual_seed(ctx.seed)
-    train_config = TrainConfig(
-        max_steps=recipe.max_steps,
-        max_time_s=ctx.budget_s,
-        seed=ctx.seed,
-        grad_clip=10.0,
-        optim=OptimConfig(lr=recipe.lr),
-    )
-    result = fit(
-        TimeGrad(config),
-        loader,
-        config=train_config,
-        checkpoint_dir=ctx.checkpoint_dir,
-        resume=ctx.resume,
-    )
+    train = TrainConfig(max_steps=recipe.max_steps, grad_clip=10.0, optim=OptimConfig(lr=recipe.lr))
+    result = train_for_unit(TimeGrad(config), loader, ctx, train)
     model = result.model
     _, future = problem.test_windows()
     paths, wall = forecast_paths(
@@ -180,7 +169,10 @@ def timegrad_unit(problem: ForecastProblem, ctx: UnitContext, cell: str = "gru")
         for sampler in FAST_SAMPLERS:
             scores, seconds = [], []
             for steps in FAST_STEPS:
-                fast, fast_wall = forecast_paths(model, problem, calendar, sampler, steps, ctx.seed)
+                # one call each: the sweep's curve, not a verdict, and the model is warm
+                fast, fast_wall = forecast_paths(
+                    model, problem, calendar, sampler, steps, ctx.seed, repeats=1, warmup=0
+                )
                 scores.append(crps_sum(future, fast))
                 seconds.append(fast_wall)
             curves[f"crps_sum_vs_steps_{sampler}"] = {"x": list(FAST_STEPS), "y": scores}
@@ -197,11 +189,9 @@ def timegrad_unit(problem: ForecastProblem, ctx: UnitContext, cell: str = "gru")
         artefacts["fan_chart"] = fan_chart(
             problem, paths[-1], Path(ctx.out_dir) / "fan_chart.png", f"TimeGrad ({cell})"
         )
-    return UnitOutput(
-        metrics=sample_metrics(future, paths),
-        params=count_parameters(model),
-        train_seconds=result.train_seconds,
-        train_cpu_seconds=result.cpu_seconds,
+    return fitted_output(
+        result,
+        sample_metrics(future, paths),
         infer_seconds_per_sample=wall / num_paths,
         throughput=num_paths / wall,
         throughput_unit="paths/s",
