@@ -86,22 +86,24 @@ def scan(w: Tensor, v: Tensor, h0: Tensor, out: Tensor | None = None) -> Tensor:
     if n:
         w_c = w[:, : n * chunk].unflatten(1, (n, chunk))  # (B, n, L, H)
         v_c = v[:, : n * chunk].unflatten(1, (n, chunk))
-        local = w_c[:, :, 0] * v_c[:, :, 0]  # (B, n, H): each chunk's state from zero
-        keep = 1 - w_c[:, :, 0]  # (B, n, H): product of (1 - w) over the chunk so far
+        w_j, v_j = w_c.unbind(2), v_c.unbind(2)  # L views (B, n, H) each
+        local = w_j[0] * v_j[0]  # (B, n, H): each chunk's state from zero
+        keep = 1 - w_j[0]  # (B, n, H): product of (1 - w) over the chunk so far
         for j in range(1, chunk):
-            torch.lerp(local, v_c[:, :, j], w_c[:, :, j], out=local)
-            keep.addcmul_(keep, w_c[:, :, j], value=-1)
+            torch.lerp(local, v_j[j], w_j[j], out=local)
+            keep.addcmul_(keep, w_j[j], value=-1)
         entering = w.new_empty(batch, n, hidden)  # (B, n, H)
         entering[:, 0] = h0
         for c in range(1, n):
             torch.addcmul(local[:, c - 1], keep[:, c - 1], entering[:, c - 1], out=entering[:, c])
-        out_c = out[:, : n * chunk].unflatten(1, (n, chunk))  # (B, n, L, H), a view of out
         state = entering
+        out_j = out[:, : n * chunk].unflatten(1, (n, chunk)).unbind(2)  # views of out
         for j in range(chunk):
-            state = torch.lerp(state, v_c[:, :, j], w_c[:, :, j], out=out_c[:, :, j])
-        prev = out_c[:, -1, -1]
-    for t in range(n * chunk, length):
-        prev = torch.lerp(prev, v[:, t], w[:, t], out=out[:, t])
+            state = torch.lerp(state, v_j[j], w_j[j], out=out_j[j])
+        prev = state[:, -1]
+    w_t, v_t, out_t = (a[:, n * chunk :].unbind(1) for a in (w, v, out))  # the last steps
+    for t in range(length - n * chunk):
+        prev = torch.lerp(prev, v_t[t], w_t[t], out=out_t[t])
     return out
 
 
@@ -119,24 +121,24 @@ def _scan_transposed(w: Tensor, grad_h: Tensor, out: Tensor) -> Tensor:
     if n:
         w_c = w_next[:, head:].unflatten(1, (n, chunk))  # (B, n, L, H)
         grad_c = grad[:, head:].unflatten(1, (n, chunk))
-        local = grad_c[:, :, -1].clone()  # (B, n, H): each chunk's g from zero after it
-        keep = 1 - w_c[:, :, -1]  # (B, n, H)
+        w_j, grad_j = w_c.unbind(2), grad_c.unbind(2)  # L views (B, n, H) each
+        local = grad_j[-1].clone()  # (B, n, H): each chunk's g from zero after it
+        keep = 1 - w_j[-1]  # (B, n, H)
         for j in range(chunk - 2, -1, -1):
-            local.addcmul_(local, w_c[:, :, j], value=-1).add_(grad_c[:, :, j])
-            keep.addcmul_(keep, w_c[:, :, j], value=-1)
+            local.addcmul_(local, w_j[j], value=-1).add_(grad_j[j])
+            keep.addcmul_(keep, w_j[j], value=-1)
         leaving = w.new_empty(batch, n, hidden)  # (B, n, H): g just after each chunk
         leaving[:, -1] = after
         for c in range(n - 2, -1, -1):
             torch.addcmul(local[:, c + 1], keep[:, c + 1], leaving[:, c + 1], out=leaving[:, c])
-        out_c = out[:, head:-1].unflatten(1, (n, chunk))  # (B, n, L, H), a view of out
         state = leaving
+        out_j = out[:, head:-1].unflatten(1, (n, chunk)).unbind(2)  # views of out
         for j in range(chunk - 1, -1, -1):
-            state = torch.addcmul(state, w_c[:, :, j], state, value=-1, out=out_c[:, :, j])
-            state.add_(grad_c[:, :, j])
-        after = out[:, head]
+            state = torch.addcmul(state, w_j[j], state, value=-1, out=out_j[j]).add_(grad_j[j])
+        after = state[:, 0]
+    w_t, grad_t, out_t = (a[:, :head].unbind(1) for a in (w_next, grad, out))
     for t in range(head - 1, -1, -1):
-        after = torch.addcmul(after, w_next[:, t], after, value=-1, out=out[:, t])
-        after.add_(grad[:, t])
+        after = torch.addcmul(after, w_t[t], after, value=-1, out=out_t[t]).add_(grad_t[t])
     return out
 
 
@@ -171,10 +173,12 @@ class _MinRNNFunction(torch.autograd.Function):
         v = y[..., -hidden:]  # h~, becomes v = g(h~) in place
         if cell == "mingru":
             w = y[..., :hidden].sigmoid_()  # (B, T, H)
-        else:
-            k_f, k_i = y[..., :hidden], y[..., hidden : 2 * hidden]
-            w = (F.softplus(-k_f) - F.softplus(-k_i)).sigmoid_()  # i', (B, T, H)
-            y[..., : 2 * hidden].neg_().sigmoid_()  # [sigmoid(-k_f) | sigmoid(-k_i)]
+        else:  # log i - log f = softplus(-k_f) - softplus(-k_i), softplus(x) = log(e^x + 1)
+            minus_k = y[..., : 2 * hidden].neg_()  # [-k_f | -k_i]
+            zero = y.new_zeros(())
+            w = torch.logaddexp(minus_k[..., :hidden], zero)  # (B, T, H)
+            w.sub_(torch.logaddexp(minus_k[..., hidden:], zero, out=h)).sigmoid_()  # i'
+            minus_k.sigmoid_()  # [sigmoid(-k_f) | sigmoid(-k_i)]
         torch.sigmoid(v, out=h)  # h is scratch until the scan writes it
         torch.maximum(v.add_(0.5), h, out=v)  # g(h~)
         scan(w, v, h0, out=h)
@@ -301,7 +305,7 @@ class MinRNN(nn.Module):
                 h = self.layers[index](inp, h0)  # (B, T, H)
                 finals.append(h[:, -1])
                 outs.append(h if direction == 0 else h.flip(1))
-            x = torch.cat(outs, dim=-1)  # (B, T, H * dirs)
+            x = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)  # (B, T, H * dirs)
         return x, torch.stack(finals)  # (L * dirs, B, H)
 
     def step(self, x_t: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
