@@ -1,82 +1,146 @@
-"""minGRU (log-space parallel scan) vs torch's fused nn.GRU: forward + backward time and GFLOP/s.
+"""minGRU / minLSTM vs torch's fused nn.GRU / nn.LSTM: training (forward + backward) and inference.
 
-    PYTHONPATH=src python benchmarks/mingru_speed.py --threads 1 --lengths 256 1024 4096
+    nice -n 10 env PYTHONPATH=src python benchmarks/mingru_speed.py
+    nice -n 10 env PYTHONPATH=/path/to/other/src python benchmarks/mingru_speed.py   # another tree
 
-Same batch, input and hidden size for both. FLOPs counted are the matrix products only
-(2 multiply-adds per weight per step, backward = 2x forward):
-    nn.GRU:  3 * 2 * 3H(D + H) * B * T      (input and recurrent projections)
-    minGRU:  3 * 2 * 2H * D * B * T         (one input projection; the scan is elementwise)
-so minGRU's GFLOP/s understates its work (softplus, log, cumsum, logcumsumexp, exp). The fp32
-matmul rate (1024 x 1024, same threads) is measured beside each row for scale. Each
-timing warms up once, repeats, and reports the median.
+One thread. Each timing warms up once, then the models take turns for `--repeats` rounds (so a
+change of load hits them alike) and the median wall and CPU seconds are reported; the speed-ups
+are ratios inside this run. Tables:
+
+1. Training step, B = 8, input = hidden = 256: forward + backward of `out.square().mean()` with
+   gradients for the input and the weights. "projection" is minGRU's input projection alone
+   (nn.Linear(256, 512), same loss): the ceiling of minGRU's speed-up, since nn.GRU does 3x its
+   matrix products.
+2. Inference, parallel form (`torch.no_grad()`): a prompt / context / scored window is one
+   forward; the ETTh1 row is the point forecaster scoring 64 windows x 7 channels (B = 448,
+   T = 96, D = 1, H = 64).
+3. Inference, step form: `rnn.step` per generated step (DeepAR, TimeGrad, char LM, pixel and
+   AR samplers): B = 8 x H = 256 x 1 layer, and DeepAR's exchange shape, 8 series x 100 paths,
+   2 layers of 40.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import torch
+from torch import nn
 
+import diffrnn.rnn.layers
 from diffrnn.rnn.layers import make_rnn
 
 
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def race(fns: dict[str, Callable[[], None]], repeats: int) -> dict[str, tuple[float, float]]:
+    """Median (wall s, CPU s) of each function; one warm-up each, then they take turns."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    walls: dict[str, list[float]] = {name: [] for name in fns}
+    cpus: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            fn()
+            walls[name].append(time.perf_counter() - wall)
+            cpus[name].append(time.process_time() - cpu)
+    return {name: (statistics.median(walls[name]), statistics.median(cpus[name])) for name in fns}
 
 
-def matmul_gflops(size: int, repeats: int) -> float:
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    return 2 * size**3 / median_seconds(lambda: a @ b, repeats) / 1e9
-
-
-def forward_backward(cell: str, batch: int, length: int, size: int, repeats: int) -> float:
-    torch.manual_seed(0)
-    rnn = make_rnn(cell, size, size)
-    x = torch.randn(batch, length, size, requires_grad=True)
-
+def training_step(model: nn.Module, x: torch.Tensor) -> Callable[[], None]:
     def step() -> None:
-        out, _ = rnn(x)
+        model.zero_grad(set_to_none=True)
+        x.grad = None
+        out = model(x)
+        out = out[0] if isinstance(out, tuple) else out  # (B, T, H)
         out.square().mean().backward()
 
-    return median_seconds(step, repeats)
+    return step
+
+
+def inference(model: nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    @torch.no_grad()
+    def forward() -> None:
+        model(x)
+
+    return forward
+
+
+def sampling(model: nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    @torch.no_grad()
+    def steps() -> None:
+        state = None
+        for t in range(x.shape[1]):
+            _, state = model.step(x[:, t], state)
+
+    return steps
+
+
+def row(label: str, times: dict[str, tuple[float, float]], baselines: dict[str, str]) -> str:
+    """One markdown row: wall / CPU seconds per model, then baseline / model ratios (wall, CPU)."""
+    cells = [f"{wall:.4f} / {cpu:.4f}" for wall, cpu in times.values()]
+    for model, base in baselines.items():
+        wall = times[base][0] / times[model][0]
+        cpu = times[base][1] / times[model][1]
+        cells.append(f"{wall:.2f}x / {cpu:.2f}x")
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def header(first: str, names: list[str], baselines: dict[str, str]) -> str:
+    ratios = [f"{base} / {model}" for model, base in baselines.items()]
+    columns = [first, *(f"{n} s (wall / CPU)" for n in names), *ratios]
+    return "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--size", type=int, default=256, help="input and hidden size")
     parser.add_argument("--lengths", type=int, nargs="+", default=[256, 1024, 4096])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=64, help="steps per step-form timing")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    b, h = args.batch, args.size
-    print(f"command: PYTHONPATH=src python benchmarks/mingru_speed.py {' '.join(sys.argv[1:])}")
-    print(f"B = {b}, D = H = {h}, {args.threads} thread(s), median of {args.repeats}")
-    print(
-        "| T | matmul GFLOP/s (now) | nn.GRU fwd+bwd s | GRU GFLOP/s | minGRU fwd+bwd s | "
-        "minGRU GFLOP/s | speed-up |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for t in args.lengths:
-        peak = matmul_gflops(1024, args.repeats)  # contention changes: measure beside each row
-        gru = forward_backward("gru", b, t, h, args.repeats)
-        mingru = forward_backward("mingru", b, t, h, args.repeats)
-        gru_flops = 3 * 2 * 3 * h * (h + h) * b * t
-        mingru_flops = 3 * 2 * 2 * h * h * b * t
-        print(
-            f"| {t} | {peak:.1f} | {gru:.3f} | {gru_flops / gru / 1e9:.1f} | {mingru:.3f} | "
-            f"{mingru_flops / mingru / 1e9:.1f} | {gru / mingru:.1f}x |"
-        )
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    source = os.path.dirname(diffrnn.rnn.layers.__file__)
+    commit = subprocess.run(
+        ["git", "-C", source, "log", "-1", "--format=%h %s"], capture_output=True, text=True
+    ).stdout.strip()
+    print(f"command: python benchmarks/mingru_speed.py {' '.join(sys.argv[1:])}")
+    print(f"layers: {source} at {commit[:72]}")
+    print(f"load average at start: {os.getloadavg()[0]:.2f}; 1 thread; median of {args.repeats}")
+
+    batch, size = 8, 256
+    models = {cell: make_rnn(cell, size, size) for cell in ("gru", "mingru", "minlstm", "lstm")}
+    versus = {"mingru": "gru", "minlstm": "lstm"}
+
+    print("\nTraining step (forward + backward), B = 8, D = H = 256")
+    names = ["gru", "mingru", "projection", "lstm", "minlstm"]
+    print(header("T", names, {**versus, "projection": "gru"}))
+    for length in args.lengths:
+        x = torch.randn(batch, length, size, requires_grad=True)
+        fns = {n: training_step(models[n], x) for n in ("gru", "mingru")}
+        fns["projection"] = training_step(nn.Linear(size, 2 * size), x)
+        fns.update({n: training_step(models[n], x) for n in ("lstm", "minlstm")})
+        print(row(str(length), race(fns, args.repeats), {**versus, "projection": "gru"}))
+
+    print("\nInference, parallel form (no grad)")
+    names = ["gru", "mingru", "lstm", "minlstm"]
+    print(header("shape", names, versus))
+    shapes = [(batch, length, size, size) for length in args.lengths] + [(448, 96, 1, 64)]
+    for b, length, d, h in shapes:
+        x = torch.randn(b, length, d)
+        fns = {n: inference(make_rnn(n, d, h), x) for n in names}
+        print(row(f"B {b} T {length} D {d} H {h}", race(fns, args.repeats), versus))
+
+    print(f"\nInference, step form: {args.steps} steps from a zero state (no grad)")
+    print(header("shape", names, versus))
+    for b, h, layers in [(batch, size, 1), (800, 40, 2)]:
+        x = torch.randn(b, args.steps, h)
+        fns = {n: sampling(make_rnn(n, h, h, num_layers=layers), x) for n in names}
+        print(row(f"B {b} H {h} L {layers}", race(fns, args.repeats), versus))
 
 
 if __name__ == "__main__":

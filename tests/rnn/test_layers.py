@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from diffrnn.rnn.layers import CELL_TYPES, g, log_g, make_rnn, parallel_scan_log
+from diffrnn.rnn import layers
+from diffrnn.rnn.layers import CELL_TYPES, g, make_rnn, scan
 
 
 def _reference_mingru(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -23,24 +25,64 @@ def _reference_mingru(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor)
     return torch.stack(outs, dim=1)
 
 
-def test_g_is_continuous_positive_and_log_g_matches() -> None:
+def _log_space_scan(log_a: torch.Tensor, log_b: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+    """The scan `scan` replaced (Heinsen 2023; the paper's parallel_scan_log), from log a, log b:
+    h_t = a_t h_{t-1} + b_t = exp(a*_t) h_0 + exp(a*_t + logcumsumexp_t(log b - a*))."""
+    a_star = torch.cumsum(log_a, dim=1)  # (B, T, H)
+    h = torch.exp(a_star + torch.logcumsumexp(log_b - a_star, dim=1))
+    return h + torch.exp(a_star) * h0.unsqueeze(1)
+
+
+def _recurrence(w: torch.Tensor, v: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+    """h_t = (1 - w_t) h_{t-1} + w_t v_t one step at a time: (B, T, H) -> (B, T, H)."""
+    h, outs = h0, []
+    for t in range(w.shape[1]):
+        h = (1 - w[:, t]) * h + w[:, t] * v[:, t]
+        outs.append(h)
+    return torch.stack(outs, dim=1)
+
+
+def test_g_is_the_papers_piecewise_activation() -> None:
     x = torch.linspace(-30, 30, 2001, dtype=torch.float64)
-    assert (g(x) > 0).all()
-    torch.testing.assert_close(log_g(x), g(x).log())
-    assert g(torch.tensor(0.0)) == 0.5 and torch.sigmoid(torch.tensor(0.0)) == 0.5
+    piecewise = torch.where(x >= 0, x + 0.5, torch.sigmoid(x))
+    torch.testing.assert_close(g(x), piecewise, rtol=0, atol=0)
+    assert (g(x) > 0).all() and g(torch.tensor(0.0)) == 0.5
 
 
-def test_parallel_scan_matches_the_recurrence_with_any_initial_state() -> None:
+@pytest.mark.parametrize(("length", "chunk"), [(1, 4), (7, 4), (8, 4), (9, 4), (30, 4), (200, 64)])
+def test_scan_matches_the_recurrence_across_chunk_boundaries(
+    length: int, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(layers, "SCAN_CHUNK", chunk)
     torch.manual_seed(1)
-    a = torch.rand(3, 40, 5, dtype=torch.float64) * 0.9 + 0.05
-    b = torch.rand(3, 40, 5, dtype=torch.float64) + 0.1
+    w = torch.rand(3, length, 5, dtype=torch.float64)
+    v = torch.randn(3, length, 5, dtype=torch.float64)
     h0 = torch.randn(3, 5, dtype=torch.float64)  # negative entries too
-    h = parallel_scan_log(a.log(), b.log(), h0)
-    expected, prev = [], h0
-    for t in range(40):
-        prev = a[:, t] * prev + b[:, t]
-        expected.append(prev)
-    torch.testing.assert_close(h, torch.stack(expected, dim=1))
+    torch.testing.assert_close(scan(w, v, h0), _recurrence(w, v, h0))
+
+
+def test_scan_equals_the_log_space_scan_it_replaced() -> None:
+    torch.manual_seed(2)
+    w = torch.rand(2, 4000, 3, dtype=torch.float64) * 0.2  # sum log(1 - w) reaches about -400
+    v = torch.rand(2, 4000, 3, dtype=torch.float64) + 0.1
+    h0 = torch.randn(2, 3, dtype=torch.float64)
+    expected = _log_space_scan((1 - w).log(), (w * v).log(), h0)
+    torch.testing.assert_close(scan(w, v, h0), expected, rtol=1e-10, atol=1e-10)
+
+
+def test_saturated_gates_stay_exact_where_float32_logs_drift() -> None:
+    """w within 1e-8 of 0 or 1: the chunked scan keeps float32 round-off; the log-space scan
+    exponentiates a cumulative sum of logs (-3e4 here) and loses digits in the exponent."""
+    torch.manual_seed(3)
+    k = torch.randn(2, 3000, 4, dtype=torch.float64) * 20
+    w, v = torch.sigmoid(k), torch.rand(2, 3000, 4, dtype=torch.float64) + 0.1
+    h0 = torch.zeros(2, 4, dtype=torch.float64)
+    exact = _recurrence(w, v, h0)
+    ours = scan(w.float(), v.float(), h0.float()).double()
+    torch.testing.assert_close(ours, exact, rtol=1e-6, atol=1e-6)
+    log_a, log_b = -F.softplus(k), -F.softplus(-k) + v.log()  # as the old layer computed them
+    log_space = _log_space_scan(log_a.float(), log_b.float(), h0.float()).double()
+    assert (log_space - exact).abs().max() > 1e-4
 
 
 def test_mingru_matches_the_papers_loop() -> None:
@@ -51,6 +93,74 @@ def test_mingru_matches_the_papers_loop() -> None:
     expected = _reference_mingru(x, layer.linear.weight, layer.linear.bias)
     torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(state[0], expected[:, -1])
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_hand_written_backward_equals_autograd_through_the_step_form(
+    cell: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(layers, "SCAN_CHUNK", 4)  # 30 steps: 7 chunks and a tail
+    torch.manual_seed(4)
+    rnn = make_rnn(cell, 3, 5).double()
+    x = torch.randn(2, 30, 3, dtype=torch.float64) * 3  # both branches of g, saturated gates
+    h0 = torch.randn(1, 2, 5, dtype=torch.float64)
+    weights = torch.randn(2, 30, 5, dtype=torch.float64)
+
+    def grads(parallel: bool) -> list[torch.Tensor]:
+        x_ = x.clone().requires_grad_()
+        h0_ = h0.clone().requires_grad_()
+        if parallel:
+            out, _ = rnn(x_, h0_)
+        else:
+            state, steps = h0_, []
+            for t in range(x.shape[1]):
+                y, state = rnn.step(x_[:, t], state)
+                steps.append(y)
+            out = torch.stack(steps, dim=1)
+        params = list(rnn.parameters())
+        return list(torch.autograd.grad((out * weights).sum(), [x_, h0_, *params]))
+
+    for ours, reference in zip(grads(parallel=True), grads(parallel=False), strict=True):
+        torch.testing.assert_close(ours, reference)
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_long_sequence_equals_the_step_form_with_finite_gradients(cell: str) -> None:
+    """T = 4000 in float32 with some saturated gates: parallel == step form to 1e-5, and the
+    gradient equals autograd through the recurrence on the same gates."""
+    torch.manual_seed(5)
+    rnn = make_rnn(cell, 2, 4)
+    with torch.no_grad():
+        rnn.layers[0].linear.weight.mul_(8)
+    x = torch.randn(1, 4000, 2, requires_grad=True)
+    out, _ = rnn(x)
+    with torch.no_grad():
+        state, steps = None, []
+        for t in range(x.shape[1]):
+            y, state = rnn.step(x[:, t], state)
+            steps.append(y)
+    torch.testing.assert_close(out, torch.stack(steps, dim=1), atol=1e-5, rtol=1e-5)
+    out[:, -1].sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad[:, -1].abs().sum() > 0
+    if cell == "mingru":  # the same gradient through autograd of the plain loop
+        x_ = x.detach().requires_grad_()
+        k, h_tilde = rnn.layers[0].linear(x_).chunk(2, dim=-1)
+        h = _recurrence(torch.sigmoid(k), g(h_tilde), x_.new_zeros(1, 4))
+        h[:, -1].sum().backward()
+        torch.testing.assert_close(x.grad, x_.grad, atol=1e-5, rtol=1e-5)
+
+
+def test_minlstm_survives_gates_whose_sum_underflows() -> None:
+    """f_t and i_t both below float32's smallest number: f + i = 0, yet i / (f + i) is defined."""
+    rnn = make_rnn("minlstm", 2, 3)
+    with torch.no_grad():
+        rnn.layers[0].linear.bias[:6] = -200.0  # k_f, k_i
+        rnn.layers[0].linear.bias[3:6] -= 1.0  # i / f = e^-1
+    x = torch.randn(2, 5, 2) * 0.01
+    out, _ = rnn(x)
+    y, _ = rnn.step(x[:, 0])
+    assert torch.isfinite(out).all() and torch.isfinite(y).all()
+    torch.testing.assert_close(out[:, 0], y)
 
 
 @pytest.mark.parametrize("cell", ["mingru", "minlstm"])
@@ -130,13 +240,6 @@ def test_shapes_and_gradients_reach_every_parameter_and_the_first_input(cell: st
     for name, p in rnn.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
         assert p.grad.abs().sum() > 0, name
-
-
-def test_mingru_gradient_is_finite_on_a_long_sequence() -> None:
-    rnn = make_rnn("mingru", 2, 4)
-    x = torch.randn(1, 2000, 2, requires_grad=True)
-    rnn(x)[0][:, -1].sum().backward()
-    assert torch.isfinite(x.grad).all()
 
 
 def test_unknown_cell_is_refused() -> None:

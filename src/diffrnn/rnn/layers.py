@@ -7,9 +7,10 @@
 - "rnn" (tanh Elman), "lstm" and "gru" are PyTorch's fused modules (`batch_first=True`), so their
   state is torch's: `h (L * dirs, B, H)`, and `(h, c)` for the LSTM.
 - "mingru" and "minlstm" are Feng et al. 2024, "Were RNNs All We Needed?" (arXiv:2410.01201):
-  gates depend on the input only, so a whole sequence is computed at once with the log-space
-  parallel scan (Heinsen 2023, "Efficient parallelization of a ubiquitous sequential computation",
-  the paper's `parallel_scan_log`), and a step costs O(1). Their state is `h (L * dirs, B, H)`.
+  gates depend on the input only, so a whole sequence is one input projection and one linear
+  scan h_t = (1 - w_t) h_{t-1} + w_t v_t (`scan`, chunked; the paper's log-space
+  `parallel_scan_log` was ~12x slower on CPU and less accurate in float32), and a step costs O(1).
+  Their state is `h (L * dirs, B, H)`.
 
 Stacked minGRU/minLSTM layers follow torch's stacking (layer l reads layer l-1's output, dropout
 between layers, bidirectional layers concatenate the two directions), so every cell can stand in
@@ -18,11 +19,12 @@ for every other.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
 CellType = Literal["rnn", "lstm", "gru", "mingru", "minlstm"]
 CELL_TYPES: tuple[CellType, ...] = get_args(CellType)
@@ -38,39 +40,180 @@ def check_cell(cell: str) -> CellType:
 
 
 # ---------------------------------------------------------------------------------------------
-# minGRU / minLSTM helpers (the paper's Listings, log-space versions)
+# minGRU / minLSTM: one input projection, then one linear scan
+
+SCAN_CHUNK = 64
+"""Steps per chunk of `scan`: a sequence of T steps costs about 3 * 64 + T / 64 tensor operations
+instead of T (benchmarks/mingru_speed.py measured 32, 64 and 128 within noise of each other)."""
 
 
 def g(x: Tensor) -> Tensor:
-    """The paper's positive activation: x + 0.5 for x >= 0, sigmoid(x) otherwise (continuous)."""
-    return torch.where(x >= 0, x + 0.5, torch.sigmoid(x))
+    """The paper's positive activation: x + 0.5 for x >= 0, sigmoid(x) otherwise (continuous).
+
+    Written as max(sigmoid(x), x + 0.5): sigmoid lies above its tangent 0.5 + x / 4 for x < 0 and
+    below it for x > 0, so the maximum picks the right branch without a mask.
+    """
+    return torch.maximum(torch.sigmoid(x), x + 0.5)
 
 
-def log_g(x: Tensor) -> Tensor:
-    """log(g(x)) computed stably: log(relu(x) + 0.5) for x >= 0, -softplus(-x) otherwise."""
-    return torch.where(x >= 0, (F.relu(x) + 0.5).log(), -F.softplus(-x))
+def scan(w: Tensor, v: Tensor, h0: Tensor, out: Tensor | None = None) -> Tensor:
+    """All h_t of h_t = (1 - w_t) h_{t-1} + w_t v_t = lerp(h_{t-1}, v_t, w_t), with w_t in [0, 1].
 
-
-def parallel_scan_log(log_coeffs: Tensor, log_values: Tensor, h0: Tensor | None = None) -> Tensor:
-    """All h_t of h_t = a_t * h_{t-1} + b_t at once, from log a_t and log b_t (b_t > 0).
-
-    Heinsen's form: with a*_t = sum_{s<=t} log a_s,
-    h_t = exp(a*_t) * h_0 + exp(a*_t + logcumsumexp_t(log b - a*)).
-    The h_0 term is added outside the log so any real h_0 (not only positive) is allowed.
+    Chunked, so that a sequence costs about 3 L + T / L tensor operations (L = SCAN_CHUNK), each
+    over all chunks at once, instead of T: (1) every chunk runs the recurrence from a zero state,
+    keeping its last state and the product of its (1 - w_t); (2) these chain the state entering
+    each chunk, one operation per chunk; (3) every chunk runs the recurrence again from its
+    entering state, which is the step form itself. Only products and convex combinations of
+    numbers in [0, 1] occur: nothing is divided or exponentiated, so nothing can overflow, and
+    float32 keeps ~1e-7 at any T (the log-space scan, exp of a cumulative sum of logs as in
+    Heinsen 2023, loses ~1e-3 at T = 4096 and runs `logcumsumexp`, ~12x `exp` + `cumsum` on CPU).
 
     Args:
-        log_coeffs: log a_t, (B, T, H).
-        log_values: log b_t, (B, T, H).
-        h0: initial state (B, H), or None for zeros.
+        w: weights w_t in [0, 1], (B, T, H).
+        v: values v_t, (B, T, H).
+        h0: initial state, (B, H).
+        out: (B, T, H) to write h into (it may be `w` or `v` only if those are not needed
+            afterwards); None for a new tensor.
 
     Returns:
         h: (B, T, H).
     """
-    a_star = torch.cumsum(log_coeffs, dim=1)  # (B, T, H)
-    h = torch.exp(a_star + torch.logcumsumexp(log_values - a_star, dim=1))  # (B, T, H)
-    if h0 is not None:
-        h = h + torch.exp(a_star) * h0.unsqueeze(1)
-    return h
+    batch, length, hidden = w.shape
+    out = w.new_empty(batch, length, hidden) if out is None else out
+    chunk = SCAN_CHUNK
+    n = length // chunk if length >= 2 * chunk else 0  # chunks; the last T - n L steps run plainly
+    prev = h0
+    if n:
+        w_c = w[:, : n * chunk].unflatten(1, (n, chunk))  # (B, n, L, H)
+        v_c = v[:, : n * chunk].unflatten(1, (n, chunk))
+        w_j, v_j = w_c.unbind(2), v_c.unbind(2)  # L views (B, n, H) each
+        local = w_j[0] * v_j[0]  # (B, n, H): each chunk's state from zero
+        keep = 1 - w_j[0]  # (B, n, H): product of (1 - w) over the chunk so far
+        for j in range(1, chunk):
+            torch.lerp(local, v_j[j], w_j[j], out=local)
+            keep.addcmul_(keep, w_j[j], value=-1)
+        entering = w.new_empty(batch, n, hidden)  # (B, n, H)
+        entering[:, 0] = h0
+        for c in range(1, n):
+            torch.addcmul(local[:, c - 1], keep[:, c - 1], entering[:, c - 1], out=entering[:, c])
+        state = entering
+        out_j = out[:, : n * chunk].unflatten(1, (n, chunk)).unbind(2)  # views of out
+        for j in range(chunk):
+            state = torch.lerp(state, v_j[j], w_j[j], out=out_j[j])
+        prev = state[:, -1]
+    w_t, v_t, out_t = (a[:, n * chunk :].unbind(1) for a in (w, v, out))  # the last steps
+    for t in range(length - n * chunk):
+        prev = torch.lerp(prev, v_t[t], w_t[t], out=out_t[t])
+    return out
+
+
+def _scan_transposed(w: Tensor, grad_h: Tensor, out: Tensor) -> Tensor:
+    """Gradient of a loss through `scan` w.r.t. every h_t, given its direct gradient grad_h:
+    g_t = grad_h_t + (1 - w_{t+1}) g_{t+1}, g_{T-1} = grad_h_{T-1}; chunked like `scan`, in
+    reverse. w, grad_h, out (B, T, H) -> out."""
+    batch, length, hidden = w.shape
+    out[:, -1] = grad_h[:, -1]
+    w_next, grad = w[:, 1:], grad_h[:, :-1]  # step t reads w_{t+1}: (B, T - 1, H)
+    chunk = SCAN_CHUNK
+    n = (length - 1) // chunk if length - 1 >= 2 * chunk else 0
+    head = length - 1 - n * chunk  # steps [0, head) run plainly, after the chunks
+    after = out[:, -1]
+    if n:
+        w_c = w_next[:, head:].unflatten(1, (n, chunk))  # (B, n, L, H)
+        grad_c = grad[:, head:].unflatten(1, (n, chunk))
+        w_j, grad_j = w_c.unbind(2), grad_c.unbind(2)  # L views (B, n, H) each
+        local = grad_j[-1].clone()  # (B, n, H): each chunk's g from zero after it
+        keep = 1 - w_j[-1]  # (B, n, H)
+        for j in range(chunk - 2, -1, -1):
+            local.addcmul_(local, w_j[j], value=-1).add_(grad_j[j])
+            keep.addcmul_(keep, w_j[j], value=-1)
+        leaving = w.new_empty(batch, n, hidden)  # (B, n, H): g just after each chunk
+        leaving[:, -1] = after
+        for c in range(n - 2, -1, -1):
+            torch.addcmul(local[:, c + 1], keep[:, c + 1], leaving[:, c + 1], out=leaving[:, c])
+        state = leaving
+        out_j = out[:, head:-1].unflatten(1, (n, chunk)).unbind(2)  # views of out
+        for j in range(chunk - 1, -1, -1):
+            state = torch.addcmul(state, w_j[j], state, value=-1, out=out_j[j]).add_(grad_j[j])
+        after = state[:, 0]
+    w_t, grad_t, out_t = (a[:, :head].unbind(1) for a in (w_next, grad, out))
+    for t in range(head - 1, -1, -1):
+        after = torch.addcmul(after, w_t[t], after, value=-1, out=out_t[t]).add_(grad_t[t])
+    return out
+
+
+MinCell = Literal["mingru", "minlstm"]
+
+
+class _MinRNNFunction(torch.autograd.Function):
+    """Input projection, gates and scan of one minGRU / minLSTM direction, differentiated by hand.
+
+    The projection's output buffer y holds the gates, then their gradients: on CPU a fresh
+    (B, T, H) buffer costs more in page faults than the arithmetic done on it, and autograd
+    through the same formulas allocates about ten of them.
+
+    minGRU, y = [k | h~]: w = z = sigmoid(k), v = g(h~); y keeps [w | v].
+    minLSTM, y = [k_f | k_i | h~]: w = i' = i / (f + i) = sigmoid(log i - log f), computed from
+    log sigmoid(k) = -softplus(-k) so that f + i may underflow; y keeps
+    [sigmoid(-k_f) | sigmoid(-k_i) | v] for the backward pass.
+
+    Backward, with g_t = dL/dh_t through the scan (`_scan_transposed`):
+    dL/dw_t = g_t (v_t - h_{t-1}), dL/dv_t = g_t w_t, dL/dh_0 = g_0 (1 - w_0);
+    dv/dh~ = 1 for h~ >= 0 (where v >= 0.5), v (1 - v) otherwise; dw/dk = w (1 - w) (minGRU);
+    d(log i - log f)/dk_f = -sigmoid(-k_f), /dk_i = sigmoid(-k_i) (minLSTM).
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, x: Tensor, weight: Tensor, bias: Tensor, h0: Tensor, cell: MinCell
+    ) -> Tensor:
+        hidden = h0.shape[-1]
+        y = F.linear(x, weight, bias)  # (B, T, 2H) or (B, T, 3H)
+        h = y.new_empty(*y.shape[:-1], hidden)  # (B, T, H)
+        v = y[..., -hidden:]  # h~, becomes v = g(h~) in place
+        if cell == "mingru":
+            w = y[..., :hidden].sigmoid_()  # (B, T, H)
+        else:  # log i - log f = softplus(-k_f) - softplus(-k_i), softplus(x) = log(e^x + 1)
+            minus_k = y[..., : 2 * hidden].neg_()  # [-k_f | -k_i]
+            zero = y.new_zeros(())
+            w = torch.logaddexp(minus_k[..., :hidden], zero)  # (B, T, H)
+            w.sub_(torch.logaddexp(minus_k[..., hidden:], zero, out=h)).sigmoid_()  # i'
+            minus_k.sigmoid_()  # [sigmoid(-k_f) | sigmoid(-k_i)]
+        torch.sigmoid(v, out=h)  # h is scratch until the scan writes it
+        torch.maximum(v.add_(0.5), h, out=v)  # g(h~)
+        scan(w, v, h0, out=h)
+        ctx.cell = cell
+        ctx.save_for_backward(x, weight, y, w, h, h0)
+        return h
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad_h: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        x, weight, y, w, h, h0 = ctx.saved_tensors
+        hidden = h.shape[-1]
+        g_h = _scan_transposed(w, grad_h, torch.empty_like(h))  # (B, T, H)
+        grad_h0 = g_h[:, 0] * (1 - w[:, 0])  # (B, H)
+        v = y[..., -hidden:]
+        grad_w = torch.empty_like(h)  # (B, T, H)
+        torch.sub(v[:, 1:], h[:, :-1], out=grad_w[:, 1:])
+        torch.sub(v[:, 0], h0, out=grad_w[:, 0])
+        grad_w.mul_(g_h)
+        grad_v = g_h.mul_(w)
+        if ctx.cell == "mingru":
+            grad_k = y[..., :hidden]  # holds w
+            grad_k.addcmul_(grad_k, grad_k, value=-1).mul_(grad_w)  # w (1 - w) dL/dw
+        else:
+            grad_d = grad_w.mul_(w).addcmul_(grad_w, w, value=-1)  # w (1 - w) dL/dw
+            y[..., :hidden].mul_(grad_d).neg_()  # dL/dk_f
+            y[..., hidden : 2 * hidden].mul_(grad_d)  # dL/dk_i
+        linear_branch = v >= 0.5  # h~ >= 0
+        v.addcmul_(v, v, value=-1).masked_fill_(linear_branch, 1.0).mul_(grad_v)  # dL/dh~
+        grad_y = y  # (B, T, 2H or 3H)
+        grad_x = grad_y @ weight if ctx.needs_input_grad[0] else None  # (B, T, D)
+        flat_y = grad_y.reshape(-1, grad_y.shape[-1])  # (B T, 2H or 3H)
+        grad_weight = flat_y.T @ x.reshape(-1, x.shape[-1]) if ctx.needs_input_grad[1] else None
+        grad_bias = flat_y.sum(0) if ctx.needs_input_grad[2] else None
+        return grad_x, grad_weight, grad_bias, grad_h0, None
 
 
 class MinGRULayer(nn.Module):
@@ -83,23 +226,21 @@ class MinGRULayer(nn.Module):
 
     def forward(self, x: Tensor, h0: Tensor | None = None) -> Tensor:
         """Parallel form. x (B, T, D), h0 (B, H) or None -> h (B, T, H)."""
-        k, h_tilde = self.linear(x).chunk(2, dim=-1)  # (B, T, H) each
-        log_z = -F.softplus(-k)  # log sigmoid(k)
-        log_one_minus_z = -F.softplus(k)  # log (1 - sigmoid(k))
-        return parallel_scan_log(log_one_minus_z, log_z + log_g(h_tilde), h0)
+        if h0 is None:
+            h0 = x.new_zeros(x.shape[0], self.hidden_size)
+        return _MinRNNFunction.apply(x, self.linear.weight, self.linear.bias, h0, "mingru")
 
     def step(self, x_t: Tensor, h_prev: Tensor) -> Tensor:
         """Sequential form. x_t (B, D), h_prev (B, H) -> h_t (B, H)."""
         k, h_tilde = self.linear(x_t).chunk(2, dim=-1)
-        z = torch.sigmoid(k)
-        return (1 - z) * h_prev + z * g(h_tilde)
+        return torch.lerp(h_prev, g(h_tilde), torch.sigmoid(k))
 
 
 class MinLSTMLayer(nn.Module):
     """One minLSTM direction (length-independent scaling of the gates, paper section 3.2.3).
 
     f_t, i_t = sigmoid(W_f x_t), sigmoid(W_i x_t); f'_t, i'_t = f_t, i_t / (f_t + i_t);
-    h_t = f'_t h_{t-1} + i'_t g(W_h x_t).
+    h_t = f'_t h_{t-1} + i'_t g(W_h x_t), with i'_t = sigmoid(log i_t - log f_t) = 1 - f'_t.
     """
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
@@ -109,17 +250,15 @@ class MinLSTMLayer(nn.Module):
 
     def forward(self, x: Tensor, h0: Tensor | None = None) -> Tensor:
         """Parallel form. x (B, T, D), h0 (B, H) or None -> h (B, T, H)."""
-        k_f, k_i, h_tilde = self.linear(x).chunk(3, dim=-1)  # (B, T, H) each
-        diff = F.softplus(-k_f) - F.softplus(-k_i)  # log i - log f
-        log_f = -F.softplus(diff)  # log f / (f + i)
-        log_i = -F.softplus(-diff)  # log i / (f + i)
-        return parallel_scan_log(log_f, log_i + log_g(h_tilde), h0)
+        if h0 is None:
+            h0 = x.new_zeros(x.shape[0], self.hidden_size)
+        return _MinRNNFunction.apply(x, self.linear.weight, self.linear.bias, h0, "minlstm")
 
     def step(self, x_t: Tensor, h_prev: Tensor) -> Tensor:
         """Sequential form. x_t (B, D), h_prev (B, H) -> h_t (B, H)."""
         k_f, k_i, h_tilde = self.linear(x_t).chunk(3, dim=-1)
-        f, i = torch.sigmoid(k_f), torch.sigmoid(k_i)
-        return (f * h_prev + i * g(h_tilde)) / (f + i)
+        i_prime = torch.sigmoid(F.softplus(-k_f) - F.softplus(-k_i))  # log i - log f
+        return torch.lerp(h_prev, g(h_tilde), i_prime)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,7 +270,7 @@ class MinRNN(nn.Module):
 
     def __init__(
         self,
-        cell: Literal["mingru", "minlstm"],
+        cell: MinCell,
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
@@ -166,7 +305,7 @@ class MinRNN(nn.Module):
                 h = self.layers[index](inp, h0)  # (B, T, H)
                 finals.append(h[:, -1])
                 outs.append(h if direction == 0 else h.flip(1))
-            x = torch.cat(outs, dim=-1)  # (B, T, H * dirs)
+            x = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)  # (B, T, H * dirs)
         return x, torch.stack(finals)  # (L * dirs, B, H)
 
     def step(self, x_t: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
