@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from claim_records import ENOUGH, designed_run
 
+from diffrnn.bench import report as report_module
 from diffrnn.bench.aggregate import ModelResult, TaskInfo
 from diffrnn.bench.plots import Point, pareto_front
 from diffrnn.bench.report import ASPECTS, write_report
-from diffrnn.bench.verdicts import pairwise_wins, rank_verdict, speed_verdict
+from diffrnn.bench.rules import NOT_EVIDENCE, evidence_budgets
+from diffrnn.bench.verdicts import fmt_seconds, pairwise_wins, rank_verdict, speed_verdict
 from diffrnn.errors import ConfigError
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "bench_run"
@@ -32,8 +36,21 @@ class _Tags(HTMLParser):
             self.links.append(found.get("href") or "")
 
 
+REACHED = dict.fromkeys(("forecast-exchange", "image-digits", "long-adding"), 4.0)
+"""Evidence budgets the fixture's 4-second units reach (its verdicts are read)."""
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    run = tmp_path_factory.mktemp("run") / "bench_run"
+    shutil.copytree(FIXTURE, run)
+    paths = write_report(run, evidence=REACHED)
+    return paths.markdown.read_text(), paths.html.read_text()
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """The fixture against the default evidence budgets, which its 4-second units do not reach."""
     run = tmp_path_factory.mktemp("run") / "bench_run"
     shutil.copytree(FIXTURE, run)
     paths = write_report(run)
@@ -141,3 +158,88 @@ def test_pareto_front_keeps_points_nothing_beats() -> None:
     pts = [Point("a", "rnn", 1.0, 0.5), Point("b", "rnn", 2.0, 0.6), Point("c", "rnn", 3.0, 0.2)]
     assert [p.model for p in pareto_front(pts, lower_is_better=True)] == ["a", "c"]
     assert [p.model for p in pareto_front(pts, lower_is_better=False)] == ["a", "b"]
+
+
+def _sections(md: str) -> list[str]:
+    return re.findall(r"^#{1,3} (.+)$", md, re.M)
+
+
+def test_the_scorecard_is_the_first_section(quick: tuple[str, str]) -> None:
+    md, page = quick
+    assert _sections(md)[:2] == ["diffrnn compare: quick suite", "Scorecard: the article's claims"]
+    first_table = md[md.index("\n| ") :].split("\n", 2)[1]
+    assert first_table.startswith("| claim | tasks / metric | verdict |")
+    assert md.index("| C10: Diffusion trains stably |") < md.index(
+        "- command: "
+    )  # before the header
+    assert page.index('class="tiles"') < page.index("<table>") < page.index("<ul>")
+    assert page.count('<div class="tile tone-') == 10
+
+
+def test_the_quick_suite_reports_no_verdict_below_the_evidence_budget(
+    quick: tuple[str, str],
+) -> None:
+    md, page = quick
+    row = next(line for line in md.splitlines() if line.startswith("| C3: "))
+    assert f"| {NOT_EVIDENCE} |" in row
+    assert "ddpm (diffusion) vs pixel-lstm (rnn): 8.5 ± 0.71 (2 seeds) vs 12.5 ± 0.71" in row
+    assert "diffusion best on fd" not in md and "rnn best on" not in md
+    quality = next(line for line in md.splitlines() if "| quality | image-digits (fd ↓) |" in line)
+    assert quality.endswith(
+        f"| {NOT_EVIDENCE} (trained 4 s; image-digits counts from "
+        f"{fmt_seconds(evidence_budgets()['image-digits'])}) |"
+    )
+    assert "| pixel-lstm: 12.5 ± 0.71 |" in quality  # the numbers stay
+    assert f"{NOT_EVIDENCE}: no task reached its evidence budget" in md
+    assert page.count('<div class="tile tone-muted">') >= 3  # C2, C3, C4 read fixture tasks
+
+
+def test_the_reference_verdict_is_shown_beside_the_live_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = tmp_path / "bench_run"
+    shutil.copytree(FIXTURE, run)
+    monkeypatch.setattr(report_module, "load_reference", lambda: None)
+    md = write_report(run).markdown.read_text()
+    assert md.count("| reference: not yet run |") == 10
+    reference = {
+        "run": "evidence/reference",
+        "command": "diffrnn compare --suite reference",
+        "commit": "abc1234",
+        "claims": {"C3": {"verdict": "holds", "headline": "fd: ddpm 8.9 ± 2.4 vs pixel-lstm 32"}},
+    }
+    monkeypatch.setattr(report_module, "load_reference", lambda: reference)
+    paths = write_report(run)
+    md, page = paths.markdown.read_text(), paths.html.read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| C3: "))
+    assert row.endswith("| reference: holds (fd: ddpm 8.9 ± 2.4 vs pixel-lstm 32) |")
+    assert "| reference: not scored |" in md  # C1 has no entry in this reference
+    assert "(diffrnn compare --suite reference, abc1234)" in md
+    tile = page[page.index('<span class="tile-id">C3</span>') :].split('<div class="tile ')[0]
+    assert '<span class="dot tone-good"></span>reference: holds (fd: ddpm 8.9' in tile
+
+
+def test_ladders_are_drawn_where_a_model_ran_at_several_budgets(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in designed_run()))
+    md = write_report(run, evidence=ENOUGH).markdown.read_text()
+    for task in ("image-digits", "lm-shakespeare"):
+        assert f"](plots/{task}-ladder.png)" in md and (run / f"plots/{task}-ladder.png").is_file()
+    assert "denoise-digits-ladder" not in md  # one budget only
+    assert "| C1: Diffusion training costs more than RNN training |" in md
+
+
+def test_html_in_a_unit_s_text_is_shown_not_run(tmp_path: Path) -> None:
+    run = tmp_path / "bench_run"
+    shutil.copytree(FIXTURE, run)
+    lines = (run / "results.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["notes"] = ["<script>alert(1)</script>"]
+    first["curves"] = {"<script>x</script>_vs_step": {"x": [0.0, 1.0], "y": [1.0, 2.0]}}
+    (run / "results.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    paths = write_report(run)
+    md, page = paths.markdown.read_text(), paths.html.read_text()
+    assert "<script>" not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert (run / "plots" / "forecast-exchange-script_x_script__vs_step.png").is_file()

@@ -40,6 +40,18 @@ class Series:
     dashed: bool = False
 
 
+@dataclass(frozen=True)
+class Ladder:
+    """One model's quality against its training CPU seconds, a point per budget (mean and
+    standard deviation over seeds)."""
+
+    label: str
+    family: str
+    cpu_seconds: Sequence[float]
+    mean: Sequence[float]
+    std: Sequence[float]
+
+
 def _pyplot() -> Any:
     import matplotlib
 
@@ -124,4 +136,46 @@ def curves_plot(series: Sequence[Series], title: str, xlabel: str, ylabel: str, 
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def ladder_plot(
+    ladders: Sequence[Ladder],
+    untrained: Sequence[tuple[str, str, float]],
+    metric: str,
+    lower_is_better: bool,
+    title: str,
+    path: Path,
+) -> Path:
+    """Quality against training CPU seconds (log x), a line per family's best model with its
+    seed spread as a band; models that do not train (label, family, value) as dotted levels."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    for ladder in ladders:
+        colour = FAMILY_COLOURS.get(ladder.family, "k")
+        lo = [m - s for m, s in zip(ladder.mean, ladder.std, strict=True)]
+        hi = [m + s for m, s in zip(ladder.mean, ladder.std, strict=True)]
+        ax.fill_between(ladder.cpu_seconds, lo, hi, color=colour, alpha=0.18, lw=0)
+        ax.plot(
+            ladder.cpu_seconds,
+            ladder.mean,
+            marker="o",
+            ms=4,
+            color=colour,
+            label=f"{ladder.label} ({ladder.family})",
+        )
+    for label, family, value in untrained:
+        ax.axhline(
+            value,
+            color=FAMILY_COLOURS.get(family, "k"),
+            ls=":",
+            lw=1.2,
+            label=f"{label} ({family})",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("training CPU seconds (log)")
+    ax.set_ylabel(f"{metric} ({'lower' if lower_is_better else 'higher'} is better)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, which="both")
     return _save(fig, path)

@@ -2,12 +2,18 @@
 
     paths = write_report(Path("runs/20260101-120000"))
 
+0. The scorecard: the article's claims C1-C10 (`diffrnn.bench.scorecard`), one row each with its
+   verdict, numbers and why, the committed reference run's verdict beside it; in the HTML also
+   one coloured tile per claim, on the first screen.
 1. The comparison: rows are aspects (training cost, quality, inference speed, long sequences,
    memory), columns are families, each row with a verdict computed from the numbers; then the
    same aspects task by task, and one line for every family without a result on a task.
+   Its verdict cells follow the scorecard's budget rule: where a task's units trained below its
+   evidence budget the numbers stay and the verdict says "not evidence at these budgets".
 2. Per-task tables, mean ± std over seeds, with the task's published anchors beside ours.
-3. Plots: quality against inference time (Pareto) per task, training curves, every other curve
-   the units returned, and their artefacts (sample grids, fan charts, audio).
+3. Plots: quality against training CPU seconds where a model ran at several budgets (ladders),
+   quality against inference time (Pareto) per task, training curves, every other curve the units
+   returned, and their artefacts (sample grids, fan charts, audio).
 4. With `--data`: what was inferred about the user's file, and which family to pick for it.
 A family is represented on a task by its best model there (on the primary metric); the training,
 speed and memory cells describe that same model.
@@ -16,8 +22,9 @@ speed and memory cells describe that same model.
 from __future__ import annotations
 
 import math
+import re
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,13 +45,32 @@ from diffrnn.bench.document import (
     Media,
     Paragraph,
     Table,
+    Tile,
+    Tiles,
+    Tone,
     to_html,
     to_markdown,
 )
 from diffrnn.bench.provenance import describe_code
 from diffrnn.bench.registry import ALL_FAMILIES, FAMILIES
 from diffrnn.bench.results import RESULTS_FILE, latest_by_unit, read_records
+from diffrnn.bench.rules import (
+    MIN_SEEDS,
+    NOT_EVIDENCE,
+    Runs,
+    evidence_budgets,
+    short_of_evidence,
+)
 from diffrnn.bench.runner import read_run_info
+from diffrnn.bench.scorecard import (
+    CLAIMS,
+    NOT_YET_RUN,
+    VERDICTS,
+    ClaimResult,
+    Verdict,
+    load_reference,
+    score_runs,
+)
 from diffrnn.bench.verdicts import (
     LEARNED,
     PerTask,
@@ -146,7 +172,118 @@ def _pass_text(m: ModelResult) -> str:
     return f"{m.model}: {f'T ≤ {longest}' if longest else 'none'} ({marks})"
 
 
+# ---- 0. the scorecard ------------------------------------------------------------------------
+
+TONES: dict[Verdict, Tone] = {
+    "holds": "good",
+    "refuted": "bad",
+    "mixed": "mixed",
+    "not enough evidence": "open",
+    "not evidence at these budgets": "muted",
+}
+
+
+def _reference_line(reference: dict[str, Any] | None, claim: str) -> tuple[str, Tone]:
+    """'reference: holds (fd: ddpm 8.9 ± 2.4 vs ...)' and its tone."""
+    entry = (reference or {}).get("claims", {}).get(claim)
+    if entry is None:
+        return (NOT_YET_RUN if reference is None else "reference: not scored"), "muted"
+    verdict = entry["verdict"]
+    tail = f" ({entry['headline']})" if entry.get("headline") else ""
+    return f"reference: {verdict}{tail}", TONES.get(verdict, "muted")
+
+
+def scorecard_section(card: list[ClaimResult], reference: dict[str, Any] | None) -> list[Block]:
+    """The claims C1-C10: tiles (HTML), then one table row per claim with the reference beside."""
+    claims = {c.id: c for c in CLAIMS}
+    tiles, rows = [], []
+    for result in card:
+        claim = claims[result.claim]
+        ref_text, ref_tone = _reference_line(reference, result.claim)
+        if result.verdict == NOT_EVIDENCE:  # nothing to read here: the reference leads
+            tile = Tile(
+                result.claim,
+                claim.text,
+                result.verdict,
+                ref_text,
+                "muted",
+                f"this run: {result.headline}",
+                value_tone=ref_tone,
+            )
+        else:
+            several = result.tally and not result.tally.startswith("1 of 1 ")
+            value = f"{result.tally}: {result.headline}" if several else result.headline
+            tile = Tile(
+                result.claim,
+                claim.text,
+                result.verdict,
+                value,
+                TONES[result.verdict],
+                ref_text,
+                ref_tone,
+            )
+        tiles.append(tile)
+        why = result.why + (f". To decide: {result.decide}" if result.decide else "")
+        rows.append(
+            (
+                f"{result.claim}: {claim.text}",
+                claim.reads,
+                result.verdict,
+                "; ".join(result.numbers) or "—",
+                why,
+                ref_text,
+            )
+        )
+    if reference is None:
+        source = "No reference run is committed yet: its column says so."
+    else:
+        commit = reference.get("commit") or "unknown commit"
+        source = (
+            f"The reference column is the committed run {reference.get('run')} "
+            f"({reference.get('command') or 'command unknown'}, {commit})."
+        )
+    rules = (
+        f"Each claim of the article is scored from this run's records. A verdict needs at least "
+        f"{MIN_SEEDS} seeds of every model it reads and a difference every seed agrees on (or "
+        "one beyond 2 standard errors), from units whose budget reaches the task's evidence "
+        f'budget; below it the row says "{NOT_EVIDENCE}" and its numbers are not read as a '
+        f"verdict. {source}"
+    )
+    return [
+        Heading("Scorecard: the article's claims"),
+        Paragraph(rules),
+        Tiles(tuple(tiles), tuple((v, TONES[v]) for v in VERDICTS)),
+        Table(
+            (
+                "claim",
+                "tasks / metric",
+                "verdict",
+                "numbers (mean ± std over seeds)",
+                "why",
+                "reference verdict",
+            ),
+            tuple(rows),
+            caption="The claims, scored",
+        ),
+    ]
+
+
 # ---- 1. the comparison -----------------------------------------------------------------------
+
+
+def _evidence_gap(
+    task: str, models: Iterable[ModelResult], evidence: Mapping[str, float]
+) -> str | None:
+    """ "not evidence at these budgets (...)" when a learned model of `task` trained below its
+    evidence budget."""
+    budgets = [
+        r["budget_s"]
+        for m in models
+        if m.family in LEARNED
+        for r in m.ok
+        if r.get("budget_s") is not None
+    ]
+    return short_of_evidence(task, budgets, evidence)
 
 
 def _median_cells(
@@ -193,8 +330,15 @@ def _long_cells(long_tasks: dict[str, dict[str, ModelResult]]) -> dict[str, str]
     return cells
 
 
-def comparison(per_task_models: dict[str, dict[str, ModelResult]]) -> list[Block]:
-    """The comparison table by aspect x family, then by aspect x task x family."""
+def comparison(
+    per_task_models: dict[str, dict[str, ModelResult]], evidence: Mapping[str, float]
+) -> list[Block]:
+    """The comparison table by aspect x family, then by aspect x task x family.
+
+    Args:
+        evidence: task -> evidence budget; a verdict cell of a task whose learned units trained
+            below it says so instead, and the summary verdicts count only the other tasks.
+    """
     per_task: PerTask = {
         task: cells
         for task, models in per_task_models.items()
@@ -202,6 +346,13 @@ def comparison(per_task_models: dict[str, dict[str, ModelResult]]) -> list[Block
     }
     long_tasks = {t: ms for t, ms in per_task_models.items() if ms and _task_of(ms).long_range}
     quality = {t: c for t, c in per_task.items() if c and t not in long_tasks}
+    gaps = {
+        t: gap
+        for t, models in per_task_models.items()
+        if (gap := _evidence_gap(t, models.values(), evidence))
+    }
+    counted = {t: c for t, c in per_task.items() if t not in gaps}
+    counted_quality = {t: c for t, c in quality.items() if t not in gaps}
 
     train_cells = _median_cells(per_task, _train, fmt_seconds)
     for family in FAMILIES:
@@ -210,31 +361,46 @@ def comparison(per_task_models: dict[str, dict[str, ModelResult]]) -> list[Block
         ]
         if counts:
             train_cells[family] += f", {fmt_count(statistics.median(counts))} params"
-    long_lines = [f"{t}: {long_range_verdict(list(ms.values()))}" for t, ms in long_tasks.items()]
+    long_lines = [
+        f"{t}: {long_range_verdict(list(ms.values()))}"
+        for t, ms in long_tasks.items()
+        if t not in gaps
+    ]
     summary = (
-        ("training cost", train_cells, pairwise_ratio(per_task, _train, "cheaper to train")),
-        ("quality", _quality_cells(quality), pairwise_wins(quality)),
+        ("training cost", train_cells, pairwise_ratio(counted, _train, "cheaper to train")),
+        ("quality", _quality_cells(counted_quality), pairwise_wins(counted_quality)),
         (
             "inference speed",
             _median_cells(per_task, _infer, lambda v: f"{fmt_seconds(v)}/sample"),
-            pairwise_ratio(per_task, _infer, "faster to sample"),
+            pairwise_ratio(counted, _infer, "faster to sample"),
         ),
         ("long sequences", _long_cells(long_tasks), long_lines),
         (
             "memory",
             _median_cells(per_task, _rss, lambda v: f"{v:.0f} MB added RSS"),
-            pairwise_ratio(per_task, _rss, "less peak memory"),
+            pairwise_ratio(counted, _rss, "less peak memory"),
         ),
     )
+    if per_task and not counted:
+        summary_verdict = f"{NOT_EVIDENCE}: no task reached its evidence budget"
+    else:
+        summary_verdict = "too few families to compare"
+    skipped = f" (not counted, below their evidence budget: {', '.join(gaps)})" if gaps else ""
     summary_rows = tuple(
-        (aspect, *(cells[f] for f in FAMILIES), "; ".join(lines) or "too few families to compare")
+        (
+            aspect,
+            *(cells[f] for f in FAMILIES),
+            "; ".join(lines) + skipped if lines else summary_verdict,
+        )
         for aspect, cells, lines in summary
     )
 
     rows: list[tuple[str, ...]] = []
 
-    def add(aspect: str, task: str, cells: dict[str, str], verdict: str) -> None:
-        rows.append((aspect, task, *(cells.get(f, "no result") for f in FAMILIES), verdict))
+    def add(aspect: str, task: str, cells: dict[str, str], verdict: str, label: str = "") -> None:
+        verdict = gaps.get(task, verdict)
+        cells_row = (cells.get(f, "no result") for f in FAMILIES)
+        rows.append((aspect, label or task, *cells_row, verdict))
 
     for t, cells in per_task.items():
         text = {
@@ -252,7 +418,7 @@ def comparison(per_task_models: dict[str, dict[str, ModelResult]]) -> list[Block
             verdict = f"only {only} reports {task.primary} ({fmt(value)})"
         else:
             verdict = rank_verdict(values, task.lower_is_better, task.primary)
-        add("quality", label, text, verdict)
+        add("quality", t, text, verdict, label)
     for t, cells in per_task.items():
         text = {f: f"{m.model}: {_per_sample(_infer(m))}" for f, m in cells.items()}
         values = {f: v for f, m in cells.items() if (v := _infer(m)) is not None}
@@ -301,7 +467,8 @@ def comparison(per_task_models: dict[str, dict[str, ModelResult]]) -> list[Block
             "metric); the training, speed and memory numbers describe that same model. Memory is "
             "the peak resident memory a unit added above its process's start (every unit starts "
             "from the same preloaded libraries). Verdicts are computed from the numbers, not "
-            "written in advance."
+            "written in advance, and only where the units trained for at least the task's "
+            f'evidence budget; elsewhere they say "{NOT_EVIDENCE}" and the numbers stay.'
         ),
         Table(
             ("aspect", *FAMILIES, "verdict"),
@@ -399,8 +566,11 @@ def _anchor_rows(task: TaskInfo, results: dict[str, ModelResult]) -> tuple[tuple
     return tuple(rows)
 
 
-def task_section(task: TaskInfo, results: dict[str, ModelResult], run_dir: Path) -> list[Block]:
-    """A task's table (mean ± std over seeds), anchors beside ours, notes, failures and plots."""
+def task_section(
+    task: TaskInfo, results: dict[str, ModelResult], run_dir: Path, runs: Runs | None = None
+) -> list[Block]:
+    """A task's table (mean ± std over seeds), anchors beside ours, notes, failures and plots
+    (with `runs`, its budget ladder first where a model ran at several budgets)."""
     direction = "lower" if task.lower_is_better else "higher"
     blocks: list[Block] = [
         Heading(task.name, 3),
@@ -458,10 +628,66 @@ def task_section(task: TaskInfo, results: dict[str, ModelResult], run_dir: Path)
     failures = [f"{m.model} seed {r['seed']}: {r['error']}" for m in order for r in m.failed]
     if failures:
         blocks += [Paragraph("Failed units:"), Bullets(tuple(failures))]
-    return blocks + _task_plots(task, order, run_dir)
+    ladder = _ladder_plot(task, runs, run_dir) if runs is not None else []
+    return blocks + ladder + _task_plots(task, order, run_dir)
 
 
 # ---- 3. plots --------------------------------------------------------------------------------
+
+
+def ladder_lines(runs: Runs, task: str, metric: str) -> list[Any]:
+    """Each learned family's best model as a `plots.Ladder` when it ran at two budgets or more
+    (x: mean training CPU seconds over seeds at each budget, the budget where none was kept)."""
+    from diffrnn.bench.plots import Ladder
+
+    lines = []
+    for family in LEARNED:
+        rungs = runs.best_ladder(task, family, metric)
+        if len(rungs) < 2:
+            continue
+        seconds = [Stat.of(list(g.cpu_seconds().values())) for g in rungs]
+        quality = [Stat.of(list(g.metric(metric).values())) for g in rungs]  # never empty
+        lines.append(
+            Ladder(
+                rungs[0].model,
+                family,
+                [s.mean if s else g.budget_s for s, g in zip(seconds, rungs, strict=True)],
+                [q.mean for q in quality if q],
+                [q.std for q in quality if q],
+            )
+        )
+    return lines
+
+
+def _ladder_plot(task: TaskInfo, runs: Runs, run_dir: Path) -> list[Block]:
+    from diffrnn.bench import plots
+
+    lines = ladder_lines(runs, task.name, task.primary)
+    if not lines:
+        return []
+    untrained = [
+        (g.model, g.family, statistics.fmean(v.values()))
+        for family in ("baseline", "reference")
+        if (g := runs.best(task.name, family, task.primary)) and (v := g.metric(task.primary))
+    ]
+    path = plots.ladder_plot(
+        lines,
+        untrained,
+        task.primary,
+        task.lower_is_better,
+        f"{task.name}: quality against training cost",
+        run_dir / PLOTS_DIR / f"{task.name}-ladder.png",
+    )
+    title = (
+        f"{task.name}: {task.primary} against training CPU seconds, each family's best model "
+        "at every budget (mean, band ± std over seeds)"
+    )
+    return [Media(title, str(path.relative_to(run_dir)))]
+
+
+def _file_name(text: str) -> str:
+    """A curve's name as a file name (a unit may name a curve anything)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "curve"
 
 
 def _task_plots(task: TaskInfo, order: list[ModelResult], run_dir: Path) -> list[Block]:
@@ -516,7 +742,7 @@ def _task_plots(task: TaskInfo, order: list[ModelResult], run_dir: Path) -> list
             f"{task.name}: {name}",
             xlabel or "x",
             ylabel,
-            folder / f"{task.name}-{name}.png",
+            folder / f"{task.name}-{_file_name(name)}.png",
         )
         media(f"{task.name}: {name}", path)
     for m, r in firsts:
@@ -643,18 +869,32 @@ def _header(run_info: dict[str, Any], records: list[dict[str, Any]]) -> list[Blo
     return blocks
 
 
-def build(run_dir: Path) -> list[Block]:
-    """The report of `run_dir` as document blocks (its plots are drawn into `run_dir/plots`)."""
-    records = list(latest_by_unit(read_records(run_dir / RESULTS_FILE)).values())
+def build(run_dir: Path, evidence: Mapping[str, float] | None = None) -> list[Block]:
+    """The report of `run_dir` as document blocks (its plots are drawn into `run_dir/plots`).
+
+    Args:
+        evidence: task -> evidence budget in seconds (default: `evidence_budgets()`).
+    """
+    every = read_records(run_dir / RESULTS_FILE)
+    records = list(latest_by_unit(every).values())
     if not records:
         raise ConfigError(
             f"{run_dir} holds no results ({RESULTS_FILE} is missing or empty).",
             "point `diffrnn report` at a directory written by `diffrnn compare`.",
         )
+    evidence = evidence_budgets() if evidence is None else evidence
     run_info = read_run_info(run_dir)
     tasks = task_infos(run_info, records)
     per_task = collect(records, tasks)
-    blocks = _header(run_info, records) + comparison(per_task)
+    runs = Runs(every, evidence)
+    header = _header(run_info, records)
+    title = [b for b in header[:1] if isinstance(b, Heading) and b.level == 1]
+    blocks = [
+        *title,
+        *scorecard_section(score_runs(runs), load_reference()),
+        *header[len(title) :],
+        *comparison(per_task, evidence),
+    ]
     missing = missing_lines(per_task, tasks)
     if missing:
         blocks += [Paragraph("Families without a result:"), Bullets(tuple(missing))]
@@ -662,15 +902,16 @@ def build(run_dir: Path) -> list[Block]:
         blocks.append(Paragraph("Every family has a result on every task of this run."))
     blocks.append(Heading("Per task"))
     for name, task in tasks.items():
-        blocks += task_section(task, per_task[name], run_dir)
+        blocks += task_section(task, per_task[name], run_dir, runs)
     if USER_TASK in tasks:
         blocks += recommendation(per_task[USER_TASK], tasks[USER_TASK])
     return blocks
 
 
-def write_report(run_dir: Path) -> ReportPaths:
-    """Write `report.md` and the self-contained `report.html` of `run_dir`."""
-    blocks = build(run_dir)
+def write_report(run_dir: Path, evidence: Mapping[str, float] | None = None) -> ReportPaths:
+    """Write `report.md` and the self-contained `report.html` of `run_dir` (`evidence`: task ->
+    evidence budget, default `evidence_budgets()`)."""
+    blocks = build(run_dir, evidence)
     md, page = run_dir / REPORT_MD, run_dir / REPORT_HTML
     atomic_write_text(md, to_markdown(blocks))
     atomic_write_text(page, to_html(blocks, run_dir, title=f"diffrnn compare: {run_dir.name}"))
