@@ -12,9 +12,11 @@ import pytest
 from claim_records import ENOUGH, TOO_LOW, designed_run, only, record, seeds
 
 from diffrnn.bench import scorecard
+from diffrnn.bench.registry import load_registry
 from diffrnn.bench.rules import NOT_EVIDENCE
 from diffrnn.bench.scorecard import (
     CLAIMS,
+    QUALITY_TASKS,
     REFERENCE_FILE,
     VERDICTS,
     Finding,
@@ -39,6 +41,14 @@ def claim(cid: str, records: list[dict[str, Any]], evidence: dict[str, float] = 
 
 def test_the_claims_keep_their_ids_in_order() -> None:
     assert [c.id for c in CLAIMS] == [f"C{i}" for i in range(1, 11)]
+
+
+def test_the_tasks_the_claims_read_are_judged_on_their_primary_metric() -> None:
+    tasks = load_registry()
+    for name, metric in QUALITY_TASKS.items():
+        assert tasks[name].primary_metric == metric, name
+    judged = {t.name for t in tasks.values() if not t.needs_user_data and "passed" not in t.metrics}
+    assert judged == set(QUALITY_TASKS) | {name for name in judged if name.startswith("fake-")}
 
 
 def test_the_designed_run_gives_each_claim_its_designed_verdict() -> None:

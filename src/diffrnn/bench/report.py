@@ -31,10 +31,12 @@ from typing import Any
 
 from diffrnn.bench.aggregate import (
     ModelResult,
+    Rung,
     Stat,
     TaskInfo,
     best_of_family,
     collect,
+    ladder_points,
     numeric,
     task_infos,
 )
@@ -64,6 +66,7 @@ from diffrnn.bench.rules import (
 from diffrnn.bench.runner import read_run_info
 from diffrnn.bench.scorecard import (
     CLAIMS,
+    CONDITIONAL,
     NOT_YET_RUN,
     VERDICTS,
     ClaimResult,
@@ -567,10 +570,14 @@ def _anchor_rows(task: TaskInfo, results: dict[str, ModelResult]) -> tuple[tuple
 
 
 def task_section(
-    task: TaskInfo, results: dict[str, ModelResult], run_dir: Path, runs: Runs | None = None
+    task: TaskInfo,
+    results: dict[str, ModelResult],
+    run_dir: Path,
+    ladders: dict[str, list[Rung]] | None = None,
 ) -> list[Block]:
     """A task's table (mean ± std over seeds), anchors beside ours, notes, failures and plots
-    (with `runs`, its budget ladder first where a model ran at several budgets)."""
+    (first the compute ladders, `aggregate.ladder_points` of the task, when models ran at
+    several budgets)."""
     direction = "lower" if task.lower_is_better else "higher"
     blocks: list[Block] = [
         Heading(task.name, 3),
@@ -628,47 +635,57 @@ def task_section(
     failures = [f"{m.model} seed {r['seed']}: {r['error']}" for m in order for r in m.failed]
     if failures:
         blocks += [Paragraph("Failed units:"), Bullets(tuple(failures))]
-    ladder = _ladder_plot(task, runs, run_dir) if runs is not None else []
+    ladder = _ladder_plot(task, ladders, results, run_dir) if ladders else []
     return blocks + ladder + _task_plots(task, order, run_dir)
 
 
 # ---- 3. plots --------------------------------------------------------------------------------
 
 
-def ladder_lines(runs: Runs, task: str, metric: str) -> list[Any]:
-    """Each learned family's best model as a `plots.Ladder` when it ran at two budgets or more
-    (x: mean training CPU seconds over seeds at each budget, the budget where none was kept)."""
+def ladder_lines(
+    task: TaskInfo, ladders: dict[str, list[Rung]], results: dict[str, ModelResult]
+) -> list[Any]:
+    """Each learned family's best model among those run at several budgets (best at its top
+    rung, class-conditional models left out as in claim C1), as a `plots.Ladder`: mean training
+    CPU seconds and mean ± std of the primary metric over seeds at each budget."""
     from diffrnn.bench.plots import Ladder
 
+    sign = 1.0 if task.lower_is_better else -1.0
     lines = []
     for family in LEARNED:
-        rungs = runs.best_ladder(task, family, metric)
-        if len(rungs) < 2:
+        climbed = {
+            model: rungs
+            for model, rungs in ladders.items()
+            if model in results and results[model].family == family and model not in CONDITIONAL
+        }
+        if not climbed:
             continue
-        seconds = [Stat.of(list(g.cpu_seconds().values())) for g in rungs]
-        quality = [Stat.of(list(g.metric(metric).values())) for g in rungs]  # never empty
+        model = min(climbed, key=lambda m: (sign * statistics.fmean(climbed[m][-1].values), m))
+        stats = [(Stat.of(r.values), Stat.of(r.cpu_seconds)) for r in climbed[model]]
         lines.append(
             Ladder(
-                rungs[0].model,
+                model,
                 family,
-                [s.mean if s else g.budget_s for s, g in zip(seconds, rungs, strict=True)],
-                [q.mean for q in quality if q],
-                [q.std for q in quality if q],
+                [seconds.mean for _, seconds in stats if seconds],
+                [quality.mean for quality, _ in stats if quality],
+                [quality.std for quality, _ in stats if quality],
             )
         )
     return lines
 
 
-def _ladder_plot(task: TaskInfo, runs: Runs, run_dir: Path) -> list[Block]:
+def _ladder_plot(
+    task: TaskInfo, ladders: dict[str, list[Rung]], results: dict[str, ModelResult], run_dir: Path
+) -> list[Block]:
     from diffrnn.bench import plots
 
-    lines = ladder_lines(runs, task.name, task.primary)
-    if not lines:
+    lines = ladder_lines(task, ladders, results)
+    if not lines or task.long_range:
         return []
     untrained = [
-        (g.model, g.family, statistics.fmean(v.values()))
+        (best.model, family, best.quality)
         for family in ("baseline", "reference")
-        if (g := runs.best(task.name, family, task.primary)) and (v := g.metric(task.primary))
+        if (best := best_of_family(results, family)) and best.quality is not None
     ]
     path = plots.ladder_plot(
         lines,
@@ -680,7 +697,7 @@ def _ladder_plot(task: TaskInfo, runs: Runs, run_dir: Path) -> list[Block]:
     )
     title = (
         f"{task.name}: {task.primary} against training CPU seconds, each family's best model "
-        "at every budget (mean, band ± std over seeds)"
+        "at every budget (mean, band ± std over seeds); dotted: models that do not train"
     )
     return [Media(title, str(path.relative_to(run_dir)))]
 
@@ -887,6 +904,7 @@ def build(run_dir: Path, evidence: Mapping[str, float] | None = None) -> list[Bl
     tasks = task_infos(run_info, records)
     per_task = collect(records, tasks)
     runs = Runs(every, evidence)
+    ladders = ladder_points(every, tasks)
     header = _header(run_info, records)
     title = [b for b in header[:1] if isinstance(b, Heading) and b.level == 1]
     blocks = [
@@ -902,7 +920,7 @@ def build(run_dir: Path, evidence: Mapping[str, float] | None = None) -> list[Bl
         blocks.append(Paragraph("Every family has a result on every task of this run."))
     blocks.append(Heading("Per task"))
     for name, task in tasks.items():
-        blocks += task_section(task, per_task[name], run_dir, runs)
+        blocks += task_section(task, per_task[name], run_dir, ladders.get(name))
     if USER_TASK in tasks:
         blocks += recommendation(per_task[USER_TASK], tasks[USER_TASK])
     return blocks

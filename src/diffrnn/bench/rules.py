@@ -11,7 +11,7 @@ The rules of issue 12, in one place:
   apart;
 - it decides only from units whose budget reaches the task's evidence budget (`EVIDENCE_BUDGETS`
   in `bench/suites.py`: the budget at which the families' quality has separated on the ladders).
-  Baselines and references do not train, so neither rule applies to them.
+  Baselines and references do not train (`UNTRAINED_FAMILIES`), so neither rule applies to them.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from diffrnn.bench.aggregate import Stat, numeric
+from diffrnn.bench.results import latest_by_unit
+from diffrnn.bench.suites import UNTRAINED_FAMILIES
 from diffrnn.bench.verdicts import fmt_seconds
 
 MIN_SEEDS = 3
 """Seeds a learned model needs before a comparison with it decides anything."""
 SE_FACTOR = 2.0
 """Means further apart than this many standard errors decide even when a seed disagrees."""
-UNTRAINED_FAMILIES = ("baseline", "reference")
-"""Families whose units do not train: no budget or seed rule applies to them."""
 HIGHER_IS_BETTER = frozenset({"accuracy", "psnr", "inception_score"})
 """Metrics where more is better; every other metric the claims read is an error or a distance."""
 NOT_EVIDENCE = "not evidence at these budgets"
@@ -122,11 +122,8 @@ class Runs:
     """Every (task, model, budget) of a run, with the task's evidence budget beside it."""
 
     def __init__(self, records: Iterable[dict[str, Any]], evidence: Mapping[str, float]) -> None:
-        latest: dict[tuple[str, str, float, int], dict[str, Any]] = {}
-        for r in records:  # file order: a unit run again replaces its earlier record
-            latest[(r["task"], r["model"], float(r.get("budget_s") or 0.0), int(r["seed"]))] = r
         by_budget: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
-        for (task, model, budget, _), r in sorted(latest.items()):
+        for (task, model, _seed, budget), r in sorted(latest_by_unit(records).items()):
             by_budget.setdefault((task, model, budget), []).append(r)
         self.evidence = dict(evidence)
         self._ladders: dict[tuple[str, str], list[Group]] = {}
