@@ -172,7 +172,12 @@ def ladder_plot(
             lw=1.2,
             label=f"{label} ({family})",
         )
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 30, 100, not 3x10^1
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("training CPU seconds (log)")
     ax.set_ylabel(f"{metric} ({'lower' if lower_is_better else 'higher'} is better)")
     ax.set_title(title, fontsize=10)
