@@ -814,8 +814,8 @@ def _header(run_info: dict[str, Any], records: list[dict[str, Any]]) -> list[Blo
     cpus = sorted({r["host"]["cpu"] for r in records if r.get("host") and r["host"].get("cpu")})
     jobs = run_info.get("jobs") or 1
     suite = f"suite: {run_info.get('suite', '?')}: {run_info.get('suite_description', '')}"
-    if run_info.get("budget_override_s") is not None:  # the description's budgets do not hold
-        suite = f"suite: {run_info.get('suite', '?')}, its budgets replaced by --budget"
+    if run_info.get("budget_override_s") is not None or run_info.get("budgets_override_s"):
+        suite = f"suite: {run_info.get('suite', '?')}, its budgets replaced by the command's"
     by_budget: dict[float, list[str]] = {}
     for r in records:
         if isinstance(r.get("budget_s"), int | float):
