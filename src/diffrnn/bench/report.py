@@ -88,7 +88,7 @@ from diffrnn.bench.verdicts import (
     training_verdict,
 )
 from diffrnn.errors import ConfigError
-from diffrnn.fileio import atomic_write_text
+from diffrnn.fileio import atomic_write_texts
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -913,6 +913,6 @@ def write_report(run_dir: Path, evidence: Mapping[str, float] | None = None) -> 
     evidence budget, default `evidence_budgets()`)."""
     blocks = build(run_dir, evidence)
     md, page = run_dir / REPORT_MD, run_dir / REPORT_HTML
-    atomic_write_text(md, to_markdown(blocks))
-    atomic_write_text(page, to_html(blocks, run_dir, title=f"diffrnn compare: {run_dir.name}"))
+    html = to_html(blocks, run_dir, title=f"diffrnn compare: {run_dir.name}")
+    atomic_write_texts({md: to_markdown(blocks), page: html})  # both replaced, or neither
     return ReportPaths(md, page)

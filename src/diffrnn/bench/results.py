@@ -9,6 +9,7 @@ failure; the same unit at another budget (a rung of a compute ladder) is another
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from diffrnn.fileio import append_json_line, read_json_lines
+from diffrnn.paths import check_run_file
 
 logger = logging.getLogger(__name__)
 
@@ -115,22 +117,37 @@ def compact_curve(
     }
 
 
-def _trim_torn_tail(path: Path) -> None:
-    """Cut a last line that has no newline (a write interrupted by a kill)."""
+def _close_last_line(path: Path) -> None:
+    """End a last line that has no newline: a complete record (written by hand, or by a tool
+    that omits the final newline) gets its newline; only an unparsable tail (a write interrupted
+    by a kill) is cut."""
     with path.open("rb+") as f:
         data = f.read()
         if not data or data.endswith(b"\n"):
             return
         keep = data.rfind(b"\n") + 1
-        logger.warning("%s: dropping a torn last line of %d bytes", path, len(data) - keep)
-        f.truncate(keep)
+        try:
+            complete = isinstance(json.loads(data[keep:]), dict)
+        except (ValueError, RecursionError):
+            complete = False
+        if complete:
+            f.write(b"\n")
+        else:
+            logger.warning("%s: dropping a torn last line of %d bytes", path, len(data) - keep)
+            f.truncate(keep)
         os.fsync(f.fileno())
 
 
 def append_record(path: Path, record: dict[str, Any]) -> None:
-    """Append `record` as one fsynced line (a torn last line left by a kill is cut first)."""
+    """Append `record` as one fsynced line (a torn last line left by a kill is cut first).
+
+    Raises:
+        ConfigError: `path` is a symlink or not a regular file (see `paths.check_run_file`).
+        StorageError: the disk is full or the file too large (nothing half-written is left).
+    """
+    check_run_file(path)
     if path.exists():
-        _trim_torn_tail(path)
+        _close_last_line(path)
     append_json_line(path, to_json_value(record))
 
 
