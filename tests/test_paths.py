@@ -14,9 +14,16 @@ from pathlib import Path
 import pytest
 
 from diffrnn import fileio, paths
-from diffrnn.bench.results import RESULTS_FILE, append_record, read_records
+from diffrnn.bench.results import RECORD_FIELDS, RESULTS_FILE, append_record, read_records
 from diffrnn.cli import main
 from diffrnn.errors import ConfigError, StorageError
+
+
+def _minimal(model: str) -> dict:
+    """The smallest valid record of a unit (every field there, most of them null)."""
+    base = dict.fromkeys(RECORD_FIELDS)
+    return base | {"task": "t", "model": model, "family": "rnn", "seed": 0, "budget_s": 1.0,
+                   "status": "ok"}  # fmt: skip
 
 
 def _cli(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
@@ -126,11 +133,11 @@ def test_a_resolved_path_is_returned(tmp_path: Path) -> None:
 
 def test_a_complete_last_record_without_a_newline_is_kept(tmp_path: Path) -> None:
     path = tmp_path / RESULTS_FILE
-    path.write_text(json.dumps({"task": "t", "model": "m1", "seed": 0, "status": "ok"}))
-    append_record(path, {"task": "t", "model": "m2", "seed": 0, "status": "ok"})
+    path.write_text(json.dumps(_minimal("m1")))
+    append_record(path, _minimal("m2"))
     assert [r["model"] for r in read_records(path)] == ["m1", "m2"]
     path.write_text(path.read_text() + '{"task": "t", "model": "m3", "se')  # a torn write
-    append_record(path, {"task": "t", "model": "m4", "seed": 0, "status": "ok"})
+    append_record(path, _minimal("m4"))
     assert [r["model"] for r in read_records(path)] == ["m1", "m2", "m4"]
 
 

@@ -29,9 +29,9 @@ SYSTEM_DIRS = ("/proc", "/sys", "/dev")
 """Pseudo-filesystems: never a place for a run, a model or a data file."""
 RUN_MARKERS = ("run.json", "results.jsonl")
 """Files that make a directory a diffrnn run (which `compare --out` may resume)."""
-RUN_OUTPUTS = ("report.md", "report.html")
-"""Files `compare` writes into its run directory: a directory holding them without being a run
-is someone else's, and `--out` refuses it rather than overwrite them."""
+RUN_OUTPUTS = ("report.md", "report.html", "plots", "units")
+"""What `compare` writes into its run directory: a directory holding one of them without being a
+run is someone else's, and `--out` refuses it rather than write over it."""
 LOCK_FILE = ".lock"
 """In a run directory while a `compare` writes to it (holds the writer's pid)."""
 
@@ -81,7 +81,7 @@ def resolve(value: str | os.PathLike[str], option: str) -> Path:
     if "\0" in text:
         raise ConfigError(f"{option} {text!r} holds a NUL byte.", "pass a plain path.")
     try:
-        resolved = Path(text).expanduser().resolve(strict=False)
+        resolved = Path(text).resolve(strict=False)
         if resolved.is_symlink():  # still a link after resolving: it loops or cannot be read
             raise OSError(errno.ELOOP, "symlink loop")
         resolved.exists()
@@ -140,6 +140,8 @@ def run_dir(value: str | os.PathLike[str], option: str = "--out") -> Path:
     regular file (a symlink would have its target appended to or truncated).
     """
     path = output_dir(value, option)
+    if path == Path(path.anchor):
+        raise ConfigError(f"{option} {os.fspath(value)} is the filesystem root.", "pass a folder.")
     if not path.exists():
         return path
     is_run = any((path / name).exists() or (path / name).is_symlink() for name in RUN_MARKERS)
@@ -225,8 +227,9 @@ def locked_run(directory: Path) -> Iterator[Path]:
     """Hold `directory`'s lock (created with the directory) while a `compare` writes to it.
 
     `flock` on `directory/.lock`, which holds the writer's pid; the kernel releases it when the
-    process ends, however it ends. A directory created here and left holding only the lock file
-    (the command stopped before writing anything) is removed again.
+    process ends, however it ends. A lock file created here in a directory that did not become a
+    run (the command stopped before writing anything) is removed again, and so is the directory
+    if it was created here too.
 
     Raises:
         ConfigError: another process holds the lock (its pid is named).
@@ -234,6 +237,7 @@ def locked_run(directory: Path) -> Iterator[Path]:
     created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     lock = directory / LOCK_FILE
+    lock_created = not lock.exists()
     fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
         try:
@@ -249,8 +253,9 @@ def locked_run(directory: Path) -> Iterator[Path]:
         try:
             yield directory
         finally:
-            if created and [p.name for p in directory.iterdir()] == [LOCK_FILE]:
-                lock.unlink()
-                directory.rmdir()
+            if lock_created and not any((directory / name).exists() for name in RUN_MARKERS):
+                lock.unlink(missing_ok=True)
+                if created and not any(directory.iterdir()):
+                    directory.rmdir()
     finally:
         os.close(fd)
