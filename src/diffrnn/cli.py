@@ -17,6 +17,7 @@ from rich.console import Console
 from typer.exceptions import TyperException
 
 from diffrnn import __version__
+from diffrnn import paths as check
 from diffrnn.errors import DiffrnnError
 
 app = typer.Typer(
@@ -123,9 +124,7 @@ def datasets_verify(
 def train(
     task: Annotated[str, typer.Option(help="Task name (see diffrnn.bench.tasks).")],
     model: Annotated[str, typer.Option(help="Model registered on the task.")],
-    out: Annotated[
-        Path, typer.Option(help="Run directory: checkpoints/, artefacts/, result.json.")
-    ],
+    out: Annotated[str, typer.Option(help="Run directory: checkpoints/, artefacts/, result.json.")],
     seed: Annotated[int, typer.Option(help="Seeds the weights, the data order and the noise.")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/checkpoints/last.ckpt.")] = False,
     suite: Annotated[str, typer.Option(help="quick (tiny models) or full (target budgets).")] = (
@@ -149,11 +148,12 @@ def train(
 
     if not (devices == "auto" or (devices.isdigit() and int(devices) >= 1)):
         raise ConfigError(f"--devices must be a positive number or 'auto', got {devices!r}.")
+    out_dir = check.output_dir(out, "--out")
     output = train_unit(
         task,
         model,
         seed,
-        out,
+        out_dir,
         suite=suite,
         budget_s=budget,
         resume=resume,
@@ -166,7 +166,7 @@ def train(
     if launched_as_rank_zero():
         metrics = ", ".join(f"{name} {value}" for name, value in output.metrics.items())
         console.print(f"{task} / {model} (seed {seed}): {metrics}")
-        console.print(f"trained {output.train_seconds:.1f} s; wrote {out / 'result.json'}")
+        console.print(f"trained {output.train_seconds:.1f} s; wrote {out_dir / 'result.json'}")
 
 
 @app.command()
@@ -174,9 +174,9 @@ def sample(
     task: Annotated[str, typer.Option(help="Task name; sampling is offered on audio-fsdd.")],
     model: Annotated[str, typer.Option(help="audio-diffusion or audio-gru.")],
     digit: Annotated[int, typer.Option(min=0, max=9, help="The digit to say.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="WAV file to write.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="WAV file to write.")],
     from_dir: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--from", help="A saved model folder (a run's artefacts/model)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seeds the sampling noise (and quick training).")] = 0,
@@ -195,6 +195,8 @@ def sample(
         raise ConfigError(f"sample supports --task audio-fsdd, got {task!r}.")
     if model not in GENERATORS:
         raise ConfigError(f"--model must be one of {', '.join(GENERATORS)}, got {model!r}.")
+    wav = check.output_file(output, "--output")  # checked before any training
+    saved = check.input_dir(from_dir, "--from") if from_dir is not None else None
     import numpy as np
 
     import diffrnn
@@ -202,18 +204,18 @@ def sample(
     from diffrnn.data.audio import SAMPLE_RATE
     from diffrnn.data.spectrograms import write_wav
 
-    if from_dir is None:
+    if saved is None:
         console.print(
             f"no --from given: training the quick configuration of {model} first "
             f"({budget:g} s); its samples will be rough."
         )
         generator = quick_generator(model, seed, budget)  # type: ignore[arg-type]
     else:
-        generator = diffrnn.load(from_dir).eval()
+        generator = diffrnn.load(saved).eval()
         check_generator(generator)
     kwargs = {"steps": steps} if steps is not None and model == "audio-diffusion" else {}
     waves, _, sample_s, vocoder_s = generated_audio(generator, np.array([digit]), seed, **kwargs)
-    write_wav(output, waves[0])
+    write_wav(wav, waves[0])
     console.print(
         f"wrote {output}: digit {digit}, {len(waves[0]) / SAMPLE_RATE:.2f} s of audio "
         f"({sample_s:.2f} s sampling + {vocoder_s:.2f} s Griffin-Lim)"
@@ -352,6 +354,7 @@ class _CompareView:
 
 @app.command()
 def compare(
+    ctx: typer.Context,
     suite: Annotated[
         str, typer.Option(help="quick (every task, tiny budgets), full or reference.")
     ] = "quick",
@@ -364,7 +367,7 @@ def compare(
         typer.Option(help="A compute ladder, e.g. 30,120,480: every unit at each budget."),
     ] = None,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option(help="Run directory (default runs/<timestamp>); an existing one resumes."),
     ] = None,
     json_output: Annotated[
@@ -373,7 +376,7 @@ def compare(
     jobs: Annotated[int | None, typer.Option(help="Units run at once.")] = None,
     threads: Annotated[int, typer.Option(help="Torch threads per unit.")] = 1,
     data: Annotated[
-        Path | None,
+        str | None,
         typer.Option(help="Your own CSV/Parquet: forecast it with every forecasting family."),
     ] = None,
     data_format: Annotated[
@@ -404,11 +407,12 @@ def compare(
 
     from rich.live import Live
 
-    from diffrnn.bench.compare import CompareRequest, execute, prepare
+    from diffrnn.bench.compare import CompareRequest, default_run_dir, execute, prepare
     from diffrnn.bench.registry import UNIT_IMPORT_ERRORS
     from diffrnn.bench.report import write_report
     from diffrnn.errors import ConfigError
 
+    run_dir = check.run_dir(out if out is not None else default_run_dir(), "--out")
     user_options: dict[str, Any] = {}
     if data is None and horizon is not None:
         raise ConfigError("--horizon is for your own data.", "pass it with --data FILE.")
@@ -423,6 +427,7 @@ def compare(
             raise ConfigError(
                 f"--fill must be error, ffill, interpolate or zero, got {fill!r}.", ""
             )
+        check.input_file(data, "--data")
         user_options = prepare_user_data(
             data, horizon, data_format, freq, context=context, windows=windows, fill=fill
         )
@@ -433,13 +438,14 @@ def compare(
         seeds=seeds,
         budget_s=budget,
         budgets=_budgets(budgets),
-        out=out,
+        out=run_dir,
         jobs=jobs,
         threads=threads,
         user_options=user_options,
         command=" ".join(["diffrnn", *sys.argv[1:]]),
         rerun=rerun,
     )
+    ctx.with_resource(check.locked_run(run_dir))  # held until the command ends
     job = prepare(request)
     screen = err_console if json_output else console
     for module, error in UNIT_IMPORT_ERRORS.items():
@@ -482,12 +488,12 @@ def compare(
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory written by compare.")],
+    run_dir: Annotated[str, typer.Argument(help="A run directory written by compare.")],
 ) -> None:
     """Re-render report.md and report.html from a run's results.jsonl."""
     from diffrnn.bench.report import write_report
 
-    paths = write_report(run_dir)
+    paths = write_report(check.input_dir(run_dir, "RUN_DIR"))
     console.print(
         f"report: {paths.markdown}\n        {paths.html}", highlight=False, soft_wrap=True
     )

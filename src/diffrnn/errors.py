@@ -36,5 +36,10 @@ class UnsafeFileError(CheckpointError):
     """A pickle-based file was offered where only safetensors/JSON are accepted."""
 
 
+class StorageError(DiffrnnError):
+    """A file could not be written whole: the disk is full, a quota or file-size limit was hit.
+    What was there before is kept (atomic writes) or restored (appends)."""
+
+
 class TrainingDivergedError(DiffrnnError):
     """Training produced a non-finite loss or gradient."""

@@ -12,12 +12,27 @@ an `O_APPEND` descriptor and fsync it; a reader skips a torn last line (`read_js
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from diffrnn.errors import StorageError
+
+FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+"""errno values meaning there is no room for the write (disk, file-size limit, quota)."""
+
+
+def _no_room(exc: OSError, path: str | Path, what: str) -> StorageError:
+    """The one-line error for a write that did not fit."""
+    return StorageError(
+        f"could not write {path}: {exc.strerror or exc} ({what}).",
+        "free some disk space (or raise the file-size limit or quota) and run the same command "
+        "again.",
+    )
 
 
 def fsync_directory(directory: str | Path) -> None:
@@ -61,10 +76,52 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
         else:
             os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in FULL:
+            raise _no_room(exc, target, "its previous version is kept") from exc
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     fsync_directory(target.parent)
+
+
+def atomic_write_texts(texts: dict[str | Path, str]) -> list[Path]:
+    """Write several UTF-8 files that belong together (a report's Markdown and HTML), so that
+    either every one is replaced or none is: all are written and fsynced to temporary files
+    first, and renamed into place only when every write succeeded.
+
+    Raises:
+        StorageError: a write did not fit; every target keeps its previous version.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, text in texts.items():
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+            )
+            staged.append((Path(tmp_name), target))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(text.encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
+            os.chmod(tmp_name, mode)
+    except BaseException as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in FULL:
+            where = staged[-1][1] if staged else "the files"
+            raise _no_room(exc, where, "every file keeps its previous version") from exc
+        raise
+    for tmp, target in staged:
+        os.replace(tmp, target)
+    for directory in {target.parent for _, target in staged}:
+        fsync_directory(directory)
+    return [target for _, target in staged]
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -117,7 +174,12 @@ def append_json_line(path: str | Path, obj: Any, allow_nan: bool = False) -> Non
 
     The line is written with one `write` on an `O_APPEND` descriptor, so concurrent appenders
     do not interleave within a line (for lines under the pipe/page size) and a kill leaves at
-    worst a torn final line, which `read_json_lines` skips.
+    worst a torn final line, which `read_json_lines` skips. A short write (a file-size limit
+    reached mid-line) is continued; one that cannot finish (disk full, quota, size limit) cuts
+    the partial line off again and raises.
+
+    Raises:
+        StorageError: the line did not fit; the file is as it was.
     """
     line = (json.dumps(obj, allow_nan=allow_nan, separators=(",", ":")) + "\n").encode("utf-8")
     target = Path(path)
@@ -125,8 +187,18 @@ def append_json_line(path: str | Path, obj: Any, allow_nan: bool = False) -> Non
     created = not target.exists()
     fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     try:
-        os.write(fd, line)
-        os.fsync(fd)
+        start = os.fstat(fd).st_size
+        written = 0
+        try:
+            while written < len(line):
+                written += os.write(fd, line[written:])
+            os.fsync(fd)
+        except OSError as exc:
+            if written and os.fstat(fd).st_size == start + written:  # nobody appended since
+                os.ftruncate(fd, start)
+            if exc.errno in FULL:
+                raise _no_room(exc, target, "the file is as it was") from exc
+            raise
     finally:
         os.close(fd)
     if created:

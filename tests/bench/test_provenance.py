@@ -99,17 +99,21 @@ def test_records_carry_their_inputs_and_code(tmp_path: Path) -> None:
     assert record["input_fingerprint"] == provenance.fingerprint(record["inputs"])
 
 
-def test_another_suites_budget_reruns_instead_of_reusing(tmp_path: Path) -> None:
+def test_another_suite_reruns_instead_of_reusing(tmp_path: Path) -> None:
     quick = [_spec("fake-rnn"), _spec("fake-baseline")]
     _run(quick, tmp_path)
-    full = [_spec(s.model, suite="full", budget_s=300.0) for s in quick]
+    full = [_spec(s.model, suite="full") for s in quick]  # --suite full --budget <the same>
     records, events = _run(full, tmp_path)
     assert {e.kind for e in events} == {"started", "finished"}  # nothing skipped
-    # another budget is another unit (a ladder rung), so nothing is "rerun": it is simply new
-    assert [(r["suite"], r["budget_s"]) for r in records] == [("full", 300.0)] * 2
+    assert {e.reason for e in events} == {"rerun: inputs changed"}
+    assert [r["suite"] for r in records] == ["full", "full"]
     assert all(_calls(tmp_path, s) == 2 for s in quick)
     _, again = _run(full, tmp_path)  # same inputs, same code: reused
     assert {e.kind for e in again} == {"skipped"}
+    # the full suite's own budgets are other units (rungs), never the quick results reused
+    longer = [_spec(s.model, suite="full", budget_s=300.0) for s in quick]
+    _, events = _run(longer, tmp_path)
+    assert [e.kind for e in events].count("finished") == 2
 
 
 def test_threads_are_an_input(tmp_path: Path) -> None:

@@ -20,6 +20,13 @@ QUALITY_MODELS = ("fake-baseline", "fake-rnn", "fake-diffusion")
 UNREGISTERED = {"fake-crash": fake.fake_crash, "fake-hang": fake.fake_hang}
 
 
+def _minimal(model: str) -> dict:
+    """The smallest valid record of a unit (every field there, most of them null)."""
+    base = dict.fromkeys(RECORD_FIELDS)
+    return base | {"task": "t", "model": model, "family": "rnn", "seed": 0, "budget_s": 1.0,
+                   "status": "ok"}  # fmt: skip
+
+
 def _by_reference(spec: UnitSpec) -> object:
     """The fake units live in this process's registry only: hand their functions over."""
     return UNREGISTERED.get(spec.model) or get_model(spec.task, spec.model).run
@@ -118,11 +125,11 @@ def test_peak_memory_is_the_units_own(tmp_path: Path) -> None:
 
 def test_a_torn_last_line_is_dropped_and_appending_goes_on(tmp_path: Path) -> None:
     path = tmp_path / RESULTS_FILE
-    append_record(path, {"task": "t", "model": "m", "seed": 0, "status": "ok"})
+    append_record(path, _minimal("m"))
     with path.open("a") as f:
         f.write('{"task": "t", "model": "m2", "se')  # killed mid-write
     assert [r["model"] for r in read_records(path)] == ["m"]
-    append_record(path, {"task": "t", "model": "m3", "seed": 0, "status": "ok"})
+    append_record(path, _minimal("m3"))
     assert [r["model"] for r in read_records(path)] == ["m", "m3"]
     assert path.read_text().count("\n") == 2
 

@@ -91,7 +91,7 @@ from diffrnn.bench.verdicts import (
     training_verdict,
 )
 from diffrnn.errors import ConfigError
-from diffrnn.fileio import atomic_write_text
+from diffrnn.fileio import atomic_write_texts
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -831,8 +831,8 @@ def _header(run_info: dict[str, Any], records: list[dict[str, Any]]) -> list[Blo
     cpus = sorted({r["host"]["cpu"] for r in records if r.get("host") and r["host"].get("cpu")})
     jobs = run_info.get("jobs") or 1
     suite = f"suite: {run_info.get('suite', '?')}: {run_info.get('suite_description', '')}"
-    if run_info.get("budget_override_s") is not None:  # the description's budgets do not hold
-        suite = f"suite: {run_info.get('suite', '?')}, its budgets replaced by --budget"
+    if run_info.get("budget_override_s") is not None or run_info.get("budgets_override_s"):
+        suite = f"suite: {run_info.get('suite', '?')}, its budgets replaced by the command's"
     by_budget: dict[float, list[str]] = {}
     for r in records:
         if isinstance(r.get("budget_s"), int | float):
@@ -931,6 +931,6 @@ def write_report(run_dir: Path, evidence: Mapping[str, float] | None = None) -> 
     evidence budget, default `evidence_budgets()`)."""
     blocks = build(run_dir, evidence)
     md, page = run_dir / REPORT_MD, run_dir / REPORT_HTML
-    atomic_write_text(md, to_markdown(blocks))
-    atomic_write_text(page, to_html(blocks, run_dir, title=f"diffrnn compare: {run_dir.name}"))
+    html = to_html(blocks, run_dir, title=f"diffrnn compare: {run_dir.name}")
+    atomic_write_texts({md: to_markdown(blocks), page: html})  # both replaced, or neither
     return ReportPaths(md, page)

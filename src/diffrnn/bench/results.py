@@ -9,6 +9,7 @@ failure; the same unit at another budget (a rung of a compute ladder) is another
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -17,7 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from diffrnn.fileio import append_json_line, read_json_lines
+from diffrnn.errors import ConfigError
+from diffrnn.fileio import append_json_line
+from diffrnn.paths import check_run_file
 
 logger = logging.getLogger(__name__)
 
@@ -115,28 +118,149 @@ def compact_curve(
     }
 
 
-def _trim_torn_tail(path: Path) -> None:
-    """Cut a last line that has no newline (a write interrupted by a kill)."""
+def _close_last_line(path: Path) -> None:
+    """End a last line that has no newline: a complete record (written by hand, or by a tool
+    that omits the final newline) gets its newline; only an unparsable tail (a write interrupted
+    by a kill) is cut."""
     with path.open("rb+") as f:
         data = f.read()
         if not data or data.endswith(b"\n"):
             return
         keep = data.rfind(b"\n") + 1
-        logger.warning("%s: dropping a torn last line of %d bytes", path, len(data) - keep)
-        f.truncate(keep)
+        try:
+            complete = isinstance(json.loads(data[keep:]), dict)
+        except (ValueError, RecursionError):
+            complete = False
+        if complete:
+            f.write(b"\n")
+        else:
+            logger.warning("%s: dropping a torn last line of %d bytes", path, len(data) - keep)
+            f.truncate(keep)
         os.fsync(f.fileno())
 
 
 def append_record(path: Path, record: dict[str, Any]) -> None:
-    """Append `record` as one fsynced line (a torn last line left by a kill is cut first)."""
+    """Append `record` as one fsynced line (a torn last line left by a kill is cut first).
+
+    Raises:
+        ConfigError: `path` is a symlink or not a regular file (see `paths.check_run_file`).
+        StorageError: the disk is full or the file too large (nothing half-written is left).
+    """
+    check_run_file(path)
     if path.exists():
-        _trim_torn_tail(path)
+        _close_last_line(path)
     append_json_line(path, to_json_value(record))
 
 
+_NUMBER = (int, float)
+_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "task": ((str,), "a string"),
+    "model": ((str,), "a string"),
+    "family": ((str,), "a string"),
+    "seed": ((int,), "an integer"),
+    "budget_s": (_NUMBER, "a number"),
+    "status": ((str,), "a string"),
+    "suite": ((str, type(None)), "a string"),
+    "error": ((str, type(None)), "a string or null"),
+    "params": ((*_NUMBER, type(None)), "a number or null"),
+    "metrics": ((dict, type(None)), "an object"),
+    "curves": ((dict, type(None)), "an object"),
+    "artefacts": ((dict, type(None)), "an object"),
+    "notes": ((list, type(None)), "a list"),
+    "host": ((dict, type(None)), "an object"),
+    "code": ((dict, type(None)), "an object"),
+    "inputs": ((dict, type(None)), "an object"),
+    "out_dir": ((str, type(None)), "a string"),
+    "throughput_unit": ((str, type(None)), "a string"),
+    "input_fingerprint": ((str, type(None)), "a string"),
+    "started_at": ((str, type(None)), "a string"),
+    "finished_at": ((str, type(None)), "a string"),
+    **{
+        name: ((*_NUMBER, type(None)), "a number or null")
+        for name in (
+            "train_seconds",
+            "train_cpu_seconds",
+            "infer_seconds_per_sample",
+            "throughput",
+            "sampler_steps",
+            "unit_wall_seconds",
+            "unit_cpu_seconds",
+            "peak_rss_mb",
+            "start_rss_mb",
+            "threads",
+        )
+    },
+}
+"""Each field's JSON type, checked on reading (the report and the resume logic rely on them)."""
+REQUIRED = tuple(name for name in _TYPES if name not in ("inputs", "input_fingerprint", "code"))
+"""Fields a record cannot be without (every schema-1 record has them; the provenance fields came
+later, and a record without them is run again rather than reused)."""
+
+
+def _relative_inside(path: str) -> bool:
+    """A relative path that does not climb out of its directory (no `..`, not absolute)."""
+    p = Path(path)
+    return bool(path) and not p.is_absolute() and ".." not in p.parts and "\0" not in path
+
+
+def record_problem(record: Any) -> str | None:
+    """What makes `record` unusable as a results.jsonl record, in words (None: nothing)."""
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not a record"
+    for name in REQUIRED:
+        if name not in record:
+            return f"the record has no {name!r}"
+    for name, (types, words) in _TYPES.items():
+        value = record.get(name)
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            return f"{name!r} should be {words}, got {json.dumps(value)[:40]}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{name!r} is not finite"
+    if record["status"] not in ("ok", "failed"):
+        return f"'status' should be ok or failed, got {record['status'][:40]!r}"
+    if record["seed"] < 0 or not record["budget_s"] > 0:
+        return "'seed' is negative or 'budget_s' not positive"
+    for name, curve in (record.get("curves") or {}).items():
+        xs, ys = (curve.get("x"), curve.get("y")) if isinstance(curve, dict) else (None, None)
+        numbers = [isinstance(v, list) and all(isinstance(e, _NUMBER) for e in v) for v in (xs, ys)]
+        if not all(numbers) or len(xs) != len(ys):  # type: ignore[arg-type]
+            return f"curve {name[:40]!r} should be {{x: [numbers], y: [numbers]}} of one length"
+    places = [record.get("out_dir") or ".", *(record.get("artefacts") or {}).values()]
+    if not all(isinstance(p, str) and _relative_inside(p) for p in places):
+        return "an artefact or out_dir is not a path inside the run directory"
+    if not all(isinstance(n, str) for n in record.get("notes") or []):
+        return "'notes' should be a list of strings"
+    for owner, keys in (("host", ("cpu",)), ("code", ("git_commit", "source_sha256"))):
+        for key in keys:
+            if not isinstance((record.get(owner) or {}).get(key), str | None):
+                return f"'{owner}.{key}' should be a string"
+    return None
+
+
 def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every complete record of `path` in file order (a torn or garbled line is skipped)."""
-    return [r for r in read_json_lines(path) if isinstance(r, dict)]
+    """Every complete record of `path` in file order (a torn or garbled line is skipped).
+
+    Raises:
+        ConfigError: a line parses as JSON but is not a record (a missing field, a wrong type),
+            naming the line.
+    """
+    if not path.exists():
+        return []
+    records = []
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            record = json.loads(raw)
+        except (ValueError, RecursionError):  # torn by a kill, or not text at all
+            logger.warning("%s line %d: not JSON, skipped", path, number)
+            continue
+        problem = record_problem(record)
+        if problem:
+            raise ConfigError(
+                f"{path} line {number} is not a diffrnn record: {problem}.",
+                "delete that line (its unit then runs again) or restore the file.",
+            )
+        records.append(record)
+    return records
 
 
 def unit_key(record: dict[str, Any]) -> UnitKey:

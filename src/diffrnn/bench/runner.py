@@ -155,14 +155,75 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
         info = json.loads(path.read_bytes())
     except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not JSON
         info = exc
-    if not isinstance(info, dict):
-        why = f"({info})" if isinstance(info, Exception) else f"(a JSON {type(info).__name__})"
+    if isinstance(info, Exception):
+        problem: str | None = str(info)
+    else:
+        problem = run_info_problem(info)
+    if problem:
         raise ConfigError(
-            f"{path} is not a diffrnn run.json {why}.",
+            f"{path} is not a diffrnn run.json ({problem[:200]}).",
             "restore it, delete it (the records in results.jsonl are kept), or choose another "
             "run directory.",
         )
     return info
+
+
+_TEXT, _NUMBER = (str,), (int, float)
+_RUN_INFO_TYPES: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(
+        ("command", "suite", "suite_description", "cwd", "started_at", "finished_at"), _TEXT
+    ),
+    **dict.fromkeys(("jobs", "threads", "seeds", "units_planned"), (int,)),
+    **dict.fromkeys(("wall_seconds", "budget_override_s"), _NUMBER),
+    **dict.fromkeys(("tasks", "unit_import_errors", "user_data", "inputs", "code"), (dict,)),
+    "budgets_override_s": (list,),
+}
+_SNAPSHOT_TYPES: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(("name", "primary_metric", "description", "dataset"), _TEXT),
+    **dict.fromkeys(("metrics", "anchors"), (list,)),
+    "lower_is_better": (bool,),
+    "models": (dict,),
+}
+
+
+def _wrong_type(value: Any, types: tuple[type, ...]) -> bool:
+    return not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+
+
+def run_info_problem(info: Any) -> str | None:
+    """What makes `info` unusable as run.json, in words (None: nothing). Every field is optional;
+    one that is there has the type `prepare` writes."""
+    if not isinstance(info, dict):
+        return f"a JSON {type(info).__name__}, not an object"
+    if info and not {"command", "suite", "tasks"} & set(info):
+        return "no command, suite or tasks: not written by diffrnn compare"
+    for name, types in _RUN_INFO_TYPES.items():
+        if info.get(name) is not None and _wrong_type(info[name], types):
+            return f"{name!r} has the wrong type"
+    if isinstance(info.get("jobs"), int) and info["jobs"] < 1:
+        return "'jobs' is below 1"
+    for name, snap in (info.get("tasks") or {}).items():
+        if not isinstance(snap, dict) or not {"name", "primary_metric"} <= set(snap):
+            return f"task {name[:40]!r} has no name or primary_metric"
+        for key, types in _SNAPSHOT_TYPES.items():
+            if key in snap and _wrong_type(snap[key], types):
+                return f"task {name[:40]!r}: {key!r} has the wrong type"
+        if not all(isinstance(m, str) for m in snap.get("metrics", [])):
+            return f"task {name[:40]!r}: 'metrics' should be names"
+        if not all(isinstance(f, str) for f in snap.get("models", {}).values()):
+            return f"task {name[:40]!r}: 'models' should map names to families"
+        for anchor in snap.get("anchors", []):
+            if not (
+                isinstance(anchor, dict)
+                and all(isinstance(anchor.get(k), str) for k in ("model", "metric", "source"))
+                and isinstance(anchor.get("value"), (str, *_NUMBER))
+            ):
+                return f"task {name[:40]!r}: an anchor is not {{model, metric, value, source}}"
+    if not all(isinstance(v, str) for v in (info.get("unit_import_errors") or {}).values()):
+        return "'unit_import_errors' should map modules to messages"
+    if not all(isinstance(b, _NUMBER) for b in info.get("budgets_override_s") or []):
+        return "'budgets_override_s' should be numbers"
+    return None
 
 
 @dataclass(frozen=True)
