@@ -9,7 +9,15 @@ import pytest
 
 import diffrnn.bench.units
 from diffrnn.bench.registry import TASKS, UNIT_IMPORT_ERRORS, UnitContext, load_registry
-from diffrnn.bench.suites import FULL, QUICK, UNIT_TIMEOUT_SLACK_S, Suite, get_suite, plan
+from diffrnn.bench.suites import (
+    FULL,
+    QUICK,
+    UNIT_TIMEOUT_SLACK_S,
+    Ladder,
+    Suite,
+    get_suite,
+    plan,
+)
 from diffrnn.errors import ConfigError
 
 
@@ -69,18 +77,20 @@ def test_a_suite_ladder_and_its_time_limits() -> None:
         description="a suite with a ladder on one task",
         budget_s=10.0,
         seeds=1,
-        task_ladders={fake.FAKE_TASK: (40.0, 20.0)},
+        ladders={fake.FAKE_TASK: Ladder((40.0, 20.0), models=("fake-rnn",))},
         timeout_factor=2.0,
         evaluation_s={fake.FAKE_TASK: 5.0},
     )
-    assert suite.rungs_for(fake.FAKE_TASK) == (20.0, 40.0)
     assert suite.budget_for(fake.FAKE_TASK) == 40.0  # the top rung fills the tables
-    assert suite.rungs_for(fake.FAKE_LONG) == (10.0,)
-    units = plan(suite, tasks=[fake.FAKE_TASK, fake.FAKE_LONG], models=["fake-rnn", "fake-gated"])
-    assert [(u.task, u.budget_s, u.ladder, u.time_limit_s) for u in units] == [
-        (fake.FAKE_TASK, 20.0, True, 2 * 25 + UNIT_TIMEOUT_SLACK_S),
-        (fake.FAKE_TASK, 40.0, True, 2 * 45 + UNIT_TIMEOUT_SLACK_S),
-        (fake.FAKE_LONG, 10.0, False, 2 * 10 + UNIT_TIMEOUT_SLACK_S),
+    assert suite.ladder_for(fake.FAKE_LONG) == Ladder((10.0,))
+    units = plan(suite, tasks=[fake.FAKE_TASK, fake.FAKE_LONG])
+    assert [(u.model, u.budget_s, u.ladder, u.time_limit_s) for u in units] == [
+        ("fake-baseline", 40.0, False, 2 * 45 + UNIT_TIMEOUT_SLACK_S),
+        ("fake-rnn", 20.0, True, 2 * 25 + UNIT_TIMEOUT_SLACK_S),
+        ("fake-rnn", 40.0, True, 2 * 45 + UNIT_TIMEOUT_SLACK_S),
+        ("fake-diffusion", 40.0, False, 2 * 45 + UNIT_TIMEOUT_SLACK_S),  # not on the ladder
+        ("fake-broken", 40.0, False, 2 * 45 + UNIT_TIMEOUT_SLACK_S),
+        ("fake-gated", 10.0, False, 2 * 10 + UNIT_TIMEOUT_SLACK_S),
     ]
     # --budget narrows a ladder to one rung
     units = plan(suite, tasks=[fake.FAKE_TASK], models=["fake-rnn"], budget_s=5.0)

@@ -34,6 +34,31 @@ MAX_RUNGS = 12
 
 
 @dataclass(frozen=True)
+class Ladder:
+    """A compute ladder on one task: its models trained at several budgets.
+
+    Attributes:
+        budgets: training budgets, seconds; the largest fills the task's tables.
+        models: the models that climb it (None: every trained model of the task); the others
+            run once, at the largest budget.
+    """
+
+    budgets: tuple[float, ...]
+    models: tuple[str, ...] | None = None
+
+    @property
+    def top(self) -> float:
+        """The largest budget."""
+        return max(self.budgets)
+
+    def rungs_for(self, model: str) -> tuple[float, ...]:
+        """The budgets `model` runs at, ascending."""
+        if self.models is None or model in self.models:
+            return tuple(sorted(set(self.budgets)))
+        return (self.top,)
+
+
+@dataclass(frozen=True)
 class Suite:
     """A named set of budgets.
 
@@ -43,8 +68,7 @@ class Suite:
         budget_s: training wall-clock seconds per unit.
         seeds: seeds 0..seeds-1 per (task, model).
         task_budgets: per-task budgets overriding `budget_s`.
-        task_ladders: per-task compute ladders: the budgets each unit of the task runs at
-            (overriding `task_budgets`; the largest rung fills the per-task tables).
+        ladders: per-task compute ladders (overriding `task_budgets`).
         jobs: units run at once by default (None: one per CPU core).
         timeout_factor: a unit is killed after `timeout_factor * (budget + evaluation_s) +
             UNIT_TIMEOUT_SLACK_S` wall seconds.
@@ -57,20 +81,20 @@ class Suite:
     budget_s: float
     seeds: int
     task_budgets: Mapping[str, float] = field(default_factory=dict)
-    task_ladders: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    ladders: Mapping[str, Ladder] = field(default_factory=dict)
     jobs: int | None = 1
     timeout_factor: float = UNIT_TIMEOUT_FACTOR
     evaluation_s: Mapping[str, float] = field(default_factory=dict)
 
     def budget_for(self, task: str) -> float:
-        """The training budget of one unit of `task` (its largest rung on a ladder)."""
-        if task in self.task_ladders:
-            return max(self.task_ladders[task])
+        """The training budget of one unit of `task` (the top rung on a ladder)."""
+        if task in self.ladders:
+            return self.ladders[task].top
         return self.task_budgets.get(task, self.budget_s)
 
-    def rungs_for(self, task: str) -> tuple[float, ...]:
-        """The budgets every unit of `task` runs at, ascending (one unless it has a ladder)."""
-        return tuple(sorted(self.task_ladders.get(task, (self.budget_for(task),))))
+    def ladder_for(self, task: str) -> Ladder:
+        """The task's ladder (one rung, its budget, when it has none)."""
+        return self.ladders.get(task, Ladder((self.budget_for(task),)))
 
     def time_limit_s(self, task: str, budget_s: float) -> float:
         """Wall seconds a unit of `task` with `budget_s` may run before it is killed."""
@@ -243,15 +267,17 @@ def plan(
     units = []
     for task in chosen:
         if budgets is not None:
-            rungs = tuple(sorted({float(b) for b in budgets}))
+            ladder = Ladder(tuple(float(b) for b in budgets))
         elif budget_s is not None:
-            rungs = (float(budget_s),)
+            ladder = Ladder((float(budget_s),))
         else:
-            rungs = suite.rungs_for(task.name)
+            ladder = suite.ladder_for(task.name)
         for entry in task.models.values():
             if models and entry.name not in models:
                 continue
-            unit_rungs = rungs[-1:] if entry.family in UNTRAINED_FAMILIES else rungs
+            unit_rungs = ladder.rungs_for(entry.name)
+            if entry.family in UNTRAINED_FAMILIES:
+                unit_rungs = unit_rungs[-1:]
             units.extend(
                 UnitSpec(
                     task.name,
