@@ -34,14 +34,17 @@ if TYPE_CHECKING:
 GeneratorName = Literal["audio-diffusion", "audio-gru"]
 GENERATORS: tuple[GeneratorName, ...] = ("audio-diffusion", "audio-gru")
 
-N_PER_DIGIT = {"quick": 2, "full": 30}
-"""Clips asked for per digit (full: 300 in all, the size of the official test split)."""
-RECOGNISER_BUDGET = {"quick": (100, None), "full": (-1, 300.0)}
-"""(optimiser steps, wall-clock seconds) training the judging recogniser: steps in the quick suite
-(a wall-clock budget gives almost nothing on a contended machine), 300 s (98.7% on the real test
-clips) in the full one."""
-DIFFUSION_STEPS = {"quick": (10,), "full": (10, 25, 50)}
-"""DPM-Solver++ step counts evaluated (the first of the full list's headline is the config's)."""
+N_PER_DIGIT = {"quick": 2, "full": 30, "reference": 10}
+"""Clips asked for per digit (full: 300 in all, the size of the official test split; reference:
+100, since Griffin-Lim costs ~0.3 CPU s per clip and a ladder runs each generator nine times)."""
+RECOGNISER_BUDGET = {"quick": (100, None), "full": (-1, 300.0), "reference": (-1, 120.0)}
+"""(optimiser steps, seconds) training the judging recogniser: steps in the quick suite (a
+wall-clock budget gives almost nothing on a contended machine), 300 s (98.7% on the real test
+clips) in the full one, 120 s in the reference one (trained once per seed; its accuracy on the
+real clips is in every unit's notes)."""
+DIFFUSION_STEPS = {"quick": (10,), "full": (10, 25, 50), "reference": (10,)}
+"""DPM-Solver++ step counts evaluated (the first of the full list's headline is the config's;
+more steps did not help on the full recipe, BENCHMARKS.md)."""
 
 FULL_EMA_DECAY = 0.995
 """EMA of the diffusion weights in the full suite (half-life ~140 steps: a CPU budget gives a
@@ -129,7 +132,11 @@ def cached_recogniser(
 @lru_cache(maxsize=2)
 def audio_bench(suite: str, seed: int, cache_dir: Path | None = None) -> AudioBench:
     """Load FSDD, build the spectrogram sets, train the judge (or load it from `cache_dir`, so
-    the units of one run, each in its own process, share one) and score the real references."""
+    the units of one run, each in its own process, share one) and score the real references.
+
+    Args:
+        suite: "quick", "full" or "reference" (the number of clips and the judge's budget).
+    """
     from diffrnn.data.audio import load_fsdd
     from diffrnn.data.spectrograms import spectrogram_sets
     from diffrnn.evaluation.audio import accuracy, recogniser_outputs
@@ -314,7 +321,7 @@ def _generator_unit(ctx: UnitContext, name: GeneratorName) -> UnitOutput:
     from diffrnn.training import count_parameters
 
     torch.set_num_threads(ctx.threads)
-    bench = audio_bench(ctx.recipe, ctx.seed, _judge_cache(ctx))
+    bench = audio_bench(ctx.suite, ctx.seed, _judge_cache(ctx))
     result = train_generator(
         name, bench.train, ctx.recipe, ctx.seed, ctx.budget_s, ctx.checkpoint_dir, ctx.resume
     )
@@ -322,7 +329,7 @@ def _generator_unit(ctx: UnitContext, name: GeneratorName) -> UnitOutput:
     digits = np.repeat(np.arange(10), bench.n_per_digit)
     audio_s = len(digits) * n_samples(model.config.n_frames) / SAMPLE_RATE
     settings: list[dict[str, Any]] = (
-        [{"steps": s} for s in DIFFUSION_STEPS[ctx.recipe]] if name == "audio-diffusion" else [{}]
+        [{"steps": s} for s in ctx.preset(DIFFUSION_STEPS)] if name == "audio-diffusion" else [{}]
     )
     rows = []
     for kwargs in settings:
@@ -396,7 +403,7 @@ def real_griffinlim_unit(ctx: UnitContext) -> UnitOutput:
     from diffrnn.evaluation.audio import score_audio
 
     torch.set_num_threads(ctx.threads)
-    bench = audio_bench(ctx.recipe, ctx.seed, _judge_cache(ctx))
+    bench = audio_bench(ctx.suite, ctx.seed, _judge_cache(ctx))
     pick = _balanced(bench.test.digits, bench.n_per_digit)
     digits = bench.test.digits[pick]
     log_mels = bench.test.scaling.denormalise(bench.test.spectrograms[pick])
