@@ -11,8 +11,10 @@ import pytest
 import diffrnn.bench.units
 from diffrnn.bench.registry import TASKS, UNIT_IMPORT_ERRORS, UnitContext, load_registry
 from diffrnn.bench.suites import (
+    EVIDENCE_BUDGETS,
     FULL,
     QUICK,
+    REFERENCE,
     UNIT_TIMEOUT_SLACK_S,
     Ladder,
     Suite,
@@ -148,3 +150,28 @@ def test_units_size_themselves_by_recipe_not_by_suite_name() -> None:
     compares = re.compile(r"ctx\.suite\s*(==|!=|\])")
     readers = [p.name for p in sorted(units_dir.glob("*.py")) if compares.search(p.read_text())]
     assert readers == []
+
+
+def test_the_reference_suite_covers_every_task_with_ladders_where_cost_matters() -> None:
+    registry = load_registry()
+    project = {n for n, t in registry.items() if "fake" not in n and not t.needs_user_data}
+    units = plan(REFERENCE, tasks=sorted(project))
+    assert {u.task for u in units} == project
+    assert {u.seed for u in units} == {0, 1, 2} and {u.suite for u in units} == {"reference"}
+    for task in ("image-digits", "lm-shakespeare", "forecast-exchange", "audio-fsdd"):
+        ladder = REFERENCE.ladders[task]
+        assert len(set(ladder.budgets)) >= 3
+        assert set(ladder.models or ()) <= set(registry[task].models)
+        rungs = {(u.model, u.budget_s) for u in units if u.task == task and u.ladder}
+        assert rungs == {(m, b) for m in ladder.models or () for b in ladder.budgets}
+    for task, names in REFERENCE.task_models.items():
+        assert set(names) <= set(registry[task].models), task
+    assert set(EVIDENCE_BUDGETS) <= project
+    assert all(u.time_limit_s >= REFERENCE.timeout_factor * u.budget_s for u in units)
+
+
+def test_a_suite_narrows_a_tasks_models_and_the_command_line_overrides_it() -> None:
+    suite = Suite("quick", "two models", 1.0, 1, task_models={fake.FAKE_TASK: ("fake-rnn",)})
+    assert [u.model for u in plan(suite, tasks=[fake.FAKE_TASK])] == ["fake-rnn"]
+    units = plan(suite, tasks=[fake.FAKE_TASK], models=["fake-baseline"])
+    assert [u.model for u in units] == ["fake-baseline"]
