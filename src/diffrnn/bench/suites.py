@@ -4,7 +4,16 @@
 
 `quick` runs every unit of every task on tiny budgets (the whole suite within 5 minutes on 2
 cores: the demo); `full` gives each task the training budget that reaches the targets of its
-model issue (its wall time is documented in the README's main-job section).
+model issue (its wall time is documented in the README's main-job section); `reference` is the
+run committed under `evidence/reference/` that the report's scorecard cites: every task with the
+models its claims need, 3 seeds, full-size models (a smaller evaluation where the full one would
+not fit: see the units' "reference" presets), compute ladders on the tasks where training cost
+is a claim, and the whole suite within about 70 minutes at `--jobs 2 --threads 1` on an idle
+2-core machine (a run cut short resumes with the same command).
+
+A compute ladder (`--budgets 30,120,480`, or a suite's `Ladder`) runs a model at several
+training budgets; each rung is a unit of its own, (task, model, seed, budget_s).
+`EVIDENCE_BUDGETS` says per task from which budget its verdicts count as evidence.
 """
 
 from __future__ import annotations
@@ -63,7 +72,8 @@ class Suite:
     """A named set of budgets.
 
     Attributes:
-        name: "quick" or "full" (passed to each unit as `ctx.suite`).
+        name: "quick", "full" or "reference" (passed to each unit as `ctx.suite`; units build
+            the "quick" sizes in the quick suite and the "full" ones otherwise, `ctx.recipe`).
         description: one line for `--help` and the report.
         budget_s: training wall-clock seconds per unit.
         seeds: seeds 0..seeds-1 per (task, model).
