@@ -158,3 +158,16 @@ def test_pack_refuses_to_overwrite_or_to_pack_nothing(tiny_run: Path, packed: Pa
         pack(packed.parent / "nothing", packed.parent / "other")
     with pytest.raises(ConfigError, match="is the run itself"):
         pack(tiny_run, tiny_run)
+
+
+def test_evidence_check_command(packed: Path) -> None:
+    from typer.testing import CliRunner
+
+    from diffrnn.cli import app
+
+    result = CliRunner().invoke(app, ["evidence", "check", str(packed)])
+    assert result.exit_code == 0 and "ok" in result.output
+    _rewrite(packed, {"model": "fake-transformer"})
+    result = CliRunner().invoke(app, ["evidence", "check", str(packed)])
+    assert result.exit_code == 1 and "fake-transformer is no longer registered" in result.output
+    assert "report.md differs" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import fake_units as fake
@@ -9,7 +10,17 @@ import pytest
 
 import diffrnn.bench.units
 from diffrnn.bench.registry import TASKS, UNIT_IMPORT_ERRORS, UnitContext, load_registry
-from diffrnn.bench.suites import FULL, QUICK, UNIT_TIMEOUT_SLACK_S, Suite, get_suite, plan
+from diffrnn.bench.suites import (
+    EVIDENCE_BUDGETS,
+    FULL,
+    QUICK,
+    REFERENCE,
+    UNIT_TIMEOUT_SLACK_S,
+    Ladder,
+    Suite,
+    get_suite,
+    plan,
+)
 from diffrnn.errors import ConfigError
 
 
@@ -69,18 +80,20 @@ def test_a_suite_ladder_and_its_time_limits() -> None:
         description="a suite with a ladder on one task",
         budget_s=10.0,
         seeds=1,
-        task_ladders={fake.FAKE_TASK: (40.0, 20.0)},
+        ladders={fake.FAKE_TASK: Ladder((40.0, 20.0), models=("fake-rnn",))},
         timeout_factor=2.0,
         evaluation_s={fake.FAKE_TASK: 5.0},
     )
-    assert suite.rungs_for(fake.FAKE_TASK) == (20.0, 40.0)
     assert suite.budget_for(fake.FAKE_TASK) == 40.0  # the top rung fills the tables
-    assert suite.rungs_for(fake.FAKE_LONG) == (10.0,)
-    units = plan(suite, tasks=[fake.FAKE_TASK, fake.FAKE_LONG], models=["fake-rnn", "fake-gated"])
-    assert [(u.task, u.budget_s, u.ladder, u.time_limit_s) for u in units] == [
-        (fake.FAKE_TASK, 20.0, True, 2 * 25 + UNIT_TIMEOUT_SLACK_S),
-        (fake.FAKE_TASK, 40.0, True, 2 * 45 + UNIT_TIMEOUT_SLACK_S),
-        (fake.FAKE_LONG, 10.0, False, 2 * 10 + UNIT_TIMEOUT_SLACK_S),
+    assert suite.ladder_for(fake.FAKE_LONG) == Ladder((10.0,))
+    units = plan(suite, tasks=[fake.FAKE_TASK, fake.FAKE_LONG])
+    assert [(u.model, u.budget_s, u.ladder, u.time_limit_s) for u in units] == [
+        ("fake-baseline", 40.0, False, 2 * 45 + UNIT_TIMEOUT_SLACK_S),
+        ("fake-rnn", 20.0, True, 2 * 25 + UNIT_TIMEOUT_SLACK_S),
+        ("fake-rnn", 40.0, True, 2 * 45 + UNIT_TIMEOUT_SLACK_S),
+        ("fake-diffusion", 40.0, False, 2 * 45 + UNIT_TIMEOUT_SLACK_S),  # not on the ladder
+        ("fake-broken", 40.0, False, 2 * 45 + UNIT_TIMEOUT_SLACK_S),
+        ("fake-gated", 10.0, False, 2 * 10 + UNIT_TIMEOUT_SLACK_S),
     ]
     # --budget narrows a ladder to one rung
     units = plan(suite, tasks=[fake.FAKE_TASK], models=["fake-rnn"], budget_s=5.0)
@@ -131,7 +144,34 @@ def test_units_build_full_sizes_in_the_reference_suite(suite: str, recipe: str, 
 
 
 def test_units_size_themselves_by_recipe_not_by_suite_name() -> None:
-    """`ctx.suite == "full"` would quietly give the reference suite the quick sizes."""
+    """`ctx.suite == "full"` would quietly give the reference suite the quick sizes: units read
+    `ctx.recipe`, or `ctx.preset(...)` for a reference size of their own."""
     units_dir = Path(diffrnn.bench.units.__file__).parent
-    readers = [p.name for p in sorted(units_dir.glob("*.py")) if "ctx.suite" in p.read_text()]
+    compares = re.compile(r"ctx\.suite\s*(==|!=|\])")
+    readers = [p.name for p in sorted(units_dir.glob("*.py")) if compares.search(p.read_text())]
     assert readers == []
+
+
+def test_the_reference_suite_covers_every_task_with_ladders_where_cost_matters() -> None:
+    registry = load_registry()
+    project = {n for n, t in registry.items() if "fake" not in n and not t.needs_user_data}
+    units = plan(REFERENCE, tasks=sorted(project))
+    assert {u.task for u in units} == project
+    assert {u.seed for u in units} == {0, 1, 2} and {u.suite for u in units} == {"reference"}
+    for task in ("image-digits", "lm-shakespeare", "forecast-exchange", "audio-fsdd"):
+        ladder = REFERENCE.ladders[task]
+        assert len(set(ladder.budgets)) >= 3
+        assert set(ladder.models or ()) <= set(registry[task].models)
+        rungs = {(u.model, u.budget_s) for u in units if u.task == task and u.ladder}
+        assert rungs == {(m, b) for m in ladder.models or () for b in ladder.budgets}
+    for task, names in REFERENCE.task_models.items():
+        assert set(names) <= set(registry[task].models), task
+    assert set(EVIDENCE_BUDGETS) <= project
+    assert all(u.time_limit_s >= REFERENCE.timeout_factor * u.budget_s for u in units)
+
+
+def test_a_suite_narrows_a_tasks_models_and_the_command_line_overrides_it() -> None:
+    suite = Suite("quick", "two models", 1.0, 1, task_models={fake.FAKE_TASK: ("fake-rnn",)})
+    assert [u.model for u in plan(suite, tasks=[fake.FAKE_TASK])] == ["fake-rnn"]
+    units = plan(suite, tasks=[fake.FAKE_TASK], models=["fake-baseline"])
+    assert [u.model for u in units] == ["fake-baseline"]

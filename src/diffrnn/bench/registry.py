@@ -16,14 +16,16 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from diffrnn.errors import ConfigError
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Family = Literal["baseline", "rnn", "diffusion", "hybrid", "reference"]
 FAMILIES: tuple[Family, ...] = ("baseline", "rnn", "diffusion", "hybrid")
@@ -68,6 +70,11 @@ class UnitContext:
         """The sizes to build: "quick" in the quick suite, "full" in the full and reference
         suites (which differ in budgets, seeds and ladders only)."""
         return "quick" if self.suite == "quick" else "full"
+
+    def preset(self, presets: Mapping[str, T]) -> T:
+        """This suite's entry of `presets` (keyed by suite name): its own when it has one (a
+        middle size for the reference suite), else that of its recipe size."""
+        return presets[self.suite] if self.suite in presets else presets[self.recipe]
 
     def checkpoint_subdir(self, name: str) -> Path | None:
         """Checkpoints of one of several trainings in a unit (one per length, fold, ...)."""

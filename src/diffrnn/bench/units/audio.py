@@ -36,16 +36,19 @@ if TYPE_CHECKING:
 GeneratorName = Literal["audio-diffusion", "audio-gru"]
 GENERATORS: tuple[GeneratorName, ...] = ("audio-diffusion", "audio-gru")
 
-N_PER_DIGIT = {"quick": 2, "full": 30}
-"""Clips asked for per digit (full: 300 in all, the size of the official test split)."""
-RECOGNISER_BUDGET = {"quick": (100, None), "full": (-1, 300.0)}
+N_PER_DIGIT = {"quick": 2, "full": 30, "reference": 10}
+"""Clips asked for per digit (full: 300 in all, the size of the official test split; reference:
+100, since Griffin-Lim costs ~0.3 CPU s per clip and a ladder runs each generator nine times)."""
+RECOGNISER_BUDGET = {"quick": (100, None), "full": (-1, 300.0), "reference": (-1, 120.0)}
 """(optimiser steps, seconds) training the judging recogniser: steps in the quick suite (the
 same judge on any machine), 300 s (CPU seconds on a CPU; 98.7% on the real test clips when they
-were wall seconds on an idle machine) in the full one."""
+were wall seconds on an idle machine) in the full one, 120 s in the reference one (trained once
+per seed; its accuracy on the real clips is in every unit's notes)."""
 TIMING_CLIPS = 10
 """Clips (one per digit) whose generation is timed, repeatedly, for the seconds per sample."""
-DIFFUSION_STEPS = {"quick": (10,), "full": (10, 25, 50)}
-"""DPM-Solver++ step counts evaluated (the first of the full list's headline is the config's)."""
+DIFFUSION_STEPS = {"quick": (10,), "full": (10, 25, 50), "reference": (10,)}
+"""DPM-Solver++ step counts evaluated (the first of the full list's headline is the config's;
+more steps did not help on the full recipe, BENCHMARKS.md)."""
 
 FULL_EMA_DECAY = 0.995
 """EMA of the diffusion weights in the full suite (half-life ~140 steps: a CPU budget gives a
@@ -128,7 +131,11 @@ def cached_recogniser(
 @lru_cache(maxsize=2)
 def audio_bench(suite: str, seed: int, cache_dir: Path | None = None) -> AudioBench:
     """Load FSDD, build the spectrogram sets, train the judge (or load it from `cache_dir`, so
-    the units of one run, each in its own process, share one) and score the real references."""
+    the units of one run, each in its own process, share one) and score the real references.
+
+    Args:
+        suite: "quick", "full" or "reference" (the number of clips and the judge's budget).
+    """
     from diffrnn.data.audio import load_fsdd
     from diffrnn.data.spectrograms import spectrogram_sets
     from diffrnn.evaluation.audio import accuracy, recogniser_outputs
@@ -304,14 +311,14 @@ def _generator_unit(ctx: UnitContext, name: GeneratorName) -> UnitOutput:
     from diffrnn.evaluation.audio import score_audio
     from diffrnn.evaluation.timing import seconds_per_call
 
-    bench = audio_bench(ctx.recipe, ctx.seed, _judge_cache(ctx))
+    bench = audio_bench(ctx.suite, ctx.seed, _judge_cache(ctx))
     untrained, loader, recipe = generator_training(name, bench.train, ctx.recipe, ctx.seed)
     result = train_for_unit(untrained, loader, ctx, recipe)
     model = result.model
     digits = np.repeat(np.arange(10), bench.n_per_digit)
     audio_s = len(digits) * n_samples(model.config.n_frames) / SAMPLE_RATE
     settings: list[dict[str, Any]] = (
-        [{"steps": s} for s in DIFFUSION_STEPS[ctx.recipe]] if name == "audio-diffusion" else [{}]
+        [{"steps": s} for s in ctx.preset(DIFFUSION_STEPS)] if name == "audio-diffusion" else [{}]
     )
     rows = []
     for kwargs in settings:
@@ -389,7 +396,7 @@ def real_griffinlim_unit(ctx: UnitContext) -> UnitOutput:
     from diffrnn.evaluation.audio import score_audio
     from diffrnn.evaluation.timing import seconds_per_call
 
-    bench = audio_bench(ctx.recipe, ctx.seed, _judge_cache(ctx))
+    bench = audio_bench(ctx.suite, ctx.seed, _judge_cache(ctx))
     pick = _balanced(bench.test.digits, bench.n_per_digit)
     digits = bench.test.digits[pick]
     log_mels = bench.test.scaling.denormalise(bench.test.spectrograms[pick])

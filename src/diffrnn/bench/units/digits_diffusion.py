@@ -39,6 +39,16 @@ the ODE solvers (DDIM, DPM-Solver++) cannot come within 5% of it; SDE-DPM-Solver
 does, and UniPC reaches the ODE's own distance at 5 steps. Trained 4000 steps, the ODE's gap
 closes (DPM-Solver++ 10: 1.02 of DDPM-1000 over 8 seeds)."""
 
+REFERENCE_SAMPLERS: tuple[tuple[str, int], ...] = (
+    ("dpmsolver++", 10),
+    ("ddpm", 50),
+    ("ddim", 10),
+    ("sde-dpmsolver++", 10),
+    ("UniPCMultistepScheduler", 5),
+)
+"""The reference suite's samplers, headline DPM-Solver++ 10 (0.91 of DDPM-1000's distance on the
+300 s models, 90x faster per image, BENCHMARKS.md): DDPM-1000 alone costs ~100 CPU s for 500
+images, and a ladder runs the unit nine times."""
 QUICK_SAMPLERS: tuple[tuple[str, int], ...] = (("dpmsolver++", 10), ("ddim", 10))
 CONDITIONAL_SAMPLERS: tuple[tuple[str, int], ...] = (("dpmsolver++", 10), ("dpmsolver++", 20))
 """The class-conditional unit's samplers in the full suite (guidance doubles every step's cost;
@@ -70,12 +80,13 @@ class DigitsDiffusionRecipe:
 
 
 def ddpm_digits(suite: str) -> DigitsDiffusionRecipe:
-    """The preset of the digits diffusion units for the quick or full suite."""
+    """The preset of the digits diffusion units for the quick, full or reference suite."""
     if suite == "quick":
         return DigitsDiffusionRecipe(
             (16, 32), (False, False), 64, 2e-3, 0.99, 100, 32, 100, 20, QUICK_SAMPLERS
         )
-    return DigitsDiffusionRecipe((16, 32), (False, True), 128, 2e-3, 0.995, 500, 360, 10, 100)
+    full = DigitsDiffusionRecipe((16, 32), (False, True), 128, 2e-3, 0.995, 500, 360, 10, 100)
+    return dataclasses.replace(full, samplers=REFERENCE_SAMPLERS) if suite == "reference" else full
 
 
 def _train(ctx: UnitContext, recipe: DigitsDiffusionRecipe, conditional: bool) -> Any:
@@ -152,7 +163,7 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     from diffrnn.evaluation.digits_classifier import digits_classifier
     from diffrnn.evaluation.timing import seconds_per_call
 
-    recipe = ddpm_digits(ctx.recipe)
+    recipe = ddpm_digits(ctx.suite)
     if conditional and ctx.recipe == "full":
         recipe = dataclasses.replace(recipe, samplers=CONDITIONAL_SAMPLERS)
     digits_classifier(ctx.seed)  # train or load the evaluator before the clock starts
@@ -309,7 +320,7 @@ def posterior_mean_psnr(model: Any, seed: int) -> dict[str, float]:
 @register_unit("denoise-digits", "ddpm", family="diffusion")
 def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
     """Noise reduction with the learned prior: the reverse process from the matching noise level."""
-    recipe = ddpm_digits(ctx.recipe)
+    recipe = ddpm_digits(ctx.suite)
     model, result = _train(ctx, recipe, conditional=False)
     by_sigma, noisy_psnr, seconds = denoise_psnr(model, recipe.denoise_steps, ctx.seed)
     mean_by_sigma = posterior_mean_psnr(model, ctx.seed)
