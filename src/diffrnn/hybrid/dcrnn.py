@@ -200,6 +200,8 @@ class DiffusionConv(nn.Module):
     def forward(self, x: Tensor, supports: StackedSupports) -> Tensor:
         """(N, B, C_in) -> (N, B, C_out)."""
         terms = diffusion_terms(x, supports, self.max_diffusion_step)  # (N, B, P, C_in)
+        if self.max_diffusion_step == 0:  # one term: the legacy order is this order
+            return self.linear(terms.flatten(2))
         weight = self.linear.weight.index_select(1, self.columns)  # (C_out, P * C_in)
         return nn.functional.linear(terms.flatten(2), weight, self.linear.bias)
 
