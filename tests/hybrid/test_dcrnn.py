@@ -227,3 +227,16 @@ def test_sparse_and_dense_supports_give_the_same_model_and_gradients() -> None:
     torch.testing.assert_close(losses[0], losses[1], **TOL)
     for a, b in zip(*grads, strict=True):
         torch.testing.assert_close(a, b, **TOL)
+
+
+def test_dropout_acts_in_training_only() -> None:
+    torch.manual_seed(0)
+    plain = tiny_model(k=1, cl_decay_steps=0)
+    dropped = DCRNN(dataclasses.replace(plain.config, dropout=0.5), plain.adjacency)
+    dropped.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 4, 5, 1)
+    torch.testing.assert_close(dropped.predict(x), plain.predict(x))  # eval: no dropout
+    dropped.train()
+    assert not torch.allclose(dropped(x), dropped(x))
+    with pytest.raises(ValueError, match="dropout"):
+        DCRNNConfig(num_nodes=3, dropout=1.0)

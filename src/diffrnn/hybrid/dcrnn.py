@@ -200,6 +200,8 @@ class DiffusionConv(nn.Module):
     def forward(self, x: Tensor, supports: StackedSupports) -> Tensor:
         """(N, B, C_in) -> (N, B, C_out)."""
         terms = diffusion_terms(x, supports, self.max_diffusion_step)  # (N, B, P, C_in)
+        if self.max_diffusion_step == 0:  # one term: the legacy order is this order
+            return self.linear(terms.flatten(2))
         weight = self.linear.weight.index_select(1, self.columns)  # (C_out, P * C_in)
         return nn.functional.linear(terms.flatten(2), weight, self.linear.bias)
 
@@ -242,6 +244,8 @@ class DCRNNConfig:
         filter_type: which random-walk supports to use.
         use_sparse: multiply by the supports as torch sparse COO matrices (faster on road
             graphs of a few hundred nodes; dense suits small dense graphs).
+        dropout: dropout on what each layer passes up (the next layer's input, the projection's
+            input), never on the recurrent state; in training only.
         cl_decay_steps: tau of the scheduled-sampling decay tau / (tau + exp(step / tau));
             0 disables scheduled sampling (the decoder always feeds its own predictions).
         loss: "masked_mae" (zeros in the target are missing readings, as in the reference),
@@ -257,6 +261,7 @@ class DCRNNConfig:
     max_diffusion_step: int = 2
     filter_type: FilterType = "dual_random_walk"
     use_sparse: bool = True
+    dropout: float = 0.0
     cl_decay_steps: int = 2000
     loss: LossType = "masked_mae"
 
@@ -269,6 +274,8 @@ class DCRNNConfig:
             raise ValueError(f"loss must be one of {get_args(LossType)}, got {self.loss!r}")
         if self.max_diffusion_step < 0:
             raise ValueError(f"max_diffusion_step must be >= 0, got {self.max_diffusion_step}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0 < self.output_dim <= self.input_dim:
             raise ValueError("output_dim must be in 1..input_dim (targets are the first inputs)")
 
@@ -308,6 +315,7 @@ class DCRNN(PretrainedMixin, nn.Module):
         self.encoder = layers(config.input_dim)
         self.decoder = layers(config.output_dim)
         self.projection = nn.Linear(h, config.output_dim)
+        self.dropout = nn.Dropout(config.dropout)
 
     def set_standardisation(self, loc: Tensor, scale: Tensor) -> None:
         """Store per-channel mean and standard deviation of the training inputs, (input_dim,)."""
@@ -345,7 +353,7 @@ class DCRNN(PretrainedMixin, nn.Module):
             signal = x[t]  # (N, B, C)
             for i, cell in enumerate(self.encoder):
                 hidden[i] = cell(signal, hidden[i], supports)
-                signal = hidden[i]
+                signal = self.dropout(hidden[i]) if i + 1 < len(self.encoder) else hidden[i]
         out_loc, out_scale = self.loc[: cfg.output_dim], self.scale[: cfg.output_dim]
         forcing = self.teacher_forcing_probability() if self.training and y is not None else 0.0
         if forcing > 0 and y is not None:
@@ -356,7 +364,7 @@ class DCRNN(PretrainedMixin, nn.Module):
             signal = decoder_input
             for i, cell in enumerate(self.decoder):
                 hidden[i] = cell(signal, hidden[i], supports)
-                signal = hidden[i]
+                signal = self.dropout(hidden[i])
             prediction = self.projection(signal)  # (N, B, C_out), standardised
             outputs.append(prediction)
             decoder_input = prediction
