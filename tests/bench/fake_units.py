@@ -116,6 +116,12 @@ def fake_hang(ctx: UnitContext) -> UnitOutput:
     return UnitOutput(metrics={})
 
 
+def fake_spin(ctx: UnitContext) -> UnitOutput:
+    """Computes for ever: uses up a CPU-second time limit."""
+    while True:
+        sum(range(10_000))
+
+
 def fake_memory_hog(ctx: UnitContext) -> UnitOutput:
     """Holds about 200 MB, so its peak resident memory stands out (not registered)."""
     block = bytearray(200 * 1024 * 1024)

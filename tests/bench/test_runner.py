@@ -17,7 +17,11 @@ from diffrnn.bench.suites import UnitSpec
 QUALITY_MODELS = ("fake-baseline", "fake-rnn", "fake-diffusion")
 
 
-UNREGISTERED = {"fake-crash": fake.fake_crash, "fake-hang": fake.fake_hang}
+UNREGISTERED = {
+    "fake-crash": fake.fake_crash,
+    "fake-hang": fake.fake_hang,
+    "fake-spin": fake.fake_spin,
+}
 
 
 def _minimal(model: str) -> dict:
@@ -67,11 +71,15 @@ def test_records_follow_the_schema_and_carry_the_units_numbers(tmp_path: Path) -
         assert (directory / "checkpoints").is_dir()
 
 
-def test_a_failing_unit_is_recorded_and_the_suite_goes_on(tmp_path: Path) -> None:
+def test_a_failing_unit_is_recorded_and_the_suite_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "STALL_FACTOR", 10.0)  # the sleeping unit: 5 wall s, not 10
     units = [
         _spec("fake-broken"),
         _spec("fake-crash", task=fake.FAKE_LONG),
-        _spec("fake-hang", task=fake.FAKE_LONG, timeout_s=1.0),
+        _spec("fake-hang", task=fake.FAKE_LONG, timeout_s=0.5),
+        _spec("fake-spin", task=fake.FAKE_LONG, timeout_s=0.5),
         _spec("fake-rnn"),
     ]
     events: list[UnitEvent] = []
@@ -81,10 +89,13 @@ def test_a_failing_unit_is_recorded_and_the_suite_goes_on(tmp_path: Path) -> Non
     assert by_model["fake-broken"]["error"] == "RuntimeError: the fake hybrid diverged"
     assert "exited with code 3" in by_model["fake-crash"]["error"]
     assert "about to crash" in by_model["fake-crash"]["error"]  # the log's tail
-    assert by_model["fake-hang"]["error"].startswith("TimeoutError")
+    # the time limit is CPU seconds; a unit that sleeps is caught as stalled in wall seconds
+    spin = by_model["fake-spin"]["error"]
+    assert spin.startswith("TimeoutError: killed after") and "CPU s (limit 0.5 s" in spin
+    assert by_model["fake-hang"]["error"].startswith("TimeoutError: stalled")
     assert by_model["fake-rnn"]["status"] == "ok"
     assert all(set(r) == set(RECORD_FIELDS) for r in records)
-    assert [e.kind for e in events].count("finished") == 4
+    assert [e.kind for e in events].count("finished") == 5
     log = unit_dir(tmp_path, units[0]) / "log.txt"
     assert "Traceback" in log.read_text()
 

@@ -296,12 +296,44 @@ def _context() -> Any:
     return ctx
 
 
+STALL_FACTOR = 20.0
+"""A unit whose wall time passes this many times its time limit is killed as stalled (a hang that
+uses no CPU); contention alone never stretches a unit that far on a machine that runs."""
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system, all threads) a live process has used, from /proc; None where
+    /proc is unavailable (then the time limit falls back to wall seconds)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # the name in parentheses may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 @dataclass
 class _Running:
     spec: UnitSpec
     process: Any
-    deadline: float
+    started: float
     inputs: dict[str, Any]
+    why: str = ""
+
+    def over_limit(self, now: float) -> bool:
+        """Whether the unit has used up its time limit: CPU seconds of its process (so a busy
+        machine only stretches its wall time, as its CPU-second budget does), or, as a backstop
+        for a hang that uses no CPU, `STALL_FACTOR` times the limit in wall seconds."""
+        limit = self.spec.time_limit_s
+        wall = now - self.started
+        cpu = process_cpu_seconds(self.process.pid)
+        if cpu is None and wall > limit:
+            self.why = f"killed after {wall:.1f} wall s"
+        elif cpu is not None and cpu > limit:
+            self.why = f"killed after {cpu:.1f} CPU s"
+        elif wall > STALL_FACTOR * limit:
+            self.why = f"stalled: killed after {wall:.1f} wall s using {cpu or 0:.1f} CPU s"
+        return bool(self.why)
 
 
 def _may_resume(directory: Path, checkpoints: Path, inputs: dict[str, Any]) -> bool:
@@ -333,9 +365,10 @@ def _log_tail(directory: Path) -> str:
     return " | ".join(lines[-LOG_TAIL_LINES:])
 
 
-def _death_message(exitcode: int | None, timed_out: bool, spec: UnitSpec) -> str:
+def _death_message(exitcode: int | None, timed_out: str, spec: UnitSpec) -> str:
     if timed_out:
-        return f"TimeoutError: killed after {spec.time_limit_s:.0f} s (budget {spec.budget_s:g} s)"
+        limit = f"limit {spec.time_limit_s:g} s, budget {spec.budget_s:g} s"
+        return f"TimeoutError: {timed_out} ({limit})"
     if exitcode is not None and exitcode < 0:
         signal = -exitcode
         why = " (killed: out of memory?)" if signal == 9 else ""
@@ -373,7 +406,7 @@ def _record(
 
 
 def _collect(
-    running: _Running, run_dir: Path, host: dict[str, Any], timed_out: bool
+    running: _Running, run_dir: Path, host: dict[str, Any], timed_out: str
 ) -> dict[str, Any]:
     directory = unit_dir(run_dir, running.spec)
     result_path = directory / RESULT_FILE
@@ -473,21 +506,20 @@ def run_units(
                     records[spec.key] = record
                     emit(UnitEvent("finished", spec, record, resume.reasons.get(spec.key)))
                     continue
-                deadline = time.monotonic() + spec.time_limit_s
-                running[process.sentinel] = _Running(spec, process, deadline, inputs)
+                running[process.sentinel] = _Running(spec, process, time.monotonic(), inputs)
                 emit(UnitEvent("started", spec, reason=resume.reasons.get(spec.key)))
             ready = set(wait(list(running), timeout=POLL_S))
             now = time.monotonic()
             for sentinel in list(running):
                 item = running[sentinel]
-                timed_out = sentinel not in ready and now > item.deadline
+                timed_out = sentinel not in ready and item.over_limit(now)
                 if sentinel not in ready and not timed_out:
                     continue
                 if timed_out:
                     item.process.kill()
                 item.process.join()
                 del running[sentinel]
-                record = _collect(item, run_dir, host, timed_out)
+                record = _collect(item, run_dir, host, item.why if timed_out else "")
                 append_record(results_path, record)
                 records[item.spec.key] = record
                 emit(UnitEvent("finished", item.spec, record, resume.reasons.get(item.spec.key)))

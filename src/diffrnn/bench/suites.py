@@ -83,7 +83,7 @@ class Suite:
             overrides it).
         jobs: units run at once by default (None: one per CPU core).
         timeout_factor: a unit is killed after `timeout_factor * (budget + evaluation_s) +
-            UNIT_TIMEOUT_SLACK_S` wall seconds.
+            UNIT_TIMEOUT_SLACK_S` seconds (CPU seconds of its process, see `time_limit_s`).
         evaluation_s: per-task seconds a unit spends beyond training (loading, evaluating,
             sampling), measured, so the time limit of a cheap rung still covers its evaluation.
     """
@@ -110,7 +110,8 @@ class Suite:
         return self.ladders.get(task, Ladder((self.budget_for(task),)))
 
     def time_limit_s(self, task: str, budget_s: float) -> float:
-        """Wall seconds a unit of `task` with `budget_s` may run before it is killed."""
+        """Seconds (CPU, see `UnitSpec.time_limit_s`) a unit of `task` with `budget_s` may run
+        before it is killed."""
         work = budget_s + self.evaluation_s.get(task, 0.0)
         return self.timeout_factor * work + UNIT_TIMEOUT_SLACK_S
 
@@ -231,8 +232,9 @@ class UnitSpec:
     """One unit to run: a model on a task with a seed and a training budget.
 
     Attributes:
-        timeout_s: wall seconds after which the unit's process is killed and the unit recorded
-            failed (None: `UNIT_TIMEOUT_FACTOR * budget_s + UNIT_TIMEOUT_SLACK_S`).
+        timeout_s: seconds (CPU, see `time_limit_s`) after which the unit's process is killed
+            and the unit recorded failed (None: `UNIT_TIMEOUT_FACTOR * budget_s +
+            UNIT_TIMEOUT_SLACK_S`).
         ladder: the plan runs this (task, model, seed) at several budgets (a compute ladder),
             so each rung gets a directory of its own.
     """
@@ -253,7 +255,8 @@ class UnitSpec:
 
     @property
     def time_limit_s(self) -> float:
-        """Wall seconds the unit may run before it is killed."""
+        """Seconds the unit may run before it is killed: CPU seconds of its process where /proc
+        tells them (a busy machine stretches wall time only), else wall seconds."""
         if self.timeout_s is not None:
             return self.timeout_s
         return UNIT_TIMEOUT_FACTOR * self.budget_s + UNIT_TIMEOUT_SLACK_S
