@@ -72,8 +72,7 @@ def scan(w: Tensor, v: Tensor, h0: Tensor, out: Tensor | None = None) -> Tensor:
         w: weights w_t in [0, 1], (B, T, H).
         v: values v_t, (B, T, H).
         h0: initial state, (B, H).
-        out: (B, T, H) to write h into (it may be `w` or `v` only if those are not needed
-            afterwards); None for a new tensor.
+        out: (B, T, H) to write h into, or None for a new tensor.
 
     Returns:
         h: (B, T, H).
@@ -203,36 +202,43 @@ class _MinRNNFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, grad_h: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         x, weight, w, h, h0, *parts = ctx.saved_tensors
-        hidden = h.shape[-1]
+        hidden, features = h.shape[-1], x.shape[-1]
         g_h = _scan_transposed(w, grad_h, torch.empty_like(h))  # (B, T, H)
         grad_h0 = g_h[:, 0] * (1 - w[:, 0])  # (B, H)
         v = parts[-1]
-        grad_w = torch.empty_like(h)  # (B, T, H)
-        torch.sub(v[:, 1:], h[:, :-1], out=grad_w[:, 1:])
-        torch.sub(v[:, 0], h0, out=grad_w[:, 0])
-        grad_w.mul_(g_h)
-        grad_v = g_h.mul_(w)
-        if ctx.cell == "mingru":  # parts[0] holds w
-            parts[0].addcmul_(parts[0], parts[0], value=-1).mul_(grad_w)  # w (1 - w) dL/dw
-        else:
-            grad_d = grad_w.mul_(w).addcmul_(grad_w, w, value=-1)  # w (1 - w) dL/dw
-            parts[0].mul_(grad_d).neg_()  # dL/dk_f
-            parts[1].mul_(grad_d)  # dL/dk_i
+        grad_v = g_h.mul_(w)  # dL/dv = g w
+        # w (1 - w) dL/dw = (1 - w) g w (v_t - h_{t-1}), in w's buffer (minGRU: parts[0])
+        grad_gate = torch.addcmul(grad_v, w, grad_v, value=-1, out=w)
+        _times_increments(grad_gate, v, h, h0)
+        if ctx.cell == "minlstm":  # grad_gate is dL/d(log i - log f)
+            parts[0].mul_(grad_gate).neg_()  # dL/dk_f
+            parts[1].mul_(grad_gate)  # dL/dk_i
         linear_branch = v >= 0.5  # h~ >= 0
         v.addcmul_(v, v, value=-1).masked_fill_(linear_branch, 1.0).mul_(grad_v)  # dL/dh~
         # parts now hold dL/d(W_part x + b_part), (B, T, H) each
+        flat_parts = [part.view(-1, hidden) for part in parts]  # (B T, H) each
         weights = weight.split(hidden)  # (H, D) each
         grad_x = grad_weight = grad_bias = None
-        if ctx.needs_input_grad[0]:
-            grad_x = parts[0] @ weights[0]  # (B, T, D)
-            for part, w_part in zip(parts[1:], weights[1:], strict=True):
-                grad_x.view(-1, x.shape[-1]).addmm_(part.view(-1, hidden), w_part)
+        if ctx.needs_input_grad[0]:  # into g_h's buffer, done with, when D = H
+            grad_x = g_h if features == hidden else x.new_empty(*x.shape[:-1], features)
+            torch.mm(flat_parts[0], weights[0], out=grad_x.view(-1, features))
+            for part, w_part in zip(flat_parts[1:], weights[1:], strict=True):
+                grad_x.view(-1, features).addmm_(part, w_part)
         if ctx.needs_input_grad[1]:
-            flat_x = x.reshape(-1, x.shape[-1])  # (B T, D)
-            grad_weight = torch.cat([part.view(-1, hidden).T @ flat_x for part in parts])
+            flat_x = x.reshape(-1, features)  # (B T, D)
+            grad_weight = torch.cat([part.T @ flat_x for part in flat_parts])
         if ctx.needs_input_grad[2]:
-            grad_bias = torch.cat([part.sum((0, 1)) for part in parts])
+            grad_bias = torch.cat([part.sum(0) for part in flat_parts])
         return grad_x, grad_weight, grad_bias, grad_h0, None, None
+
+
+def _times_increments(x: Tensor, v: Tensor, h: Tensor, h0: Tensor, block: int = 256) -> None:
+    """x_t *= v_t - h_{t-1} in place, in blocks of time steps (a whole (B, T, H) temporary would
+    cost more in page faults than the multiplication). x, v, h (B, T, H), h0 (B, H)."""
+    x[:, 0].mul_(v[:, 0] - h0)
+    for start in range(1, x.shape[1], block):
+        stop = min(start + block, x.shape[1])
+        x[:, start:stop].mul_(v[:, start:stop] - h[:, start - 1 : stop - 1])
 
 
 def _differentiable(*tensors: Tensor) -> bool:
