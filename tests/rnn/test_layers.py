@@ -96,13 +96,14 @@ def test_mingru_matches_the_papers_loop() -> None:
 
 
 @pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+@pytest.mark.parametrize("features", [3, 5])  # D = H reuses a buffer for dL/dx
 def test_hand_written_backward_equals_autograd_through_the_step_form(
-    cell: str, monkeypatch: pytest.MonkeyPatch
+    cell: str, features: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(layers, "SCAN_CHUNK", 4)  # 30 steps: 7 chunks and a tail
     torch.manual_seed(4)
-    rnn = make_rnn(cell, 3, 5).double()
-    x = torch.randn(2, 30, 3, dtype=torch.float64) * 3  # both branches of g, saturated gates
+    rnn = make_rnn(cell, features, 5).double()
+    x = torch.randn(2, 30, features, dtype=torch.float64) * 3  # both branches of g, saturation
     h0 = torch.randn(1, 2, 5, dtype=torch.float64)
     weights = torch.randn(2, 30, 5, dtype=torch.float64)
 
@@ -176,6 +177,8 @@ def test_parallel_equals_sequential(cell: str, num_layers: int) -> None:
         steps.append(y)
     torch.testing.assert_close(out, torch.stack(steps, dim=1), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(final, state, atol=1e-5, rtol=1e-5)
+    with torch.no_grad():  # inference skips what only the backward pass needs
+        torch.testing.assert_close(rnn(x, h0)[0], out, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("cell", ["mingru", "minlstm"])

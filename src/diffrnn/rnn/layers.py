@@ -9,8 +9,8 @@
 - "mingru" and "minlstm" are Feng et al. 2024, "Were RNNs All We Needed?" (arXiv:2410.01201):
   gates depend on the input only, so a whole sequence is one input projection and one linear
   scan h_t = (1 - w_t) h_{t-1} + w_t v_t (`scan`, chunked; the paper's log-space
-  `parallel_scan_log` was ~12x slower on CPU and less accurate in float32), and a step costs O(1).
-  Their state is `h (L * dirs, B, H)`.
+  `parallel_scan_log` made minGRU slower than nn.GRU at inference on CPU and loses ~1e-3 in
+  float32 at T = 4096), and a step costs O(1). Their state is `h (L * dirs, B, H)`.
 
 Stacked minGRU/minLSTM layers follow torch's stacking (layer l reads layer l-1's output, dropout
 between layers, bidirectional layers concatenate the two directions), so every cell can stand in
@@ -44,7 +44,8 @@ def check_cell(cell: str) -> CellType:
 
 SCAN_CHUNK = 64
 """Steps per chunk of `scan`: a sequence of T steps costs about 3 * 64 + T / 64 tensor operations
-instead of T (benchmarks/mingru_speed.py measured 32, 64 and 128 within noise of each other)."""
+instead of T (on the scan alone, B = 8, H = 256, T = 256-4096, chunks of 32 to 128 timed within
+noise of each other)."""
 
 
 def g(x: Tensor) -> Tensor:
@@ -65,15 +66,15 @@ def scan(w: Tensor, v: Tensor, h0: Tensor, out: Tensor | None = None) -> Tensor:
     each chunk, one operation per chunk; (3) every chunk runs the recurrence again from its
     entering state, which is the step form itself. Only products and convex combinations of
     numbers in [0, 1] occur: nothing is divided or exponentiated, so nothing can overflow, and
-    float32 keeps ~1e-7 at any T (the log-space scan, exp of a cumulative sum of logs as in
-    Heinsen 2023, loses ~1e-3 at T = 4096 and runs `logcumsumexp`, ~12x `exp` + `cumsum` on CPU).
+    float32 keeps ~1e-7 at any T. The log-space scan it replaces (Heinsen 2023, exp of a
+    cumulative sum of logs) loses ~1e-3 in float32 at T = 4096, and its `logcumsumexp` made it
+    ~8x slower than this one at B = 8, T = 4096, H = 256 on one CPU thread.
 
     Args:
         w: weights w_t in [0, 1], (B, T, H).
         v: values v_t, (B, T, H).
         h0: initial state, (B, H).
-        out: (B, T, H) to write h into (it may be `w` or `v` only if those are not needed
-            afterwards); None for a new tensor.
+        out: (B, T, H) to write h into, or None for a new tensor.
 
     Returns:
         h: (B, T, H).
@@ -148,14 +149,16 @@ MinCell = Literal["mingru", "minlstm"]
 class _MinRNNFunction(torch.autograd.Function):
     """Input projection, gates and scan of one minGRU / minLSTM direction, differentiated by hand.
 
-    The projection's output buffer y holds the gates, then their gradients: on CPU a fresh
-    (B, T, H) buffer costs more in page faults than the arithmetic done on it, and autograd
-    through the same formulas allocates about ten of them.
+    One matrix product per gate, so that each part is a contiguous (B, T, H) tensor (elementwise
+    work on a column slice of one (B, T, 2H) product runs 1.5-9x slower per element); these
+    buffers hold the gates, then their gradients: on CPU a fresh (B, T, H) buffer costs more in
+    page faults than the arithmetic done on it, and autograd through the same formulas would
+    allocate one per intermediate.
 
-    minGRU, y = [k | h~]: w = z = sigmoid(k), v = g(h~); y keeps [w | v].
-    minLSTM, y = [k_f | k_i | h~]: w = i' = i / (f + i) = sigmoid(log i - log f), computed from
-    log sigmoid(k) = -softplus(-k) so that f + i may underflow; y keeps
-    [sigmoid(-k_f) | sigmoid(-k_i) | v] for the backward pass.
+    minGRU, parts [k, h~]: w = z = sigmoid(k), v = g(h~); they keep [w, v].
+    minLSTM, parts [k_f, k_i, h~]: w = i' = i / (f + i) = sigmoid(log i - log f), from
+    log sigmoid(k) = -softplus(-k) so that f + i may underflow; they keep
+    [sigmoid(-k_f), sigmoid(-k_i), v] for the backward pass.
 
     Backward, with g_t = dL/dh_t through the scan (`_scan_transposed`):
     dL/dw_t = g_t (v_t - h_{t-1}), dL/dv_t = g_t w_t, dL/dh_0 = g_0 (1 - w_0);
@@ -165,55 +168,84 @@ class _MinRNNFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx: Any, x: Tensor, weight: Tensor, bias: Tensor, h0: Tensor, cell: MinCell
+        ctx: Any,
+        x: Tensor,
+        weight: Tensor,
+        bias: Tensor,
+        h0: Tensor,
+        cell: MinCell,
+        differentiable: bool,
     ) -> Tensor:
         hidden = h0.shape[-1]
-        y = F.linear(x, weight, bias)  # (B, T, 2H) or (B, T, 3H)
-        h = y.new_empty(*y.shape[:-1], hidden)  # (B, T, H)
-        v = y[..., -hidden:]  # h~, becomes v = g(h~) in place
+        parts = [
+            F.linear(x, w_part, b_part)  # (B, T, H)
+            for w_part, b_part in zip(weight.split(hidden), bias.split(hidden), strict=True)
+        ]
+        v = parts[-1]  # h~, becomes v = g(h~) in place
+        h = torch.empty_like(v)  # (B, T, H), scratch until the scan writes it
         if cell == "mingru":
-            w = y[..., :hidden].sigmoid_()  # (B, T, H)
+            w = parts[0].sigmoid_()
         else:  # log i - log f = softplus(-k_f) - softplus(-k_i), softplus(x) = log(e^x + 1)
-            minus_k = y[..., : 2 * hidden].neg_()  # [-k_f | -k_i]
-            zero = y.new_zeros(())
-            w = torch.logaddexp(minus_k[..., :hidden], zero)  # (B, T, H)
-            w.sub_(torch.logaddexp(minus_k[..., hidden:], zero, out=h)).sigmoid_()  # i'
-            minus_k.sigmoid_()  # [sigmoid(-k_f) | sigmoid(-k_i)]
-        torch.sigmoid(v, out=h)  # h is scratch until the scan writes it
+            minus_k_f, minus_k_i, zero = parts[0].neg_(), parts[1].neg_(), v.new_zeros(())
+            w = torch.logaddexp(minus_k_f, zero, out=None if differentiable else minus_k_f)
+            w.sub_(torch.logaddexp(minus_k_i, zero, out=h)).sigmoid_()  # i'
+            if differentiable:
+                minus_k_f.sigmoid_()
+                minus_k_i.sigmoid_()
+        torch.sigmoid(v, out=h)
         torch.maximum(v.add_(0.5), h, out=v)  # g(h~)
         scan(w, v, h0, out=h)
-        ctx.cell = cell
-        ctx.save_for_backward(x, weight, y, w, h, h0)
+        if differentiable:
+            ctx.cell = cell
+            ctx.save_for_backward(x, weight, w, h, h0, *parts)
         return h
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_h: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        x, weight, y, w, h, h0 = ctx.saved_tensors
-        hidden = h.shape[-1]
+        x, weight, w, h, h0, *parts = ctx.saved_tensors
+        hidden, features = h.shape[-1], x.shape[-1]
         g_h = _scan_transposed(w, grad_h, torch.empty_like(h))  # (B, T, H)
         grad_h0 = g_h[:, 0] * (1 - w[:, 0])  # (B, H)
-        v = y[..., -hidden:]
-        grad_w = torch.empty_like(h)  # (B, T, H)
-        torch.sub(v[:, 1:], h[:, :-1], out=grad_w[:, 1:])
-        torch.sub(v[:, 0], h0, out=grad_w[:, 0])
-        grad_w.mul_(g_h)
-        grad_v = g_h.mul_(w)
-        if ctx.cell == "mingru":
-            grad_k = y[..., :hidden]  # holds w
-            grad_k.addcmul_(grad_k, grad_k, value=-1).mul_(grad_w)  # w (1 - w) dL/dw
-        else:
-            grad_d = grad_w.mul_(w).addcmul_(grad_w, w, value=-1)  # w (1 - w) dL/dw
-            y[..., :hidden].mul_(grad_d).neg_()  # dL/dk_f
-            y[..., hidden : 2 * hidden].mul_(grad_d)  # dL/dk_i
+        v = parts[-1]
+        grad_v = g_h.mul_(w)  # dL/dv = g w
+        # w (1 - w) dL/dw = (1 - w) g w (v_t - h_{t-1}), in w's buffer (minGRU: parts[0])
+        grad_gate = torch.addcmul(grad_v, w, grad_v, value=-1, out=w)
+        _times_increments(grad_gate, v, h, h0)
+        if ctx.cell == "minlstm":  # grad_gate is dL/d(log i - log f)
+            parts[0].mul_(grad_gate).neg_()  # dL/dk_f
+            parts[1].mul_(grad_gate)  # dL/dk_i
         linear_branch = v >= 0.5  # h~ >= 0
         v.addcmul_(v, v, value=-1).masked_fill_(linear_branch, 1.0).mul_(grad_v)  # dL/dh~
-        grad_y = y  # (B, T, 2H or 3H)
-        grad_x = grad_y @ weight if ctx.needs_input_grad[0] else None  # (B, T, D)
-        flat_y = grad_y.reshape(-1, grad_y.shape[-1])  # (B T, 2H or 3H)
-        grad_weight = flat_y.T @ x.reshape(-1, x.shape[-1]) if ctx.needs_input_grad[1] else None
-        grad_bias = flat_y.sum(0) if ctx.needs_input_grad[2] else None
-        return grad_x, grad_weight, grad_bias, grad_h0, None
+        # parts now hold dL/d(W_part x + b_part), (B, T, H) each
+        flat_parts = [part.view(-1, hidden) for part in parts]  # (B T, H) each
+        weights = weight.split(hidden)  # (H, D) each
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:  # into g_h's buffer, done with, when D = H
+            grad_x = g_h if features == hidden else x.new_empty(*x.shape[:-1], features)
+            torch.mm(flat_parts[0], weights[0], out=grad_x.view(-1, features))
+            for part, w_part in zip(flat_parts[1:], weights[1:], strict=True):
+                grad_x.view(-1, features).addmm_(part, w_part)
+        if ctx.needs_input_grad[1]:
+            flat_x = x.reshape(-1, features)  # (B T, D)
+            grad_weight = torch.cat([part.T @ flat_x for part in flat_parts])
+        if ctx.needs_input_grad[2]:
+            grad_bias = torch.cat([part.sum(0) for part in flat_parts])
+        return grad_x, grad_weight, grad_bias, grad_h0, None, None
+
+
+def _times_increments(x: Tensor, v: Tensor, h: Tensor, h0: Tensor, block: int = 256) -> None:
+    """x_t *= v_t - h_{t-1} in place, in blocks of time steps (a whole (B, T, H) temporary would
+    cost more in page faults than the multiplication). x, v, h (B, T, H), h0 (B, H)."""
+    x[:, 0].mul_(v[:, 0] - h0)
+    for start in range(1, x.shape[1], block):
+        stop = min(start + block, x.shape[1])
+        x[:, start:stop].mul_(v[:, start:stop] - h[:, start - 1 : stop - 1])
+
+
+def _differentiable(*tensors: Tensor) -> bool:
+    """Whether autograd will record an operation on these tensors."""
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
 class MinGRULayer(nn.Module):
@@ -228,7 +260,9 @@ class MinGRULayer(nn.Module):
         """Parallel form. x (B, T, D), h0 (B, H) or None -> h (B, T, H)."""
         if h0 is None:
             h0 = x.new_zeros(x.shape[0], self.hidden_size)
-        return _MinRNNFunction.apply(x, self.linear.weight, self.linear.bias, h0, "mingru")
+        weight, bias = self.linear.weight, self.linear.bias
+        differentiable = _differentiable(x, weight, bias, h0)
+        return _MinRNNFunction.apply(x, weight, bias, h0, "mingru", differentiable)
 
     def step(self, x_t: Tensor, h_prev: Tensor) -> Tensor:
         """Sequential form. x_t (B, D), h_prev (B, H) -> h_t (B, H)."""
@@ -252,7 +286,9 @@ class MinLSTMLayer(nn.Module):
         """Parallel form. x (B, T, D), h0 (B, H) or None -> h (B, T, H)."""
         if h0 is None:
             h0 = x.new_zeros(x.shape[0], self.hidden_size)
-        return _MinRNNFunction.apply(x, self.linear.weight, self.linear.bias, h0, "minlstm")
+        weight, bias = self.linear.weight, self.linear.bias
+        differentiable = _differentiable(x, weight, bias, h0)
+        return _MinRNNFunction.apply(x, weight, bias, h0, "minlstm", differentiable)
 
     def step(self, x_t: Tensor, h_prev: Tensor) -> Tensor:
         """Sequential form. x_t (B, D), h_prev (B, H) -> h_t (B, H)."""
