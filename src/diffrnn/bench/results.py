@@ -175,6 +175,7 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "input_fingerprint": ((str, type(None)), "a string"),
     "started_at": ((str, type(None)), "a string"),
     "finished_at": ((str, type(None)), "a string"),
+    "stopped_by": ((str, type(None)), "a string"),
     **{
         name: ((*_NUMBER, type(None)), "a number or null")
         for name in (
@@ -183,6 +184,7 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
             "infer_seconds_per_sample",
             "throughput",
             "sampler_steps",
+            "steps",
             "unit_wall_seconds",
             "unit_cpu_seconds",
             "peak_rss_mb",
@@ -192,9 +194,10 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     },
 }
 """Each field's JSON type, checked on reading (the report and the resume logic rely on them)."""
-REQUIRED = tuple(name for name in _TYPES if name not in ("inputs", "input_fingerprint", "code"))
-"""Fields a record cannot be without (every schema-1 record has them; the provenance fields came
-later, and a record without them is run again rather than reused)."""
+LATER_FIELDS = ("inputs", "input_fingerprint", "code", "steps", "stopped_by")
+"""Fields added after schema 1 (an older record without provenance is run again, not reused)."""
+REQUIRED = tuple(name for name in _TYPES if name not in LATER_FIELDS)
+"""Fields a record cannot be without (every schema-1 record has them)."""
 
 
 def _relative_inside(path: str) -> bool:
