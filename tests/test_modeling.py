@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import shutil
+import signal
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +18,8 @@ from torch import nn
 import diffrnn
 from diffrnn.errors import CheckpointError, ConfigError, UnsafeFileError
 from diffrnn.modeling import PretrainedMixin, config_from_dict, config_to_dict
+
+pytestmark = pytest.mark.usefixtures("memory_cap")  # hostile files must never allocate much
 
 
 @dataclass(frozen=True)
@@ -144,3 +150,322 @@ def test_resolve_class_refuses_modules_outside_diffrnn() -> None:
     assert resolve_class("diffrnn.modeling.PretrainedMixin") is PretrainedMixin
     with pytest.raises(UnsafeFileError):
         resolve_class("os.system")
+
+
+# -- hostile config.json and weights (issue 17) -------------------------------------------------
+
+
+def _deepar_dir(tmp_path: Path) -> Path:
+    from diffrnn.rnn.deepar import DeepAR, deepar_tiny
+
+    directory = tmp_path / "deepar"
+    DeepAR(deepar_tiny(prediction_length=4, num_series=2)).save_pretrained(directory)
+    return directory
+
+
+def _edit_config(directory: Path, **fields: object) -> None:
+    path = directory / "config.json"
+    meta = json.loads(path.read_text())
+    meta["config"].update(fields)
+    path.write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize(
+    ("fields", "needle"),
+    [
+        ({"lags": "1,2,3"}, "config.lags must be a list, got '1,2,3'"),
+        ({"lags": [1, "2"]}, "config.lags[1] must be an integer"),
+        ({"hidden_size": 16.0}, "config.hidden_size must be an integer, got 16.0"),
+        ({"hidden_size": 1e7}, "config.hidden_size must be an integer"),
+        ({"hidden_size": -1}, "config.hidden_size must be between 0 and"),
+        ({"hidden_size": float("nan")}, "config.hidden_size must be an integer, got nan"),
+        ({"hidden_size": True}, "config.hidden_size must be an integer, got True"),
+        ({"dropout": float("inf")}, "config.dropout must be finite"),
+        ({"cell": "transformer"}, "config.cell must be one of ['rnn', 'lstm'"),
+        ({"freq": "XYZ"}, "cannot build a DeepAR: Invalid frequency: XYZ"),
+        ({"freq": 7}, "config.freq must be a string or null, got 7"),
+        ({"lags": [0]}, "lags must all be >= 1"),
+        ({"bogus": 1}, "has no field(s) ['bogus']"),
+    ],
+)
+def test_a_hostile_config_is_one_config_error_naming_the_field(
+    tmp_path: Path, fields: dict, needle: str
+) -> None:
+    directory = _deepar_dir(tmp_path)
+    _edit_config(directory, **fields)
+    with pytest.raises(ConfigError) as err:
+        diffrnn.load(directory)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_huge_hidden_size_is_refused_before_any_weight_is_allocated(tmp_path: Path) -> None:
+    """The issue's 481-byte config (hidden size 8000) allocated 2.5 GB before the shape check."""
+    from torch.nn.modules import module as torch_module
+
+    directory = _deepar_dir(tmp_path)
+    _edit_config(directory, hidden_size=8000, num_layers=2)
+    allocated: list[int] = []
+
+    def record(module: nn.Module, name: str, tensor: torch.Tensor | None) -> None:
+        if tensor is not None and tensor.device.type != "meta":
+            allocated.append(tensor.numel())
+
+    handle = torch_module.register_module_parameter_registration_hook(record)
+    try:
+        with pytest.raises(CheckpointError, match=r"config implies F32\[3, 8000\]"):
+            diffrnn.load(directory)
+    finally:
+        handle.remove()
+    assert allocated == []  # the model was only ever built on the meta device
+
+
+def test_a_config_asking_for_a_million_layers_stops_building_early(tmp_path: Path) -> None:
+    directory = _deepar_dir(tmp_path)
+    _edit_config(directory, num_layers=10**6)
+    with pytest.raises(ConfigError, match="far larger than the"):
+        diffrnn.load(directory)
+
+
+def test_a_deeply_nested_or_oversized_config_json_is_a_clear_error(tmp_path: Path) -> None:
+    directory = _deepar_dir(tmp_path)
+    (directory / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointError, match="nested too deeply"):
+        diffrnn.load(directory)
+    (directory / "config.json").write_text(" " * (2 << 20) + "{}")
+    with pytest.raises(CheckpointError, match="over 1048576 bytes"):
+        diffrnn.load(directory)
+    (directory / "config.json").write_text('{"class": "x", "config": {}, "n": ' + "9" * 5000 + "}")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        diffrnn.load(directory)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "diffrnn.modeling.PretrainedMixin",  # the mixin itself: no config class
+        "diffrnn.rnn.deepar.DeepARConfig",  # a config, not a model
+        "diffrnn.errors.ConfigError",
+        "diffrnn.cli.app",  # not a class at all
+        "diffrnn.rnn.deepar.NoSuchModel",
+        "diffrnn..x",
+    ],
+)
+def test_a_class_that_is_not_a_model_is_refused(tmp_path: Path, name: str) -> None:
+    directory = _deepar_dir(tmp_path)
+    meta = json.loads((directory / "config.json").read_text())
+    meta["class"] = name
+    (directory / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError):
+        diffrnn.load(directory)
+
+
+def test_a_diffusion_model_naming_a_non_network_denoiser_is_refused(tmp_path: Path) -> None:
+    from diffrnn.diffusion.denoisers import ResidualMLP, ResidualMLPConfig
+    from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
+
+    process = GaussianProcessConfig(num_timesteps=10)
+    GaussianDiffusion.around(ResidualMLP, ResidualMLPConfig(hidden=8), process).save_pretrained(
+        tmp_path / "d"
+    )
+    for denoiser, needle in [
+        ("diffrnn.errors.ConfigError", "is not a network with a config class"),
+        ("os.system", "not a diffrnn class"),
+    ]:
+        _edit_config(tmp_path / "d", denoiser=denoiser)
+        with pytest.raises((ConfigError, CheckpointError), match=needle):
+            diffrnn.load(tmp_path / "d")
+    _edit_config(tmp_path / "d", denoiser="diffrnn.diffusion.denoisers.ResidualMLP")
+    for steps, needle in [(2**30, "between 0 and 1048576"), (200_000, r"in \[2, 100000\]")]:
+        _edit_config(tmp_path / "d", process={"num_timesteps": steps})  # 2**30 took 18 GB
+        with pytest.raises(ConfigError, match=needle):
+            diffrnn.load(tmp_path / "d")
+
+
+def _rewrite_weights(directory: Path, change: object) -> None:
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(directory / "model.safetensors")
+    change(tensors)  # type: ignore[operator]
+    save_file(tensors, directory / "model.safetensors")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_weights_are_refused(tmp_path: Path, value: float) -> None:
+    directory = _deepar_dir(tmp_path)
+    _rewrite_weights(directory, lambda t: t["head.weight"].view(-1).__setitem__(1, value))
+    with pytest.raises(CheckpointError, match=r"1 NaN or infinite value\(s\) in head.weight"):
+        diffrnn.load(directory)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "label"), [(torch.int8, "I8"), (torch.bfloat16, "BF16"), (torch.float64, "F64")]
+)
+def test_weights_of_another_dtype_are_refused_not_cast(
+    tmp_path: Path, dtype: torch.dtype, label: str
+) -> None:
+    directory = _deepar_dir(tmp_path)
+    _rewrite_weights(directory, lambda t: t.__setitem__("head.weight", t["head.weight"].to(dtype)))
+    with pytest.raises(
+        CheckpointError, match=rf"head.weight {label}\[3, 16\] \(the config implies F32"
+    ):
+        diffrnn.load(directory)
+
+
+def test_weights_missing_a_tensor_are_refused(tmp_path: Path) -> None:
+    directory = _deepar_dir(tmp_path)
+    _rewrite_weights(directory, lambda t: t.pop("head.bias"))
+    with pytest.raises(CheckpointError, match=r"missing \['head.bias'\]"):
+        diffrnn.load(directory)
+
+
+def test_sample_from_a_hostile_folder_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from diffrnn.cli import main
+
+    directory = _deepar_dir(tmp_path)
+    _edit_config(directory, hidden_size=8000)
+    argv = ["sample", "--task", "audio-fsdd", "--model", "audio-gru", "--digit", "3"]
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "-o", str(tmp_path / "x.wav"), "--from", str(directory)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "does not match the DeepAR" in err
+    assert not (tmp_path / "x.wav").exists()
+
+
+# -- crash-safe replacement and permissions (issue 19, item 4) ----------------------------------
+
+_KILL_POINTS = [
+    (os, "mkdir"),
+    (os, "open"),
+    (os, "rename"),
+    (os, "replace"),
+    (os, "symlink"),
+    (os, "unlink"),
+    (os, "rmdir"),
+    (os, "chmod"),
+    (os, "fsync"),
+    (shutil, "rmtree"),
+]
+
+
+def _save_killed_at(step: int, model: Tiny, target: Path) -> bool:
+    """Save `model` in a forked child that is SIGKILLed just before its `step`-th file-system
+    operation (or the weights write, or the exchange); True when the save finished first."""
+    import safetensors.torch
+
+    from diffrnn import modeling
+
+    pid = os.fork()
+    if pid == 0:  # the child: never returns to pytest
+        try:
+            calls = 0
+
+            def killing(function):  # type: ignore[no-untyped-def]
+                def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+                    nonlocal calls
+                    calls += 1
+                    if calls == step:
+                        os.kill(os.getpid(), signal.SIGKILL)
+                    return function(*args, **kwargs)
+
+                return wrapped
+
+            points = [*_KILL_POINTS, (modeling, "_exchange"), (safetensors.torch, "save_model")]
+            for module, name in points:
+                setattr(module, name, killing(getattr(module, name)))
+            model.save_pretrained(target)
+        except BaseException:
+            os._exit(3)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return False
+    assert os.WEXITSTATUS(status) == 0
+    return True
+
+
+def _assert_whole(target: Path, models: dict[float, Tiny]) -> float:
+    """The model under `target` loads and equals one of `models` exactly; its scale."""
+    loaded = Tiny.from_pretrained(target)
+    expected = models[loaded.config.scale]
+    for name, tensor in expected.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+    return loaded.config.scale
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "versioned-symlink"])
+def test_a_kill_at_every_step_of_a_save_leaves_a_loadable_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool
+) -> None:
+    from diffrnn import modeling
+
+    if not exchange:
+        monkeypatch.setattr(modeling, "_exchange", lambda a, b: False)
+    old, new = Tiny(TinyConfig(scale=1.0)), Tiny(TinyConfig(scale=3.0))
+    models = {1.0: old, 3.0: new}
+    seen: set[float] = set()
+    for step in range(1, 200):
+        folder = tmp_path / f"step-{step}"
+        old.save_pretrained(folder / "m")
+        if not exchange:  # the versioned layout: the name is a symlink from the second save on
+            old.save_pretrained(folder / "m")
+            assert (folder / "m").is_symlink()
+        finished = _save_killed_at(step, new, folder / "m")
+        seen.add(_assert_whole(folder / "m", models))
+        new.save_pretrained(folder / "m")  # a later save still works and clears the leftovers
+        assert _assert_whole(folder / "m", models) == 3.0
+        current = os.readlink(folder / "m") if (folder / "m").is_symlink() else None
+        hidden = [p.name for p in folder.iterdir() if p.name not in ("m", current)]
+        # what a killed child left is cleared; only an old version this (live) test process
+        # wrote and the child unlinked may stay, as a concurrent writer's would
+        assert all(name.startswith(f".m.v-{os.getpid()}-") for name in hidden), hidden
+        assert not hidden or not exchange
+        if finished:
+            break
+    else:
+        pytest.fail("the save never finished")
+    assert step > 8 and seen == {1.0, 3.0}  # killed at every one of its steps, both outcomes
+
+
+def test_replacing_a_folder_swaps_it_in_one_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No rename of the old folder out of the way: on Linux the exchange does it all."""
+    from diffrnn import modeling
+
+    Tiny(TinyConfig(scale=1.0)).save_pretrained(tmp_path / "m")
+    renames: list[tuple[str, str]] = []
+    real_rename = os.rename
+    monkeypatch.setattr(os, "rename", lambda a, b: renames.append((a, b)) or real_rename(a, b))
+    Tiny(TinyConfig(scale=3.0)).save_pretrained(tmp_path / "m")
+    if modeling._exchange(tmp_path / "m", tmp_path / "m"):  # the filesystem supports it
+        assert renames == []
+        assert not (tmp_path / "m").is_symlink()
+    assert Tiny.from_pretrained(tmp_path / "m").config.scale == 3.0
+
+
+def test_a_file_in_the_way_is_not_replaced(tmp_path: Path) -> None:
+    (tmp_path / "m").write_text("my notes")
+    with pytest.raises(ConfigError, match="not a model folder"):
+        Tiny(TinyConfig()).save_pretrained(tmp_path / "m")
+    assert (tmp_path / "m").read_text() == "my notes"
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+@pytest.mark.parametrize(
+    ("umask", "folder", "file"), [(0o022, 0o755, 0o644), (0o077, 0o700, 0o600)]
+)
+def test_saved_models_get_the_permissions_the_umask_allows(
+    tmp_path: Path, umask: int, folder: int, file: int
+) -> None:
+    previous = os.umask(umask)
+    try:
+        Tiny(TinyConfig()).save_pretrained(tmp_path / "m")
+        Tiny(TinyConfig()).save_pretrained(tmp_path / "m")  # a replacement too
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "m").stat().st_mode) == folder
+    for name in ("config.json", "model.safetensors"):
+        assert stat.S_IMODE((tmp_path / "m" / name).stat().st_mode) == file

@@ -28,8 +28,8 @@ class ConfigError(DiffrnnError, ValueError):
     """An unknown name (dataset, task, model) or an invalid option value."""
 
 
-class CheckpointError(DiffrnnError):
-    """A saved model or checkpoint cannot be read (missing, truncated, corrupt)."""
+class CheckpointError(DataError):
+    """A saved model or checkpoint cannot be read (missing, truncated, corrupt, non-finite)."""
 
 
 class UnsafeFileError(CheckpointError):

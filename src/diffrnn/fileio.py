@@ -161,6 +161,7 @@ def atomic_write_with(path: str | Path, writer: Callable[[str], Any]) -> Path:
         writer(tmp_name)
         with open(tmp_name, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp made it 0600 whatever the umask
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -14,28 +14,71 @@ Every model in diffrnn is an `nn.Module` with a frozen dataclass config and inhe
 
 Non-parameter state a model needs at inference (scales, vocabularies as index tensors) lives in
 registered buffers, so it travels in the safetensors file with the weights.
+
+Loading trusts nothing in the folder. `config_from_dict` is the one place a config.json is
+checked against its dataclass (types, ranges, sizes); the model is then built on torch's "meta"
+device, where nothing is allocated, and its tensors' names, shapes and dtypes are compared with
+the safetensors header before the real model is built, so a 500-byte config cannot make the
+loader allocate gigabytes. Weights must be finite and of the model's dtypes (nothing is cast).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
+import errno
 import importlib
 import json
+import math
 import os
+import secrets
 import shutil
-import tempfile
+import sys
 import types
 import typing
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
-from diffrnn.errors import CheckpointError, ConfigError, UnsafeFileError
+from diffrnn.errors import CheckpointError, ConfigError, DiffrnnError, UnsafeFileError
 from diffrnn.fileio import atomic_write_json, atomic_write_with, fsync_directory
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".joblib"})
 FORMAT_VERSION = 1
+
+MAX_CONFIG_BYTES = 1 << 20
+"""Largest config.json read (a saved config is under 2 kB; a bigger file is refused unread)."""
+MAX_CONFIG_INT = 2**20
+"""Largest integer a config field may hold. Fields are sizes, counts and lengths (none negative;
+the largest saved ones are vocabularies of tens of thousands); some are computed on at build time
+outside the meta device (a diffusion schedule of `num_timesteps` steps in float64 by diffusers),
+so the bound keeps those arrays to megabytes (2**30 steps took 18 GB)."""
+MAX_CONFIG_ITEMS = 4096
+"""Longest tuple-typed field (lags, channel lists)."""
+MAX_CONFIG_STR = 256
+"""Longest string field (a class name, a frequency alias, a sampler name)."""
+REGISTRATIONS_PER_TENSOR = 8
+"""Modules, parameters and buffers a model may register per saved tensor while it is built on
+the meta device (measured on every model class: 1.2 to 2.25, the most for the residual-MLP
+diffusion model); building stops beyond it, so a config asking for a million layers is refused
+after a few hundred registrations instead of building them."""
+_SAFETENSORS_DTYPES = {
+    "float64": "F64",
+    "float32": "F32",
+    "float16": "F16",
+    "bfloat16": "BF16",
+    "int64": "I64",
+    "int32": "I32",
+    "int16": "I16",
+    "int8": "I8",
+    "uint8": "U8",
+    "bool": "BOOL",
+}
+_FIX_CONFIG = "re-save the model with diffrnn, or correct config.json."
+_FIX_WEIGHTS = "re-save the model with diffrnn (save_pretrained); the file cannot be repaired."
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
@@ -45,39 +88,143 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
-def config_from_dict(config_class: type, data: dict[str, Any]) -> Any:
-    """Rebuild a frozen dataclass config from `config_to_dict` output.
+def config_from_dict(config_class: type, data: Any, where: str | None = None) -> Any:
+    """Check `data` (parsed JSON) against the dataclass `config_class` and build the config.
 
-    Lists become tuples where the field is declared as a tuple; unknown keys are an error.
+    The one place a saved config is validated. Every field is checked against its type hint
+    before the dataclass is built: ints are non-negative and at most `MAX_CONFIG_INT` (a JSON
+    float is not an int), floats finite, strings and tuples bounded, `Literal` fields one of their
+    values, nested dataclass configs checked recursively; JSON lists become tuples. Unknown and
+    missing fields, and the config's own `__post_init__` checks, are `ConfigError`s too.
+
+    Args:
+        config_class: a dataclass type.
+        data: its fields as a JSON object (`config_to_dict` output).
+        where: how error messages name the config (default: the class name).
+
+    Raises:
+        ConfigError: naming the field, the value and what it must be.
     """
+    where = where or config_class.__name__
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a JSON object, got {_show(data)}.", _FIX_CONFIG)
     fields = {f.name: f for f in dataclasses.fields(config_class)}
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted(map(str, set(data) - set(fields)))
     if unknown:
         raise ConfigError(
-            f"{config_class.__name__} has no field(s) {unknown}.",
+            f"{where} has no field(s) {_show(unknown)}.",
             "the config was written by another version of diffrnn; re-save the model.",
         )
+    missing = [
+        name
+        for name, f in fields.items()
+        if name not in data
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{where} lacks the field(s) {missing}.", _FIX_CONFIG)
     hints = typing.get_type_hints(config_class)
-    kwargs = {name: _coerce(hints.get(name), value) for name, value in data.items()}
-    return config_class(**kwargs)
+    kwargs = {name: _checked(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    try:
+        return config_class(**kwargs)
+    except DiffrnnError as exc:
+        raise ConfigError(f"{where} is invalid: {exc.problem}", exc.fix or _FIX_CONFIG) from None
+    except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as exc:
+        raise ConfigError(f"{where} is invalid: {_first_line(exc)}", _FIX_CONFIG) from None
 
 
-def _coerce(hint: Any, value: Any) -> Any:
-    """Turn JSON lists back into tuples for tuple-typed fields (nested once), and JSON objects
-    back into dataclass configs for dataclass-typed fields (a config inside a config)."""
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, dict):
-        return config_from_dict(hint, value)
+def _checked(hint: Any, value: Any, where: str) -> Any:
+    """`value` (parsed JSON) as the type `hint` describes, or a ConfigError naming `where`."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return value
+    if origin is Literal:
+        if any(type(value) is type(arg) and value == arg for arg in args):
+            return value
+        raise ConfigError(f"{where} must be one of {list(args)}, got {_show(value)}.", _FIX_CONFIG)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            with contextlib.suppress(ConfigError):
+                return _checked(arg, value, where)
+        raise ConfigError(f"{where} must be {_describe(hint)}, got {_show(value)}.", _FIX_CONFIG)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if 0 <= value <= MAX_CONFIG_INT:
+                return value
+            raise ConfigError(
+                f"{where} must be between 0 and {MAX_CONFIG_INT}, got {_show(value)}.",
+                _FIX_CONFIG,
+            )
+    elif hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if math.isfinite(value):
+                return float(value)
+            raise ConfigError(f"{where} must be finite, got {_show(value)}.", _FIX_CONFIG)
+    elif hint is str:
+        if isinstance(value, str):
+            if len(value) <= MAX_CONFIG_STR:
+                return value
+            raise ConfigError(f"{where} is longer than {MAX_CONFIG_STR} characters.", _FIX_CONFIG)
+    elif origin is tuple:
+        if isinstance(value, list):
+            return _checked_tuple(args, value, where)
+    elif origin is dict:
+        if isinstance(value, dict):
+            return {
+                key: _checked(args[1], item, f"{where}[{key!r}]") for key, item in value.items()
+            }
+    elif isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return config_from_dict(hint, value, where)
+    else:
+        raise TypeError(f"config field {where} has type {hint}, which cannot be checked")
+    raise ConfigError(f"{where} must be {_describe(hint)}, got {_show(value)}.", _FIX_CONFIG)
+
+
+def _checked_tuple(args: tuple[Any, ...], value: list[Any], where: str) -> tuple[Any, ...]:
+    """A JSON list as the tuple type `tuple[args]` (homogeneous `X, ...` or fixed length)."""
+    if len(value) > MAX_CONFIG_ITEMS:
+        raise ConfigError(f"{where} has more than {MAX_CONFIG_ITEMS} items.", _FIX_CONFIG)
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(_checked(args[0], item, f"{where}[{i}]") for i, item in enumerate(value))
+    if len(value) != len(args):
+        raise ConfigError(f"{where} must have {len(args)} items, got {len(value)}.", _FIX_CONFIG)
+    return tuple(
+        _checked(a, item, f"{where}[{i}]")
+        for i, (a, item) in enumerate(zip(args, value, strict=True))
+    )
+
+
+def _describe(hint: Any) -> str:
+    """A type hint in words for an error message."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(hint):
-            if typing.get_origin(arg) is tuple and isinstance(value, list):
-                return tuple(value)
-            if isinstance(arg, type) and dataclasses.is_dataclass(arg) and isinstance(value, dict):
-                return config_from_dict(arg, value)
-        return value
-    if origin is tuple and isinstance(value, list):
-        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
-    return value
+        return " or ".join(_describe(arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return "null"
+    if origin is tuple:
+        return "a list"
+    if origin is dict or (isinstance(hint, type) and dataclasses.is_dataclass(hint)):
+        return "a JSON object"
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    return names.get(hint, str(hint))
+
+
+def _show(value: Any) -> str:
+    """A short repr of a JSON value for an error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().partition("\n")[0][:200]
 
 
 class PretrainedMixin:
@@ -87,28 +234,33 @@ class PretrainedMixin:
     config: Any
 
     def save_pretrained(self, directory: str | Path) -> Path:
-        """Write `config.json` and `model.safetensors` atomically into `directory`.
+        """Write `config.json` and `model.safetensors` into `directory`, replacing it whole.
 
-        The files are written (and fsynced) in a temporary directory beside the target, which is
-        then renamed into place, so a kill during the write leaves any previous version intact.
+        The files are written (and fsynced) in a hidden folder beside the target, which then
+        takes the target's place in one atomic step (`renameat2(RENAME_EXCHANGE)` on Linux; else
+        a symlink to versioned folders, swapped with one rename), so a kill at any instant leaves
+        the previous model or the new one loadable under the name. Folders and files get the
+        permissions the umask allows (0755 / 0644 under the usual 022), so a team can read them.
         """
         from safetensors.torch import save_model
 
         target = Path(directory)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        _remove_leftovers(target)
+        staging = _sibling(target, "tmp")
+        staging.mkdir(mode=0o777)  # the umask applies, as for any folder the user makes
         try:
             meta = {
                 "class": f"{type(self).__module__}.{type(self).__qualname__}",
                 "format_version": FORMAT_VERSION,
                 "config": config_to_dict(self.config),
             }
-            atomic_write_json(tmp / CONFIG_NAME, meta)
-            atomic_write_with(tmp / WEIGHTS_NAME, lambda name: save_model(self, name))  # type: ignore[arg-type]
-            _replace_dir(tmp, target)
+            atomic_write_json(staging / CONFIG_NAME, meta)
+            atomic_write_with(staging / WEIGHTS_NAME, lambda name: save_model(self, name))  # type: ignore[arg-type]
+            _replace_dir(staging, target)
             fsync_directory(target.parent)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)  # after an exchange: the old version
         return target
 
     @classmethod
@@ -127,28 +279,33 @@ class PretrainedMixin:
         from safetensors import SafetensorError
         from safetensors.torch import load_model
 
-        config = config_from_dict(cls.config_class, meta["config"])
-        model = cls(config)  # type: ignore[call-arg]
+        _check_model_class(cls, meta["class"])
+        where = f"{Path(directory) / CONFIG_NAME}: config"
+        config = config_from_dict(cls.config_class, meta["config"], where)
         weights = Path(directory) / WEIGHTS_NAME
+        saved = _read_header(weights)
+        _check_shapes(cls, config, saved, weights)
+        model = _build(cls, config)
         try:
-            missing, unexpected = load_model(model, str(weights), strict=False)  # type: ignore[arg-type]
+            load_model(model, str(weights), strict=False)  # type: ignore[arg-type]
         except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
             raise CheckpointError(
-                f"{weights} is corrupt or truncated ({exc}).",
-                "re-save the model, or retrain it; the file cannot be repaired.",
+                f"{weights} is corrupt or truncated ({_first_line(exc)}).", _FIX_WEIGHTS
             ) from None
-        if missing or unexpected:
-            raise CheckpointError(
-                f"{weights} does not match {cls.__qualname__}: missing {sorted(missing)[:5]}, "
-                f"unexpected {sorted(unexpected)[:5]}.",
-                "the weights were saved by a different model or version; re-save them.",
-            )
+        _check_finite(model, saved, weights)
         model.eval()  # type: ignore[attr-defined]
         return model
 
 
 def read_config(directory: str | Path) -> dict[str, Any]:
-    """Read and check `config.json` of a saved model directory, refusing pickle-based files."""
+    """Read and check `config.json` of a saved model directory, refusing pickle-based files.
+
+    Raises:
+        CheckpointError: the folder, config.json or model.safetensors is missing or not a regular
+            file, config.json is over `MAX_CONFIG_BYTES`, not JSON, nested too deeply, or lacks
+            the class name or the config object.
+        UnsafeFileError: the folder holds pickle-based files.
+    """
     path = Path(directory)
     if not path.is_dir():
         raise CheckpointError(
@@ -164,30 +321,47 @@ def read_config(directory: str | Path) -> dict[str, Any]:
     config_path = path / CONFIG_NAME
     if not config_path.is_file() or not (path / WEIGHTS_NAME).is_file():
         raise CheckpointError(
-            f"{path} lacks {CONFIG_NAME} or {WEIGHTS_NAME}.",
+            f"{path} lacks {CONFIG_NAME} or {WEIGHTS_NAME} as regular files.",
             "pass the directory written by save_pretrained.",
         )
+    if config_path.stat().st_size > MAX_CONFIG_BYTES:
+        raise CheckpointError(
+            f"{config_path} is over {MAX_CONFIG_BYTES} bytes; a saved config is under 2 kB.",
+            "re-save the model.",
+        )
     try:
-        meta = json.loads(config_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{config_path} is not valid JSON ({exc}).", "re-save it.") from None
+        meta = json.loads(config_path.read_bytes())
+    except RecursionError:
+        raise CheckpointError(f"{config_path} is nested too deeply.", "re-save it.") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, a 5000-digit integer
+        raise CheckpointError(
+            f"{config_path} is not valid JSON ({_first_line(exc)}).", "re-save it."
+        ) from None
     if not isinstance(meta, dict) or not isinstance(meta.get("class"), str):
         raise CheckpointError(f"{config_path} does not name a model class.", "re-save the model.")
     if not isinstance(meta.get("config"), dict):
         raise CheckpointError(f"{config_path} has no config object.", "re-save the model.")
+    version = meta.get("format_version", FORMAT_VERSION)
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{config_path} has format_version {_show(version)}; this diffrnn reads "
+            f"{FORMAT_VERSION}.",
+            "load it with the diffrnn version that saved it, or re-save the model.",
+        )
     return meta
 
 
 def load(directory: str | Path) -> Any:
     """Load any diffrnn model, choosing the class named in `config.json`.
 
-    Only classes inside the `diffrnn` package that inherit `PretrainedMixin` are accepted, so a
-    crafted config cannot import arbitrary code.
+    Only classes inside the `diffrnn` package that inherit `PretrainedMixin` (and are
+    `nn.Module`s with a dataclass config) are accepted, so a crafted config cannot import
+    arbitrary code; every other problem of the folder is a `ConfigError` or a `DataError`
+    (`CheckpointError`) naming it.
     """
     meta = read_config(directory)
     cls = resolve_class(meta["class"])
-    if not issubclass(cls, PretrainedMixin):
-        raise UnsafeFileError(f"{meta['class']!r} is not a diffrnn model class.", "re-save it.")
+    _check_model_class(cls, meta["class"])
     return cls._build_and_fill(directory, meta)
 
 
@@ -200,27 +374,278 @@ def resolve_class(qualified_name: str) -> type:
     module_name, _, class_name = qualified_name.rpartition(".")
     if not (module_name == "diffrnn" or module_name.startswith("diffrnn.")):
         raise UnsafeFileError(
-            f"config.json names {qualified_name!r}, which is not a diffrnn class.",
+            f"config.json names {_show(qualified_name)}, which is not a diffrnn class.",
             "only models saved by diffrnn can be loaded.",
         )
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError):
+    except (ImportError, AttributeError, ValueError):
         raise CheckpointError(
-            f"config.json names {qualified_name!r}, which this version of diffrnn does not have.",
+            f"config.json names {_show(qualified_name)}, which this version of diffrnn does not "
+            "have.",
             "upgrade diffrnn or re-save the model.",
         ) from None
     if not isinstance(cls, type):
-        raise UnsafeFileError(f"{qualified_name!r} is not a class.", "re-save the model.")
+        raise UnsafeFileError(f"{_show(qualified_name)} is not a class.", "re-save the model.")
     return cls
 
 
-def _replace_dir(src: Path, dst: Path) -> None:
-    """Move `src` to `dst`, replacing an existing `dst` with one rename where possible."""
-    if dst.exists():
-        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-        os.replace(dst, old)
-        os.replace(src, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)
+def _check_model_class(cls: type, name: str) -> None:
+    """Refuse a class that is not a loadable model (the mixin itself, a config, an error)."""
+    from torch import nn
+
+    config_class = getattr(cls, "config_class", None)
+    if not (
+        issubclass(cls, PretrainedMixin)
+        and issubclass(cls, nn.Module)
+        and isinstance(config_class, type)
+        and dataclasses.is_dataclass(config_class)
+    ):
+        raise UnsafeFileError(f"{_show(name)} is not a diffrnn model class.", "re-save it.")
+
+
+def _read_header(weights: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Name -> (safetensors dtype, shape) of every tensor in `weights`, from its header only."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(weights), framework="pt") as handle:  # type: ignore[no-untyped-call]
+            return {
+                name: (
+                    handle.get_slice(name).get_dtype(),
+                    tuple(handle.get_slice(name).get_shape()),
+                )
+                for name in handle.keys()  # noqa: SIM118 (a safe_open handle is not a dict)
+            }
+    except (SafetensorError, OSError, RuntimeError, ValueError, TypeError) as exc:
+        raise CheckpointError(
+            f"{weights} is corrupt or truncated ({_first_line(exc)}).", _FIX_WEIGHTS
+        ) from None
+
+
+def _build(cls: type, config: Any) -> Any:
+    """`cls(config)`, a constructor's refusal of the config turned into a ConfigError."""
+    try:
+        return cls(config)
+    except DiffrnnError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, ArithmeticError, RuntimeError) as exc:
+        raise ConfigError(
+            f"{CONFIG_NAME} cannot build a {cls.__qualname__}: {_first_line(exc)}", _FIX_CONFIG
+        ) from None
+
+
+@contextlib.contextmanager
+def _registration_limit(limit: int, what: str) -> Iterator[None]:
+    """Stop any module construction that registers more than `limit` modules/parameters/buffers."""
+    from torch.nn.modules import module as torch_module
+
+    count = 0
+
+    def hook(*_: Any) -> None:
+        nonlocal count
+        count += 1
+        if count > limit:
+            raise ConfigError(
+                f"{CONFIG_NAME} describes a model far larger than {what} (over {limit} modules "
+                "and tensors).",
+                _FIX_CONFIG,
+            )
+
+    handles = [
+        torch_module.register_module_module_registration_hook(hook),
+        torch_module.register_module_parameter_registration_hook(hook),
+        torch_module.register_module_buffer_registration_hook(hook),
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+_RANDOM_FILLS = frozenset(
+    {"normal_", "uniform_", "exponential_", "log_normal_", "cauchy_", "geometric_", "bernoulli_"}
+)
+
+
+@contextlib.contextmanager
+def _skipping_random_fills() -> Iterator[None]:
+    """Make in-place random initialisation of meta tensors a no-op (there is nothing to fill;
+    torch would import its compiler, 1.3 CPU s, to run the `normal_` decomposition on meta)."""
+    from torch.overrides import TorchFunctionMode
+
+    class SkipRandomFills(TorchFunctionMode):
+        def __torch_function__(
+            self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None
+        ) -> Any:
+            kwargs = kwargs or {}
+            tensor = args[0] if args else kwargs.get("tensor")  # `Tensor.normal_`, `init.normal_`
+            if getattr(func, "__name__", "") in _RANDOM_FILLS and getattr(tensor, "is_meta", 0):
+                return tensor
+            return func(*args, **kwargs)
+
+    with SkipRandomFills():
+        yield
+
+
+def _check_shapes(
+    cls: type, config: Any, saved: dict[str, tuple[str, tuple[int, ...]]], weights: Path
+) -> None:
+    """Build `cls(config)` on the meta device (no memory) and compare it with the saved header.
+
+    Every saved tensor must be one of the model's, of the same shape and dtype, and every tensor
+    of the model saved (or tied to a saved one).
+    """
+    import torch
+
+    limit = REGISTRATIONS_PER_TENSOR * (len(saved) + 1)
+    what = f"the {len(saved)} tensors of {weights}"
+    with torch.device("meta"), _skipping_random_fills(), _registration_limit(limit, what):
+        skeleton = _build(cls, config)
+    expected = skeleton.state_dict(keep_vars=True)
+    tied: dict[int, list[str]] = {}
+    for name, tensor in expected.items():
+        tied.setdefault(id(tensor), []).append(name)
+    missing = [names[0] for names in tied.values() if not any(n in saved for n in names)]
+    unexpected = [name for name in saved if name not in expected]
+    different = [
+        f"{name} {dtype}{list(shape)} (the config implies "
+        f"{_SAFETENSORS_DTYPES.get(str(tensor.dtype).removeprefix('torch.'), tensor.dtype)}"
+        f"{list(tensor.shape)})"
+        for name, (dtype, shape) in saved.items()
+        if (tensor := expected.get(name)) is not None
+        and (
+            shape != tuple(tensor.shape)
+            or dtype != _SAFETENSORS_DTYPES.get(str(tensor.dtype).removeprefix("torch."))
+        )
+    ]
+    if missing or unexpected or different:
+        parts = [
+            f"{label} {items[:3]}" + (f" and {len(items) - 3} more" if len(items) > 3 else "")
+            for label, items in (
+                ("missing", missing),
+                ("unexpected", unexpected),
+                ("differing", different),
+            )
+            if items
+        ]
+        raise CheckpointError(
+            f"{weights} does not match the {cls.__qualname__} its {CONFIG_NAME} describes: "
+            f"{'; '.join(parts)}.",
+            "keep config.json and model.safetensors of one save together; re-save the model "
+            "(weights are never cast between dtypes).",
+        )
+
+
+def _check_finite(model: Any, saved: dict[str, Any], weights: Path) -> None:
+    """Refuse NaN or infinite values in any loaded floating-point tensor."""
+    import torch
+
+    for name, tensor in model.state_dict().items():
+        if name in saved and tensor.is_floating_point():
+            bad = int((~torch.isfinite(tensor)).sum())
+            if bad:
+                raise CheckpointError(
+                    f"{weights} holds {bad} NaN or infinite value(s) in {name}.",
+                    "the model diverged in training or the file was altered; retrain it.",
+                )
+
+
+# -- crash-safe replacement of a model folder ---------------------------------------------------
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux `renameat2(RENAME_EXCHANGE)`); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2  # glibc >= 2.28
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # the filesystem cannot
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _sibling(target: Path, kind: str) -> Path:
+    """A fresh hidden name beside `target` that records the writing process's id."""
+    return target.with_name(f".{target.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Put folder `new` at `target` so that `target` is always the old or the new folder.
+
+    On return `new` is gone or holds the previous version (the caller removes it).
+    """
+    if target.is_symlink():
+        _swap_link(new, target)
+    elif not target.exists():
+        os.rename(new, target)
+    elif not target.is_dir():
+        raise ConfigError(
+            f"{target} exists and is not a model folder; it was left as it is.",
+            "choose another name, or remove the file yourself.",
+        )
+    elif not _exchange(new, target):
+        _swap_link(new, target)
+
+
+def _swap_link(new: Path, target: Path) -> None:
+    """Without RENAME_EXCHANGE: `target` becomes a symlink to a versioned folder `.name.v-*`,
+    replaced by one rename. A real folder at `target` is moved aside first (the one moment
+    without a model, once, and only on systems without RENAME_EXCHANGE)."""
+    version = _sibling(target, "v")
+    os.rename(new, version)
+    link = _sibling(target, "link")
+    os.symlink(version.name, link)
+    previous = target.with_name(os.readlink(target)) if target.is_symlink() else None
+    if previous is None:
+        os.rename(target, new)  # the real folder, removed by the caller
+    os.replace(link, target)
+    if previous is not None and previous.name.startswith(f".{target.name}.v-"):
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Delete hidden folders and links beside `target` left by writers killed mid-save."""
+    if not target.parent.is_dir():
+        return
+    current = os.readlink(target) if target.is_symlink() else None
+    prefix = f".{target.name}."
+    for path in target.parent.iterdir():
+        kind, _, rest = path.name.removeprefix(prefix).partition("-")
+        pid = rest.partition("-")[0]
+        if (
+            not path.name.startswith(prefix)
+            or kind not in ("tmp", "v", "link")
+            or not pid.isdigit()
+            or path.name == current
+            or _alive(int(pid))
+        ):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
