@@ -101,6 +101,8 @@ class ComputeBudget(L.Callback):
         return spent >= self.budget_s
 
     def _check(self, trainer: L.Trainer) -> None:
+        if self.budget_s is None and self.max_wall_s is None:
+            return  # nothing to enforce: no collective for DDP ranks to wait on
         stop = bool(trainer.strategy.broadcast(self.exhausted()))  # rank zero decides for all
         if stop:
             self.stopped = True
