@@ -25,11 +25,11 @@ import numpy as np
 
 import diffrnn.bench.tasks  # noqa: F401  (defines the tasks registered on below)
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
-from diffrnn.data.windows import ForecastProblem
+from diffrnn.data.windows import ForecastProblem, season_length
+from diffrnn.errors import DataError
 
 NUM_SAMPLES = 100  # sample paths per series and window (the task protocol)
 FloorName = Literal["last-value", "seasonal-naive", "random-walk", "linear-ar"]
-SEASON_BY_FREQ = {"B": 5, "D": 7, "h": 24, "H": 24, "W": 52, "M": 12}
 ETTH1_HORIZONS = (96, 192, 336, 720)
 
 
@@ -123,7 +123,13 @@ def floor_samples(
     from diffrnn.baselines.forecast import LinearAR, RandomWalk, last_value, seasonal_naive
 
     rng = np.random.default_rng(seed)
-    season = SEASON_BY_FREQ.get(problem.freq.lstrip("0123456789"), 1)
+    season = season_length(problem.freq) if method == "seasonal-naive" else 1
+    if season > min(problem.test_ends) - problem.horizon:
+        raise DataError(
+            f"seasonal naive needs a {season}-step season of {problem.freq!r} data before the "
+            f"first origin; there are {min(problem.test_ends) - problem.horizon} steps.",
+            "give more history or fewer test windows.",
+        )
     past, _ = problem.test_windows(history=max(problem.context, season))
     h = problem.horizon
     if method == "last-value":
@@ -149,21 +155,50 @@ def probabilistic_floor_unit(
     wall = time.perf_counter() - wall
     _, future = problem.test_windows()
     notes = [] if paths.shape[1] > 1 else ["point forecast: CRPS of a point mass (= weighted MAE)"]
+    if method == "seasonal-naive":
+        notes.append(f"season: {season_length(problem.freq)} steps of {problem.freq!r}")
     return UnitOutput(
         metrics=sample_metrics(future, paths),
         infer_seconds_per_sample=wall / paths[:, :, 0, :].size,
+        curves=origin_curves(problem, paths),
         notes=notes,
     )
 
 
+def origin_curves(
+    problem: ForecastProblem, paths: np.ndarray, test_ends: tuple[int, ...] | None = None
+) -> dict[str, dict[str, list[float]]]:
+    """`crps_vs_origin`: the CRPS of each test window (x: its index in `problem.test_ends`),
+    all on the scale of every test window of `problem`, so models scored on a subset of the
+    origins compare origin by origin. Empty when the targets are all zero (no CRPS scale).
+
+    Args:
+        paths: (W, S, H, N) forecasts of the windows ending at `test_ends` (default: all).
+    """
+    from diffrnn.evaluation.forecast import crps_by_window
+
+    ends = problem.test_ends if test_ends is None else test_ends
+    _, every_future = problem.test_windows()  # (W_all, H, N)
+    scale = float(np.abs(every_future).sum()) / len(every_future)
+    if not scale > 0:
+        return {}
+    future = np.stack([problem.values[e - problem.horizon : e] for e in ends])
+    return {
+        "crps_vs_origin": {
+            "x": [problem.test_ends.index(e) for e in ends],
+            "y": crps_by_window(future, paths, scale).tolist(),
+        }
+    }
+
+
 def deepar_config_for(problem: ForecastProblem, cell: str, suite: str):
     """The DeepAR preset for a problem: GluonTS's defaults on exchange, lags that fit elsewhere."""
-    from diffrnn.data.windows import business_day_lags
+    from diffrnn.data.windows import lags_for_frequency
     from diffrnn.rnn.deepar import DeepARConfig
 
     recipe = DEEPAR_RECIPES[suite]
     room = problem.train_end - problem.context - problem.horizon  # rows available for lags
-    lags = business_day_lags() if problem.freq == "B" else tuple(range(1, 8))
+    lags = lags_for_frequency(problem.freq)
     lags = tuple(lag for lag in lags if lag <= min(room // 2, SHORT_LAG_LIMIT))
     return DeepARConfig(
         context_length=problem.context,
@@ -262,7 +297,7 @@ def deepar_unit(
         infer_seconds_per_sample=wall / (num_windows * n * NUM_SAMPLES),
         throughput=num_windows * n * NUM_SAMPLES / wall,
         throughput_unit="paths/s",
-        curves={"train_loss": result.train_losses},
+        curves={"train_loss": result.train_losses, **origin_curves(problem, paths)},
         artefacts=artefacts,
         notes=[f"{result.steps} steps of batch {recipe.batch_size}, lags {config.lags}"],
     )
