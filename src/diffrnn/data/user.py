@@ -58,6 +58,8 @@ MAX_PARQUET_BYTES = 4_000_000_000
 """Largest uncompressed Parquet content (its metadata's row-group sizes)."""
 MAX_GRID_VALUES = 50_000_000
 """Most series x time steps on the common grid (400 MB per float64 array)."""
+FREQ_SAMPLE = 32
+"""Series (the longest) a frequency is inferred from; every series is then checked against it."""
 _ISO_FIX = "write dates in one ISO 8601 form throughout (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)"
 _OFFSET = (  # "2020-03-29 03:00:00+02:00": the local time, then its UTC offset
     r"^(?P<local>.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)\s*(?P<offset>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
@@ -229,9 +231,9 @@ def _read_csv(path: Path, encoding: str, reading: _Reading) -> pd.DataFrame:
         )
     encoding, delimiter = _sniff(path, encoding, reading)
     # Every cell as text, nothing guessed: ids keep their zeros ("01" is not "1") and words such
-    # as "NA" (only an empty cell is missing); value columns are converted by `_numbers`. index_col=False: a trailing comma on
-    # every line must not turn the first column into the index; a line with more fields than
-    # the header is an error, not silently truncated.
+    # as "NA" (only an empty cell is missing); value columns are converted by `_numbers`.
+    # index_col=False: a trailing comma on every line must not turn the first column into the
+    # index; a line with more fields than the header is an error, not silently truncated.
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)
         try:
@@ -386,38 +388,53 @@ def _cell(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _parse_text_dates(text: pd.Series, name: str, reading: _Reading) -> pd.Series:
-    """Parse date strings: ISO 8601 first, then a month- or day-first form if it is unambiguous."""
+def _to_datetime(text: pd.Series, **kwargs: object) -> pd.Series:
+    """pandas' parse with unparsable cells NaT; raises ValueError for mixed UTC offsets."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "could not infer format" noise
+        return pd.to_datetime(text, errors="coerce", **kwargs)  # type: ignore[call-overload]
 
-    def attempt(**kwargs: object) -> pd.Series:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "could not infer format" noise
-            try:
-                return pd.to_datetime(text, errors="coerce", **kwargs)  # type: ignore[call-overload]
-            except (ValueError, TypeError, OverflowError):  # e.g. mixed zones pandas cannot hold
-                return pd.Series(pd.NaT, index=text.index, dtype=f"datetime64[{TIMESTAMP_UNIT}]")
 
-    parsed = attempt(format="ISO8601")
-    bad = parsed.isna() & text.notna()
-    if bad.any():  # not ISO 8601 throughout: let pandas infer a format, month- or day-first
-        candidates = [attempt(dayfirst=d) for d in (False, True)]
-        complete = [c for c in candidates if not (c.isna() & text.notna()).any()]
-        if len(complete) == 2 and not complete[0].equals(complete[1]):
-            i = int(np.flatnonzero((complete[0] != complete[1]).to_numpy())[0])
-            raise DataError(
-                f"Ambiguous dates in column {name!r}: {text.iloc[i]!r} at "
-                f"{reading.where(text.index[i])} "
-                f"reads as {complete[0].iloc[i].date()} (month first) or "
-                f"{complete[1].iloc[i].date()} (day first).",
-                _ISO_FIX + ".",
-            )
-        if complete:
-            parsed = complete[0]
-            reading.notes.append(
-                f"dates in {name!r} are not ISO 8601; parsed {text.iloc[0]!r} as "
-                f"{parsed.iloc[0].date()}"
-            )
-    return parsed
+def _parse_text_dates(text: pd.Series, iso: pd.Series, name: str, reading: _Reading) -> pd.Series:
+    """Date strings parsed: `iso` (their ISO 8601 parse) unless some failed, then a month- or
+    day-first form if one parses them all and they agree (else an ambiguity error)."""
+    if not (iso.isna() & text.notna()).any():
+        return iso
+    candidates = []
+    for dayfirst in (False, True):
+        try:
+            candidates.append(_to_datetime(text, dayfirst=dayfirst))
+        except (ValueError, TypeError, OverflowError):
+            continue
+    complete = [c for c in candidates if not (c.isna() & text.notna()).any()]
+    if len(complete) == 2 and not complete[0].equals(complete[1]):
+        i = int(np.flatnonzero((complete[0] != complete[1]).to_numpy())[0])
+        raise DataError(
+            f"Ambiguous dates in column {name!r}: {text.iloc[i]!r} at "
+            f"{reading.where(text.index[i])} reads as {complete[0].iloc[i].date()} (month first) "
+            f"or {complete[1].iloc[i].date()} (day first).",
+            _ISO_FIX + ".",
+        )
+    if not complete:
+        return iso
+    reading.notes.append(
+        f"dates in {name!r} are not ISO 8601; parsed {text.iloc[0]!r} as "
+        f"{complete[0].iloc[0].date()}"
+    )
+    return complete[0]
+
+
+def _local_times(text: pd.Series, name: str, reading: _Reading) -> pd.Series:
+    """Date strings with their UTC offsets cut off (the wall-clock time as written), noted."""
+    zoned = text.str.extract(_OFFSET)
+    has_offset = zoned["offset"].notna()
+    offsets = sorted(set(zoned["offset"].dropna()))
+    reading.timezone = ", ".join(offsets[:4]) + (", ..." if len(offsets) > 4 else "")
+    reading.notes.append(
+        f"times in {name!r} carry UTC offsets ({reading.timezone}): used the local wall-clock "
+        "time as written (calendar features in local time)"
+    )
+    return text.where(~has_offset, zoned["local"])
 
 
 def _parse_dates(column: pd.Series, name: str, reading: _Reading) -> pd.Series:
@@ -439,17 +456,18 @@ def _parse_dates(column: pd.Series, name: str, reading: _Reading) -> pd.Series:
         )
     else:
         text = column.astype(str).str.strip().where(~_blank(column))
-        zoned = text.str.extract(_OFFSET)
-        has_offset = zoned["offset"].notna()
-        if has_offset.any():
-            offsets = sorted(set(zoned["offset"].dropna()))
-            reading.timezone = ", ".join(offsets[:4]) + (", ..." if len(offsets) > 4 else "")
-            reading.notes.append(
-                f"times in {name!r} carry UTC offsets ({reading.timezone}): used the local "
-                "wall-clock time as written (calendar features in local time)"
-            )
-            text = text.where(~has_offset, zoned["local"])
-        parsed = _parse_text_dates(text, name, reading)
+        try:
+            iso = _to_datetime(text, format="ISO8601")
+            zoned = isinstance(iso.dtype, pd.DatetimeTZDtype)
+        except (ValueError, TypeError, OverflowError):  # mixed UTC offsets
+            zoned = True
+        if zoned:
+            text = _local_times(text, name, reading)
+            try:
+                iso = _to_datetime(text, format="ISO8601")
+            except (ValueError, TypeError, OverflowError):
+                iso = pd.Series(pd.NaT, index=text.index, dtype=f"datetime64[{TIMESTAMP_UNIT}]")
+        parsed = _parse_text_dates(text, iso, name, reading)
         bad = parsed.isna().to_numpy()
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -622,28 +640,33 @@ def _check_freq(freq: str, reading: _Reading) -> str:
 
 
 def _resolve_freq(
-    per_series: dict[str, pd.DatetimeIndex], freq: str | None, reading: _Reading
+    series: dict[str, pd.DatetimeIndex], freq: str | None, reading: _Reading
 ) -> tuple[str, bool]:
+    """The given frequency (checked), or the one `pandas.infer_freq` finds on the longest series
+    (`series`: up to FREQ_SAMPLE of them, longest first); every series is then checked on its
+    grid, so a series too short to infer from still has to fit."""
     if freq is not None:
         return _check_freq(freq, reading), False
-    found = {sid: _infer_freq(stamps) for sid, stamps in per_series.items()}
+    found = {sid: _infer_freq(stamps) for sid, stamps in series.items() if len(stamps) >= 3}
+    sid, stamps = next(iter(series.items()))
+    if not found:
+        raise DataError(
+            f"Cannot infer a regular frequency: the longest series, {sid!r}, has only "
+            f"{len(stamps)} timestamps.",
+            f"give the frequency ({reading.option('freq', 'D')}, for example).",
+        )
     undetermined = [sid for sid, f in found.items() if f is None]
     if undetermined:
         sid = undetermined[0]
-        stamps = per_series[sid]
-        steps = ", ".join(str(pd.Timedelta(d)) for d in np.unique(np.diff(stamps.to_numpy()))[:3])
-        detail = (
-            f"it has only {len(stamps)} timestamps"
-            if len(stamps) < 3
-            else f"its steps vary ({steps}, ...)"
-        )
+        steps = np.unique(np.diff(series[sid].to_numpy()))[:3]
         raise DataError(
-            f"Cannot infer a regular frequency for series {sid!r}: {detail}.",
+            f"Cannot infer a regular frequency for series {sid!r}: its steps vary "
+            f"({', '.join(str(pd.Timedelta(d)) for d in steps)}, ...).",
             f"give the frequency ({reading.option('freq', 'D')}, for example); missing steps "
             "must then be present as rows with empty values and a fill policy."
             + _zone_hint(reading),
         )
-    distinct = sorted(set(found.values()))  # type: ignore[type-var]
+    distinct = sorted({f for f in found.values() if f is not None})
     if len(distinct) > 1:
         example = {f: next(s for s, g in found.items() if g == f) for f in distinct}
         raise DataError(
@@ -653,7 +676,7 @@ def _resolve_freq(
             f"give one frequency for all series ({reading.option('freq', distinct[0])}), or "
             "split the file by frequency.",
         )
-    return _check_freq(distinct[0], reading), True  # type: ignore[arg-type]
+    return _check_freq(distinct[0], reading), True
 
 
 def _zone_hint(reading: _Reading) -> str:
@@ -692,25 +715,22 @@ def _check_grid_size(
         )
 
 
-def _check_grid(stamps: pd.DatetimeIndex, freq: str, series: str, reading: _Reading) -> None:
-    expected = pd.date_range(stamps[0], stamps[-1], freq=freq, unit=TIMESTAMP_UNIT)
-    if len(expected) == len(stamps) and (expected == stamps).all():
-        return
-    off_grid = stamps.difference(expected)
-    if len(off_grid):
-        raise DataError(
-            f"Irregular timestamps in series {series!r}: {off_grid[0]} is not on the {freq!r} "
-            f"grid starting {stamps[0]}.",
-            f"fix or drop the off-grid rows, or give the right frequency "
-            f"({reading.option('freq', '<alias>')})." + _zone_hint(reading),
+def _off_grid(
+    stamps: pd.DatetimeIndex, stamp: pd.Timestamp, freq: str, sid: str, reading: _Reading
+) -> DataError:
+    """The error for `stamp` of series `sid` (its stamps `stamps`) missing the common grid."""
+    own = pd.date_range(stamps[0], stamps[-1], freq=freq, unit=TIMESTAMP_UNIT)
+    if stamp in own:  # regular on its own, offset from the others
+        return DataError(
+            f"Series are not on one common {freq!r} grid (their timestamps are offset): "
+            f"{sid!r} has {stamp}.",
+            "align the series' timestamps, or load them from separate files.",
         )
-    gap = expected.difference(stamps)
-    fills = reading.choices("fill", FILL_POLICIES[1:])
-    raise DataError(
-        f"Irregular timestamps in series {series!r}: {len(gap)} missing {freq!r} steps, "
-        f"the first at {gap[0]}.",
-        f"add the missing rows with empty values and fill them ({fills}), or give the right "
-        f"frequency ({reading.option('freq', '<alias>')})." + _zone_hint(reading),
+    return DataError(
+        f"Irregular timestamps in series {sid!r}: {stamp} is not on the {freq!r} grid "
+        f"starting {stamps[0]}.",
+        f"fix or drop the off-grid rows, or give the right frequency "
+        f"({reading.option('freq', '<alias>')})." + _zone_hint(reading),
     )
 
 
@@ -787,54 +807,68 @@ def _long_to_grid(
 ) -> tuple[
     tuple[str, ...], pd.DatetimeIndex, np.ndarray, dict[str, np.ndarray], np.ndarray, str, bool
 ]:
-    """(ids, grid, values (N, T), covariates name -> (N, T), spans (N, 2), freq, inferred)."""
+    """(ids, grid, values (N, T), covariates name -> (N, T), spans (N, 2), freq, inferred).
+
+    Vectorised over rows: R rows of N series cost a few sorts, not N loops.
+    """
     stamps = _parse_dates(frame[time_column], time_column, reading)
-    ids_column = _ids(frame[id_column], id_column, reading)
+    codes, uniques = pd.factorize(_ids(frame[id_column], id_column, reading))  # appearance order
+    ids = tuple(str(u) for u in uniques)
     target = _numeric(frame, target_column, reading, target_hint)
-    rows = pd.DataFrame(
-        {"id": ids_column.to_numpy(), "t": stamps.to_numpy(), "y": target},
-        index=frame.index,
-    )
-    for k, name in enumerate(covariates):
-        rows[f"c{k}"] = _numbers(frame[name])[0]  # covariates are not used: NaN allowed
-    duplicated = rows.duplicated(["id", "t"], keep=False)
-    if duplicated.any():
-        first = rows[duplicated].iloc[0]
-        lines = rows[duplicated & (rows["id"] == first["id"]) & (rows["t"] == first["t"])].index
+    t = stamps.to_numpy().view(np.int64)  # (R,) microseconds
+    order = np.lexsort((t, codes))  # by series, then time
+    code, tick = codes[order], t[order]
+    same = code[1:] == code[:-1]  # (R - 1,) consecutive sorted rows of one series
+    repeats = np.flatnonzero(same & (tick[1:] == tick[:-1]))
+    if repeats.size:
+        k = repeats[0]
+        rows = np.unique(np.r_[order[repeats], order[repeats + 1]])
         raise DataError(
-            f"Duplicate timestamp {first['t']} for series {first['id']!r} at "
-            f"{' and '.join(reading.where(i) for i in lines[:2])}"
-            f" ({int(duplicated.sum())} duplicated rows in all).",
+            f"Duplicate timestamp {pd.Timestamp(stamps.iloc[order[k]])} for series "
+            f"{ids[code[k]]!r} at "
+            f"{' and '.join(reading.where(frame.index[i]) for i in sorted(order[[k, k + 1]]))}"
+            f" ({rows.size} duplicated rows in all).",
             "keep one row per series and timestamp (aggregate or drop the repeats)."
             + _zone_hint(reading),
         )
-    ids = tuple(dict.fromkeys(rows["id"]))  # first-appearance order
-    if not rows.groupby("id", sort=False)["t"].is_monotonic_increasing.all():
+    as_written = np.argsort(codes, kind="stable")
+    if ((codes[as_written][1:] == codes[as_written][:-1]) & (np.diff(t[as_written]) < 0)).any():
         reading.notes.append(
             f"rows were not in time order within each series; sorted by {time_column!r}"
         )
-    groups = dict(tuple(rows.sort_values("t", kind="stable").groupby("id", sort=False)))
-    per_series = {sid: pd.DatetimeIndex(groups[sid]["t"]) for sid in ids}
-    freq, inferred = _resolve_freq(per_series, freq, reading)
-    first, last = rows["t"].min(), rows["t"].max()
-    _check_grid_size(first, last, freq, len(ids), reading)
-    for sid in ids:
-        _check_grid(per_series[sid], freq, sid, reading)
-    grid = pd.date_range(first, last, freq=freq, unit=TIMESTAMP_UNIT)
-    positions = {sid: grid.get_indexer(per_series[sid]) for sid in ids}
-    if any((p < 0).any() for p in positions.values()):
+    starts = np.r_[0, np.flatnonzero(~same) + 1]  # series i's sorted rows: starts[i]:ends[i]
+    ends = np.r_[starts[1:], len(order)]
+    index = pd.DatetimeIndex(tick.view(f"datetime64[{TIMESTAMP_UNIT}]"))
+
+    def series(i: int) -> pd.DatetimeIndex:
+        return index[starts[i] : ends[i]]
+
+    longest = np.argsort(-(ends - starts), kind="stable")[:FREQ_SAMPLE]
+    freq, inferred = _resolve_freq({ids[i]: series(i) for i in longest}, freq, reading)
+    _check_grid_size(index.min(), index.max(), freq, len(ids), reading)
+    grid = pd.date_range(index.min(), index.max(), freq=freq, unit=TIMESTAMP_UNIT)
+    position = grid.get_indexer(index)  # (R,)
+    if (position < 0).any():
+        k = int(np.flatnonzero(position < 0)[0])
+        raise _off_grid(series(code[k]), index[k], freq, ids[code[k]], reading)
+    gaps = np.flatnonzero(same & (np.diff(position) > 1))
+    if gaps.size:
+        k, i = gaps[0], code[gaps[0]]
+        missing = position[ends[i] - 1] - position[starts[i]] + 1 - (ends[i] - starts[i])
+        fills = reading.choices("fill", FILL_POLICIES[1:])
         raise DataError(
-            f"Series are not on one common {freq!r} grid (their timestamps are offset).",
-            "align the series' timestamps, or load them from separate files.",
+            f"Irregular timestamps in series {ids[i]!r}: {missing} missing {freq!r} steps, "
+            f"the first at {grid[position[k] + 1]}.",
+            f"add the missing rows with empty values and fill them ({fills}), or give the right "
+            f"frequency ({reading.option('freq', '<alias>')})." + _zone_hint(reading),
         )
     values = np.full((len(ids), len(grid)), np.nan)
-    extra = {name: np.full((len(ids), len(grid)), np.nan) for name in covariates}
-    spans = np.zeros((len(ids), 2), dtype=np.int64)
-    for i, sid in enumerate(ids):
-        values[i, positions[sid]] = groups[sid]["y"].to_numpy()
-        for k, name in enumerate(covariates):
-            extra[name][i, positions[sid]] = groups[sid][f"c{k}"].to_numpy()
-        spans[i] = positions[sid][0], positions[sid][-1] + 1
+    values[code, position] = target[order]
+    extra = {}
+    for name in covariates:  # covariates are not used by the models: NaN allowed
+        extra[name] = np.full((len(ids), len(grid)), np.nan)
+        extra[name][code, position] = _numbers(frame[name])[0][order]
+    spans = np.stack([position[starts], position[ends - 1] + 1], axis=1).astype(np.int64)
     return ids, grid, values, extra, spans, freq, inferred
 
 
