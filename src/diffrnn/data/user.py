@@ -496,7 +496,7 @@ def _wide_to_long(
             f"pass {reading.option('format', 'long')} {reading.option('id', '<id column>')} "
             f"{reading.option('time', time)} {reading.option('target', '<column>')}.",
         )
-    numbers = {}
+    parsed_values = {}
     for name in series:  # name the offending series column, not the melted one
         hint = ""
         if numbers(frame[name])[1].any():
@@ -507,10 +507,12 @@ def _wide_to_long(
                 f"{reading.option('time', time)} "
                 f"{reading.option('target', others[0] if len(others) == 1 else '<column>')}."
             )
-        numbers[name] = numeric(frame, name, reading, hint)
+        parsed_values[name] = numeric(frame, name, reading, hint)
     taken = list(frame.columns)
     row, sid, value = _fresh("row", taken), _fresh("series", taken), _fresh("value", taken)
-    parsed = pd.concat([stamps.rename(time), pd.DataFrame(numbers, index=frame.index)], axis=1)
+    parsed = pd.concat(
+        [stamps.rename(time), pd.DataFrame(parsed_values, index=frame.index)], axis=1
+    )
     melted = (
         parsed.rename_axis(row)
         .reset_index()

@@ -288,7 +288,7 @@ def numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             return column.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(column), bool)
     text = column.astype(str).str.strip()
     missing = column.isna().to_numpy() | text.isin(list(MISSING_TOKENS)).to_numpy()
-    coerced = pd.tonumeric(text.where(~missing), errors="coerce")
+    coerced = pd.to_numeric(text.where(~missing), errors="coerce")
     values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
     if column.dtype == object:  # Parquet's mixed objects: numbers as they are, bools refused
         for i, v in enumerate(column):
