@@ -74,6 +74,13 @@ class ForecastProblem:
             history: rows of past per window (default `context`).
         """
         history = self.context if history is None else history
+        first = min(self.test_ends) - self.horizon
+        if history > first:
+            raise DataError(
+                f"a history of {history} steps before the first origin (row {first}) reaches "
+                "before the start of the data.",
+                "use a shorter history or later test windows.",
+            )
         past = np.stack(
             [self.values[e - self.horizon - history : e - self.horizon] for e in self.test_ends]
         )

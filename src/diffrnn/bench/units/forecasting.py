@@ -29,6 +29,8 @@ from diffrnn.data.windows import ForecastProblem, season_length
 from diffrnn.errors import DataError
 
 NUM_SAMPLES = 100  # sample paths per series and window (the task protocol)
+SAMPLE_CHUNK_PATHS = 100_000
+"""DeepAR samples at most this many paths at once (about 0.6 GB on 10,000 series; BENCHMARKS.md)."""
 FloorName = Literal["last-value", "seasonal-naive", "random-walk", "linear-ar"]
 ETTH1_HORIZONS = (96, 192, 336, 720)
 
@@ -276,11 +278,19 @@ def deepar_unit(
         feats = np.stack([calendar[e - steps : e] for e in problem.test_ends])  # (W, C + H, F)
     torch.manual_seed(ctx.seed)
     wall = time.perf_counter()
-    paths = model.sample(
-        torch.as_tensor(history, dtype=torch.float32).permute(0, 2, 1).reshape(num_windows * n, -1),
-        torch.as_tensor(feats).repeat_interleave(n, dim=0),  # (W N, C + H, F)
-        torch.arange(n).repeat(num_windows),
-        NUM_SAMPLES,
+    rows = (
+        torch.as_tensor(history, dtype=torch.float32).permute(0, 2, 1).reshape(num_windows * n, -1)
+    )
+    feats_t = torch.as_tensor(feats).repeat_interleave(n, dim=0)  # (W N, C + H, F)
+    ids = torch.arange(n).repeat(num_windows)
+    chunk = max(1, SAMPLE_CHUNK_PATHS // NUM_SAMPLES)  # bounded memory for many series
+    paths = torch.cat(
+        [
+            model.sample(
+                rows[i : i + chunk], feats_t[i : i + chunk], ids[i : i + chunk], NUM_SAMPLES
+            )
+            for i in range(0, len(rows), chunk)
+        ]
     )  # (W N, S, H)
     wall = time.perf_counter() - wall
     paths = paths.view(num_windows, n, NUM_SAMPLES, -1).permute(0, 2, 3, 1).double().numpy()
