@@ -487,7 +487,8 @@ def _wide_to_long(
     stamps = parse_dates(frame[time], time, reading)
     repeated = stamps.duplicated(keep=False).to_numpy()
     if repeated.any():
-        lines = np.flatnonzero(repeated)[:2]
+        first = int(np.flatnonzero(repeated)[0])
+        lines = np.flatnonzero((stamps == stamps.iloc[first]).to_numpy())[:2]
         raise DataError(
             f"The date column {time!r} repeats {stamps.iloc[lines[0]]} at "
             f"{' and '.join(reading.where(frame.index[i]) for i in lines)}: in wide format each "
