@@ -30,6 +30,11 @@ STANDARD_ERRORS = 2.0
 """A difference is beyond the spread past this many standard errors."""
 
 
+def _spread(x: float) -> str:
+    """A spread to two significant digits."""
+    return f"{x:.2g}"
+
+
 @dataclass(frozen=True)
 class Comparison:
     """The best model against another family's best, on the origins both scored.
@@ -58,24 +63,32 @@ class Comparison:
     seeds_agree: bool
     clear: bool
 
-    def spread_text(self) -> str:
-        """The spread the difference is judged against, in words."""
-        parts = []
+    def spread_text(self, best: str) -> str:
+        """The difference and the spreads it is judged against, in words."""
+        parts = [f"a difference of {fmt(self.difference)}"]
         if self.origin_se is not None:
             parts.append(
-                f"± {fmt(STANDARD_ERRORS * self.origin_se)} over {self.origins} origins "
-                f"(better at {self.origin_wins})"
+                f"± {_spread(STANDARD_ERRORS * self.origin_se)} over {self.origins} origins "
+                f"({best} better at {self.origin_wins} of {self.origins})"
             )
-        elif self.origins:
-            parts.append(f"{self.origins} origin(s): no spread over origins")
+        else:
+            parts.append(f"{self.origins or 'no'} common origin(s): no spread over origins")
         if self.seed_se is not None:
             agree = "every seed agrees" if self.seeds_agree else "the seeds disagree"
             parts.append(
-                f"± {fmt(STANDARD_ERRORS * self.seed_se)} over {self.seeds} seeds, {agree}"
+                f"± {_spread(STANDARD_ERRORS * self.seed_se)} over {self.seeds} seeds ({agree})"
             )
         else:
             parts.append("one seed: no spread over seeds")
-        return "; ".join(parts)
+        return ", ".join(parts)
+
+    def reason(self, close: float) -> str:
+        """Why a tie is a tie: which bound the difference missed."""
+        if self.relative <= close:
+            return f"under {close:.0%}"
+        if self.origin_se is not None and self.difference <= STANDARD_ERRORS * self.origin_se:
+            return "inside the spread over origins"
+        return "inside the spread over seeds"
 
 
 @dataclass(frozen=True)
@@ -212,6 +225,12 @@ def recommend(
         return Recommendation(None, None, False, "No model produced a score on your data.", ())
     sign = 1 if task.lower_is_better else -1
     best = min(cells.values(), key=lambda m: sign * m.quality)  # type: ignore[operator]
+    for _ in cells:  # a model scored on fewer origins may lead only on those: compare pairwise
+        ahead = [c for m in cells.values() if m is not best and (c := compare(best, m, close))]
+        ahead = [c for c in ahead if c.difference < 0]
+        if not ahead:
+            break
+        best = min(ahead, key=lambda c: c.difference).other
     comparisons = [compare(best, m, close) for m in cells.values() if m is not best]
     tied = [best] + [c.other for c in comparisons if not c.clear]
     pick = min(tied, key=_cost)
@@ -223,14 +242,16 @@ def recommend(
             else "."
         )
     else:
-        others = ", ".join(
-            f"{_named(c.other)} by {c.relative:.0%}" for c in comparisons if not c.clear
+        leads = ", ".join(
+            f"{_named(c.other)} ({c.relative:.0%}, {c.reason(close)})"
+            for c in comparisons
+            if not c.clear
         )
         headline = (
-            f"No clear winner: {_named(best)} scored best ({_score(best)}) but leads {others} "
-            f"by less than the spread (or less than {close:.0%}). Pick {_named(pick)}: "
+            f"No clear winner: {_named(best)} scored best ({_score(best)}), but its lead over "
+            f"{leads} is not clear. Pick {_named(pick)}: "
             + (
-                "it is the best and the cheapest of these."
+                "the best, and the cheapest of these."
                 if pick is best
                 else f"as good within the spread and the cheapest to train "
                 f"({fmt_seconds(_cost(pick)[0])} vs {fmt_seconds(_cost(best)[0])})."
@@ -246,15 +267,15 @@ def recommend(
         c = by_other[baseline.model]
         headline += (
             f" Against the best baseline ({baseline.model}, {fmt(baseline.quality)}): "
-            f"{c.relative:.0%} better, {fmt(c.difference)} {c.spread_text()}."
+            f"{c.relative:.0%} better, {c.spread_text(best.model)}."
         )
     details = [
-        f"{_named(c.other)}: {_score(c.other)}; {c.relative:.0%} "
+        f"{_named(c.other)}: {_score(c.other)}; {abs(c.relative):.0%} "
         f"{'worse' if c.difference > 0 else 'better'} than {best.model} "
         + (f"on the {c.origins} origin(s) both scored" if c.origins else "on the headline score")
-        + f" ({fmt(c.difference)} "
-        f"{c.spread_text()}): {'clearly behind' if c.clear else 'tied within the spread'}; "
-        f"{fmt_seconds(_cost(c.other)[0])} training, "
+        + f" ({c.spread_text(best.model)}): "
+        + ("clearly behind" if c.clear else f"tied, {c.reason(close)}")
+        + f"; {fmt_seconds(_cost(c.other)[0])} training, "
         f"{fmt_seconds(mean_of(c.other, 'infer_seconds_per_sample'))} per forecast"
         for c in comparisons
     ]
