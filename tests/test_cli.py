@@ -131,15 +131,59 @@ def test_compare_on_a_tiny_csv_end_to_end(tmp_path: Path, capsys: pytest.Capture
     args = ["compare", "--data", str(tmp_path / "sales.csv"), "--horizon", "7"]
     main([*args, "--models", "last-value,seasonal-naive", "--out", str(run), "--json"])
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [(r["model"], r["status"]) for r in records] == [
-        ("last-value", "ok"),
-        ("seasonal-naive", "ok"),
-    ]
-    assert records[1]["metrics"]["crps"] == 0.0 and records[0]["metrics"]["crps"] > 0.1
+    assert [(r["model"], r["seed"], r["status"]) for r in records] == [
+        (model, seed, "ok") for model in ("last-value", "seasonal-naive") for seed in range(3)
+    ]  # three seeds by default with --data: nothing to train here, the budget allows them
+    assert records[3]["metrics"]["crps"] == 0.0 and records[0]["metrics"]["crps"] > 0.1
+    assert len(records[3]["curves"]["crps_vs_origin"]["y"]) == 3  # one CRPS per origin
     report = (run / "report.md").read_text()
     assert "- format: wide (inferred)" in report and "- frequency: D (inferred)" in report
-    assert "- backtest: 3 rolling origin(s), horizon 7, context 14" in report
-    assert "Pick baseline (seasonal-naive): it scored the best crps in the backtest (0)" in report
+    assert "- backtest: 3 rolling origin(s) every 7 steps over the last 21 rows" in report
+    assert "- seeds: 3 (the default with --data" in report
+    assert "Pick baseline (seasonal-naive): crps 0 ± 0 over 3 seeds, the best" in report
+
+
+def test_compare_data_options_and_fixes_name_existing_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import re
+
+    from diffrnn.cli import main
+
+    rows = "".join(f"{i},2025-01-{d:02d},{d},{d % 3}\n" for i in "ab" for d in range(1, 29))
+    (tmp_path / "sales.csv").write_text("shop,day,amount,qty\n" + rows)
+    args = ["compare", "--data", str(tmp_path / "sales.csv"), "--horizon", "2"]
+    with pytest.raises(SystemExit) as code:
+        main([*args, "--out", str(tmp_path / "run")])
+    assert code.value.code == 2
+    err = capsys.readouterr().err.replace("\n", "")
+    assert "looks like long format" in err
+    flags = re.findall(r"--[a-z-]+", err)
+    assert {"--format", "--id-col", "--time-col", "--target-col"} <= set(flags)
+    main(["compare", "--help"])
+    help_text = capsys.readouterr().out
+    assert all(flag in help_text for flag in flags)  # every flag a fix names exists here
+    main(
+        [
+            *args,
+            "--format",
+            "long",
+            "--id-col",
+            "shop",
+            "--time-col",
+            "day",
+            "--target-col",
+            "amount",
+            "--models",
+            "last-value",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "- series: 2 (a, b)" in report and "'qty' read but not used" in report
 
 
 def test_sample_writes_the_digit_from_a_saved_generator(tmp_path: Path) -> None:

@@ -387,7 +387,10 @@ def compare(
     context: Annotated[
         int | None, typer.Option(help="History steps (default 2 x horizon).")
     ] = None,
-    windows: Annotated[int | None, typer.Option(help="Backtest origins (default up to 5).")] = None,
+    windows: Annotated[
+        int | None,
+        typer.Option(help="Backtest origins (default 5 to 20, over the last 15% of the rows)."),
+    ] = None,
     fill: Annotated[
         str, typer.Option(help="NaN policy: error, ffill, interpolate or zero.")
     ] = "error",
@@ -397,6 +400,18 @@ def compare(
             "--rerun", help="Redo the units of --out whose stored results older code made."
         ),
     ] = False,
+    id_col: Annotated[
+        str | None, typer.Option(help="Long format: the series id column (default unique_id).")
+    ] = None,
+    time_col: Annotated[
+        str | None, typer.Option(help="The time column (default ds; wide: a date column).")
+    ] = None,
+    target_col: Annotated[
+        str | None, typer.Option(help="Long format: the value column (default y).")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="The CSV's text encoding (default UTF-8).")
+    ] = None,
 ) -> None:
     """Train and measure every model on every task, then write report.md and report.html.
 
@@ -416,8 +431,13 @@ def compare(
     user_options: dict[str, Any] = {}
     if data is None and horizon is not None:
         raise ConfigError("--horizon is for your own data.", "pass it with --data FILE.")
+    if data is None and any(v is not None for v in (id_col, time_col, target_col, encoding)):
+        raise ConfigError(
+            "--id-col, --time-col, --target-col and --encoding are for your own data.",
+            "pass them with --data FILE.",
+        )
     if data is not None:
-        from diffrnn.bench.user_data import prepare_user_data
+        from diffrnn.bench.user_data import data_seeds, prepare_user_data
 
         if horizon is None:
             raise ConfigError("--data needs a forecast horizon.", "pass --horizon H (steps).")
@@ -429,8 +449,23 @@ def compare(
             )
         check.input_file(data, "--data")
         user_options = prepare_user_data(
-            data, horizon, data_format, freq, context=context, windows=windows, fill=fill
+            data,
+            horizon,
+            data_format,
+            freq,
+            context=context,
+            windows=windows,
+            fill=fill,
+            id_column=id_col,
+            time_column=time_col,
+            target_column=target_col,
+            encoding=encoding,
         )
+        if seeds is None:
+            seeds, why = data_seeds(suite, budget, jobs, _names(models))
+        else:
+            why = f"{seeds} (--seeds)"
+        user_options["summary"]["seeds"] = why
     request = CompareRequest(
         suite=suite,
         tasks=_names(tasks),

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from diffrnn.bench.user_data import prepare_user_data, user_problem
+from diffrnn.bench.user_data import data_seeds, plan_backtest, prepare_user_data, user_problem
 from diffrnn.errors import ConfigError, DataError
 
 
@@ -72,3 +72,43 @@ def test_a_frequency_without_calendar_features_forecasts_from_values_only(tmp_pa
     assert user_problem(quarterly).calendar().shape == (40, 1)  # month of year
     daily = prepare_user_data(_wide(tmp_path / "d.csv"), horizon=5)
     assert user_problem(daily).start == np.datetime64("2024-01-01")
+
+
+def test_long_series_get_up_to_20_origins_over_the_last_15_percent() -> None:
+    assert plan_backtest(60, 5, num_series=3) == (10, 5, 5, "")  # short: five blocks, as before
+    assert plan_backtest(400, 5, num_series=3) == (10, 12, 5, "")  # 15% = 60 rows = 12 blocks
+    context, windows, stride, why = plan_backtest(6000, 30, num_series=8)
+    assert (context, windows, stride, why) == (60, 20, 45, "")  # 900 rows: 20 origins, 45 apart
+    assert 19 * stride + 30 <= 0.15 * 6000  # within the last 15%
+    assert plan_backtest(6000, 30, num_series=8, windows=3)[1:3] == (3, 30)  # given: blocks
+
+
+def test_origins_are_bounded_by_the_memory_their_paths_need() -> None:
+    # 10,000 series x horizon 7 x 100 paths = 7M values per origin: 7 origins fit 50M
+    assert plan_backtest(1000, 7, num_series=10_000)[1:] == (
+        7,
+        7,
+        "memory: 10,000 series x horizon 7 x 100 paths per origin",
+    )
+    with pytest.raises(DataError, match=r"100,000 series x horizon 7 .* 70,000,000 forecast"):
+        plan_backtest(1000, 7, num_series=100_000)
+    with pytest.raises(DataError, match="pass --windows 7 or fewer"):
+        plan_backtest(1000, 7, num_series=10_000, windows=8)
+
+
+def test_the_backtest_summary_states_origins_stride_and_coverage(tmp_path: Path) -> None:
+    options = prepare_user_data(_wide(tmp_path / "w.csv", rows=400), horizon=5)
+    problem = user_problem(options)
+    assert options["windows"] == 12 and problem.test_ends[0] == 345 and problem.train_end == 340
+    assert options["summary"]["backtest"].startswith(
+        "12 rolling origin(s) every 5 steps over the last 60 rows (15% of the history)"
+    )
+    assert "(7 more)" in options["summary"]["origins (first forecast step)"]
+
+
+def test_three_seeds_by_default_when_the_budget_allows() -> None:
+    seeds, why = data_seeds("quick", None, None, None)
+    assert seeds == 3 and "the spread over seeds" in why
+    seeds, why = data_seeds("full", 600.0, 1, None)  # 3 x 4 learned units x 600 s = 2 hours
+    assert seeds == 1 and "pass --seeds 3" in why
+    assert data_seeds("full", 600.0, 1, ("last-value", "linear-ar"))[0] == 3  # nothing to train

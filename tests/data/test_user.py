@@ -202,3 +202,60 @@ def test_ambiguous_day_month_order(tmp_path: Path) -> None:
     message = _error(_write(tmp_path, text))
     assert "Ambiguous dates in column 'Date': '01/02/2005' at line 2" in message
     assert "2005-01-02 (month first) or 2005-02-01 (day first)" in message
+
+
+def test_date_value_never_collides_with_internal_column_names(tmp_path: Path) -> None:
+    for header in ("date,value", "date,series", "date,row", "date,series_", "index,value"):
+        text = header + "\n" + "".join(f"2024-01-0{d},{d}\n" for d in range(1, 8))
+        data = load_user_data(_write(tmp_path, text))
+        assert data.series_ids == (header.split(",")[1],) and data.values[0, -1] == 7.0
+
+
+def test_a_date_and_a_target_without_ids_are_one_series(tmp_path: Path) -> None:
+    text = "ds,y,temp\n" + "".join(f"2024-01-0{d},{d},{20 + d}\n" for d in range(1, 8))
+    data = load_user_data(_write(tmp_path, text))
+    assert data.format == "long" and data.series_ids == ("y",)
+    assert data.covariates["temp"][0, 0] == 21.0
+
+
+def test_a_text_column_of_repeated_labels_makes_the_file_long(tmp_path: Path) -> None:
+    rows = [(i, d, k) for i in "ab" for k, d in enumerate(pd.date_range("2024-01-01", periods=6))]
+    text = "id,date,amount\n" + "".join(f"{i},{d.date()},{k}\n" for i, d, k in rows)
+    data = load_user_data(_write(tmp_path, text))
+    assert data.format == "long" and data.series_ids == ("a", "b")
+    assert any("'id' holds series ids" in note for note in data.notes)
+    text = text.replace("id,date,amount", "id,date,amount,qty").replace("\n", ",1\n")
+    text = text.replace("qty,1\n", "qty\n")
+    message = _error(_write(tmp_path, text), surface="cli")
+    assert "looks like long format" in message
+    assert "--format long --id-col id --time-col date --target-col <column>" in message
+
+
+def test_fixes_name_options_where_the_user_is(tmp_path: Path) -> None:
+    rows = "\n".join(f"a,2024-01-0{d},{d}" for d in range(1, 6))
+    path = _write(tmp_path, "unique_id,dss,y\n" + rows)
+    assert "time_column='dss'" in _error(path)
+    assert "--time-col dss" in _error(path, surface="cli")
+    gaps = _write(tmp_path, "date,a\n2024-01-01,1\n2024-01-02,\n2024-01-03,3\n")
+    assert "--fill ffill, interpolate or zero" in _error(gaps, surface="cli")
+    assert "fill='ffill', 'interpolate' or 'zero'" in _error(gaps)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("date,Zürich\n2024-01-01,1\n".encode("latin-1"))
+    assert "--encoding latin-1" in _error(latin, surface="cli")
+
+
+def test_covariates_are_read_but_never_reject_a_file(tmp_path: Path) -> None:
+    rows = _daily("a", 5)
+    text = _long_csv([(*r, "") for r in rows], extra=",temp")  # an all-empty covariate
+    data = load_user_data(_write(tmp_path, text))
+    assert np.isnan(data.covariates["temp"]).all() and data.values.tolist() == [[0, 1, 2, 3, 4]]
+    assert any("'temp' read but not used" in note for note in data.notes)
+
+
+def test_a_wide_file_with_repeated_dates_points_at_long_format(tmp_path: Path) -> None:
+    text = "id,date,amount\n" + "".join(
+        f"{i},2024-01-0{d},{d}\n" for i in (1, 2) for d in (1, 2, 3)
+    )
+    message = _error(_write(tmp_path, text), surface="cli")
+    assert "The date column 'date' repeats 2024-01-01 00:00:00 at line 2 and line 5" in message
+    assert "--format long --id-col <id column> --time-col date" in message

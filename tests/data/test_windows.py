@@ -11,8 +11,12 @@ from diffrnn.data.windows import (
     ForecastProblem,
     business_day_lags,
     forecast_windows,
+    frequency_unit,
     lag_features,
+    lags_for_frequency,
     mean_scaling,
+    num_time_features,
+    season_length,
     standard_scaling,
     time_features,
 )
@@ -146,3 +150,55 @@ def test_quarters_carry_their_month_and_years_have_no_calendar() -> None:
     np.testing.assert_allclose(time_features(minutes, "30min")[:, 0], [-0.5, 30 / 59 - 0.5, -0.5])
     with pytest.raises(ValueError, match="calendar features"):
         time_features(pd.date_range("2000", periods=3, freq="YE"), "YE")
+
+
+@pytest.mark.parametrize(
+    ("freq", "unit", "season"),
+    [
+        ("MS", "M", 12),
+        ("ME", "M", 12),
+        ("BME", "M", 12),
+        ("W", "W", 52),
+        ("W-SUN", "W", 52),
+        ("W-MON", "W", 52),
+        ("QS-OCT", "Q", 4),
+        ("QE-DEC", "Q", 4),
+        ("D", "D", 7),
+        ("B", "B", 5),
+        ("h", "h", 24),
+        ("2h", "h", 12),
+        ("15min", "min", 96),
+        ("YS", "Y", 1),
+        ("7h", "h", 1),  # 24 is no multiple of 7: no whole season
+    ],
+)
+def test_every_alias_of_a_frequency_names_its_unit_and_season(
+    freq: str, unit: str, season: int
+) -> None:
+    assert frequency_unit(freq) == unit and season_length(freq) == season
+
+
+def test_seasonal_lags_follow_the_offset_not_its_spelling() -> None:
+    assert {11, 12, 13} <= set(lags_for_frequency("MS")) and lags_for_frequency("MS") == (
+        lags_for_frequency("ME")
+    )
+    assert {23, 24, 25} <= set(lags_for_frequency("h"))
+    assert lags_for_frequency("B") == business_day_lags()
+    assert lags_for_frequency("YS") == tuple(range(1, 8))
+    with pytest.raises(ValueError, match="not a pandas frequency"):
+        season_length("fortnightly")
+
+
+def test_calendar_features_for_anchored_aliases() -> None:
+    months = pd.date_range("2024-01-31", periods=12, freq="ME")
+    np.testing.assert_allclose(time_features(months, "ME")[:, 0], np.arange(12) / 11 - 0.5)
+    quarters = pd.date_range("2023-10-01", periods=4, freq="QS-OCT")
+    assert time_features(quarters, "QS-OCT").shape == (4, 1)
+    assert num_time_features("W-SUN") == 2
+
+
+def test_test_windows_never_read_before_the_first_row() -> None:
+    problem = ForecastProblem(np.zeros((30, 1)), 20, (25, 30), horizon=5, context=5, freq="D")
+    assert problem.test_windows(history=20)[0].shape == (2, 20, 1)
+    with pytest.raises(DataError, match="before the start of the data"):
+        problem.test_windows(history=21)  # the first origin is row 20

@@ -774,53 +774,17 @@ def _task_plots(task: TaskInfo, order: list[ModelResult], run_dir: Path) -> list
 
 
 def recommendation(results: dict[str, ModelResult], task: TaskInfo) -> list[Block]:
-    """Which family to pick for the user's data, and why, from the backtest's numbers."""
-    cells = {f: b for f in FAMILIES if (b := best_of_family(results, f)) and b.quality is not None}
+    """Which family to pick for the user's data, how sure that is, and why (bench/recommend.py)."""
+    from diffrnn.bench.recommend import recommend
+
+    rec = recommend(results, task, close=CLOSE_QUALITY)
     blocks: list[Block] = [Heading("Recommendation for your data")]
-    if not cells:
+    if rec.pick is None:
         return [
             *blocks,
             Paragraph("No model produced a score on your data; see the failures above."),
         ]
-    sign = 1 if task.lower_is_better else -1
-    best = min(cells.values(), key=lambda m: sign * m.quality)
-    pick, why = best, f"it scored the best {task.primary} in the backtest ({fmt(best.quality)})"
-    close = [
-        m
-        for m in cells.values()
-        if m is not best
-        and abs(m.quality - best.quality) <= CLOSE_QUALITY * abs(best.quality)
-        and (_infer(m) or math.inf) < (_infer(best) or math.inf)
-        and (_train(m) or 0) <= (_train(best) or 0) * 1.01
-    ]
-    if close:
-        pick = min(close, key=lambda m: _infer(m) or math.inf)
-        why = (
-            f"its {task.primary} ({fmt(pick.quality)}) is within {CLOSE_QUALITY:.0%} of the best "
-            f"({best.model}, {fmt(best.quality)}) while it trains no slower and forecasts faster "
-            f"({fmt_seconds(_infer(pick))} vs {fmt_seconds(_infer(best))} per series)"
-        )
-    text = f"Pick {pick.family} ({pick.model}): {why}."
-    baseline = cells.get("baseline")
-    if pick.family == "baseline":
-        text += (
-            " No learned model beat the simple baselines on this data: more history, "
-            "covariates or a longer --budget may change that."
-        )
-    elif baseline is not None:
-        gain = (
-            abs(baseline.quality - pick.quality) / abs(baseline.quality) if baseline.quality else 0
-        )
-        text += (
-            f" It improves on the best baseline ({baseline.model}, {fmt(baseline.quality)}) "
-            f"by {gain:.0%}."
-        )
-    costs = [
-        f"{f} ({m.model}): {task.primary} {fmt(m.quality)}, {fmt_seconds(_train(m))} training, "
-        f"{fmt_seconds(_infer(m))} per forecast"
-        for f, m in cells.items()
-    ]
-    return [*blocks, Paragraph(text, emphasis=True), Bullets(tuple(costs))]
+    return [*blocks, Paragraph(rec.headline, emphasis=True), Bullets(rec.details)]
 
 
 # ---- the document ----------------------------------------------------------------------------

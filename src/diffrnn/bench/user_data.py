@@ -3,9 +3,12 @@
     options = prepare_user_data("sales.csv", horizon=14)   # checks the file, states inferences
     problem = user_problem(options)                         # in each unit: a ForecastProblem
 
-The last `windows` blocks of `horizon` steps are the test windows (origins roll forward one
-horizon at a time); every model trains on the rows before the first origin only. Series that
-cover different time ranges are cut to the range all of them cover.
+The test windows are the last `windows` blocks of `horizon` steps, one origin every `stride`
+steps: at least MIN_ORIGINS non-overlapping blocks when the series allow, more on long series
+(origins spread over the last BACKTEST_FRACTION of the history, up to MAX_ORIGINS), never more
+than the last half of the rows, and no more than MAX_PATH_VALUES sample values in memory. Every
+model trains on the rows before the first origin only. Series that cover different time ranges
+are cut to the range all of them cover. Messages name `diffrnn compare`'s flags.
 """
 
 from __future__ import annotations
@@ -17,19 +20,43 @@ import numpy as np
 
 from diffrnn.errors import ConfigError, DataError
 
-MAX_WINDOWS = 5
-"""Rolling origins of the backtest (fewer when the series are short)."""
-CONTEXT_HORIZONS = 2
-"""Default context: this many horizons of history."""
+MIN_ORIGINS = 5
+"""Rolling origins on short series (fewer when even these do not fit)."""
+MAX_ORIGINS = 20
+"""Most rolling origins: more only cost inference time (each is a forecast per model and seed)."""
+BACKTEST_FRACTION = 0.15
+"""Long series: the origins are spread over this last share of the history."""
 MIN_TRAIN_FRACTION = 0.5
 """The test windows never take more than the last half of the rows."""
+CONTEXT_HORIZONS = 2
+"""Default context: this many horizons of history."""
+PATHS_PER_FORECAST = 100
+"""Sample paths per series and origin (the forecasting units' NUM_SAMPLES)."""
+MAX_PATH_VALUES = 50_000_000
+"""Most forecast values in memory at once, origins x series x horizon x paths (400 MB as
+float64; scoring holds a few copies). Fewer origins are planned above it; past it with one, the
+file is refused."""
+DATA_SEEDS = 3
+"""Training seeds `compare --data` runs by default, when MAX_SEEDED_TRAINING_S allows."""
+MAX_SEEDED_TRAINING_S = 3600.0
+"""Wall seconds of training (learned units x seeds x budget / jobs) the default seeds may cost."""
 
 
 def _load(options: dict[str, Any]) -> Any:
     from diffrnn.data.user import load_user_data
 
+    time_column = options.get("time_column")
     return load_user_data(
-        options["path"], format=options["format"], freq=options["freq"], fill=options["fill"]
+        options["path"],
+        format=options["format"],
+        freq=options["freq"],
+        fill=options["fill"],
+        id_column=options.get("id_column") or "unique_id",
+        time_column=time_column or "ds",
+        target_column=options.get("target_column") or "y",
+        date_column=time_column,
+        encoding=options.get("encoding") or "utf-8",
+        surface="cli",
     )
 
 
@@ -51,15 +78,59 @@ def _common_range(data: Any) -> tuple[int, int]:
     return start, end
 
 
-def _plan_backtest(
-    rows: int, horizon: int, context: int | None, windows: int | None
-) -> tuple[int, int]:
-    """(context, windows) that fit `rows`, or a DataError saying what would."""
+def _origins_in_memory(num_series: int, horizon: int) -> int:
+    """How many origins' sample paths fit MAX_PATH_VALUES; a DataError when not even one does."""
+    per_origin = num_series * horizon * PATHS_PER_FORECAST
+    if per_origin > MAX_PATH_VALUES:
+        raise DataError(
+            f"{num_series:,} series x horizon {horizon} x {PATHS_PER_FORECAST} sample paths is "
+            f"{per_origin:,} forecast values per origin ({per_origin * 8 / 1e9:.1f} GB as "
+            f"float64, a few copies while scoring); the limit is {MAX_PATH_VALUES:,} "
+            f"({MAX_PATH_VALUES * 8 / 1e9:.1f} GB).",
+            f"pass a shorter --horizon, or split the file into groups of at most "
+            f"{max(1, MAX_PATH_VALUES // (horizon * PATHS_PER_FORECAST)):,} series.",
+        )
+    return MAX_PATH_VALUES // per_origin
+
+
+def plan_backtest(
+    rows: int, horizon: int, num_series: int, context: int | None = None, windows: int | None = None
+) -> tuple[int, int, int, str]:
+    """(context, windows, stride, why) of the backtest on `rows` common rows.
+
+    Without `windows`: non-overlapping windows of `horizon` covering the last BACKTEST_FRACTION
+    of the rows, at least MIN_ORIGINS and at most MAX_ORIGINS (spread with a stride above the
+    horizon on long series), within the last half of the rows, leaving a training window, and
+    within MAX_PATH_VALUES. `why` says what bound the count (empty when nothing did).
+
+    Raises:
+        DataError: the rows hold no backtest, or one origin's paths exceed MAX_PATH_VALUES.
+    """
     context = context or CONTEXT_HORIZONS * horizon
-    in_last_half = int(rows * (1 - MIN_TRAIN_FRACTION)) // horizon
-    leaving_a_training_window = (rows - context - horizon) // horizon
-    windows = windows or min(MAX_WINDOWS, in_last_half, leaving_a_training_window)
-    train_end = rows - windows * horizon
+    fitting = min(int(rows * (1 - MIN_TRAIN_FRACTION)), rows - context - horizon) // horizon
+    in_memory = _origins_in_memory(num_series, horizon)
+    span = int(rows * BACKTEST_FRACTION)
+    stride, why = horizon, ""
+    if windows is None:
+        wanted = max(MIN_ORIGINS, span // horizon)
+        if wanted > MAX_ORIGINS:  # spread MAX_ORIGINS over the span
+            stride = max(horizon, (span - horizon) // (MAX_ORIGINS - 1))
+            wanted = MAX_ORIGINS
+        windows = min(wanted, fitting, in_memory)
+        if windows < wanted:
+            why = (
+                f"memory: {num_series:,} series x horizon {horizon} x {PATHS_PER_FORECAST} paths "
+                f"per origin"
+                if windows == in_memory and in_memory < fitting
+                else "the history's length"
+            )
+    elif windows > in_memory:
+        raise DataError(
+            f"--windows {windows} holds {windows * num_series * horizon * PATHS_PER_FORECAST:,} "
+            f"forecast values; the limit is {MAX_PATH_VALUES:,}.",
+            f"pass --windows {in_memory} or fewer.",
+        )
+    train_end = rows - (max(windows, 1) - 1) * stride - horizon
     if windows < 1 or train_end < context + horizon:
         need = context + horizon + max(windows, 1) * horizon
         raise DataError(
@@ -67,7 +138,13 @@ def _plan_backtest(
             f"common to all series; your file has {rows}.",
             "pass a shorter --horizon (or --context), or give more history.",
         )
-    return context, windows
+    return context, windows, stride, why
+
+
+def _origins_text(origins: list[str]) -> str:
+    if len(origins) <= 8:
+        return ", ".join(origins)
+    return f"{', '.join(origins[:3])}, ... ({len(origins) - 5} more), {', '.join(origins[-2:])}"
 
 
 def prepare_user_data(
@@ -78,16 +155,22 @@ def prepare_user_data(
     context: int | None = None,
     windows: int | None = None,
     fill: str = "error",
+    id_column: str | None = None,
+    time_column: str | None = None,
+    target_column: str | None = None,
+    encoding: str | None = None,
 ) -> dict[str, Any]:
     """Check the user's file once, before any unit runs, and describe what was inferred.
 
     Args:
         path: CSV or Parquet, long (`unique_id, ds, y`) or wide (a date column + one per series).
         horizon: steps to forecast H.
-        format, freq: as `diffrnn.data.user.load_user_data` takes them (None: inferred).
+        format, freq, fill: as `diffrnn.data.user.load_user_data` takes them (None: inferred).
         context: history a model is given (default 2 H).
-        windows: rolling origins (default up to 5, within the last half of the rows).
-        fill: NaN policy of the loader ("error", "ffill", "interpolate", "zero").
+        windows: rolling origins (default: see `plan_backtest`).
+        id_column, time_column, target_column: the long format's columns (default unique_id,
+            ds, y); `time_column` also names the wide format's date column.
+        encoding: the CSV's text encoding (default UTF-8).
 
     Returns:
         The units' `ctx.options`: the arguments, plus "summary" (shown in the report).
@@ -105,14 +188,21 @@ def prepare_user_data(
         "freq": freq,
         "fill": fill,
         "horizon": horizon,
+        "id_column": id_column,
+        "time_column": time_column,
+        "target_column": target_column,
+        "encoding": encoding,
     }
     data = _load(options)
     start, end = _common_range(data)
-    context, windows = _plan_backtest(end - start, horizon, context, windows)
-    options.update(context=context, windows=windows)
+    context, windows, stride, why = plan_backtest(
+        end - start, horizon, len(data.series_ids), context, windows
+    )
+    options.update(context=context, windows=windows, stride=stride)
     problem = user_problem(options, data)
     stamps = data.timestamps[start:end]
     origins = [_stamp(stamps[e - horizon]) for e in problem.test_ends]
+    covered = problem.test_ends[-1] - problem.train_end
     how = {True: "inferred", False: "given"}
     options["summary"] = {
         "file": str(path),
@@ -122,10 +212,12 @@ def prepare_user_data(
         + (", ...)" if len(data.series_ids) > 8 else ")"),
         "rows used": f"{end - start}, {_stamp(stamps[0])} to {_stamp(stamps[-1])}"
         + ("" if (start, end) == (0, len(data.timestamps)) else " (the range all series cover)"),
-        "backtest": f"{windows} rolling origin(s), horizon {horizon}, context {context}; models "
-        f"train on the first {problem.train_end} rows only",
-        "origins (first forecast step)": ", ".join(origins),
-        "calendar features": "yes (from the timestamps)"
+        "backtest": f"{windows} rolling origin(s) every {stride} steps over the last {covered} "
+        f"rows ({covered / (end - start):.0%} of the history), horizon {horizon}, context "
+        f"{context}; models train on the first {problem.train_end} rows only"
+        + (f" (origins limited by {why})" if why else ""),
+        "origins (first forecast step)": _origins_text(origins),
+        "calendar features": "yes (from the timestamps, in the file's local time)"
         if has_calendar_features(data.freq)
         else f"none: no calendar features are defined for {data.freq!r}, models see values only",
         "loader notes": "; ".join(data.notes) or "none",
@@ -146,11 +238,12 @@ def user_problem(options: dict[str, Any], data: Any | None = None) -> Any:
     start, end = _common_range(data)
     values = np.ascontiguousarray(data.values[:, start:end].T)  # (T, N)
     horizon, windows = options["horizon"], options["windows"]
+    stride = options.get("stride", horizon)
     rows = end - start
-    test_ends = tuple(rows - (windows - 1 - k) * horizon for k in range(windows))
+    test_ends = tuple(rows - (windows - 1 - k) * stride for k in range(windows))
     return ForecastProblem(
         values=values,
-        train_end=rows - windows * horizon,
+        train_end=test_ends[0] - horizon,
         test_ends=test_ends,
         horizon=horizon,
         context=options["context"],
@@ -169,3 +262,36 @@ def has_calendar_features(freq: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def data_seeds(
+    suite: str, budget_s: float | None, jobs: int | None, models: tuple[str, ...] | None
+) -> tuple[int, str]:
+    """Seeds `compare --data` runs when `--seeds` is not given, and a sentence saying why.
+
+    DATA_SEEDS when the learned units' training (units x seeds x budget, over the parallel
+    jobs) stays within MAX_SEEDED_TRAINING_S of wall time, else 1.
+    """
+    from diffrnn.bench.registry import get_task, load_registry
+    from diffrnn.bench.suites import get_suite
+
+    load_registry()
+    chosen = get_suite(suite)
+    budget = budget_s if budget_s is not None else chosen.budget_for("forecast-user")
+    learned = [
+        entry.name
+        for entry in get_task("forecast-user").models.values()
+        if entry.family != "baseline" and (not models or entry.name in models)
+    ]
+    cost = DATA_SEEDS * len(learned) * budget / (jobs or chosen.default_jobs())
+    if cost <= MAX_SEEDED_TRAINING_S:
+        return DATA_SEEDS, (
+            f"{DATA_SEEDS} (the default with --data: the spread over seeds is part of the "
+            "recommendation)"
+        )
+    return 1, (
+        f"1: {DATA_SEEDS} seeds of {len(learned)} learned model(s) at {budget:g} s would train "
+        f"for about {cost:,.0f} s of wall time, over the {MAX_SEEDED_TRAINING_S:,.0f} s the "
+        f"default allows; pass --seeds {DATA_SEEDS} to run them (the spread over seeds is "
+        "unknown with one)"
+    )

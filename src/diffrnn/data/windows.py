@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -74,6 +74,13 @@ class ForecastProblem:
             history: rows of past per window (default `context`).
         """
         history = self.context if history is None else history
+        first = min(self.test_ends) - self.horizon
+        if history > first:
+            raise DataError(
+                f"a history of {history} steps before the first origin (row {first}) reaches "
+                "before the start of the data.",
+                "use a shorter history or later test windows.",
+            )
         past = np.stack(
             [self.values[e - self.horizon - history : e - self.horizon] for e in self.test_ends]
         )
@@ -224,6 +231,96 @@ def lag_features(x: Array, lags: Sequence[int], length: int, end: int | None = N
 
 
 # ---------------------------------------------------------------------------------------------
+# Frequencies: every season, lag set and calendar is derived from the pandas offset, never from
+# the alias's spelling ("MS", "ME", "W-SUN", "QS-OCT", "15min" and "h" all name their unit once)
+
+FrequencyUnit = Literal["s", "min", "h", "D", "B", "W", "M", "Q", "Y"]
+
+_SEASON_BY_UNIT: dict[str, int] = {
+    "s": 3600,  # an hour (GluonTS's get_seasonality)
+    "min": 1440,  # a day (GluonTS)
+    "h": 24,  # a day
+    "D": 7,  # a week
+    "B": 5,  # a business week
+    "W": 52,  # a year
+    "M": 12,  # a year
+    "Q": 4,  # a year
+    "Y": 1,
+}
+"""Steps per season at multiple 1 of each unit."""
+
+
+def _offset(freq: str) -> Any:
+    from pandas.tseries.frequencies import to_offset
+
+    try:
+        return to_offset(freq)
+    except (ValueError, TypeError):
+        raise ValueError(f"{freq!r} is not a pandas frequency alias") from None
+
+
+def frequency_unit(freq: str) -> FrequencyUnit | None:
+    """The calendar unit of a pandas frequency alias, read from its offset (`to_offset`).
+
+    "MS", "ME", "BME" -> "M"; "W", "W-SUN" -> "W"; "QS-OCT", "QE" -> "Q"; "15min" -> "min";
+    None for offsets without a calendar unit here (milliseconds, business hours, semi-months).
+
+    Raises:
+        ValueError: `freq` is not a pandas alias.
+    """
+    offset = _offset(freq)
+    offsets = pd.offsets
+    for kinds, unit in (
+        ((offsets.Second,), "s"),
+        ((offsets.Minute,), "min"),
+        ((offsets.Hour,), "h"),
+        ((offsets.BusinessDay,), "B"),  # CustomBusinessDay ("C") is a BusinessDay
+        ((offsets.Day,), "D"),
+        ((offsets.Week,), "W"),
+        ((offsets.MonthBegin, offsets.MonthEnd, offsets.BMonthBegin, offsets.BMonthEnd), "M"),
+        (
+            (offsets.QuarterBegin, offsets.QuarterEnd, offsets.BQuarterBegin, offsets.BQuarterEnd),
+            "Q",
+        ),
+        ((offsets.YearBegin, offsets.YearEnd, offsets.BYearBegin, offsets.BYearEnd), "Y"),
+    ):
+        if isinstance(offset, kinds):
+            return unit  # type: ignore[return-value]
+    return None
+
+
+def season_length(freq: str) -> int:
+    """Steps per season of a pandas frequency (1: none known).
+
+    A day for seconds, minutes and hours, a week for days and business days, a year for
+    weeks, months and quarters; a multiple divides it when it can ("15min" -> 96, "2h" -> 12,
+    "2MS" -> 6; "7h" -> 1).
+
+    Raises:
+        ValueError: `freq` is not a pandas alias.
+    """
+    unit = frequency_unit(freq)
+    if unit is None:
+        return 1
+    season, multiple = _SEASON_BY_UNIT[unit], abs(_offset(freq).n) or 1
+    return season // multiple if season % multiple == 0 else 1
+
+
+def lags_for_frequency(freq: str) -> tuple[int, ...]:
+    """Autoregressive lags for a frequency: GluonTS's business-day lags for business days, else
+    1..7 plus one season and its neighbours (11, 12, 13 for months; 23, 24, 25 for hours).
+
+    Raises:
+        ValueError: `freq` is not a pandas alias.
+    """
+    if frequency_unit(freq) == "B" and abs(_offset(freq).n) == 1:
+        return business_day_lags()
+    season = season_length(freq)
+    seasonal = {season - 1, season, season + 1} if season > 1 else set()
+    return tuple(sorted(set(range(1, 8)) | seasonal - {0}))
+
+
+# ---------------------------------------------------------------------------------------------
 # Calendar features (GluonTS's time_feature module: each scaled to [-0.5, 0.5])
 
 
@@ -276,16 +373,7 @@ _FEATURES_BY_UNIT = {
     "W": (_day_of_month, _week_of_year),
     "M": (_month_of_year,),
     "Q": (_month_of_year,),
-}
-_UNIT_ALIASES = {  # pandas' current and legacy spellings (anchors such as "-DEC" cut off first)
-    **{alias: "s" for alias in ("s", "S")},
-    **{alias: "min" for alias in ("min", "T")},
-    **{alias: "h" for alias in ("h", "H")},
-    "D": "D",
-    **{alias: "B" for alias in ("B", "C")},
-    "W": "W",
-    **{alias: "M" for alias in ("M", "ME", "MS", "BM", "BME", "BMS")},
-    **{alias: "Q" for alias in ("Q", "QE", "QS", "BQ", "BQE", "BQS")},
+    "Y": (),
 }
 
 
@@ -294,16 +382,16 @@ def time_features(index: pd.DatetimeIndex, freq: str) -> np.ndarray:
 
     Args:
         index: T timestamps.
-        freq: a pandas frequency with or without a multiple or an anchor: seconds, minutes
-            ("min", "15min"), hours ("h"), days ("D"), business days ("B"), weeks ("W-SUN"),
-            months ("ME", "MS") or quarters ("QE-DEC"). Yearly data has no calendar features.
+        freq: any pandas alias of seconds, minutes ("min", "15min"), hours ("h"), days ("D"),
+            business days ("B"), weeks ("W-SUN"), months ("ME", "MS") or quarters ("QE-DEC",
+            "QS-OCT"). Yearly data has no calendar features.
 
     Returns:
         (T, F) float32: e.g. for "B" day of week / 6, (day of month - 1) / 30 and
         (day of year - 1) / 365, each minus 0.5.
     """
-    unit = _UNIT_ALIASES.get(freq.lstrip("0123456789").split("-")[0])
-    if unit is None:
+    unit = frequency_unit(freq)
+    if unit is None or not _FEATURES_BY_UNIT[unit]:
         raise ValueError(
             f"no calendar features for frequency {freq!r}; known: seconds, minutes, hours, days, "
             "business days, weeks, months and quarters"

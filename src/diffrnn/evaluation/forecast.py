@@ -70,6 +70,31 @@ def crps(target: ArrayLike, samples: ArrayLike) -> float:
     return weighted_quantile_loss(target, samples)
 
 
+def crps_by_window(
+    target: ArrayLike, samples: ArrayLike, scale: float | None = None
+) -> NDArray[np.float64]:
+    """Each window's CRPS: its quantile losses (averaged over the levels) over `scale`.
+
+    With the default scale, the mean |y| mass of one window (sum |y| / W), the windows' mean is
+    exactly `crps(target, samples)`; pass the scale of a larger set of windows to score a subset
+    on the same footing (models scored on different origins stay comparable origin by origin).
+
+    Args:
+        target: (W, T, N).
+        samples: (W, S, T, N).
+        scale: the divisor (default: sum |target| / W).
+
+    Returns:
+        (W,) per-window CRPS.
+    """
+    y = np.asarray(target, dtype=np.float64)
+    quantiles = sample_quantiles(samples, QUANTILE_LEVELS, axis=1)  # (Q, W, T, N)
+    q = np.asarray(QUANTILE_LEVELS).reshape(-1, 1, 1, 1)
+    losses = 2 * np.abs((y - quantiles) * ((y <= quantiles) - q)).sum(axis=(2, 3))  # (Q, W)
+    scale = np.abs(y).sum() / len(y) if scale is None else scale
+    return losses.mean(axis=0) / scale
+
+
 def crps_sum(target: ArrayLike, samples: ArrayLike) -> float:
     """CRPS-sum: the weighted quantile loss of the sum over series (m_sum_mean_wQuantileLoss).
 

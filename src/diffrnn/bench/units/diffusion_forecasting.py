@@ -11,11 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import diffrnn.bench.tasks  # noqa: F401  (defines the tasks registered on below)
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
-from diffrnn.bench.units.forecasting import NUM_SAMPLES, etth1_problem, exchange_problem, fan_chart
+from diffrnn.bench.units.forecasting import (
+    NUM_SAMPLES,
+    etth1_problem,
+    exchange_problem,
+    fan_chart,
+    origin_curves,
+)
 from diffrnn.data.windows import ForecastProblem
 
 STEPS_CURVE = (5, 10, 20, 50)
@@ -108,7 +115,10 @@ def diffusion_forecaster_unit(problem: ForecastProblem, ctx: UnitContext) -> Uni
     paths_np = paths.double().numpy()  # (W, S, H, N)
     metrics = sample_metrics(test_future, paths_np)
 
-    curves: dict[str, list[float]] = {"train_loss": result.train_losses}
+    curves: dict[str, Any] = {
+        "train_loss": result.train_losses,
+        **origin_curves(problem, paths_np, scored.test_ends),
+    }
     notes = [
         f"{result.steps} steps of batch {recipe.batch_size}; {config.sampler} with "
         f"{config.sampler_steps} steps, {recipe.num_samples} paths per window",

@@ -26,11 +26,13 @@ import numpy as np
 import diffrnn.bench.tasks  # noqa: F401  (defines the tasks registered on below)
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
-from diffrnn.data.windows import ForecastProblem
+from diffrnn.data.windows import ForecastProblem, season_length
+from diffrnn.errors import DataError
 
 NUM_SAMPLES = 100  # sample paths per series and window (the task protocol)
+SAMPLE_CHUNK_PATHS = 100_000
+"""DeepAR samples at most this many paths at once (about 0.6 GB on 10,000 series; BENCHMARKS.md)."""
 FloorName = Literal["last-value", "seasonal-naive", "random-walk", "linear-ar"]
-SEASON_BY_FREQ = {"B": 5, "D": 7, "h": 24, "H": 24, "W": 52, "M": 12}
 ETTH1_HORIZONS = (96, 192, 336, 720)
 
 
@@ -124,7 +126,13 @@ def floor_samples(
     from diffrnn.baselines.forecast import LinearAR, RandomWalk, last_value, seasonal_naive
 
     rng = np.random.default_rng(seed)
-    season = SEASON_BY_FREQ.get(problem.freq.lstrip("0123456789"), 1)
+    season = season_length(problem.freq) if method == "seasonal-naive" else 1
+    if season > min(problem.test_ends) - problem.horizon:
+        raise DataError(
+            f"seasonal naive needs a {season}-step season of {problem.freq!r} data before the "
+            f"first origin; there are {min(problem.test_ends) - problem.horizon} steps.",
+            "give more history or fewer test windows.",
+        )
     past, _ = problem.test_windows(history=max(problem.context, season))
     h = problem.horizon
     if method == "last-value":
@@ -149,21 +157,50 @@ def probabilistic_floor_unit(
     paths, wall = timed_call(lambda: floor_samples(problem, method, NUM_SAMPLES, ctx.seed))
     _, future = problem.test_windows()
     notes = [] if paths.shape[1] > 1 else ["point forecast: CRPS of a point mass (= weighted MAE)"]
+    if method == "seasonal-naive":
+        notes.append(f"season: {season_length(problem.freq)} steps of {problem.freq!r}")
     return UnitOutput(
         metrics=sample_metrics(future, paths),
         infer_seconds_per_sample=wall / paths[:, :, 0, :].size,
+        curves=origin_curves(problem, paths),
         notes=notes,
     )
 
 
+def origin_curves(
+    problem: ForecastProblem, paths: np.ndarray, test_ends: tuple[int, ...] | None = None
+) -> dict[str, dict[str, list[float]]]:
+    """`crps_vs_origin`: the CRPS of each test window (x: its index in `problem.test_ends`),
+    all on the scale of every test window of `problem`, so models scored on a subset of the
+    origins compare origin by origin. Empty when the targets are all zero (no CRPS scale).
+
+    Args:
+        paths: (W, S, H, N) forecasts of the windows ending at `test_ends` (default: all).
+    """
+    from diffrnn.evaluation.forecast import crps_by_window
+
+    ends = problem.test_ends if test_ends is None else test_ends
+    _, every_future = problem.test_windows()  # (W_all, H, N)
+    scale = float(np.abs(every_future).sum()) / len(every_future)
+    if not scale > 0:
+        return {}
+    future = np.stack([problem.values[e - problem.horizon : e] for e in ends])
+    return {
+        "crps_vs_origin": {
+            "x": [problem.test_ends.index(e) for e in ends],
+            "y": crps_by_window(future, paths, scale).tolist(),
+        }
+    }
+
+
 def deepar_config_for(problem: ForecastProblem, cell: str, suite: str):
     """The DeepAR preset for a problem: GluonTS's defaults on exchange, lags that fit elsewhere."""
-    from diffrnn.data.windows import business_day_lags
+    from diffrnn.data.windows import lags_for_frequency
     from diffrnn.rnn.deepar import DeepARConfig
 
     recipe = DEEPAR_RECIPES[suite]
     room = problem.train_end - problem.context - problem.horizon  # rows available for lags
-    lags = business_day_lags() if problem.freq == "B" else tuple(range(1, 8))
+    lags = lags_for_frequency(problem.freq)
     lags = tuple(lag for lag in lags if lag <= min(room // 2, SHORT_LAG_LIMIT))
     return DeepARConfig(
         context_length=problem.context,
@@ -225,16 +262,22 @@ def deepar_unit(
     feats = np.zeros((num_windows, steps, 0), np.float32)
     if calendar is not None:
         feats = np.stack([calendar[e - steps : e] for e in problem.test_ends])  # (W, C + H, F)
+    rows = (
+        torch.as_tensor(history, dtype=torch.float32).permute(0, 2, 1).reshape(num_windows * n, -1)
+    )
+    feats_t = torch.as_tensor(feats).repeat_interleave(n, dim=0)  # (W N, C + H, F)
+    ids = torch.arange(n).repeat(num_windows)
+    chunk = max(1, SAMPLE_CHUNK_PATHS // NUM_SAMPLES)  # bounded memory for many series
 
     def draw() -> torch.Tensor:
         torch.manual_seed(ctx.seed)
-        return model.sample(
-            torch.as_tensor(history, dtype=torch.float32)
-            .permute(0, 2, 1)
-            .reshape(num_windows * n, -1),
-            torch.as_tensor(feats).repeat_interleave(n, dim=0),  # (W N, C + H, F)
-            torch.arange(n).repeat(num_windows),
-            NUM_SAMPLES,
+        return torch.cat(
+            [
+                model.sample(
+                    rows[i : i + chunk], feats_t[i : i + chunk], ids[i : i + chunk], NUM_SAMPLES
+                )
+                for i in range(0, len(rows), chunk)
+            ]
         )  # (W N, S, H)
 
     paths, wall = timed_call(draw)
@@ -250,7 +293,7 @@ def deepar_unit(
         infer_seconds_per_sample=wall / (num_windows * n * NUM_SAMPLES),
         throughput=num_windows * n * NUM_SAMPLES / wall,
         throughput_unit="paths/s",
-        curves={"train_loss": result.train_losses},
+        curves={"train_loss": result.train_losses, **origin_curves(problem, paths)},
         artefacts=artefacts,
         notes=[f"{result.steps} steps of batch {recipe.batch_size}, lags {config.lags}"],
     )

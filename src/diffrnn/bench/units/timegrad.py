@@ -23,6 +23,7 @@ from diffrnn.bench.units.forecasting import (
     SHORT_LAG_LIMIT,
     exchange_problem,
     fan_chart,
+    origin_curves,
 )
 from diffrnn.data.windows import ForecastProblem
 
@@ -80,11 +81,11 @@ DDPM on the full recipe (CRPS-sum 0.0070 vs 0.0070 over 3 seeds, BENCHMARKS.md) 
 
 def timegrad_config_for(problem: ForecastProblem, recipe: TimeGradRecipe, cell: str) -> Any:
     """TimeGrad for a problem: the paper's network, lags that fit the training rows."""
-    from diffrnn.data.windows import business_day_lags
+    from diffrnn.data.windows import lags_for_frequency
     from diffrnn.hybrid.timegrad import TimeGradConfig
 
     room = problem.train_end - problem.context - problem.horizon  # rows available for lags
-    lags = business_day_lags() if problem.freq == "B" else tuple(range(1, 8))
+    lags = lags_for_frequency(problem.freq)
     lags = tuple(lag for lag in lags if lag <= min(room // 2, SHORT_LAG_LIMIT))
     return TimeGradConfig(
         target_dim=problem.num_series,
@@ -166,7 +167,7 @@ def timegrad_unit(problem: ForecastProblem, ctx: UnitContext, cell: str = "gru")
     )
     steps_used = recipe.sampler_steps or config.num_diffusion_steps
     num_paths = paths.shape[0] * paths.shape[1]
-    curves: dict[str, Any] = {"train_loss": result.train_losses}
+    curves: dict[str, Any] = {"train_loss": result.train_losses, **origin_curves(problem, paths)}
     notes = [
         f"{result.steps} steps of batch {recipe.batch_size}; headline sampler {recipe.sampler} "
         f"with {steps_used} steps; forecasting the {paths.shape[0]} windows took {wall:.1f} s",
