@@ -210,7 +210,7 @@ def _compare(capsys: pytest.CaptureFixture, *args: str) -> tuple[list[dict], str
     from diffrnn.cli import main
 
     capsys.readouterr()
-    main(["compare", "--models", "last-value", "--json", *args])
+    main(["compare", "--models", "last-value", "--seeds", "1", "--json", *args])
     captured = capsys.readouterr()
     return [json.loads(line) for line in captured.out.splitlines()], captured.err
 
