@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ from diffrnn.bench.registry import UnitContext, UnitOutput, get_task, load_regis
 from diffrnn.bench.train import train_unit
 from diffrnn.bench.unit_training import fitted_output, train_for_unit
 from diffrnn.cli import main
-from diffrnn.errors import ConfigError
+from diffrnn.errors import CheckpointError, ConfigError
 from diffrnn.training import TrainConfig
 
 TASK, MODEL = "long-adding", "test-linear"
@@ -127,3 +129,195 @@ def test_cli_names_are_checked_before_torch_is_imported() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["2", "False"]
+
+
+# -- resuming only the run a directory was made for (issue 17) ----------------------------------
+
+
+class Wider(Linear):
+    """Another model: a checkpoint of it must not resume a `Linear` run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.extra = nn.Linear(2, 2)
+
+
+def _wider_unit(ctx: UnitContext) -> UnitOutput:
+    x = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+    loader = DataLoader(TensorDataset(x, x[:, 0]), batch_size=8, shuffle=True)
+    return fitted_output(train_for_unit(Wider(), loader, ctx, TrainConfig(max_steps=-1)), {})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """A seed-0 run of the linear unit and one of the wider unit, trained once."""
+    load_registry()
+    register_unit(TASK, MODEL, family="baseline")(_linear_unit)
+    register_unit(TASK, "test-wider", family="baseline")(_wider_unit)
+    runs = {"linear": tmp_path_factory.mktemp("linear"), "wider": tmp_path_factory.mktemp("wider")}
+    train_unit(TASK, MODEL, 0, runs["linear"], max_steps=6)
+    train_unit(TASK, "test-wider", 0, runs["wider"], max_steps=6)
+    yield runs
+    del get_task(TASK).models[MODEL], get_task(TASK).models["test-wider"]
+
+
+def _copy(run: Path, tmp_path: Path) -> Path:
+    shutil.copytree(run, tmp_path / "run")
+    return tmp_path / "run"
+
+
+def test_the_unit_a_directory_was_made_for_is_recorded(trained: dict[str, Path]) -> None:
+    unit = json.loads((trained["linear"] / "unit.json").read_text())
+    assert unit == {"task": TASK, "model": MODEL, "seed": 0, "suite": "quick", "format_version": 1}
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"seed": 5}, "--seed 5"),
+        ({"suite": "full"}, "--suite 'full'"),
+        ({"model": "test-wider"}, "--model 'test-wider'"),
+    ],
+)
+def test_resuming_as_another_unit_is_refused(
+    trained: dict[str, Path], tmp_path: Path, change: dict, needle: str
+) -> None:
+    """`--resume --seed 5` on a seed-0 run continued seed 0 and labelled the result seed 5."""
+    run = _copy(trained["linear"], tmp_path)
+    arguments = {"task": TASK, "model": MODEL, "seed": 0, "suite": "quick"} | change
+    with pytest.raises(ConfigError, match="was trained as task") as err:
+        train_unit(out_dir=run, resume=True, max_steps=8, **arguments)
+    assert needle in str(err.value) and "seed 0" in str(err.value)
+    assert json.loads((run / "result.json").read_text())["seed"] == 0  # nothing relabelled
+
+
+def _edit_checkpoint(run: Path, edit: object) -> None:
+    path = run / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(path, weights_only=True)
+    edit(checkpoint)  # type: ignore[operator]
+    torch.save(checkpoint, path)
+
+
+def _nan_weight(c: dict) -> None:
+    c["state_dict"]["model.linear.weight"][0, 0] = float("nan")
+
+
+def _bad_torch_state(c: dict) -> None:
+    c["callbacks"]["ResumeState"]["torch"] = torch.zeros(3, dtype=torch.uint8)
+
+
+def _bad_numpy_state(c: dict) -> None:
+    c["callbacks"]["ResumeState"]["numpy"]["pos"] = 10**6
+
+
+def _bad_batches(c: dict) -> None:
+    c["callbacks"]["ResumeState"]["batches_done"] = -4
+
+
+def _bad_moment(c: dict) -> None:
+    c["optimizer_states"][0]["state"][0]["exp_avg"] = torch.zeros(7)
+
+
+def _bad_counter(c: dict) -> None:
+    c["loops"]["fit_loop"]["epoch_progress"]["total"]["completed"] = "many"
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (lambda c: c.pop("loops"), "lacks ['loops']"),
+        (lambda c: c.pop("optimizer_states"), "lacks ['optimizer_states']"),
+        (lambda c: c["callbacks"].pop("ResumeState"), "lacks the resume state"),
+        (lambda c: c["state_dict"].pop("model.linear.bias"), "missing ['model.linear.bias']"),
+        (_nan_weight, "holds NaN or infinite values"),
+        (_bad_torch_state, "resume state (epoch position, random generators) is damaged"),
+        (_bad_numpy_state, "resume state (epoch position, random generators) is damaged"),
+        (_bad_batches, "resume state (epoch position, random generators) is damaged"),
+        (_bad_moment, "optimizer state[0].exp_avg is torch.float32[7]"),
+        (_bad_counter, "should be a count >= 0"),
+    ],
+)
+def test_a_damaged_checkpoint_is_one_checkpoint_error(
+    trained: dict[str, Path], tmp_path: Path, edit: object, needle: str
+) -> None:
+    run = _copy(trained["linear"], tmp_path)
+    _edit_checkpoint(run, edit)
+    with pytest.raises(CheckpointError) as err:
+        train_unit(TASK, MODEL, 0, run, resume=True, max_steps=8)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_another_models_checkpoint_is_refused(trained: dict[str, Path], tmp_path: Path) -> None:
+    run = _copy(trained["linear"], tmp_path)
+    shutil.copyfile(
+        trained["wider"] / "checkpoints" / "last.ckpt", run / "checkpoints" / "last.ckpt"
+    )
+    with pytest.raises(CheckpointError, match=r"unexpected \['model.extra.bias'"):
+        train_unit(TASK, MODEL, 0, run, resume=True, max_steps=8)
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "missing"])
+def test_a_linked_checkpoint_is_refused(
+    trained: dict[str, Path], tmp_path: Path, target: str
+) -> None:
+    run = _copy(trained["linear"], tmp_path)
+    (run / "checkpoints" / "last.ckpt").unlink()
+    (run / "checkpoints" / "last.ckpt").symlink_to(
+        target if target.startswith("/") else tmp_path / target
+    )
+    with pytest.raises(CheckpointError, match="is a symbolic link"):
+        train_unit(TASK, MODEL, 0, run, resume=True, max_steps=8)
+
+
+def test_a_checkpoint_without_a_unit_record_is_not_resumed(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
+    run = _copy(trained["linear"], tmp_path)
+    (run / "unit.json").unlink()
+    with pytest.raises(CheckpointError, match=r"no unit\.json"):
+        train_unit(TASK, MODEL, 0, run, resume=True, max_steps=8)
+
+
+def test_an_intact_run_still_resumes(trained: dict[str, Path], tmp_path: Path) -> None:
+    run = _copy(trained["linear"], tmp_path)
+    assert train_unit(TASK, MODEL, 0, run, resume=True, max_steps=8).notes[-1] == "steps 8"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--seed", "-1"], "--seed must be in [0, 4294967295], got -1"),
+        (["--seed", str(2**70)], f"--seed must be in [0, 4294967295], got {2**70}"),
+        (["--devices", "99"], "--devices 99 asks for 99 training processes on 2 CPU core(s)"),
+        (["--seed", "5", "--resume"], "was trained as task"),
+    ],
+)
+def test_cli_refusals_of_train_are_one_line(
+    trained: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    needle: str,
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    run = _copy(trained["linear"], tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(
+            [
+                "train",
+                "--task",
+                TASK,
+                "--model",
+                MODEL,
+                "--out",
+                str(run),
+                "--max-steps",
+                "8",
+                *args,
+            ]
+        )
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err, err

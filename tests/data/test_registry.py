@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 from pathlib import Path
@@ -113,3 +114,32 @@ def test_each_file_is_hashed_once_per_process_until_it_changes(
     with pytest.raises(ChecksumError):
         registry.path("tinyshakespeare", "tinyshakespeare/input.txt")
     assert len(calls) == 2
+
+
+@pytest.mark.timeout(60)  # without the check, hashing a FIFO or /dev/zero never ends
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (lambda p: os.mkfifo(p), "a FIFO"),
+        (lambda p: p.symlink_to("/dev/zero"), "a character device"),
+        (lambda p: p.mkdir(), "a directory"),
+    ],
+)
+def test_verify_refuses_a_data_file_that_is_not_a_regular_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    make: object,
+    kind: str,
+) -> None:
+    from diffrnn.cli import main
+
+    target = tmp_path / "tinyshakespeare" / "input.txt"
+    target.parent.mkdir()
+    make(target)  # type: ignore[operator]
+    monkeypatch.setenv(registry.DATA_DIR_ENV, str(tmp_path))
+    with pytest.raises(SystemExit) as exited:
+        main(["datasets", "verify", "tinyshakespeare"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"is not a regular file ({kind})" in err, err

@@ -12,6 +12,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISREG, S_ISSOCK
 
 from diffrnn.errors import ChecksumError, ConfigError
 
@@ -304,6 +305,12 @@ def _check(file: DataFile, dataset: Dataset) -> Path:
             f"(expected sha256 {file.sha256}).",
             _fix(file.path, dataset),
         ) from None
+    if not S_ISREG(stat.st_mode):  # a FIFO or /dev/zero would hang the hash, a folder fail it
+        raise ChecksumError(
+            f"Data file {path} of dataset {dataset.name!r} is not a regular file "
+            f"({_file_kind(stat.st_mode)}).",
+            _fix(file.path, dataset),
+        )
     key = (str(path.resolve()), file.sha256, stat.st_mtime_ns, stat.st_size)
     if key in _verified:
         return path
@@ -316,6 +323,13 @@ def _check(file: DataFile, dataset: Dataset) -> Path:
         )
     _verified.add(key)
     return path
+
+
+def _file_kind(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    kinds = [(S_ISDIR, "a directory"), (S_ISFIFO, "a FIFO"), (S_ISCHR, "a character device")]
+    kinds += [(S_ISBLK, "a block device"), (S_ISSOCK, "a socket")]
+    return next((name for test, name in kinds if test(mode)), "not a plain file")
 
 
 def _manifest_entries(dataset: Dataset) -> tuple[DataFile, ...]:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from diffrnn.errors import TrainingDivergedError
+from diffrnn.training.resume import check_checkpoint
 
 SchedulerName = Literal["constant", "cosine"]
 VALIDATION_SEED = 1234  # seeds the noise of validation losses (diffusion models draw noise)
@@ -145,6 +146,15 @@ class LitModel(L.LightningModule):
             }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        fresh = self.configure_optimizers()  # a throwaway: the layout the saved states must have
+        check_checkpoint(
+            checkpoint,
+            self.state_dict(),
+            fresh["optimizer"],
+            [fresh["lr_scheduler"]["scheduler"].state_dict()],
+            self.trainer.fit_loop.state_dict(),
+            self.model_for_eval().state_dict(),
+        )
         saved = checkpoint.get("best_weights")
         if saved is not None:
             self.best = BestWeights(int(saved["step"]), float(saved["loss"]), saved["state"])

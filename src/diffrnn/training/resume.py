@@ -10,13 +10,22 @@ things decide what the next steps compute, and this module makes each of them re
   generator states in the checkpoint and puts them back before the first resumed step;
 - the file itself: `DurableCheckpointIO` writes through `diffrnn.fileio.atomic_open` (temporary
   file, fsync, rename), so a kill or power cut during a save leaves the previous checkpoint, and
-  reads with `weights_only=True`, turning a crafted or torn file into a one-line error.
+  reads only regular files, with `weights_only=True`, turning a crafted or torn file into a
+  one-line error.
+
+Before anything is restored, `check_checkpoint` compares the checkpoint with what this run would
+write: the same tensors (names, shapes, dtypes, all finite), optimiser and scheduler states of the
+same layout, loop counters and generator states of the right types. Another model's checkpoint, a
+tampered or incomplete one is a `CheckpointError` naming the first difference.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import pickle
 import random
+import stat
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,7 +155,7 @@ class ResumeState(L.Callback):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self._pending = state_dict
+        self._pending = _checked_resume_state(state_dict)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._pending is None:
@@ -161,6 +170,27 @@ class ResumeState(L.Callback):
         random.setstate(state["python"])
         if "cuda" in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _checked_resume_state(state: Any) -> dict[str, Any]:
+    """`state` if every generator state in it can be set (tried on throwaway generators)."""
+    try:
+        assert isinstance(state, dict)
+        assert all(type(state[key]) is int and state[key] >= 0 for key in ("epoch", "batches_done"))
+        torch.Generator().set_state(state["torch"])
+        np.random.RandomState().set_state(_numpy_state_from_tensors(state["numpy"]))
+        random.Random().setstate(state["python"])
+        if "cuda" in state:
+            assert isinstance(state["cuda"], list | tuple)
+            assert all(
+                isinstance(t, torch.Tensor) and t.dtype == torch.uint8 for t in state["cuda"]
+            )
+    except (AssertionError, KeyError, TypeError, ValueError, RuntimeError, AttributeError):
+        raise CheckpointError(
+            "the checkpoint's resume state (epoch position, random generators) is damaged.",
+            _FIX_RESUME,
+        ) from None
+    return state
 
 
 def _numpy_state_to_tensors(state: tuple[Any, ...]) -> dict[str, Any]:
@@ -181,6 +211,142 @@ def _numpy_state_from_tensors(state: dict[str, Any]) -> tuple[Any, ...]:
 
 
 NEWLINE = "\n"
+_FIX_RESUME = "delete the checkpoints folder to start afresh, or resume from an intact copy."
+REQUIRED_KEYS = {
+    "state_dict": dict,
+    "optimizer_states": list,
+    "lr_schedulers": list,
+    "loops": dict,
+    "callbacks": dict,
+    "epoch": int,
+    "global_step": int,
+    "pytorch-lightning_version": str,
+}
+"""What every checkpoint `fit` writes holds; Lightning needs each of them to resume."""
+
+
+def check_checkpoint_file(path: str | Path) -> None:
+    """Refuse a checkpoint path that is not a regular file: a symbolic link (`last.ckpt` linked
+    to /etc/passwd), a FIFO, a device or a folder."""
+    target = Path(path)
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        raise CheckpointError(f"{target} is missing.", _FIX_RESUME) from None
+    if stat.S_ISLNK(mode):
+        raise CheckpointError(
+            f"{target} is a symbolic link (to {os.readlink(target)}); diffrnn resumes only from "
+            "the checkpoint files it wrote.",
+            _FIX_RESUME,
+        )
+    if not stat.S_ISREG(mode):
+        raise CheckpointError(f"{target} is not a regular file.", _FIX_RESUME)
+
+
+def check_checkpoint(
+    checkpoint: dict[str, Any],
+    module_state: dict[str, torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    scheduler_states: list[dict[str, Any]],
+    fit_loop_state: dict[str, Any],
+    eval_state: dict[str, torch.Tensor],
+) -> None:
+    """Refuse a checkpoint this run did not write: compare it with what this run would write.
+
+    Args:
+        checkpoint: the loaded checkpoint (its top-level keys checked by `DurableCheckpointIO`).
+        module_state: the LightningModule's `state_dict()`; the saved one must have the same
+            names, shapes and dtypes, and finite values.
+        optimizer: a freshly configured optimiser over the same parameters; the saved state's
+            parameter groups must list the same parameters and its moments have their shapes.
+        scheduler_states: the fresh schedulers' `state_dict()`s (same keys and value types).
+        fit_loop_state: the trainer's fresh `fit_loop.state_dict()` (same keys, counters >= 0).
+        eval_state: the weights `keep_best` would store (`best_weights`, when present).
+
+    Raises:
+        CheckpointError: naming the first difference (another model's or suite's checkpoint, a
+            tensor dropped, tampered or non-finite).
+    """
+    _same_layout(checkpoint["state_dict"], module_state, "state_dict", names_model=True)
+    saved_optimizers = checkpoint["optimizer_states"]
+    if len(saved_optimizers) != 1 or not isinstance(saved_optimizers[0], dict):
+        raise CheckpointError("the checkpoint does not hold one optimiser state.", _FIX_RESUME)
+    _check_optimizer_state(saved_optimizers[0], optimizer)
+    _same_layout(checkpoint["lr_schedulers"], scheduler_states, "lr_schedulers")
+    _same_layout(checkpoint["loops"].get("fit_loop"), fit_loop_state, "loops.fit_loop")
+    if ResumeState.__qualname__ not in checkpoint["callbacks"]:
+        raise CheckpointError(
+            "the checkpoint lacks the resume state (epoch position, random generators).",
+            _FIX_RESUME,
+        )
+    best = checkpoint.get("best_weights")
+    if best is not None:
+        _same_layout(
+            best, {"step": 0, "loss": 0.0, "state": eval_state}, "best_weights", names_model=True
+        )
+
+
+def _check_optimizer_state(saved: dict[str, Any], optimizer: torch.optim.Optimizer) -> None:
+    """Same parameter groups as `optimizer`'s, moments of the parameters' shapes, all finite."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    fresh = optimizer.state_dict()
+    _same_layout(saved.get("param_groups"), fresh["param_groups"], "optimizer param_groups")
+    for saved_group, fresh_group in zip(saved["param_groups"], fresh["param_groups"], strict=True):
+        if saved_group["params"] != fresh_group["params"]:
+            raise CheckpointError(
+                "the checkpoint's optimiser state is for other parameters.", _FIX_RESUME
+            )
+    state = saved.get("state")
+    if not isinstance(state, dict):
+        raise CheckpointError("the checkpoint's optimiser state is damaged.", _FIX_RESUME)
+    for index, moments in state.items():
+        if type(index) is not int or not 0 <= index < len(params) or not isinstance(moments, dict):
+            raise CheckpointError("the checkpoint's optimiser state is damaged.", _FIX_RESUME)
+        for name, value in moments.items():
+            shape = () if name == "step" else params[index].shape
+            like = torch.empty(
+                shape, dtype=torch.float32 if name == "step" else params[index].dtype
+            )
+            _same_layout(value, like, f"optimizer state[{index}].{name}")
+
+
+def _same_layout(saved: Any, fresh: Any, where: str, names_model: bool = False) -> None:
+    """`saved` has `fresh`'s structure: the same dict keys, list lengths and value types, tensors
+    of the same shape and dtype with finite values, ints >= 0, finite floats."""
+
+    def refuse(problem: str) -> CheckpointError:
+        hint = " (written by another model or suite?)" if names_model else ""
+        return CheckpointError(f"the checkpoint's {where} {problem}{hint}.", _FIX_RESUME)
+
+    if isinstance(fresh, dict):
+        if not isinstance(saved, dict):
+            raise refuse("is missing or not a mapping")
+        missing, unexpected = sorted(set(fresh) - set(saved)), sorted(set(saved) - set(fresh))
+        if missing or unexpected:
+            raise refuse(f"differs: missing {missing[:3]}, unexpected {unexpected[:3]}")
+        for key, value in fresh.items():
+            _same_layout(saved[key], value, f"{where}.{key}", names_model)
+    elif isinstance(fresh, list | tuple):
+        if not isinstance(saved, list | tuple) or len(saved) != len(fresh):
+            raise refuse(f"should be a list of {len(fresh)}")
+        for i, (s, f) in enumerate(zip(saved, fresh, strict=True)):
+            _same_layout(s, f, f"{where}[{i}]", names_model)
+    elif isinstance(fresh, torch.Tensor):
+        if not isinstance(saved, torch.Tensor):
+            raise refuse("is not a tensor")
+        if saved.shape != fresh.shape or saved.dtype != fresh.dtype:
+            raise refuse(
+                f"is {saved.dtype}{list(saved.shape)}, this run's {fresh.dtype}{list(fresh.shape)}"
+            )
+        if saved.is_floating_point() and not bool(torch.isfinite(saved).all()):
+            raise refuse("holds NaN or infinite values")
+    elif isinstance(fresh, bool) or fresh is None or isinstance(fresh, str):
+        if type(saved) is not type(fresh):
+            raise refuse(f"should be {type(fresh).__name__}")
+    elif isinstance(fresh, int) and (type(saved) is not int or saved < 0):
+        raise refuse("should be a count >= 0")
+    elif isinstance(fresh, float) and (type(saved) not in (int, float) or not math.isfinite(saved)):
+        raise refuse("should be a finite number")
 
 
 class DurableCheckpointIO(TorchCheckpointIO):
@@ -192,8 +358,10 @@ class DurableCheckpointIO(TorchCheckpointIO):
 
     def load_checkpoint(self, path: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         kwargs["weights_only"] = True
+        if "://" not in str(path):
+            check_checkpoint_file(path)
         try:
-            return super().load_checkpoint(path, *args, **kwargs)
+            checkpoint = super().load_checkpoint(path, *args, **kwargs)
         except pickle.UnpicklingError:
             raise UnsafeFileError(
                 f"{path} holds objects other than tensors and plain containers; it was not "
@@ -206,6 +374,22 @@ class DurableCheckpointIO(TorchCheckpointIO):
                 f"{str(exc).strip().partition(NEWLINE)[0][:120]}).",
                 "delete it to start afresh, or resume from an intact copy.",
             ) from None
+        wrong = (
+            [
+                key
+                for key, kind in REQUIRED_KEYS.items()
+                if not isinstance(checkpoint.get(key), kind)
+            ]
+            if isinstance(checkpoint, dict)
+            else list(REQUIRED_KEYS)
+        )
+        if wrong:
+            raise CheckpointError(
+                f"{path} lacks {wrong} (or holds them in another form); it is not a checkpoint "
+                "diffrnn wrote, or it was altered.",
+                _FIX_RESUME,
+            )
+        return checkpoint
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
