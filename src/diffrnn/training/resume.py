@@ -172,13 +172,19 @@ class ResumeState(L.Callback):
             torch.cuda.set_rng_state_all(state["cuda"])
 
 
+MT19937_WORDS = 624
+"""Words of the Mersenne Twister's state: NumPy's position in it lies in [0, 624]."""
+
+
 def _checked_resume_state(state: Any) -> dict[str, Any]:
     """`state` if every generator state in it can be set (tried on throwaway generators)."""
     try:
         assert isinstance(state, dict)
         assert all(type(state[key]) is int and state[key] >= 0 for key in ("epoch", "batches_done"))
         torch.Generator().set_state(state["torch"])
-        np.random.RandomState().set_state(_numpy_state_from_tensors(state["numpy"]))
+        numpy_state = _numpy_state_from_tensors(state["numpy"])
+        assert 0 <= int(numpy_state[2]) <= MT19937_WORDS  # NumPy accepts any position silently
+        np.random.RandomState().set_state(numpy_state)
         random.Random().setstate(state["python"])
         if "cuda" in state:
             assert isinstance(state["cuda"], list | tuple)

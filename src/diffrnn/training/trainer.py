@@ -202,8 +202,9 @@ def fit(
     if trainer.world_size == 1:  # under DDP, Lightning's DistributedSampler draws the same order
         resumable = resumable_loader(train_loader, config.seed)
     ckpt_path = None
-    if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / LAST_CHECKPOINT).exists():
-        ckpt_path = str(Path(checkpoint_dir) / LAST_CHECKPOINT)
+    last = Path(checkpoint_dir) / LAST_CHECKPOINT if checkpoint_dir is not None else None
+    if resume and last is not None and (last.exists() or last.is_symlink()):
+        ckpt_path = str(last)  # a dangling link too: the checkpoint checks refuse it, loudly
     # Lightning turns gradients on for training and leaves them on: a caller inside
     # `torch.no_grad()` (an evaluator training its scorer on first use) must get its mode back
     with warnings.catch_warnings(), torch.set_grad_enabled(torch.is_grad_enabled()):
