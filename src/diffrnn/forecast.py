@@ -30,7 +30,6 @@ import math
 import os
 import shutil
 import tempfile
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +64,6 @@ RECIPES: tuple[str, ...] = ("quick", "full")
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
 CONTEXT_HORIZONS = 2
 """Default context: this many horizons (as `compare --data`)."""
-QUIET_WARNINGS = (".*no `val_dataloader`.*", ".*LeafSpec.*")
-"""Lightning's remarks on training without validation, not the user's concern."""
 ProgressFn = Callable[[str, "float | None"], None]
 """`progress(description, cpu_budget_s)`: called as each training (or backtest unit) starts."""
 
@@ -209,10 +206,7 @@ def _fit(model: nn.Module, dataset: Any, batch_size: int, settings: Settings, tr
     if settings.max_steps is not None:  # steps instead of seconds, as `diffrnn train` does
         config = TrainOverrides(max_steps=settings.max_steps).apply(config)
     loader = seeded_loader(dataset, batch_size, settings.seed)
-    with warnings.catch_warnings():
-        for noise in QUIET_WARNINGS:
-            warnings.filterwarnings("ignore", noise)
-        return fit(model, loader, None, config)
+    return fit(model, loader, None, config)
 
 
 def _train_deepar(cell: str) -> Callable[[ForecastProblem, Settings], Fitted]:
