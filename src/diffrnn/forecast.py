@@ -480,7 +480,7 @@ def _load(data: Any, options: dict[str, Any]) -> UserSeries:
         return load_user_data(_as_file(data, Path(tmp)), **options)
 
 
-def _common_block(data: UserSeries) -> tuple[np.ndarray, np.ndarray]:
+def common_block(data: UserSeries) -> tuple[np.ndarray, np.ndarray]:
     """(T, N) values on the range every series covers and its (T,) timestamps.
 
     Raises:
@@ -626,7 +626,7 @@ class Forecaster:
             if name == AUTO:
                 self.backtest_ = self._backtest(path, progress)
                 name = _best(self.backtest_)
-        values, stamps = _common_block(data)
+        values, stamps = common_block(data)
         context = self.context or CONTEXT_HORIZONS * self.horizon
         problem = self._problem(values, stamps, data.freq, context)
         spec = MODELS[name]
@@ -751,7 +751,7 @@ class Forecaster:
                 f"{extra[:5]}).",
                 "forecast the series the model was fitted on, or fit it again.",
             )
-        values, stamps = _common_block(data)
+        values, stamps = common_block(data)
         order = [data.series_ids.index(s) for s in self.series_ids_]
         length = len(self._history)
         if len(values) < length:
