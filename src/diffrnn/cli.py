@@ -67,6 +67,24 @@ def version() -> None:
     console.print(f"diffrnn {__version__}")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"diffrnn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Options of every command (the app's help is its own)."""
+
+
 @datasets_app.command("list")
 def datasets_list() -> None:
     """Table of the datasets: name, modality, shape, size on disk, licence."""
@@ -574,6 +592,475 @@ def evidence_check(
         console.print("no evidence folders found.")
     if failed:
         raise typer.Exit(1)
+
+
+# ---- using the models on your own series: forecast, denoise, tasks, models ------------------
+
+
+def _cpu_budget_column() -> Any:
+    """A Rich progress column: this process's CPU seconds since the task started, as a bar
+    against the task's budget (the clock training budgets count on a CPU)."""
+    import time
+
+    from rich.progress import ProgressColumn
+    from rich.progress_bar import ProgressBar
+    from rich.text import Text
+
+    class CPUBudget(ProgressColumn):
+        def render(self, task: Any) -> Any:
+            spent = time.process_time() - task.fields["cpu0"]
+            if task.total is None or task.finished:
+                return Text(f"{spent:.1f} CPU s")
+            return ProgressBar(total=task.total, completed=min(spent, task.total), width=30)
+
+    return CPUBudget()
+
+
+class _TrainingProgress:
+    """A progress line per training stage (`Forecaster.fit(progress=...)` calls it)."""
+
+    def __init__(self, screen: Console) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            _cpu_budget_column(),
+            TextColumn("{task.fields[budget]}"),
+            TimeElapsedColumn(),
+            console=screen,
+            transient=True,
+        )
+        self.current: Any = None
+
+    def __call__(self, description: str, budget_s: float | None) -> None:
+        import time
+
+        if self.current is not None:
+            self.progress.update(self.current, completed=self.progress.tasks[-1].total or 0)
+            self.progress.stop_task(self.current)
+        budget = f"budget {budget_s:g} CPU s" if budget_s is not None else ""
+        self.current = self.progress.add_task(
+            description, total=budget_s, cpu0=time.process_time(), budget=budget
+        )
+
+    def __enter__(self) -> _TrainingProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+def _levels(value: str, option: str) -> tuple[float, ...]:
+    """Comma-separated quantile levels in (0, 1)."""
+    from diffrnn.errors import ConfigError
+
+    try:
+        levels = tuple(float(item) for item in value.split(",") if item.strip())
+    except ValueError:
+        levels = ()
+    if not levels or not all(0 < q < 1 for q in levels):
+        raise ConfigError(
+            f"{option} takes levels between 0 and 1 separated by commas, got {value!r}.",
+            f"pass e.g. {option} 0.1,0.5,0.9.",
+        )
+    return levels
+
+
+def _table_file(value: str, option: str) -> Path:
+    """An output table path: CSV, or Parquet by its extension."""
+    from diffrnn.errors import ConfigError
+    from diffrnn.fileio import TABLE_SUFFIXES
+
+    path = check.output_file(value, option)
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise ConfigError(
+            f"{option} {value}: unknown table type {path.suffix or '(no extension)'!r}.",
+            f"end the name in {', '.join(TABLE_SUFFIXES)}.",
+        )
+    return path
+
+
+def _choice(value: str | None, option: str, allowed: tuple[str, ...]) -> None:
+    from diffrnn.errors import ConfigError
+
+    if value is not None and value not in allowed:
+        raise ConfigError(
+            f"{option} must be one of {', '.join(allowed)}, got {value!r}.",
+            f"pass {option} {allowed[0]}.",
+        )
+
+
+@app.command()
+def forecast(
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Forecasts: a .csv or .parquet file.")
+    ],
+    data: Annotated[
+        str | None,
+        typer.Option(help="Your CSV/Parquet: long (unique_id, ds, y) or wide (date + series)."),
+    ] = None,
+    horizon: Annotated[int | None, typer.Option(min=1, help="Steps to forecast.")] = None,
+    model: Annotated[
+        str, typer.Option(help="auto (chosen by a rolling-origin backtest) or a model name.")
+    ] = "auto",
+    save: Annotated[
+        str | None, typer.Option(help="Save the trained forecaster in this folder.")
+    ] = None,
+    from_dir: Annotated[
+        str | None,
+        typer.Option("--from", help="Forecast with a saved forecaster instead of training."),
+    ] = None,
+    plot: Annotated[
+        str | None, typer.Option(help="Write a fan chart PNG per series into this folder.")
+    ] = None,
+    context: Annotated[
+        int | None, typer.Option(min=1, help="History steps (default 2 x horizon).")
+    ] = None,
+    budget: Annotated[float, typer.Option(min=0.1, help="Training CPU seconds per model.")] = 30.0,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(min=1, help="Optimiser steps instead of the time budget (repeatable)."),
+    ] = None,
+    candidates: Annotated[
+        str | None, typer.Option(help="Comma-separated models --model auto backtests.")
+    ] = None,
+    recipe: Annotated[str, typer.Option(help="Model sizes: quick or full.")] = "quick",
+    num_samples: Annotated[int, typer.Option(min=1, help="Sample paths per series.")] = 100,
+    quantiles: Annotated[str, typer.Option(help="Quantile levels.")] = "0.1,0.5,0.9",
+    seed: Annotated[int, typer.Option(help="Seeds training and the sample paths.")] = 0,
+    freq: Annotated[str | None, typer.Option(help="Pandas frequency, e.g. D, h; inferred.")] = None,
+    data_format: Annotated[
+        str | None, typer.Option("--format", help="long or wide; inferred.")
+    ] = None,
+    fill: Annotated[
+        str, typer.Option(help="NaN policy: error, ffill, interpolate or zero.")
+    ] = "error",
+) -> None:
+    """Forecast your series: mean and quantiles of the next --horizon steps of each.
+
+    A model is trained on all of --data (--model auto: the one with the lowest CRPS in a
+    rolling-origin backtest, as compare --data runs it), or loaded with --from.
+    """
+    import time
+
+    from diffrnn.errors import ConfigError
+    from diffrnn.fileio import atomic_write_table
+    from diffrnn.forecast import MODEL_NAMES, MODELS, Forecaster
+
+    started = (time.perf_counter(), time.process_time())
+    target = _table_file(output, "--output")
+    levels = _levels(quantiles, "--quantiles")
+    _choice(model, "--model", MODEL_NAMES)
+    _choice(recipe, "--recipe", ("quick", "full"))
+    _choice(data_format, "--format", ("long", "wide"))
+    _choice(fill, "--fill", ("error", "ffill", "interpolate", "zero"))
+    for name in _names(candidates) or ():
+        _choice(name, "--candidates", tuple(MODELS))
+    if save is not None and from_dir is not None:
+        raise ConfigError("--save and --from exclude each other.", "pass one of them.")
+    save_dir = check.output_dir(save, "--save") if save is not None else None
+    plot_dir = check.output_dir(plot, "--plot") if plot is not None else None
+    data_path = check.input_file(data, "--data") if data is not None else None
+    if from_dir is not None:
+        forecaster = Forecaster.load(check.input_dir(from_dir, "--from"))
+        if horizon is not None and horizon != forecaster.horizon:
+            raise ConfigError(
+                f"the forecaster in {from_dir} forecasts {forecaster.horizon} steps, "
+                f"not {horizon}.",
+                f"leave out --horizon, or train a new one with --horizon {horizon}.",
+            )
+        console.print(
+            f"loaded {forecaster.model_} from {from_dir} (horizon {forecaster.horizon}, "
+            f"{len(forecaster.series_ids_)} series)",
+            highlight=False,
+        )
+    else:
+        if data_path is None or horizon is None:
+            raise ConfigError(
+                "forecast needs --data and --horizon (or a saved forecaster).",
+                "pass --data FILE --horizon H, or --from DIR.",
+            )
+        forecaster = Forecaster(
+            model=model,
+            horizon=horizon,
+            freq=freq,
+            context=context,
+            budget=budget,
+            seed=seed,
+            recipe=recipe,  # type: ignore[arg-type]
+            max_steps=max_steps,
+            candidates=_names(candidates),
+            format=data_format,  # type: ignore[arg-type]
+            fill=fill,  # type: ignore[arg-type]
+        )
+        with _TrainingProgress(console) as progress:
+            forecaster.fit(data_path, progress=progress)
+        _print_fit(forecaster)
+    forecasts = forecaster.predict(
+        data_path if from_dir is not None else None, num_samples=num_samples, quantiles=levels
+    )
+    atomic_write_table(target, forecasts)
+    first, last = forecasts["ds"].min(), forecasts["ds"].max()
+    console.print(
+        f"wrote {output}: {len(forecaster.series_ids_)} series x {forecaster.horizon} steps "
+        f"({first} to {last}), mean and quantiles {', '.join(f'{q:g}' for q in levels)} of "
+        f"{num_samples} paths",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if save_dir is not None:
+        forecaster.save(save_dir)
+        console.print(f"saved the forecaster to {save} (diffrnn forecast --from {save})")
+    if plot_dir is not None:
+        charts = forecaster.plot(forecasts, plot_dir)
+        console.print(f"fan charts: {len(charts)} PNG in {plot}", highlight=False)
+    wall, cpu = time.perf_counter() - started[0], time.process_time() - started[1]
+    console.print(f"done in {wall:.1f} s ({cpu:.1f} CPU s)", highlight=False)
+
+
+def _print_fit(forecaster: Any) -> None:
+    """What `fit` inferred, backtested and trained, as lines and a table."""
+    from rich.table import Table
+
+    for note in forecaster.notes_:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    table = forecaster.backtest_
+    if table is not None:
+        view = Table(title=f"backtest: {table.attrs.get('backtest', '')}", title_justify="left")
+        for column in ("model", "family", "crps", "crps_sum", "mse", "mae", "train CPU s"):
+            left = column in ("model", "family")
+            view.add_column(column, justify="left" if left else "right", no_wrap=left)
+        for row in table.to_dict("records"):
+            chosen = row["model"] == forecaster.model_
+            if row.get("error"):
+                view.add_row(row["model"], row["family"], f"[red]{row['error'][:70]}[/]")
+                continue
+            cells = [f"{row[k]:.4g}" for k in ("crps", "crps_sum", "mse", "mae")]
+            view.add_row(
+                f"[bold green]{row['model']}[/]" if chosen else row["model"],
+                row["family"],
+                *cells,
+                f"{row['train_cpu_s']:.1f}",
+            )
+        console.print(view)
+        console.print(
+            f"chose {forecaster.model_}: the lowest CRPS in the backtest", highlight=False
+        )
+    info = forecaster.fit_info_
+    if info.get("steps"):
+        console.print(
+            f"trained {forecaster.model_} on {info['rows']} rows: {info['steps']} steps in "
+            f"{info['cpu_seconds']:.1f} CPU s ({info['wall_seconds']:.1f} s wall), stopped by "
+            f"{info['stopped_by'].replace('_', ' ')}",
+            highlight=False,
+        )
+    else:
+        console.print(f"fitted {forecaster.model_} on {info['rows']} rows", highlight=False)
+
+
+@app.command()
+def denoise(
+    data: Annotated[str, typer.Option(help="Your noisy series: CSV or Parquet, long or wide.")],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Denoised series: a .csv or .parquet file.")
+    ],
+    sigma: Annotated[
+        str,
+        typer.Option(help="Noise sd in the data's units, or auto (from the first differences)."),
+    ] = "auto",
+    budget: Annotated[float, typer.Option(min=0.1, help="Training CPU seconds.")] = 30.0,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(min=1, help="Optimiser steps instead of the time budget (repeatable)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seeds training and the noise draws.")] = 0,
+    freq: Annotated[str | None, typer.Option(help="Pandas frequency, e.g. D, h; inferred.")] = None,
+    data_format: Annotated[
+        str | None, typer.Option("--format", help="long or wide; inferred.")
+    ] = None,
+    fill: Annotated[
+        str, typer.Option(help="NaN policy: error, ffill, interpolate or zero.")
+    ] = "error",
+) -> None:
+    """Remove white noise from your series with a bi-GRU trained on them alone (Noisier2Noise);
+    the output has the input's format (wide or long)."""
+    import math
+    import time
+
+    from diffrnn.errors import ConfigError
+
+    started = (time.perf_counter(), time.process_time())
+    target = _table_file(output, "--output")
+    _choice(data_format, "--format", ("long", "wide"))
+    _choice(fill, "--fill", ("error", "ffill", "interpolate", "zero"))
+    level: float | str = "auto"
+    if sigma != "auto":
+        try:
+            level = float(sigma)
+        except ValueError:
+            level = math.nan
+        if not (math.isfinite(level) and level > 0):
+            raise ConfigError(
+                f"--sigma must be auto or a positive number, got {sigma!r}.",
+                "pass --sigma auto, or the noise sd in your data's units (e.g. --sigma 0.5).",
+            )
+    path = check.input_file(data, "--data")
+    from diffrnn.data.user import load_user_data
+    from diffrnn.denoise import as_frame, denoise_series
+    from diffrnn.fileio import atomic_write_table
+
+    series = load_user_data(path, format=data_format, freq=freq, fill=fill)  # type: ignore[arg-type]
+    with _TrainingProgress(console) as progress:
+        result = denoise_series(
+            series,
+            level,
+            budget,
+            max_steps,
+            seed,
+            progress=progress,  # type: ignore[arg-type]
+        )
+    how = "estimated from the first differences" if result.estimated else "given"
+    shown = ", ".join(
+        f"{sid} {s:.4g}" for sid, s in zip(series.series_ids[:8], result.sigmas[:8], strict=False)
+    )
+    more = f", ... ({len(result.sigmas)} series)" if len(result.sigmas) > 8 else ""
+    console.print(f"noise sd ({how}): {shown}{more}", highlight=False, soft_wrap=True)
+    console.print(
+        f"trained the bi-GRU denoiser: {result.steps} steps in {result.cpu_seconds:.1f} CPU s "
+        f"({result.wall_seconds:.1f} s wall), stopped by {result.stopped_by.replace('_', ' ')}",
+        highlight=False,
+    )
+    atomic_write_table(target, as_frame(series, result.values))
+    wall, cpu = time.perf_counter() - started[0], time.process_time() - started[1]
+    console.print(
+        f"wrote {output} ({series.format} format, {len(series.series_ids)} series x "
+        f"{len(series.timestamps)} steps); done in {wall:.1f} s ({cpu:.1f} CPU s)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def generate(
+    data: Annotated[str, typer.Option(help="Your series: CSV or Parquet, long or wide.")],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Synthetic windows: a .csv or .parquet file.")
+    ],
+    length: Annotated[int, typer.Option(min=2, help="Steps per synthetic window.")] = 24,
+    n: Annotated[int, typer.Option("-n", "--num", min=1, help="Windows to draw.")] = 100,
+    model: Annotated[str, typer.Option(help="diffusion-generator or gru.")] = "gru",
+    budget: Annotated[float, typer.Option(min=0.1, help="Training CPU seconds.")] = 30.0,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(min=1, help="Optimiser steps instead of the time budget (repeatable)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seeds training, the draws and the scores.")] = 0,
+    freq: Annotated[str | None, typer.Option(help="Pandas frequency, e.g. D, h; inferred.")] = None,
+    data_format: Annotated[
+        str | None, typer.Option("--format", help="long or wide; inferred.")
+    ] = None,
+    fill: Annotated[
+        str, typer.Option(help="NaN policy: error, ffill, interpolate or zero.")
+    ] = "error",
+) -> None:
+    """Draw synthetic windows of your series from a generator fitted to them, scored against
+    the last 20% of the rows (TimeGAN's discriminative and predictive scores)."""
+    import time
+
+    from diffrnn.generate import GENERATORS
+
+    started = (time.perf_counter(), time.process_time())
+    target = _table_file(output, "--output")
+    _choice(model, "--model", GENERATORS)
+    _choice(data_format, "--format", ("long", "wide"))
+    _choice(fill, "--fill", ("error", "ffill", "interpolate", "zero"))
+    path = check.input_file(data, "--data")
+    from diffrnn.data.user import load_user_data
+    from diffrnn.fileio import atomic_write_table
+    from diffrnn.generate import generate_windows, windows_frame
+
+    series = load_user_data(path, format=data_format, freq=freq, fill=fill)  # type: ignore[arg-type]
+    with _TrainingProgress(console) as progress:
+        result = generate_windows(
+            series,
+            model,
+            length,
+            n,
+            budget,
+            max_steps,
+            seed,
+            progress,  # type: ignore[arg-type]
+        )
+    console.print(
+        f"trained {model}: {result.steps} steps in {result.cpu_seconds:.1f} CPU s "
+        f"({result.wall_seconds:.1f} s wall), stopped by {result.stopped_by.replace('_', ' ')}",
+        highlight=False,
+    )
+    for name, value in result.scores.items():
+        meaning = {
+            "discriminative_score": "|accuracy - 0.5| of a classifier telling them from real; "
+            "0 = indistinguishable",
+            "predictive_score": "MAE on real windows of a predictor trained on synthetic ones",
+        }[name]
+        console.print(
+            f"{name.replace('_', ' ')} against {result.held_out} held-out windows: {value:.4f} "
+            f"({meaning})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    atomic_write_table(target, windows_frame(result))
+    wall, cpu = time.perf_counter() - started[0], time.process_time() - started[1]
+    console.print(
+        f"wrote {output}: {n} windows x {length} steps x {len(result.series_ids)} series; "
+        f"done in {wall:.1f} s ({cpu:.1f} CPU s)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def tasks() -> None:
+    """The tasks of `diffrnn compare`, one line each."""
+    from rich.table import Table
+
+    from diffrnn.bench.tasks import TASKS
+
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("task", "data", "ranked by", "what"):
+        table.add_column(column, overflow="fold")
+    for task in TASKS.values():
+        direction = "lower" if task.lower_is_better else "higher"
+        what = task.description.split(". ")[0].split(": ")[0]
+        table.add_row(task.name, task.dataset, f"{task.primary_metric} ({direction})", what)
+    console.print(table)
+
+
+@app.command()
+def models(
+    task: Annotated[str | None, typer.Option(help="Only the models of this task.")] = None,
+) -> None:
+    """The models registered on the tasks, one line each (name, family, tasks, what it is)."""
+    from rich.table import Table
+
+    from diffrnn.bench.registry import UNIT_IMPORT_ERRORS, get_task, load_registry
+
+    chosen = [get_task(task)] if task is not None else list(load_registry().values())
+    found: dict[str, tuple[str, list[str], str]] = {}
+    for each in chosen:
+        for name, entry in each.models.items():
+            family, on, what = found.get(name, (entry.family, [], ""))
+            first = entry.description.strip().splitlines()[0] if entry.description else ""
+            found[name] = (family, [*on, each.name], what or first)
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("model", "family", "tasks", "what"):
+        table.add_column(column, overflow="fold")
+    for name, (family, on, what) in sorted(found.items(), key=lambda kv: (kv[1][0], kv[0])):
+        table.add_row(name, family, ", ".join(on), what)
+    console.print(table)
+    for module, error in UNIT_IMPORT_ERRORS.items():
+        err_console.print(f"warning: {module} did not import ({error})", highlight=False)
 
 
 def _stopped(signum: int, run_dir: Path | None) -> None:

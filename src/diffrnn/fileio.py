@@ -225,3 +225,14 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+"""Table files `atomic_write_table` writes: CSV, or Parquet by the extension."""
+
+
+def atomic_write_table(path: str | Path, frame: Any) -> Path:
+    """Write a pandas DataFrame atomically: Parquet for `.parquet` / `.pq`, else CSV (no index)."""
+    if Path(path).suffix.lower() in (".parquet", ".pq"):
+        return atomic_write_with(path, lambda name: frame.to_parquet(name, index=False))
+    return atomic_write_with(path, lambda name: frame.to_csv(name, index=False))

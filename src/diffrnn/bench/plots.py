@@ -184,3 +184,42 @@ def ladder_plot(
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
     return _save(fig, path)
+
+
+def forecast_fan_chart(history: Any, forecast: Any, path: Path, title: str) -> Path:
+    """One series' forecast against its recent history, dates on the x axis, written atomically.
+
+    Args:
+        history: frame with `ds, y` (the observed values before the forecast).
+        forecast: frame with `ds, mean` and quantile columns `q<level>` (`Forecaster.predict`);
+            the outermost pair of levels is drawn as the light band, the next pair as the dark.
+        path: the PNG to write.
+        title: the figure's title (name the series).
+    """
+    from diffrnn.fileio import atomic_write_with
+
+    plt = _pyplot()
+    levels = sorted(float(c[1:]) for c in forecast.columns if c.startswith("q"))
+    fig, ax = plt.subplots(figsize=(7.0, 3.2))
+    ax.plot(history["ds"], history["y"], color="black", lw=1, label="observed")
+    for k, alpha in ((0, 0.18), (1, 0.35)):
+        if len(levels) >= 2 * (k + 1):
+            low, high = levels[k], levels[-1 - k]
+            ax.fill_between(
+                forecast["ds"],
+                forecast[f"q{low:g}"],
+                forecast[f"q{high:g}"],
+                color=FAMILY_COLOURS["rnn"],
+                alpha=alpha,
+                lw=0,
+                label=f"{low:g} to {high:g} quantiles",
+            )
+    ax.plot(forecast["ds"], forecast["mean"], color=FAMILY_COLOURS["rnn"], lw=1.2, label="mean")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(alpha=0.3)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    atomic_write_with(path, lambda name: fig.savefig(name, dpi=DPI, format="png"))
+    plt.close(fig)
+    return path

@@ -120,6 +120,8 @@ def make_trainer(config: TrainConfig, checkpoint_dir: str | Path | None = None) 
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*number of training batches.*smaller than the logging.*")
+    warnings.filterwarnings("ignore", ".*`validation_step` but have no `val_dataloader`.*")
+    warnings.filterwarnings("ignore", ".*isinstance\\(treespec, LeafSpec\\)` is deprecated.*")
     callbacks: list[L.Callback] = [
         ResumeState(),
         ComputeBudget(config.budget_s, config.budget_clock, config.max_time_s),
