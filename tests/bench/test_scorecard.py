@@ -12,7 +12,7 @@ import pytest
 from claim_records import ENOUGH, TOO_LOW, designed_run, only, record, seeds
 
 from diffrnn.bench import scorecard
-from diffrnn.bench.registry import load_registry
+from diffrnn.bench.registry import TASKS
 from diffrnn.bench.rules import NOT_EVIDENCE
 from diffrnn.bench.scorecard import (
     CLAIMS,
@@ -24,6 +24,7 @@ from diffrnn.bench.scorecard import (
     judge,
     load_reference,
     reference_snapshot,
+    rerun_commands,
     score,
 )
 
@@ -44,11 +45,16 @@ def test_the_claims_keep_their_ids_in_order() -> None:
 
 
 def test_the_tasks_the_claims_read_are_judged_on_their_primary_metric() -> None:
-    tasks = load_registry()
+    import diffrnn.bench.tasks  # noqa: F401  (the project's tasks, without the units)
+
     for name, metric in QUALITY_TASKS.items():
-        assert tasks[name].primary_metric == metric, name
-    judged = {t.name for t in tasks.values() if not t.needs_user_data and "passed" not in t.metrics}
-    assert judged == set(QUALITY_TASKS) | {name for name in judged if name.startswith("fake-")}
+        assert TASKS[name].primary_metric == metric, name
+    judged = {
+        t.name
+        for t in TASKS.values()
+        if not (t.needs_user_data or "passed" in t.metrics or t.name.startswith("fake-"))
+    }
+    assert judged == set(QUALITY_TASKS)
 
 
 def test_the_designed_run_gives_each_claim_its_designed_verdict() -> None:
@@ -80,7 +86,19 @@ def test_too_few_seeds_is_not_enough_evidence() -> None:
     result = claim("C3", two)
     assert result.verdict == "not enough evidence"
     assert "seeds: ddpm 2, pixel-lstm 2; a verdict needs 3" in result.why
-    assert "--seeds 3" in result.decide
+
+
+def test_what_would_decide_it_is_one_command_per_evidence_budget() -> None:
+    pairs = [("image-digits", 100.0), ("audio-fsdd", 600.0), ("long-copy", 600.0)]
+    assert rerun_commands(pairs) == [
+        "`diffrnn compare --tasks image-digits --seeds 3 --budget 100`",
+        "`diffrnn compare --tasks audio-fsdd,long-copy --seeds 3 --budget 600`",
+    ]
+    two = [r for r in designed_run() if r["seed"] < 2]
+    assert claim("C3", two).decide == (
+        "3 seeds at the evidence budgets: `diffrnn compare --tasks image-digits --seeds 3 "
+        "--budget 100`"
+    )
 
 
 def test_c3_refuted_when_the_pixel_lstm_wins_in_every_seed() -> None:
