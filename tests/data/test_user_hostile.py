@@ -1,13 +1,20 @@
 """Hostile files for the users' CSV/Parquet loader: a valid result or a `DataError`, nothing else.
 
 Property-based (hypothesis): random bytes, other encodings, huge/tiny/non-finite numbers, mixed
-types, duplicate/unsorted/irregular timestamps, zero or one row, very wide headers. Any other
-exception (a pandas/numpy internal error, a traceback for the user) fails the test, and every
-result that loads is checked for the `UserSeries` invariants.
+types, duplicate/unsorted/irregular timestamps, zero or one row, very wide headers; then whole
+tables in any dialect (column names colliding with ours, ids such as "01", "NA" or empty, dates
+in any form, year or time zone, NaN tokens, four delimiters, five encodings), typed Parquet
+columns (time-zone-aware, dates, decimals, mixed objects, nulls), and the same files through the
+backtest `compare --data` builds. Any other exception (a pandas/numpy internal error, a
+traceback for the user) fails the test, and every result that loads is checked for the
+`UserSeries` invariants (and the backtest's for `ForecastProblem`).
+
+Cases per run (`max_examples`): 100 + 60 + 150 + 20 + 250 + 150 + 100 = 830.
 """
 
 from __future__ import annotations
 
+import decimal
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,8 +24,9 @@ import pandas as pd
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from diffrnn.bench.user_data import prepare_user_data, user_problem
 from diffrnn.data.user import FILL_POLICIES, UserSeries, load_user_data
-from diffrnn.errors import DataError
+from diffrnn.errors import ConfigError, DataError
 
 
 def _settings(examples: int) -> settings:
@@ -211,3 +219,207 @@ def test_a_line_longer_than_the_header_is_refused(tmp_path: Path) -> None:
         assert "long_line.csv" in exc.problem
     else:
         raise AssertionError("a line with an extra field was accepted")
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole tables in any dialect
+
+NAMES = st.sampled_from(
+    (
+        *("unique_id", "ds", "y", "id", "date", "value", "amount", "series", "row", "index"),
+        *("time", "Unnamed: 0", "", " ", "Datum", "ünïcödé", "a;b", "x,y", '"q"', "temp"),
+    )
+)
+IDS = st.one_of(
+    st.sampled_from(["01", "1", "1.0", "NA", "null", "None", "nan", "", " ", "<script>", "é", "a"]),
+    st.text(max_size=6),
+)
+CELLS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**30), 10**30).map(str),
+    st.sampled_from(["", "NA", "null", "nan", "-inf", "9" * 400, "1,5", "1e-400", "abc", "True"]),
+)
+STAMPS = st.one_of(
+    st.sampled_from(
+        (
+            *("2021-03-28T02:30:00+01:00", "2021-03-28 03:30:00+02:00", "2021-01-01Z"),
+            *("1659-01-01", "2262-04-12", "1677-09-21", "0001-01-01", "9999-12-31"),
+            *("12/31/2021", "31/12/2021", "2021-13-01", "2021-02-30", "", "NaT", "now", "1e9"),
+            "2021-01-01 25:00",
+        )
+    ),
+    st.datetimes(
+        min_value=pd.Timestamp("1600-01-01").to_pydatetime(),
+        max_value=pd.Timestamp("2400-01-01").to_pydatetime(),
+    ).map(lambda t: t.isoformat(sep=" ")),
+)
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> tuple[list[str], list[list[str]]]:
+    """A header and rows: mostly a real table (regular dates in any form), cells made hostile."""
+    columns = draw(st.lists(NAMES, max_size=4))
+    if draw(st.integers(0, 3)) or not columns:  # mostly a recognisable table, names added
+        shapes = [["unique_id", "ds", "y"], ["date", "value"], ["id", "date", "amount"]]
+        columns = draw(st.sampled_from(shapes)) + columns[: draw(st.integers(0, 1))]
+    freq = draw(st.sampled_from(["D", "h", "MS", "ME", "W-SUN", "QS-OCT", "B", "15min", "YS"]))
+    start = draw(st.sampled_from(["2021-03-01", "1659-01-01", "2262-03-01", "2021-10-30"]))
+    stamps = pd.date_range(start, periods=draw(st.sampled_from([1, 3, 12, 30, 60])), freq=freq)
+    zone = draw(st.sampled_from([None, None, "Europe/Berlin", "UTC", "Asia/Kathmandu"]))
+    if zone is not None and stamps[-1].year < 2262:
+        stamps = stamps.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    style = draw(st.sampled_from(["iso", "iso", "iso", "date", "us", "eu"]))
+    shown = [
+        ""
+        if pd.isna(t)
+        else {
+            "iso": t.isoformat(),
+            "date": str(t.date()),
+            "us": t.strftime("%m/%d/%Y"),
+            "eu": t.strftime("%d.%m.%Y"),
+        }[style]
+        for t in stamps
+    ]
+    ids = draw(st.lists(st.sampled_from(["a", "b", "01", "1", "NA"]) | IDS, min_size=1, max_size=3))
+    hostile = draw(st.sampled_from([0.0, 0.0, 0.0, 0.02, 0.3]))
+    rows = []
+    for sid in ids:
+        for stamp in shown:
+            row = []
+            for column in columns:
+                if draw(st.floats(0, 1)) < hostile:
+                    row.append(draw(st.one_of(CELLS, STAMPS, IDS)))
+                elif column in ("unique_id", "id", "series"):
+                    row.append(sid)
+                elif column in ("ds", "date", "time", "Datum"):
+                    row.append(stamp)
+                else:
+                    row.append(repr(draw(st.floats(-1e6, 1e6))))
+            rows.append(row)
+    return columns, rows
+
+
+def _csv_bytes(columns: list[str], rows: list[list[str]], delimiter: str, encoding: str) -> bytes:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding, errors="replace")
+
+
+@_settings(250)
+@given(
+    table=tables(),
+    delimiter=st.sampled_from([",", ",", ";", "\t", "|"]),
+    encoding=st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "utf-16", "latin-1", "cp1252"]),
+    declared=st.sampled_from(["utf-8", "utf-8", "latin-1", "no-such-codec"]),
+    options=st.fixed_dictionaries(
+        {},
+        optional={
+            "format": st.sampled_from(["long", "wide"]),
+            "freq": st.sampled_from(["D", "h", "MS", "W", "bogus", "0D", "-1h"]),
+            "fill": st.sampled_from(FILL_POLICIES),
+            "id_column": NAMES,
+            "time_column": NAMES,
+            "target_column": NAMES,
+            "surface": st.sampled_from(["python", "cli"]),
+        },
+    ),
+    suffix=st.sampled_from([".csv", ".csv", ".tsv", ".txt"]),
+)
+def test_any_table_in_any_dialect(
+    table: tuple[list[str], list[list[str]]],
+    delimiter: str,
+    encoding: str,
+    declared: str,
+    options: dict[str, Any],
+    suffix: str,
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"data{suffix}"
+        path.write_bytes(_csv_bytes(*table, delimiter, encoding))
+        _load(path, encoding=declared, **options)
+
+
+@st.composite
+def parquet_frames(draw: st.DrawFn) -> pd.DataFrame:
+    """Typed columns as pandas writes them to Parquet: k series x m timestamps of rows."""
+    m, k = draw(st.sampled_from([1, 3, 12, 40])), draw(st.integers(1, 3))
+    freq = draw(st.sampled_from(["D", "h", "MS", "W-SUN"]))
+    zone = draw(st.sampled_from([None, None, "Europe/Berlin", "America/New_York", "UTC"]))
+    stamps = pd.date_range("2021-03-01", periods=m, freq=freq, tz=zone).repeat(k)
+    n = m * k
+    series = draw(st.lists(IDS, min_size=k, max_size=k))
+    kinds = {
+        "stamps": lambda: stamps,
+        "dates": lambda: [t.date() for t in stamps],
+        "strings": lambda: [t.isoformat() for t in stamps],
+        "ints": lambda: list(range(n)),
+        "floats": lambda: [draw(st.floats(-1e9, 1e9) | st.floats()) for _ in range(n)],
+        "bools": lambda: [draw(st.booleans()) for _ in range(n)],
+        "ids": lambda: series * m,
+        "nullable": lambda: pd.array([draw(st.none() | st.integers(-5, 5)) for _ in range(n)]),
+        "decimal": lambda: [decimal.Decimal(draw(st.integers(-99, 99))) / 10] * n,
+        "mixed": lambda: [
+            draw(st.one_of(st.integers(-9, 9), st.text(max_size=3))) for _ in range(n)
+        ],
+        "big": lambda: [2**62 + i for i in range(n)],
+    }
+    names = draw(st.lists(NAMES.filter(lambda c: c.strip()), min_size=1, max_size=3, unique=True))
+    if draw(st.integers(0, 3)):  # mostly long or wide, a hostile column beside
+        shape = draw(st.sampled_from([["unique_id", "ds", "y"], ["ds", "y"], ["date", "a", "b"]]))
+        names = list(dict.fromkeys([*shape, *names[: draw(st.integers(0, 1))]]))
+    columns = {}
+    for name in names:
+        kind = {"ds": "stamps", "date": "stamps", "unique_id": "ids"}.get(name, "floats")
+        if draw(st.integers(0, 3)) == 0:
+            kind = draw(st.sampled_from(sorted(kinds)))
+        columns[name] = kinds[kind]()
+    return pd.DataFrame(columns)
+
+
+@_settings(150)
+@given(frame=parquet_frames(), fill=st.sampled_from(FILL_POLICIES))
+def test_any_typed_parquet(frame: pd.DataFrame, fill: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.parquet"
+        try:
+            frame.to_parquet(path)
+        except (ValueError, TypeError, OverflowError, ImportError) as exc:  # pyarrow refuses
+            event(f"unwritable: {type(exc).__name__}")
+            return
+        _load(path, fill=fill)  # type: ignore[arg-type]
+
+
+@_settings(100)
+@given(
+    table=tables(),
+    horizon=st.integers(1, 12),
+    context=st.none() | st.integers(1, 40),
+    windows=st.none() | st.integers(1, 30),
+)
+def test_the_backtest_of_any_table(
+    table: tuple[list[str], list[list[str]]],
+    horizon: int,
+    context: int | None,
+    windows: int | None,
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.csv"
+        path.write_bytes(_csv_bytes(*table, ",", "utf-8"))
+        try:
+            options = prepare_user_data(path, horizon, context=context, windows=windows)
+        except (DataError, ConfigError) as exc:
+            assert exc.problem and "\n" not in str(exc)
+            event("refused")
+            return
+        problem = user_problem(options)
+        past, future = problem.test_windows()
+        assert future.shape[1:] == (horizon, problem.num_series)
+        assert np.isfinite(past).all() and np.isfinite(future).all()
+        assert problem.train_end >= problem.context + horizon
+        assert problem.test_ends[-1] == len(problem.values)
+        event("backtest planned")

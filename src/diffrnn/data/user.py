@@ -37,6 +37,7 @@ from diffrnn.data.user_files import (
     cell_text,
     drop_unnamed_empty_columns,
     numbers,
+    numbers_table,
     numeric,
     parse_dates,
     parse_ids,
@@ -167,12 +168,9 @@ def _wide_date_column(columns: list[str], date_column: str | None, reading: Read
 
 def _text_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
     """Columns of labels: every cell that is not missing is text, not a number."""
-    found = []
-    for c in columns:
-        values, bad = numbers(frame[c])
-        if bad.any() and not np.isfinite(values).any():
-            found.append(c)
-    return found
+    values, bad = numbers_table(frame, columns)  # (R, C)
+    labels = bad.any(axis=0) & ~np.isfinite(values).any(axis=0)
+    return [c for c, is_label in zip(columns, labels, strict=True) if is_label]
 
 
 def _infer_format(
@@ -497,18 +495,20 @@ def _wide_to_long(
             f"pass {reading.option('format', 'long')} {reading.option('id', '<id column>')} "
             f"{reading.option('time', time)} {reading.option('target', '<column>')}.",
         )
-    parsed_values = {}
-    for name in series:  # name the offending series column, not the melted one
-        hint = ""
-        if numbers(frame[name])[1].any():
-            others = [c for c in series if c != name]
-            hint = (
-                f"make every value a number; if {name!r} holds series ids, the file is long "
-                f"format: pass {reading.option('format', 'long')} {reading.option('id', name)} "
-                f"{reading.option('time', time)} "
-                f"{reading.option('target', others[0] if len(others) == 1 else '<column>')}."
-            )
-        parsed_values[name] = numeric(frame, name, reading, hint)
+    values, bad = numbers_table(frame, series)  # (R, C): every series parsed at once
+    if bad.any():  # name the offending series column and line, not the melted ones
+        name = series[int(np.flatnonzero(bad.any(axis=0))[0])]
+        others = [c for c in series if c != name]
+        numeric(
+            frame,
+            name,
+            reading,
+            f"make every value a number; if {name!r} holds series ids, the file is long "
+            f"format: pass {reading.option('format', 'long')} {reading.option('id', name)} "
+            f"{reading.option('time', time)} "
+            f"{reading.option('target', others[0] if len(others) == 1 else '<column>')}.",
+        )
+    parsed_values = dict(zip(series, values.T, strict=True))
     taken = list(frame.columns)
     row, sid, value = _fresh("row", taken), _fresh("series", taken), _fresh("value", taken)
     parsed = pd.concat(

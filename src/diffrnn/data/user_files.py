@@ -15,6 +15,7 @@ and spell the fix for where the user is (`--encoding latin-1` or `encoding='lati
 
 from __future__ import annotations
 
+import codecs
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,8 @@ MAX_PARQUET_BYTES = 4_000_000_000
 """Largest uncompressed Parquet content (its metadata's row-group sizes)."""
 _ISO_FIX = "write dates in one ISO 8601 form throughout (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)"
 _OFFSET = (  # "2020-03-29 03:00:00+02:00": the local time, then its UTC offset
-    r"^(?P<local>.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)\s*(?P<offset>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
+    r"^(?P<local>.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)\s*"
+    r"(?P<offset>Z|UTC|GMT|[+-]\d{2}(?::?\d{2}(?::?\d{2}(?:\.\d+)?)?)?)$"  # +00:53:28 (LMT)
 )
 _OPTIONS: dict[str, dict[str, str]] = {
     "python": {
@@ -128,6 +130,14 @@ def _not_text(reading: Reading, encoding: str, exc: UnicodeDecodeError) -> DataE
 def _sniff(path: Path, encoding: str, reading: Reading) -> tuple[str, str]:
     """(encoding, delimiter) of a CSV: a UTF-16/UTF-8 byte-order mark wins over the default
     encoding; the delimiter is a comma unless the header has none and has `;`, tab or `|`."""
+    try:
+        codecs.lookup(encoding)
+        b"".decode(encoding)  # a text encoding, not a bytes-to-bytes codec such as rot13
+    except LookupError:
+        raise DataError(
+            f"Unknown text encoding {encoding!r}.",
+            f"give a Python codec name ({reading.option('encoding', 'latin-1')}, for example).",
+        ) from None
     with path.open("rb") as file:
         head = file.read(65536)
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
@@ -144,11 +154,6 @@ def _sniff(path: Path, encoding: str, reading: Reading) -> tuple[str, str]:
         if exc.start < len(head) - 4:  # not merely a character cut at the 64 KB boundary
             raise _not_text(reading, encoding, exc) from None
         text = head[: exc.start].decode(encoding)
-    except LookupError:
-        raise DataError(
-            f"Unknown text encoding {encoding!r}.",
-            f"give a Python codec name ({reading.option('encoding', 'latin-1')}, for example).",
-        ) from None
     header = next((line for line in text.lstrip("\ufeff").splitlines() if line.strip()), "")
     counts = {d: header.count(d) for d in DELIMITERS}
     if counts[","] or not any(counts.values()):
@@ -289,7 +294,7 @@ def numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     text = column.astype(str).str.strip()
     missing = column.isna().to_numpy() | text.isin(list(MISSING_TOKENS)).to_numpy()
     coerced = pd.to_numeric(text.where(~missing), errors="coerce")
-    values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = coerced.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     if column.dtype == object:  # Parquet's mixed objects: numbers as they are, bools refused
         for i, v in enumerate(column):
             if isinstance(v, bool | np.bool_):
@@ -298,12 +303,23 @@ def numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
                     values[i] = float(v) if abs(v) < 1e308 else np.copysign(np.inf, v)
-    return values, ~missing & np.isnan(values) & ~_is_nan_token(text)
+    bad = ~missing & np.isnan(values)
+    if bad.any():  # "+nan", "-NaN": a number that is NaN, missing, not an error
+        bad[bad] = ~text[bad].str.lower().str.lstrip("+-").eq("nan").to_numpy()
+    return values, bad
 
 
-def _is_nan_token(text: pd.Series) -> np.ndarray:
-    """Where a cell spells NaN itself ("nan", "-NaN"): a number, missing, not an error."""
-    return text.str.lower().str.lstrip("+-").eq("nan").to_numpy()
+def numbers_table(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`numbers` of many columns at once (a wide file's thousand series in one parse).
+
+    Returns:
+        values (R, C) float64 and bad (R, C), column j being `columns[j]`.
+    """
+    if not columns:
+        return np.zeros((len(frame), 0)), np.zeros((len(frame), 0), bool)
+    values, bad = numbers(pd.concat([frame[c] for c in columns], ignore_index=True))
+    shape = (len(columns), len(frame))
+    return values.reshape(shape).T, bad.reshape(shape).T
 
 
 def numeric(frame: pd.DataFrame, name: str, reading: Reading, hint: str = "") -> np.ndarray:
@@ -352,8 +368,8 @@ def _parse_text_dates(text: pd.Series, iso: pd.Series, name: str, reading: Readi
             f"or {complete[1].iloc[i].date()} (day first).",
             _ISO_FIX + ".",
         )
-    if not complete:
-        return iso
+    if not complete:  # the parse that reads the most cells: its first failure is the culprit
+        return max([iso, *candidates], key=lambda c: int(c.notna().sum()))
     reading.notes.append(
         f"dates in {name!r} are not ISO 8601; parsed {text.iloc[0]!r} as "
         f"{complete[0].iloc[0].date()}"
@@ -392,10 +408,14 @@ def parse_dates(column: pd.Series, name: str, reading: Reading) -> pd.Series:
             f"{_ISO_FIX}, or name the right date column.",
         )
     else:
-        text = column.astype(str).str.strip().where(~blank(column))
+        text = column.astype(str).str.strip()
+        text = text.where(~blank(column) & ~text.isin(list(MISSING_TOKENS | {"NaT"})))
         try:
             iso = _to_datetime(text, format="ISO8601")
-            zoned = isinstance(iso.dtype, pd.DatetimeTZDtype)
+            failed = iso.isna() & text.notna()
+            zoned = isinstance(iso.dtype, pd.DatetimeTZDtype) or (  # offsets pandas cannot read
+                failed.any() and text[failed].str.extract(_OFFSET)["offset"].notna().any()
+            )
         except (ValueError, TypeError, OverflowError):  # mixed UTC offsets
             zoned = True
         if zoned:
