@@ -100,14 +100,10 @@ def _scaled(data: UserSeries, sigmas: np.ndarray) -> tuple[list[np.ndarray], flo
 
 
 def _windows(series: list[np.ndarray], length: int) -> np.ndarray:
-    """Every window of `length` steps, every length / 2, of every series: (M, length, 1)."""
+    """Every window of `length` steps of every series: (M, length, 1)."""
     from diffrnn.data.windows import forecast_windows
 
-    parts = [
-        forecast_windows(u[:, None], length, 0, stride=max(1, length // 2))[0]
-        for u in series
-        if len(u) >= length
-    ]
+    parts = [forecast_windows(u[:, None], length, 0)[0] for u in series if len(u) >= length]
     return np.concatenate(parts).astype(np.float32)
 
 

@@ -1,0 +1,397 @@
+"""The forecasting models a `Forecaster` trains: how each learns from a `ForecastProblem` and
+draws sample paths from a history.
+
+    spec = MODELS["deepar"]
+    fitted = spec.train(problem, Settings("quick", seed=0, budget_s=30.0, max_steps=None))
+    paths = spec.sample(fitted, history, calendar, horizon, 100, seed=0)   # (S, H, N)
+
+Each spec builds its model with the recipe the `forecast-user` unit of the same name uses
+(`diffrnn.bench.units`), so a model trained here is the one `compare --data` backtested, and
+trains it with the one training loop, `diffrnn.training.fit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from diffrnn.data.windows import ForecastProblem
+    from diffrnn.training import FitResult
+
+Recipe = Literal["quick", "full"]
+RECIPES: tuple[str, ...] = ("quick", "full")
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A trained model: its network (None for a floor), a floor's parameters, its costs."""
+
+    network: nn.Module | None
+    params: dict[str, np.ndarray]
+    recipe: Recipe
+    result: FitResult | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One forecasting model of the `forecast-user` task, as the Forecaster uses it.
+
+    Attributes:
+        name, family, description: as registered on the task.
+        scaling: how values are scaled before the model sees them (saved as JSON).
+        uses_calendar: the model reads calendar features of the timestamps.
+        network_class: the class of its trained network (None: a floor without one).
+        train: (problem, settings) -> Fitted, on every training row of `problem`.
+        history: (fitted, problem) -> rows of past a forecast reads.
+        sample: (fitted, history (L, N), calendar (C + H, F) or None, horizon, S, seed)
+            -> (S, H, N) paths in the data's units.
+    """
+
+    name: str
+    family: str
+    description: str
+    scaling: str
+    uses_calendar: bool
+    network_class: str | None
+    train: Callable[[ForecastProblem, Settings], Fitted]
+    history: Callable[[Fitted, ForecastProblem], int]
+    sample: Callable[[Fitted, np.ndarray, np.ndarray | None, int, int, int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a training is given: recipe size, seed, CPU-second budget, optional step cap."""
+
+    recipe: Recipe
+    seed: int
+    budget_s: float
+    max_steps: int | None
+
+
+def _season(freq: str) -> int:
+    from diffrnn.bench.units.forecasting import SEASON_BY_FREQ
+
+    return SEASON_BY_FREQ.get(freq.lstrip("0123456789"), 1)
+
+
+def _ar_order(problem: ForecastProblem) -> int:
+    return min(problem.context, 7)  # as `floor_samples` of the backtest
+
+
+def _train_floor(name: str) -> Callable[[ForecastProblem, Settings], Fitted]:
+    def train(problem: ForecastProblem, settings: Settings) -> Fitted:
+        from diffrnn.baselines.forecast import LinearAR, RandomWalk
+
+        if name == "random-walk":
+            walk = RandomWalk.fit(problem.train)
+            return Fitted(None, {"drift": walk.drift, "sigma": walk.sigma}, settings.recipe)
+        if name == "linear-ar":
+            ar = LinearAR.fit(problem.train, _ar_order(problem), shared=False)
+            return Fitted(None, {"coef": ar.coef, "sigma": ar.sigma}, settings.recipe)
+        if name == "seasonal-naive":
+            season = np.array(_season(problem.freq), dtype=np.int64)
+            return Fitted(None, {"season": season}, settings.recipe)
+        return Fitted(None, {}, settings.recipe)
+
+    return train
+
+
+def _floor_history(name: str) -> Callable[[Fitted, ForecastProblem], int]:
+    def history(fitted: Fitted, problem: ForecastProblem) -> int:
+        if name == "seasonal-naive":
+            return max(problem.context, _season(problem.freq))
+        if name == "linear-ar":
+            return max(problem.context, _ar_order(problem))
+        return problem.context
+
+    return history
+
+
+def _sample_floor(name: str) -> Any:
+    def sample(
+        fitted: Fitted,
+        history: np.ndarray,
+        calendar: np.ndarray | None,
+        horizon: int,
+        num_samples: int,
+        seed: int,
+    ) -> np.ndarray:
+        from diffrnn.baselines.forecast import (
+            LinearAR,
+            RandomWalk,
+            last_value,
+            seasonal_naive,
+        )
+
+        past = history[None]  # (1, L, N)
+        rng = np.random.default_rng(seed)
+        if name == "last-value":
+            paths = last_value(past, horizon)[:, None]
+        elif name == "seasonal-naive":
+            paths = seasonal_naive(past, horizon, int(fitted.params["season"]))[:, None]
+        elif name == "random-walk":
+            walk = RandomWalk(fitted.params["drift"], fitted.params["sigma"])
+            paths = walk.sample(past, horizon, num_samples, rng)
+        else:
+            ar = LinearAR(fitted.params["coef"], fitted.params["sigma"])
+            paths = ar.sample(past, horizon, num_samples, rng)
+        paths = paths[0]  # (S, H, N); S = 1 for a point forecast
+        return np.repeat(paths, num_samples, axis=0) if len(paths) == 1 else paths
+
+    return sample
+
+
+def _fit(model: nn.Module, dataset: Any, batch_size: int, settings: Settings, train: Any) -> Any:
+    """The one training loop (`diffrnn.training.fit`) with the settings' budget, seed and cap."""
+    import dataclasses
+
+    import torch
+
+    from diffrnn.bench.unit_training import seeded_loader
+    from diffrnn.training import fit
+    from diffrnn.training.overrides import TrainOverrides
+
+    torch.manual_seed(settings.seed)
+    config = dataclasses.replace(train, budget_s=settings.budget_s, seed=settings.seed)
+    if settings.max_steps is not None:  # steps instead of seconds, as `diffrnn train` does
+        config = TrainOverrides(max_steps=settings.max_steps).apply(config)
+    loader = seeded_loader(dataset, batch_size, settings.seed)
+    return fit(model, loader, None, config)
+
+
+def _train_deepar(cell: str) -> Callable[[ForecastProblem, Settings], Fitted]:
+    def train(problem: ForecastProblem, settings: Settings) -> Fitted:
+        import torch
+
+        from diffrnn.bench.units.forecasting import DEEPAR_RECIPES, deepar_config_for
+        from diffrnn.data.windows import SeriesWindows
+        from diffrnn.rnn.deepar import DeepAR
+        from diffrnn.training import OptimConfig, TrainConfig
+
+        recipe = DEEPAR_RECIPES[settings.recipe]
+        config = deepar_config_for(problem, cell, settings.recipe)
+        calendar = problem.calendar()  # (T, F) or None
+        windows = SeriesWindows(problem.train, config.window_length, calendar)
+        torch.manual_seed(settings.seed)
+        model = DeepAR(config)
+        train_config = TrainConfig(
+            max_steps=recipe.max_steps,
+            grad_clip=10.0,
+            ema_decay=recipe.ema_decay,
+            optim=OptimConfig(lr=recipe.lr, schedule=recipe.schedule, total_steps=recipe.max_steps),
+        )
+        result = _fit(model, windows, recipe.batch_size, settings, train_config)
+        return Fitted(result.model, {}, settings.recipe, result)
+
+    return train
+
+
+def _sample_deepar(
+    fitted: Fitted,
+    history: np.ndarray,
+    calendar: np.ndarray | None,
+    horizon: int,
+    num_samples: int,
+    seed: int,
+) -> np.ndarray:
+    import torch
+
+    model = fitted.network
+    assert model is not None
+    n = history.shape[1]
+    steps = model.config.context_length + horizon
+    feats = np.zeros((steps, 0), np.float32) if calendar is None else calendar
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)  # DeepAR draws from the global generator
+        paths = model.sample(
+            torch.as_tensor(history.T, dtype=torch.float32),  # (N, L)
+            torch.as_tensor(feats, dtype=torch.float32)[None].expand(n, -1, -1),  # (N, C + H, F)
+            torch.arange(n),
+            num_samples,
+        )  # (N, S, H)
+    return paths.permute(1, 2, 0).double().numpy()  # (S, H, N)
+
+
+def _train_diffusion(problem: ForecastProblem, settings: Settings) -> Fitted:
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from diffrnn.bench.units.diffusion_forecasting import RECIPES
+    from diffrnn.data.windows import forecast_windows
+    from diffrnn.diffusion.denoisers_1d import ConvDenoiser1dConfig
+    from diffrnn.diffusion.ts_forecaster import DiffusionForecaster, DiffusionForecasterConfig
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    recipe = RECIPES[settings.recipe]
+    past, future = forecast_windows(problem.train, problem.context, problem.horizon)
+    dataset = TensorDataset(
+        torch.tensor(past, dtype=torch.float32), torch.tensor(future, dtype=torch.float32)
+    )
+    torch.manual_seed(settings.seed)
+    config = DiffusionForecasterConfig(
+        ConvDenoiser1dConfig(
+            num_series=problem.num_series,
+            horizon=problem.horizon,
+            context=problem.context,
+            hidden=recipe.hidden,
+            layers=recipe.layers,
+        ),
+        sampler_steps=recipe.sampler_steps,
+    )
+    train_config = TrainConfig(
+        max_steps=recipe.max_steps,
+        ema_decay=recipe.ema_decay,
+        optim=OptimConfig(lr=recipe.lr, warmup_steps=100),
+    )
+    result = _fit(DiffusionForecaster(config), dataset, recipe.batch_size, settings, train_config)
+    return Fitted(result.model, {}, settings.recipe, result)
+
+
+def _sample_diffusion(
+    fitted: Fitted,
+    history: np.ndarray,
+    calendar: np.ndarray | None,
+    horizon: int,
+    num_samples: int,
+    seed: int,
+) -> np.ndarray:
+    import torch
+
+    model = fitted.network
+    assert model is not None
+    past = torch.as_tensor(history[None], dtype=torch.float32)  # (1, C, N)
+    paths = model.forecast(past, num_samples, generator=torch.Generator().manual_seed(seed))
+    return paths[0].double().numpy()  # (S, H, N)
+
+
+def _train_timegrad(problem: ForecastProblem, settings: Settings) -> Fitted:
+    import torch
+
+    from diffrnn.bench.units.timegrad import TIMEGRAD_RECIPES, timegrad_config_for
+    from diffrnn.data.windows import MultivariateWindows
+    from diffrnn.hybrid.timegrad import TimeGrad
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    recipe = TIMEGRAD_RECIPES[settings.recipe]
+    config = timegrad_config_for(problem, recipe, "gru")
+    windows = MultivariateWindows(problem.train, config.window_length, problem.calendar())
+    torch.manual_seed(settings.seed)
+    train_config = TrainConfig(
+        max_steps=recipe.max_steps, grad_clip=10.0, optim=OptimConfig(lr=recipe.lr)
+    )
+    result = _fit(TimeGrad(config), windows, recipe.batch_size, settings, train_config)
+    return Fitted(result.model, {}, settings.recipe, result)
+
+
+def _sample_timegrad(
+    fitted: Fitted,
+    history: np.ndarray,
+    calendar: np.ndarray | None,
+    horizon: int,
+    num_samples: int,
+    seed: int,
+) -> np.ndarray:
+    import torch
+
+    from diffrnn.bench.units.timegrad import TIMEGRAD_RECIPES
+
+    model = fitted.network
+    assert model is not None
+    steps = model.config.context_length + horizon
+    feats = np.zeros((steps, 0), np.float32) if calendar is None else calendar
+    recipe = TIMEGRAD_RECIPES[fitted.recipe]  # the backtest's sampler for this recipe
+    paths = model.sample(
+        torch.as_tensor(history[None], dtype=torch.float32),  # (1, L, N)
+        torch.as_tensor(feats[None], dtype=torch.float32),  # (1, C + H, F)
+        num_samples,
+        sampler=recipe.sampler,
+        steps=recipe.sampler_steps,
+        generator=torch.Generator().manual_seed(seed),
+    )  # (1, S, H, N)
+    return paths[0].double().numpy()
+
+
+def _network_history(fitted: Fitted, problem: ForecastProblem) -> int:
+    config = fitted.network.config  # type: ignore[union-attr]
+    return getattr(config, "history_length", problem.context)
+
+
+_MEAN_SCALING = "per window and series, y / mean |y| over the context (DeepAR's), inside the model"
+_STANDARD_SCALING = (
+    "per window and series, standardised by the context's mean and standard deviation, inside "
+    "the model"
+)
+
+
+def _floor_spec(name: str, description: str) -> ModelSpec:
+    return ModelSpec(
+        name=name,
+        family="baseline",
+        description=description,
+        scaling="none",
+        uses_calendar=False,
+        network_class=None,
+        train=_train_floor(name),
+        history=_floor_history(name),
+        sample=_sample_floor(name),
+    )
+
+
+MODELS: dict[str, ModelSpec] = {
+    "last-value": _floor_spec("last-value", "the last observed value repeated (a point forecast)"),
+    "seasonal-naive": _floor_spec(
+        "seasonal-naive", "the last season, by the data's frequency, repeated (a point forecast)"
+    ),
+    "random-walk": _floor_spec("random-walk", "a Gaussian random walk per series"),
+    "linear-ar": _floor_spec("linear-ar", "least-squares AR(<= 7) per series, Gaussian residuals"),
+    "deepar": ModelSpec(
+        "deepar",
+        "rnn",
+        "DeepAR: an LSTM over lags and calendar features, Student-t paths",
+        _MEAN_SCALING,
+        True,
+        "diffrnn.rnn.deepar.DeepAR",
+        _train_deepar("lstm"),
+        _network_history,
+        _sample_deepar,
+    ),
+    "gru": ModelSpec(
+        "gru",
+        "rnn",
+        "DeepAR with a GRU cell",
+        _MEAN_SCALING,
+        True,
+        "diffrnn.rnn.deepar.DeepAR",
+        _train_deepar("gru"),
+        _network_history,
+        _sample_deepar,
+    ),
+    "diffusion-forecaster": ModelSpec(
+        "diffusion-forecaster",
+        "diffusion",
+        "conditional diffusion over the horizon given the context (DPM-Solver++)",
+        _STANDARD_SCALING,
+        False,
+        "diffrnn.diffusion.ts_forecaster.DiffusionForecaster",
+        _train_diffusion,
+        _network_history,
+        _sample_diffusion,
+    ),
+    "timegrad": ModelSpec(
+        "timegrad",
+        "hybrid",
+        "TimeGrad: a GRU conditioning a diffusion model of each next step of all series",
+        _MEAN_SCALING,
+        True,
+        "diffrnn.hybrid.timegrad.TimeGrad",
+        _train_timegrad,
+        _network_history,
+        _sample_timegrad,
+    ),
+}
