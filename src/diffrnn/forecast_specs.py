@@ -75,9 +75,9 @@ class Settings:
 
 
 def _season(freq: str) -> int:
-    from diffrnn.bench.units.forecasting import SEASON_BY_FREQ
+    from diffrnn.data.windows import season_length
 
-    return SEASON_BY_FREQ.get(freq.lstrip("0123456789"), 1)
+    return season_length(freq)
 
 
 def _ar_order(problem: ForecastProblem) -> int:
