@@ -8,12 +8,14 @@ survives it, and reruns the same command to the end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -65,19 +67,34 @@ if __name__ == "__main__":  # the fork server imports this module too
     main(sys.argv[2:])
 """
 
-STARTUP_S = 240.0
+STARTUP_S = 900.0
 """The fork server imports torch and every model first: generous on a loaded 2-core machine."""
 DEATH_S = 15.0
 
 
-def _start(tmp_path: Path) -> tuple[subprocess.Popen[str], list[str]]:
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Callable[[], tuple[subprocess.Popen[str], list[str]]]]:
+    """Starts `compare` (in a session of its own, as a shell starts a job); whatever it left
+    running when the test ends, failed or not, is killed."""
     (tmp_path / "sleepy_units.py").write_text(SLEEPY_UNITS)
     (tmp_path / "compare.py").write_text(COMPARE)
     run = tmp_path / "run"
     argv = [sys.executable, str(tmp_path / "compare.py"), str(tmp_path), "compare"]
     argv += ["--tasks", "sleepy", "--seeds", "2", "--jobs", "2", "--out", str(run)]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return process, argv
+    started: list[subprocess.Popen[str]] = []
+
+    def _start() -> tuple[subprocess.Popen[str], list[str]]:
+        process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        started.append(process)
+        return process, argv
+
+    yield _start
+    for process in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # its group: fork server and units too
+        process.communicate()
 
 
 def _unit_pids(tmp_path: Path, process: subprocess.Popen[str]) -> list[int]:
@@ -117,9 +134,9 @@ def _rerun_completes(argv: list[str], tmp_path: Path) -> None:
 
 
 def test_kill_9_of_compare_takes_its_unit_processes_and_fork_server_along(
-    tmp_path: Path,
+    tmp_path: Path, start: Callable[[], tuple[subprocess.Popen[str], list[str]]]
 ) -> None:
-    process, argv = _start(tmp_path)
+    process, argv = start()
     units = _unit_pids(tmp_path, process)
     fork_server = _parent(units[0])
     assert fork_server != process.pid and _parent(fork_server) == process.pid
@@ -129,14 +146,27 @@ def test_kill_9_of_compare_takes_its_unit_processes_and_fork_server_along(
     _rerun_completes(argv, tmp_path)
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(
+    ("signum", "group", "code"),
+    [
+        (signal.SIGTERM, False, 143),  # `kill PID`
+        (signal.SIGINT, True, 130),  # Ctrl-C: the terminal signals the whole foreground group
+    ],
+)
 def test_a_stop_signal_ends_compare_with_one_line_and_a_resumable_run(
-    tmp_path: Path, signum: int, code: int
+    tmp_path: Path,
+    start: Callable[[], tuple[subprocess.Popen[str], list[str]]],
+    signum: int,
+    group: bool,
+    code: int,
 ) -> None:
-    process, argv = _start(tmp_path)
+    process, argv = start()
     units = _unit_pids(tmp_path, process)
     fork_server = _parent(units[0])
-    process.send_signal(signum)
+    if group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == code, stderr
     lines = stderr.strip().splitlines()
