@@ -202,19 +202,27 @@ def test_the_reference_verdict_is_shown_beside_the_live_one(
     monkeypatch.setattr(report_module, "load_reference", lambda: None)
     md = write_report(run).markdown.read_text()
     assert md.count("| reference: not yet run |") == 10
+    gap = "long-adding trained 40 s, counts from 600 s"
     reference = {
         "run": "evidence/reference",
         "command": "diffrnn compare --suite reference",
         "commit": "abc1234",
-        "claims": {"C3": {"verdict": "holds", "headline": "fd: ddpm 8.9 ± 2.4 vs pixel-lstm 32"}},
+        "claims": {
+            "C3": {"verdict": "holds", "headline": "fd: ddpm 8.9 ± 2.4 vs pixel-lstm 32"},
+            "C2": {"verdict": NOT_EVIDENCE, "headline": f"below the evidence budget: {gap}"},
+        },
     }
     monkeypatch.setattr(report_module, "load_reference", lambda: reference)
     paths = write_report(run)
     md, page = paths.markdown.read_text(), paths.html.read_text()
     row = next(line for line in md.splitlines() if line.startswith("| C3: "))
     assert row.endswith("| reference: holds (fd: ddpm 8.9 ± 2.4 vs pixel-lstm 32) |")
+    c2 = next(line for line in md.splitlines() if line.startswith("| C2: "))
+    assert c2.endswith(
+        f"| reference: {NOT_EVIDENCE} (long-adding trained 40 s, counts from 600 s) |"
+    )
     assert "| reference: not scored |" in md  # C1 has no entry in this reference
-    assert "(diffrnn compare --suite reference, abc1234)" in md
+    assert "The reference column is the committed run evidence/reference (abc1234)." in md
     tile = page[page.index('<span class="tile-id">C3</span>') :].split('<div class="tile ')[0]
     assert '<span class="dot tone-good"></span>reference: holds (fd: ddpm 8.9' in tile
 

@@ -232,13 +232,16 @@ def test_main_writes_the_reference_scorecard(
     run.mkdir()
     lines = "".join(json.dumps(r) + "\n" for r in designed_run())
     (run / "results.jsonl").write_text(lines)
-    (run / "run.json").write_text(json.dumps({"command": "diffrnn compare --suite reference"}))
+    code = {"git_commit": "abc1234def", "git_dirty": False, "source_sha256": "0123456789ab"}
+    info = {"command": "diffrnn compare --suite reference", "code": code}
+    (run / "run.json").write_text(json.dumps(info))
     target = tmp_path / REFERENCE_FILE
     monkeypatch.setattr(scorecard, "reference_path", lambda: target)
     monkeypatch.setattr(scorecard, "evidence_budgets", lambda: ENOUGH)
     assert scorecard.main([str(run)]) == 0
     stored = json.loads(target.read_text())
     assert stored["command"] == "diffrnn compare --suite reference"
+    assert stored["commit"] == "commit abc1234, source 01234567"
     assert {k: v["verdict"] for k, v in stored["claims"].items()} == verdicts(designed_run())
     assert scorecard.main([]) == 2
     assert scorecard.main([str(tmp_path / "nowhere")]) == 2

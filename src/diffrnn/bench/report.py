@@ -191,8 +191,9 @@ def _reference_line(reference: dict[str, Any] | None, claim: str) -> tuple[str, 
     entry = (reference or {}).get("claims", {}).get(claim)
     if entry is None:
         return (NOT_YET_RUN if reference is None else "reference: not scored"), "muted"
-    verdict = entry["verdict"]
-    tail = f" ({entry['headline']})" if entry.get("headline") else ""
+    verdict, headline = entry["verdict"], entry.get("headline") or ""
+    headline = headline.removeprefix("below the evidence budget: ")  # the verdict says so
+    tail = f" ({headline})" if headline else ""
     return f"reference: {verdict}{tail}", TONES.get(verdict, "muted")
 
 
@@ -241,9 +242,8 @@ def scorecard_section(card: list[ClaimResult], reference: dict[str, Any] | None)
         source = "No reference run is committed yet: its column says so."
     else:
         commit = reference.get("commit") or "unknown commit"
-        source = (
-            f"The reference column is the committed run {reference.get('run')} "
-            f"({reference.get('command') or 'command unknown'}, {commit})."
+        source = (  # its command is in its run.json
+            f"The reference column is the committed run {reference.get('run')} ({commit})."
         )
     rules = (
         f"Each claim of the article is scored from this run's records. A verdict needs at least "

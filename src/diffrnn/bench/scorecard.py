@@ -1077,6 +1077,7 @@ def score_runs(runs: Runs) -> list[ClaimResult]:
 
 def reference_snapshot(run_dir: Path) -> dict[str, Any]:
     """The scorecard of a committed run, as stored in `reference_scorecard.json`."""
+    from diffrnn.bench.provenance import describe_code
     from diffrnn.bench.results import RESULTS_FILE, read_records
     from diffrnn.bench.runner import read_run_info
 
@@ -1085,8 +1086,8 @@ def reference_snapshot(run_dir: Path) -> dict[str, Any]:
     return {
         "run": REFERENCE_RUN,
         "command": info.get("command"),
-        "commit": info.get("commit") or info.get("git_commit"),
-        "finished_at": info.get("finished_at"),
+        "commit": describe_code(info.get("code")),  # run.json's code: commit, dirty, source
+        "prepared_at": info.get("prepared_at"),
         "claims": {c.claim: c.to_json() for c in card},
     }
 
