@@ -206,6 +206,7 @@ def sample(
     ] = 60.0,
 ) -> None:
     """Generate one spoken digit as an 8 kHz WAV (log-mel generator + Griffin-Lim)."""
+    from diffrnn.bench.train import check_seed
     from diffrnn.bench.units.audio import GENERATORS
     from diffrnn.errors import ConfigError
 
@@ -213,6 +214,7 @@ def sample(
         raise ConfigError(f"sample supports --task audio-fsdd, got {task!r}.")
     if model not in GENERATORS:
         raise ConfigError(f"--model must be one of {', '.join(GENERATORS)}, got {model!r}.")
+    check_seed(seed)
     wav = check.output_file(output, "--output")  # checked before any training
     saved = check.input_dir(from_dir, "--from") if from_dir is not None else None
     import numpy as np

@@ -321,3 +321,15 @@ def test_cli_refusals_of_train_are_one_line(
     assert exited.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and needle in err, err
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**70)])
+def test_sample_refuses_a_seed_out_of_range_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], seed: str
+) -> None:
+    argv = ["sample", "--task", "audio-fsdd", "--model", "audio-gru", "--digit", "1"]
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "-o", str(tmp_path / "x.wav"), "--seed", seed, "--budget", "0.1"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"--seed must be in [0, 4294967295], got {seed}" in err

@@ -87,3 +87,28 @@ def test_tiny_model_learns_a_periodic_series() -> None:
     error = (paths.mean(1) - future[:8]).pow(2).mean()
     last_value = (past[:8, -1:] - future[:8]).pow(2).mean()
     assert error < 0.15 * last_value
+
+
+def test_only_a_chunk_of_the_context_is_copied_per_path() -> None:
+    """The context is copied per path chunk by chunk, never for all B S paths at once (for
+    10,000 series that copy alone was windows x 100 x C x N floats)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Shapes(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.shapes: set[tuple[int, ...]] = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+            out = func(*args, **(kwargs or {}))
+            if isinstance(out, torch.Tensor):
+                self.shapes.add(tuple(out.shape))
+            return out
+
+    model, past = _model(), torch.randn(3, 12, 2)
+    with Shapes() as seen:
+        paths = model.forecast(past, num_samples=7, generator=torch.Generator(), max_batch=5)
+    assert paths.shape == (3, 7, 6, 2)
+    assert (5, 12, 2) in seen.shapes and (21, 12, 2) not in seen.shapes
+    full = model.forecast(past, num_samples=7, generator=torch.Generator(), max_batch=21)
+    assert full.shape == paths.shape

@@ -136,3 +136,68 @@ def test_exchange_preset_reads_gluonts_lags_and_windows_fit() -> None:
     )
     with pytest.raises(ValueError, match="distribution must be one of"):
         DeepARConfig(distribution="laplace")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("distribution", ["student_t", "gaussian"])
+def test_draws_follow_torchs_sampler_under_the_same_seed(distribution: str) -> None:
+    """`_draw` (a generator per block) reproduces `Distribution.sample()` bit for bit."""
+    from torch import distributions
+
+    from diffrnn.rnn.deepar import _draw
+
+    g = torch.Generator().manual_seed(5)
+    loc, scale, df = torch.randn(700, generator=g), torch.rand(700, generator=g) + 0.1, None
+    if distribution == "student_t":
+        df = 2.0 + 4.0 * torch.rand(700, generator=g)
+        dist = distributions.StudentT(df, loc, scale)
+    else:
+        dist = distributions.Normal(loc, scale)
+    torch.manual_seed(11)
+    assert torch.equal(_draw(dist, [torch.Generator().manual_seed(11)]), dist.sample())
+
+
+def test_chunked_sampling_equals_unchunked_under_the_same_generator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A budget of one noise block per chunk (3 chunks here) gives the paths of one chunk."""
+    from diffrnn.rnn import deepar
+
+    monkeypatch.setattr(deepar, "NOISE_BLOCK", 64)
+    config = _config()
+    model = DeepAR(config).eval()
+    batch = _batch(config, batch=3)
+    series = 40  # 40 series x 4 paths = 160 paths = 2.5 blocks of 64
+    history = batch["target"][:, :-4].repeat(14, 1)[:series] * torch.rand(series, 1)
+    args = (
+        history,
+        batch["time_feat"][:, -10:].repeat(14, 1, 1)[:series],
+        torch.arange(series) % 3,
+        4,
+    )
+    chunks: list[int] = []
+    real_unroll = DeepAR._unroll
+
+    def counting(self, z, *rest):  # type: ignore[no-untyped-def]
+        chunks.append(z.shape[0])
+        return real_unroll(self, z, *rest)
+
+    monkeypatch.setattr(DeepAR, "_unroll", counting)
+    small = model.sample_bytes_per_path(batch["time_feat"].shape[-1]) * 64  # one block a chunk
+    whole = model.sample(*args, generator=torch.Generator().manual_seed(9))
+    assert chunks == [160]
+    chunked = model.sample(*args, generator=torch.Generator().manual_seed(9), max_bytes=small)
+    assert chunks[1:] == [64, 64, 32]
+    assert whole.shape == (series, 4, 4) and torch.isfinite(whole).all()
+    torch.testing.assert_close(chunked, whole, rtol=0, atol=1e-6)
+    again = model.sample(*args, generator=torch.Generator().manual_seed(10))
+    assert not torch.allclose(again, whole)  # the generator does decide the paths
+
+
+def test_the_chunk_size_stays_within_the_budget() -> None:
+    model = DeepAR(deepar_exchange("lstm"))  # lags up to 793: long histories per path
+    per_path = model.sample_bytes_per_path(4)
+    assert per_path > 50_000  # 53 kB: a million paths at once would need 53 GB
+    for budget in (2**28, 2**30, 2**32):
+        chunk = model.chunk_paths(4, budget)
+        assert chunk % 1024 == 0 and chunk * per_path <= budget < (chunk + 1024) * per_path
+    assert model.chunk_paths(4, 2**20) == 1024  # never less than one noise block

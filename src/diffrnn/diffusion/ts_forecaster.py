@@ -102,10 +102,11 @@ class DiffusionForecaster(PretrainedMixin, nn.Module):
         cfg = self.config
         batch, _, num_series = past.shape
         scaling = self.scaling(past)
-        cond = scaling.transform(past).repeat_interleave(num_samples, dim=0)  # (B S, C, N)
+        context = scaling.transform(past)  # (B, C, N)
         chunks = []
-        for start in range(0, cond.shape[0], max_batch):
-            part = cond[start : start + max_batch]
+        for start in range(0, batch * num_samples, max_batch):  # rows: (window, path) pairs
+            rows = torch.arange(start, min(start + max_batch, batch * num_samples))
+            part = context[rows // num_samples]  # (R, C, N): only this chunk's copies
             shape = (part.shape[0], cfg.denoiser.horizon, num_series)
             chunks.append(
                 sample(
