@@ -55,6 +55,10 @@ VALID = {  # a valid value per option, drawn as often as a hostile one
     "--fill": ["error", "ffill", "interpolate", "zero"],
     "--format": ["long", "wide"],
     "--freq": ["D"],
+    "--id-col": ["unique_id", "id"],
+    "--time-col": ["ds", "date"],
+    "--target-col": ["y", "amount"],
+    "--encoding": ["utf-8", "latin-1"],
 }
 
 
@@ -205,7 +209,8 @@ def user_files(draw: st.DrawFn) -> bytes:
 def user_data_options(draw: st.DrawFn) -> list[str]:
     horizon = draw(st.sampled_from(VALID["--horizon"])) if draw(st.booleans()) else None
     argv = ["--horizon", horizon or _value(draw, "--horizon")]
-    options = ["--context", "--windows", "--fill", "--format", "--freq"]
+    options = ["--context", "--windows", "--fill", "--format", "--freq", "--id-col", "--time-col"]
+    options += ["--target-col", "--encoding"]
     for option in draw(st.lists(st.sampled_from(options), unique=True, max_size=2)):
         argv += [option, _value(draw, option)]
     return argv

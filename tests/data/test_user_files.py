@@ -130,7 +130,9 @@ def test_parquet_row_count_is_checked_from_metadata_before_loading(
         raise AssertionError("the data was read before its size was checked")
 
     monkeypatch.setattr(pd, "read_parquet", never)
-    with pytest.raises(DataError, match=r"holds 1,001 rows.* the limits are 1,000 rows"):
+    with pytest.raises(
+        DataError, match=r"holds 1,001 rows of 2 column\(s\) .* the limit is 1,000 rows"
+    ):
         load_user_data(tmp_path / "many.parquet")
 
 

@@ -410,9 +410,8 @@ def _long_to_grid(
     Vectorised over rows: R rows of N series cost a few sorts, not N loops.
     """
     stamps = parse_dates(frame[time_column], time_column, reading)
-    codes, uniques = pd.factorize(
-        parse_ids(frame[id_column], id_column, reading)
-    )  # appearance order
+    ids_column = parse_ids(frame[id_column], id_column, reading)
+    codes, uniques = pd.factorize(ids_column)  # series numbered in order of appearance
     ids = tuple(str(u) for u in uniques)
     target = numeric(frame, target_column, reading, target_hint)
     t = stamps.to_numpy().view(np.int64)  # (R,) microseconds

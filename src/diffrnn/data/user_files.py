@@ -196,14 +196,19 @@ def _read_parquet(path: Path, reading: Reading) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     metadata = pq.ParquetFile(path).metadata  # the footer only: sizes before any data is read
-    rows = metadata.num_rows
-    content = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
-    if rows > MAX_ROWS or content > MAX_PARQUET_BYTES:
+    rows, columns = metadata.num_rows, metadata.num_columns
+    if rows > MAX_ROWS:
         raise DataError(
-            f"{reading.name} holds {rows:,} rows, {content / 1e9:.1f} GB uncompressed (its "
-            f"Parquet metadata); the limits are {MAX_ROWS:,} rows and "
-            f"{MAX_PARQUET_BYTES / 1e9:.0f} GB.",
+            f"{reading.name} holds {rows:,} rows of {columns} column(s) (its Parquet metadata), "
+            f"about {rows * columns * 8 / 1e9:.1f} GB once loaded; the limit is {MAX_ROWS:,} rows.",
             "aggregate to a coarser frequency or split the file by series.",
+        )
+    content = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    if content > MAX_PARQUET_BYTES:
+        raise DataError(
+            f"{reading.name} holds {content / 1e9:.1f} GB of data once decompressed (its Parquet "
+            f"metadata); the limit is {MAX_PARQUET_BYTES / 1e9:.0f} GB.",
+            "drop the columns that are not series, ids or dates, or split the file by series.",
         )
     return pd.read_parquet(path)
 

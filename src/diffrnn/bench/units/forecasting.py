@@ -31,8 +31,9 @@ from diffrnn.errors import DataError
 
 NUM_SAMPLES = 100  # sample paths per series and window (the task protocol)
 SAMPLE_CHUNK_PATHS = 100_000
-"""DeepAR samples at most this many paths at once: all 3M paths of 10,000 series x 3 origins
-at once peaked at 16.8 GB, in chunks of 100k at 1.5 GB (the GRU unit, quick suite)."""
+"""Series paths sampled at once (DeepAR: series x windows x samples; TimeGrad: whole windows of
+samples x series). DeepAR's 3M paths of 10,000 series x 3 origins at once peaked at 16.8 GB,
+in chunks of 100k at 1.5 GB (the GRU unit, quick suite)."""
 FloorName = Literal["last-value", "seasonal-naive", "random-walk", "linear-ar"]
 ETTH1_HORIZONS = (96, 192, 336, 720)
 

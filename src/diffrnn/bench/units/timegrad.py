@@ -20,6 +20,7 @@ from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 from diffrnn.bench.units.forecasting import (
     NUM_SAMPLES,
+    SAMPLE_CHUNK_PATHS,
     SHORT_LAG_LIMIT,
     exchange_problem,
     fan_chart,
@@ -124,15 +125,24 @@ def forecast_paths(
     feats = np.zeros((len(history), length, 0), np.float32)
     if calendar is not None:
         feats = np.stack([calendar[e - length : e] for e in problem.test_ends])  # (W, C + H, F)
+    history_t = torch.as_tensor(history, dtype=torch.float32)
+    feats_t = torch.as_tensor(feats, dtype=torch.float32)
+    chunk = max(1, SAMPLE_CHUNK_PATHS // (num_samples * problem.num_series))  # windows at once
 
     def draw() -> torch.Tensor:
-        return model.sample(
-            torch.as_tensor(history, dtype=torch.float32),
-            torch.as_tensor(feats, dtype=torch.float32),
-            num_samples,
-            sampler=sampler,
-            steps=steps,
-            generator=torch.Generator().manual_seed(seed),
+        generator = torch.Generator().manual_seed(seed)
+        return torch.cat(
+            [
+                model.sample(
+                    history_t[i : i + chunk],
+                    feats_t[i : i + chunk],
+                    num_samples,
+                    sampler=sampler,
+                    steps=steps,
+                    generator=generator,
+                )
+                for i in range(0, len(history_t), chunk)
+            ]
         )  # (W, S, H, N)
 
     paths, wall = timed_call(draw, repeats, warmup)
