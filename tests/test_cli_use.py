@@ -72,15 +72,14 @@ def test_denoise_writes_the_input_format_and_prints_sigma(
     rng = np.random.default_rng(0)
     stamps = pd.date_range("2024-01-01", periods=60, freq="h")
     noisy = np.sin(np.arange(60) / 5) + 0.3 * rng.standard_normal(60)
-    pd.DataFrame({"ds": stamps, "y": noisy}).to_csv(tmp_path / "noisy.csv", index=False)
+    pd.DataFrame({"ds": stamps, "sensor": noisy}).to_csv(tmp_path / "noisy.csv", index=False)
     out = tmp_path / "clean.parquet"
     main(["denoise", "--data", str(tmp_path / "noisy.csv"), "-o", str(out), "--max-steps", "3"])
     printed = capsys.readouterr().out
-    assert "noise sd (estimated from the first differences): y 0." in printed
+    assert "noise sd (estimated from the first differences): sensor 0." in printed
     clean = pd.read_parquet(out)
-    # a `ds, y` file is one series in long format to the loader: it comes back as long rows
-    assert list(clean.columns) == ["unique_id", "ds", "y"] and len(clean) == 60
-    assert np.isfinite(clean["y"]).all() and not np.array_equal(clean["y"], noisy)
+    assert list(clean.columns) == ["ds", "sensor"] and len(clean) == 60
+    assert np.isfinite(clean["sensor"]).all() and not np.array_equal(clean["sensor"], noisy)
 
 
 def test_tasks_models_and_version(capsys: pytest.CaptureFixture) -> None:
