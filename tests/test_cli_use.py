@@ -82,6 +82,20 @@ def test_denoise_writes_the_input_format_and_prints_sigma(
     assert np.isfinite(clean["sensor"]).all() and not np.array_equal(clean["sensor"], noisy)
 
 
+def test_generate_prints_both_scores_and_writes_the_windows(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    data = _shops(tmp_path / "sales.csv", days=100)
+    out = tmp_path / "synthetic.csv"
+    args = ["generate", "--data", str(data), "--length", "7", "-n", "5", "-o", str(out)]
+    main([*args, "--max-steps", "2"])
+    printed = capsys.readouterr().out
+    assert "discriminative score against 14 held-out windows" in printed
+    assert "predictive score against 14 held-out windows" in printed
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["sample", "step", "shop 0", "shop 1"] and len(frame) == 35
+
+
 def test_tasks_models_and_version(capsys: pytest.CaptureFixture) -> None:
     main(["tasks"])
     assert "forecast-user" in capsys.readouterr().out
@@ -107,6 +121,8 @@ def test_tasks_models_and_version(capsys: pytest.CaptureFixture) -> None:
         (["forecast", "--from", "nowhere", "-o", "f.csv"], "no such directory"),
         (["denoise", "--data", "{sales}", "-o", "c.csv", "--sigma", "-1"], "--sigma must be"),
         (["denoise", "--data", "nope.csv", "-o", "c.csv"], "No file at"),
+        (["generate", "--data", "{sales}", "-o", "c.csv", "--model", "x"], "--model must be"),
+        (["generate", "--data", "{sales}", "-o", "c.csv", "--length", "30"], "need at least"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(
