@@ -630,6 +630,7 @@ class _TrainingProgress:
             TimeElapsedColumn(),
             console=screen,
             transient=True,
+            disable=not screen.is_terminal,  # a log gets the summary lines only
         )
         self.current: Any = None
 
