@@ -72,15 +72,28 @@ def test_denoise_writes_the_input_format_and_prints_sigma(
     rng = np.random.default_rng(0)
     stamps = pd.date_range("2024-01-01", periods=60, freq="h")
     noisy = np.sin(np.arange(60) / 5) + 0.3 * rng.standard_normal(60)
-    pd.DataFrame({"ds": stamps, "y": noisy}).to_csv(tmp_path / "noisy.csv", index=False)
+    pd.DataFrame({"ds": stamps, "sensor": noisy}).to_csv(tmp_path / "noisy.csv", index=False)
     out = tmp_path / "clean.parquet"
     main(["denoise", "--data", str(tmp_path / "noisy.csv"), "-o", str(out), "--max-steps", "3"])
     printed = capsys.readouterr().out
-    assert "noise sd (estimated from the first differences): y 0." in printed
+    assert "noise sd (estimated from the first differences): sensor 0." in printed
     clean = pd.read_parquet(out)
-    # a `ds, y` file is one series in long format to the loader: it comes back as long rows
-    assert list(clean.columns) == ["unique_id", "ds", "y"] and len(clean) == 60
-    assert np.isfinite(clean["y"]).all() and not np.array_equal(clean["y"], noisy)
+    assert list(clean.columns) == ["ds", "sensor"] and len(clean) == 60
+    assert np.isfinite(clean["sensor"]).all() and not np.array_equal(clean["sensor"], noisy)
+
+
+def test_generate_prints_both_scores_and_writes_the_windows(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    data = _shops(tmp_path / "sales.csv", days=100)
+    out = tmp_path / "synthetic.csv"
+    args = ["generate", "--data", str(data), "--length", "7", "-n", "5", "-o", str(out)]
+    main([*args, "--max-steps", "2"])
+    printed = capsys.readouterr().out
+    assert "discriminative score against 14 held-out windows" in printed
+    assert "predictive score against 14 held-out windows" in printed
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["sample", "step", "shop 0", "shop 1"] and len(frame) == 35
 
 
 def test_tasks_models_and_version(capsys: pytest.CaptureFixture) -> None:
@@ -108,6 +121,8 @@ def test_tasks_models_and_version(capsys: pytest.CaptureFixture) -> None:
         (["forecast", "--from", "nowhere", "-o", "f.csv"], "no such directory"),
         (["denoise", "--data", "{sales}", "-o", "c.csv", "--sigma", "-1"], "--sigma must be"),
         (["denoise", "--data", "nope.csv", "-o", "c.csv"], "No file at"),
+        (["generate", "--data", "{sales}", "-o", "c.csv", "--model", "x"], "--model must be"),
+        (["generate", "--data", "{sales}", "-o", "c.csv", "--length", "30"], "need at least"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(

@@ -632,6 +632,7 @@ class _TrainingProgress:
             TimeElapsedColumn(),
             console=screen,
             transient=True,
+            disable=not screen.is_terminal,  # a log gets the summary lines only
         )
         self.current: Any = None
 
@@ -652,6 +653,60 @@ class _TrainingProgress:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
+
+
+FreqOption = Annotated[
+    str | None, typer.Option("--freq", help="Pandas frequency, e.g. D, h; inferred.")
+]
+FormatOption = Annotated[str | None, typer.Option("--format", help="long or wide; inferred.")]
+FillOption = Annotated[
+    str, typer.Option("--fill", help="NaN policy: error, ffill, interpolate or zero.")
+]
+IdColOption = Annotated[
+    str | None,
+    typer.Option("--id-col", help="Long format: the series id column (default unique_id)."),
+]
+TimeColOption = Annotated[
+    str | None,
+    typer.Option("--time-col", help="The time column (default ds; wide: a date column)."),
+]
+TargetColOption = Annotated[
+    str | None, typer.Option("--target-col", help="Long format: the value column (default y).")
+]
+EncodingOption = Annotated[
+    str | None, typer.Option("--encoding", help="The CSV's text encoding (default UTF-8).")
+]
+ThreadsOption = Annotated[int, typer.Option("--threads", min=1, help="Torch threads.")]
+
+
+def _user_series(
+    path: Path,
+    data_format: str | None,
+    freq: str | None,
+    fill: str,
+    columns: tuple[str | None, str | None, str | None],
+    encoding: str | None,
+) -> Any:
+    """The user's file through the loader of `compare --data`, its fixes spelled as flags.
+
+    Args:
+        columns: --id-col, --time-col and --target-col (None: unique_id, ds, y).
+    """
+    from diffrnn.data.user import load_user_data
+
+    id_col, time_col, target_col = columns
+    return load_user_data(
+        path,
+        format=data_format,  # type: ignore[arg-type]
+        freq=freq,
+        fill=fill,  # type: ignore[arg-type]
+        id_column=id_col or "unique_id",
+        time_column=time_col or "ds",
+        target_column=target_col or "y",
+        date_column=time_col,
+        encoding=encoding or "utf-8",
+        surface="cli",
+    )
 
 
 def _set_threads(threads: int) -> None:
@@ -739,15 +794,15 @@ def forecast(
     recipe: Annotated[str, typer.Option(help="Model sizes: quick or full.")] = "quick",
     num_samples: Annotated[int, typer.Option(min=1, help="Sample paths per series.")] = 100,
     quantiles: Annotated[str, typer.Option(help="Quantile levels.")] = "0.1,0.5,0.9",
-    threads: Annotated[int, typer.Option(min=1, help="Torch threads.")] = 1,
+    threads: ThreadsOption = 1,
     seed: Annotated[int, typer.Option(help="Seeds training and the sample paths.")] = 0,
-    freq: Annotated[str | None, typer.Option(help="Pandas frequency, e.g. D, h; inferred.")] = None,
-    data_format: Annotated[
-        str | None, typer.Option("--format", help="long or wide; inferred.")
-    ] = None,
-    fill: Annotated[
-        str, typer.Option(help="NaN policy: error, ffill, interpolate or zero.")
-    ] = "error",
+    freq: FreqOption = None,
+    data_format: FormatOption = None,
+    fill: FillOption = "error",
+    id_col: IdColOption = None,
+    time_col: TimeColOption = None,
+    target_col: TargetColOption = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Forecast your series: mean and quantiles of the next --horizon steps of each.
 
@@ -777,6 +832,7 @@ def forecast(
     _set_threads(threads)
     if from_dir is not None:
         forecaster = Forecaster.load(check.input_dir(from_dir, "--from"))
+        forecaster.surface = "cli"
         if horizon is not None and horizon != forecaster.horizon:
             raise ConfigError(
                 f"the forecaster in {from_dir} forecasts {forecaster.horizon} steps, "
@@ -806,6 +862,11 @@ def forecast(
             candidates=_names(candidates),
             format=data_format,  # type: ignore[arg-type]
             fill=fill,  # type: ignore[arg-type]
+            id_column=id_col,
+            time_column=time_col,
+            target_column=target_col,
+            encoding=encoding,
+            surface="cli",
         )
         with _TrainingProgress(console) as progress:
             forecaster.fit(data_path, progress=progress)
@@ -887,15 +948,15 @@ def denoise(
         int | None,
         typer.Option(min=1, help="Optimiser steps instead of the time budget (repeatable)."),
     ] = None,
-    threads: Annotated[int, typer.Option(min=1, help="Torch threads.")] = 1,
+    threads: ThreadsOption = 1,
     seed: Annotated[int, typer.Option(help="Seeds training and the noise draws.")] = 0,
-    freq: Annotated[str | None, typer.Option(help="Pandas frequency, e.g. D, h; inferred.")] = None,
-    data_format: Annotated[
-        str | None, typer.Option("--format", help="long or wide; inferred.")
-    ] = None,
-    fill: Annotated[
-        str, typer.Option(help="NaN policy: error, ffill, interpolate or zero.")
-    ] = "error",
+    freq: FreqOption = None,
+    data_format: FormatOption = None,
+    fill: FillOption = "error",
+    id_col: IdColOption = None,
+    time_col: TimeColOption = None,
+    target_col: TargetColOption = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Remove white noise from your series with a bi-GRU trained on them alone (Noisier2Noise);
     the output has the input's format (wide or long)."""
@@ -920,11 +981,11 @@ def denoise(
                 "pass --sigma auto, or the noise sd in your data's units (e.g. --sigma 0.5).",
             )
     path = check.input_file(data, "--data")
-    from diffrnn.data.user import load_user_data
     from diffrnn.denoise import as_frame, denoise_series
     from diffrnn.fileio import atomic_write_table
 
-    series = load_user_data(path, format=data_format, freq=freq, fill=fill)  # type: ignore[arg-type]
+    columns = (id_col, time_col, target_col)
+    series = _user_series(path, data_format, freq, fill, columns, encoding)
     _set_threads(threads)
     with _TrainingProgress(console) as progress:
         result = denoise_series(
@@ -970,15 +1031,15 @@ def generate(
         int | None,
         typer.Option(min=1, help="Optimiser steps instead of the time budget (repeatable)."),
     ] = None,
-    threads: Annotated[int, typer.Option(min=1, help="Torch threads.")] = 1,
+    threads: ThreadsOption = 1,
     seed: Annotated[int, typer.Option(help="Seeds training, the draws and the scores.")] = 0,
-    freq: Annotated[str | None, typer.Option(help="Pandas frequency, e.g. D, h; inferred.")] = None,
-    data_format: Annotated[
-        str | None, typer.Option("--format", help="long or wide; inferred.")
-    ] = None,
-    fill: Annotated[
-        str, typer.Option(help="NaN policy: error, ffill, interpolate or zero.")
-    ] = "error",
+    freq: FreqOption = None,
+    data_format: FormatOption = None,
+    fill: FillOption = "error",
+    id_col: IdColOption = None,
+    time_col: TimeColOption = None,
+    target_col: TargetColOption = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Draw synthetic windows of your series from a generator fitted to them, scored against
     the last 20% of the rows (TimeGAN's discriminative and predictive scores)."""
@@ -992,11 +1053,11 @@ def generate(
     _choice(data_format, "--format", ("long", "wide"))
     _choice(fill, "--fill", ("error", "ffill", "interpolate", "zero"))
     path = check.input_file(data, "--data")
-    from diffrnn.data.user import load_user_data
     from diffrnn.fileio import atomic_write_table
     from diffrnn.generate import generate_windows, windows_frame
 
-    series = load_user_data(path, format=data_format, freq=freq, fill=fill)  # type: ignore[arg-type]
+    columns = (id_col, time_col, target_col)
+    series = _user_series(path, data_format, freq, fill, columns, encoding)
     _set_threads(threads)
     with _TrainingProgress(console) as progress:
         result = generate_windows(

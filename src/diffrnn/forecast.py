@@ -165,6 +165,11 @@ class Forecaster:
         max_steps: optimiser steps instead of the time budget (repeatable training).
         candidates: the models "auto" backtests (default: every one).
         format, fill: as the loader takes them (None: format inferred; fill "error").
+        id_column, time_column, target_column: the long format's columns (default unique_id,
+            ds, y); `time_column` also names the wide format's date column.
+        encoding: the CSV's text encoding.
+        surface: how the loader's fix messages spell options: "python" (`id_column='x'`) or
+            "cli" (`--id-col x`).
 
     Attributes (after `fit`):
         model_: the model trained (the chosen one with "auto").
@@ -187,6 +192,11 @@ class Forecaster:
         candidates: Sequence[str] | None = None,
         format: Literal["long", "wide"] | None = None,
         fill: Literal["error", "ffill", "interpolate", "zero"] = "error",
+        id_column: str | None = None,
+        time_column: str | None = None,
+        target_column: str | None = None,
+        encoding: str | None = None,
+        surface: Literal["python", "cli"] = "python",
     ) -> None:
         if model not in MODEL_NAMES:
             raise ConfigError(
@@ -215,6 +225,11 @@ class Forecaster:
         self.candidates = tuple(candidates) if candidates else tuple(MODELS)
         self.format = format
         self.fill = fill
+        self.id_column = id_column
+        self.time_column = time_column
+        self.target_column = target_column
+        self.encoding = encoding
+        self.surface = surface
         self.backtest_: pd.DataFrame | None = None
         self._fitted: Fitted | None = None
 
@@ -225,7 +240,18 @@ class Forecaster:
     # -- fitting ---------------------------------------------------------------------------
 
     def _loader_options(self, freq: str | None) -> dict[str, Any]:
-        return {"format": self.format, "freq": freq, "fill": self.fill}
+        """`load_user_data`'s arguments, spelled as `compare --data` passes them."""
+        return {
+            "format": self.format,
+            "freq": freq,
+            "fill": self.fill,
+            "id_column": self.id_column or "unique_id",
+            "time_column": self.time_column or "ds",
+            "target_column": self.target_column or "y",
+            "date_column": self.time_column,
+            "encoding": self.encoding or "utf-8",
+            "surface": self.surface,
+        }
 
     def fit(self, df: Any, progress: ProgressFn | None = None) -> Forecaster:
         """Train on every row of `df` (with "auto": backtest the candidates first).
@@ -316,7 +342,16 @@ class Forecaster:
         for module in USER_UNIT_MODULES:
             importlib.import_module(module)
         options = prepare_user_data(
-            path, self.horizon, self.format, self.freq, context=self.context, fill=self.fill
+            path,
+            self.horizon,
+            self.format,
+            self.freq,
+            context=self.context,
+            fill=self.fill,
+            id_column=self.id_column,
+            time_column=self.time_column,
+            target_column=self.target_column,
+            encoding=self.encoding,
         )
         models = TASKS[TASK].models
         names = [c for c in self.candidates if c in models]
@@ -538,6 +573,8 @@ class Forecaster:
             "max_steps": self.max_steps,
             "format": self.format,
             "fill": self.fill,
+            "columns": [self.id_column, self.time_column, self.target_column],
+            "encoding": self.encoding,
             "series_ids": list(self.series_ids_),
             "last_timestamp": pd.Timestamp(self._last).isoformat(),
             "history_length": len(self._history),
@@ -635,6 +672,10 @@ class Forecaster:
             max_steps=config["max_steps"],
             format=config["format"],
             fill=config["fill"],
+            id_column=config["columns"][0],
+            time_column=config["columns"][1],
+            target_column=config["columns"][2],
+            encoding=config["encoding"],
         )
         params = {k.removeprefix("param."): v for k, v in arrays.items()}
         forecaster._fitted = Fitted(network, params, config["recipe"])
@@ -697,6 +738,8 @@ _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "max_steps": (int, type(None)),
     "format": (str, type(None)),
     "fill": (str,),
+    "columns": (list,),
+    "encoding": (str, type(None)),
     "series_ids": (list,),
     "last_timestamp": (str,),
     "history_length": (int,),
@@ -723,6 +766,9 @@ def _checked_config(config: dict[str, Any], path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: horizon, context and history must be >= 1.", "save again.")
     if not all(isinstance(s, str) for s in config["series_ids"]) or not config["series_ids"]:
         raise CheckpointError(f"{path}: series_ids must be a list of names.", "save again.")
+    columns = config["columns"]
+    if len(columns) != 3 or not all(c is None or isinstance(c, str) for c in columns):
+        raise CheckpointError(f"{path}: columns must be 3 names or nulls.", "save again.")
     if config["network"] not in (None, NETWORK_DIR):
         raise CheckpointError(f"{path}: network must be {NETWORK_DIR!r}.", "save again.")
     import pandas as pd

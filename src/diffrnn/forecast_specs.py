@@ -77,7 +77,7 @@ class Settings:
 def _season(freq: str) -> int:
     from diffrnn.data.windows import season_length
 
-    return season_length(freq)
+    return season_length(freq)  # as `floor_samples` of the backtest
 
 
 def _ar_order(problem: ForecastProblem) -> int:

@@ -6,9 +6,10 @@ the last `HELD_OUT` give the real windows it is scored against. Every value is m
 series with the training rows' statistics (TimeGAN's scaling; `diffrnn.evaluation.timegan`),
 the generator (`diffusion-generator`: the window diffusion of `generate-etth1`; `gru`: the
 autoregressive GRU) is trained on every `length`-step training window, and its windows are
-mapped back to the data's units. Scores (`bench.units.generation.score`, the quick sizes of the
-post-hoc networks): discriminative |accuracy - 0.5| (0 = indistinguishable) and predictive MAE
-(a GRU trained on synthetic windows predicts the last series of real ones; 2+ series only).
+mapped back to the data's units. Scores (`diffrnn.evaluation.timegan`, post-hoc networks at
+`generate-etth1`'s quick sizes): discriminative |accuracy - 0.5| (0 = indistinguishable) and
+predictive MAE (a GRU trained on synthetic windows predicts the last series of real ones; 2+
+series only).
 
     result = generate_windows(load_user_data("sensors.csv"), "gru", length=24, n=100)
     result.windows     # (n, length, N) in the data's units
@@ -122,9 +123,14 @@ def generate_windows(
     from torch.utils.data import TensorDataset
 
     from diffrnn.bench.unit_training import seeded_loader
-    from diffrnn.bench.units.generation import score
+    from diffrnn.bench.units.generation import SCORE_RECIPES
     from diffrnn.data.windows import forecast_windows
-    from diffrnn.evaluation.timegan import MINMAX_EPS, MinMax
+    from diffrnn.evaluation.timegan import (
+        MINMAX_EPS,
+        MinMax,
+        discriminative_score,
+        predictive_score,
+    )
     from diffrnn.forecast import common_block
     from diffrnn.training import OptimConfig, TrainConfig, fit
     from diffrnn.training.overrides import TrainOverrides
@@ -170,9 +176,16 @@ def generate_windows(
     synthetic = drawn.double().numpy()  # (n, L, N) in [0, 1]
     if progress is not None:
         progress(f"scoring against {len(real)} held-out windows", None)
-    scores = score(real, synthetic, "quick", seed)
-    if values.shape[1] < 2:  # the predictive score predicts one series from the others
-        scores.pop("predictive_score")
+    sizes = SCORE_RECIPES["quick"]
+    scores = {
+        "discriminative_score": discriminative_score(
+            real, synthetic, iterations=sizes.discriminative_iterations, lr=sizes.lr, seed=seed
+        )
+    }
+    if values.shape[1] > 1:  # the predictive score predicts the last series from the others
+        scores["predictive_score"] = predictive_score(
+            real, synthetic, iterations=sizes.predictive_iterations, lr=sizes.lr, seed=seed
+        )
     windows = synthetic * (scaler.high - scaler.low + MINMAX_EPS) + scaler.low  # the inverse
     log.info("generated %d windows of %d steps with %s", n, length, model)
     return Generated(
