@@ -167,6 +167,8 @@ def test_the_reference_suite_covers_every_task_with_ladders_where_cost_matters()
     for task, names in REFERENCE.task_models.items():
         assert set(names) <= set(registry[task].models), task
     assert set(EVIDENCE_BUDGETS) <= project
+    # a cheap rung's evaluation (the audio judge, timed sampling) must fit inside its time limit
+    assert set(REFERENCE.evaluation_s) == project
     assert all(u.time_limit_s >= REFERENCE.timeout_factor * u.budget_s for u in units)
 
 
