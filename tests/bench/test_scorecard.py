@@ -188,6 +188,21 @@ def test_c10_refuted_when_diffusion_diverges_more_often() -> None:
     assert result.verdict == "refuted" and result.headline == "diverged: diffusion 1/3, rnn 0/3"
 
 
+def test_c10_reads_the_tasks_that_reach_their_evidence_budget_and_names_the_others() -> None:
+    records = [
+        *seeds("image-digits", "ddpm", "diffusion", lambda s: {"fd": 9.0 + s}),
+        *seeds("image-digits", "pixel-lstm", "rnn", lambda s: {"fd": 30.0 + s}),
+        *seeds("denoise-digits", "ddpm", "diffusion", lambda s: {"psnr": 17.0 + s}),
+        *seeds("denoise-digits", "bigru", "rnn", lambda s: {"psnr": 18.0 + s}),
+    ]
+    evidence = {**ENOUGH, "denoise-digits": 600.0}
+    result = claim("C10", records, evidence)
+    assert result.verdict == "holds" and result.headline == "diverged: diffusion 0/3, rnn 0/3"
+    assert "below their evidence budget, not read: denoise-digits" in " ".join(result.numbers)
+    # with no task at its evidence budget nothing is read as evidence
+    assert claim("C10", records, TOO_LOW).verdict == NOT_EVIDENCE
+
+
 def test_a_claim_with_no_data_says_what_would_decide_it() -> None:
     result = claim("C9", only(designed_run(), "image-digits"))
     assert result.verdict == "not enough evidence"
