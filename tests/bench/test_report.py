@@ -251,3 +251,19 @@ def test_html_in_a_unit_s_text_is_shown_not_run(tmp_path: Path) -> None:
     assert "<script>" not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
     assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert (run / "plots" / "forecast-exchange-script_x_script__vs_step.png").is_file()
+
+
+def test_the_header_names_units_that_stopped_at_their_step_cap(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    records = designed_run()
+    capped = next(r for r in records if r["family"] == "rnn")
+    capped.update(stopped_by="step_cap", steps=150, train_seconds=0.1 * capped["budget_s"])
+    spent = next(r for r in records if r["family"] == "diffusion")
+    spent.update(stopped_by="step_cap", steps=900, train_seconds=0.95 * spent["budget_s"])
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    md = write_report(run, evidence=ENOUGH).markdown.read_text()
+    line = next(x for x in md.splitlines() if "stopped at their recipe's step cap" in x)
+    assert "(1 unit)" in line
+    assert f"{capped['task']}/{capped['model']} 150 steps in " in line
+    assert f"of {fmt_seconds(capped['budget_s'])}" in line

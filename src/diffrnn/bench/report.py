@@ -790,6 +790,36 @@ def recommendation(results: dict[str, ModelResult], task: TaskInfo) -> list[Bloc
 # ---- the document ----------------------------------------------------------------------------
 
 
+UNSPENT_SHARE = 0.8
+"""A unit that stopped at its step cap having trained under this share of its budget is named
+in the header: the user's `--budget` was not what bought its result."""
+
+
+def _unspent(records: list[dict[str, Any]]) -> str:
+    """The header line naming units that stopped at their step cap well inside their budget."""
+    capped = [
+        r
+        for r in records
+        if r["status"] == "ok"
+        and r.get("stopped_by") == "step_cap"
+        and isinstance(r.get("budget_s"), int | float)
+        and isinstance(r.get("train_seconds"), int | float)
+        and r["train_seconds"] < UNSPENT_SHARE * r["budget_s"]
+    ]
+    if not capped:
+        return ""
+    shown = ", ".join(
+        f"{r['task']}/{r['model']} {r.get('steps') or '?'} steps in "
+        f"{fmt_seconds(r['train_seconds'])} of {fmt_seconds(r['budget_s'])}"
+        for r in capped[:SLOWEST]
+    )
+    more = f" and {len(capped) - SLOWEST} more" if len(capped) > SLOWEST else ""
+    return (
+        f"stopped at their recipe's step cap before the budget was spent ({len(capped)} "
+        f"unit{'s' * (len(capped) > 1)}): {shown}{more}"
+    )
+
+
 def _header(run_info: dict[str, Any], records: list[dict[str, Any]]) -> list[Block]:
     ok = sum(r["status"] == "ok" for r in records)
     cpus = sorted({r["host"]["cpu"] for r in records if r.get("host") and r["host"].get("cpu")})
@@ -824,10 +854,15 @@ def _header(run_info: dict[str, Any], records: list[dict[str, Any]]) -> list[Blo
         (r for r in records if r.get("unit_wall_seconds")), key=lambda r: -r["unit_wall_seconds"]
     )
     if timed:
+        rung = len(by_budget) > 1  # a ladder runs a model at several budgets: name the rung
         slowest = ", ".join(
-            f"{r['task']}/{r['model']} {r['unit_wall_seconds']:.0f} s" for r in timed[:SLOWEST]
+            f"{r['task']}/{r['model']} {r['unit_wall_seconds']:.0f} s"
+            + (f" (budget {fmt_seconds(r.get('budget_s'))})" if rung else "")
+            for r in timed[:SLOWEST]
         )
         lines.append(f"slowest units (wall, training and evaluation): {slowest}")
+    if capped := _unspent(records):
+        lines.append(capped)
     if jobs > 1:
         lines.append(
             "timings were taken with several units running at once: they include that contention"
