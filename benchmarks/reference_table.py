@@ -1,0 +1,74 @@
+"""The headline table of a run: every task's models at their top budget, primary metric mean ± std.
+
+BENCHMARKS.md's "The reference run" table is this script's output on `evidence/reference/`:
+
+    python benchmarks/reference_table.py evidence/reference
+
+One row per (task, model) at the largest budget the model ran (a ladder's top rung), with the
+task's primary metric as mean ± std over the seeds that finished, the number of seeds, the
+training CPU seconds (mean) and the units that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from diffrnn.bench.registry import get_task, load_registry
+
+
+def rows(run: Path) -> list[str]:
+    """Markdown table lines for the records of `run` (a run directory or an evidence folder)."""
+    load_registry()
+    records = [
+        json.loads(line)
+        for line in (run / "results.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    top: dict[tuple[str, str], float] = {}
+    for r in records:
+        key = (r["task"], r["model"])
+        top[key] = max(top.get(key, 0.0), float(r["budget_s"]))
+    out = [
+        "| task | model | family | budget (CPU s) | metric | mean ± std | seeds | train CPU s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (task, model), budget in top.items():
+        group = [
+            r
+            for r in records
+            if (r["task"], r["model"]) == (task, model) and r["budget_s"] == budget
+        ]
+        metric = get_task(task).primary_metric
+        values = [
+            r["metrics"][metric]
+            for r in group
+            if r["status"] == "ok" and isinstance((r["metrics"] or {}).get(metric), int | float)
+        ]
+        failed = sum(r["status"] != "ok" for r in group)
+        if values:
+            std = statistics.stdev(values) if len(values) > 1 else 0.0
+            cell = f"{statistics.mean(values):.4g} ± {std:.2g}"
+        else:
+            cell = "—"
+        cpu = [r["train_cpu_seconds"] for r in group if r.get("train_cpu_seconds") is not None]
+        seeds = f"{len(values)}" + (f" ({failed} failed)" if failed else "")
+        budget_cell = f"{budget:g}" if group[0]["family"] not in ("baseline", "reference") else "—"
+        cpu_cell = f"{statistics.mean(cpu):.1f}" if cpu else "—"
+        out.append(
+            f"| {task} | {model} | {group[0]['family']} | {budget_cell} | {metric} | {cell} "
+            f"| {seeds} | {cpu_cell} |"
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="a run directory or evidence/<name>")
+    print("\n".join(rows(parser.parse_args().run)))
+
+
+if __name__ == "__main__":
+    main()
