@@ -48,7 +48,20 @@ def rows(run: Path) -> list[str]:
             if r["status"] == "ok" and isinstance((r["metrics"] or {}).get(metric), int | float)
         ]
         failed = sum(r["status"] != "ok" for r in group)
-        if values:
+        per_length = [
+            r["metrics"]
+            for r in group
+            if r["status"] == "ok" and isinstance(r["metrics"][metric], dict)
+        ]
+        if per_length:  # long-range tasks: one value per sequence length T, and pass/fail
+            values = per_length
+            cell = ", ".join(
+                f"T{t} {statistics.mean(m[metric][t] for m in per_length):.3g}"
+                f" ({sum(bool(m.get('passed', {}).get(t)) for m in per_length)}/{len(per_length)}"
+                " pass)"
+                for t in per_length[0][metric]
+            )
+        elif values:
             std = statistics.stdev(values) if len(values) > 1 else 0.0
             cell = f"{statistics.mean(values):.4g} ± {std:.2g}"
         else:
