@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import resource
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,6 +17,7 @@ from diffrnn.data.spectrograms import (
     spectrogram_sets,
     write_wav,
 )
+from diffrnn.errors import StorageError
 
 
 def _tone(freq: float, seconds: float, amplitude: float = 0.5) -> np.ndarray:
@@ -71,3 +75,17 @@ def test_wav_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
     np.testing.assert_allclose(read, wave, atol=1 / 2**15)
     loud = write_wav(tmp_path / "loud.wav", 3.0 * wave)
     assert np.abs(soundfile.read(loud, dtype="float32")[0]).max() == pytest.approx(0.9, abs=1e-3)
+
+
+def test_a_wav_that_does_not_fit_leaves_the_previous_file_whole(tmp_path: Path) -> None:
+    path = write_wav(tmp_path / "digit.wav", _tone(440, 0.25))
+    before = path.read_bytes()
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, hard))  # the new file stops at 1000 bytes
+    try:
+        with pytest.raises(StorageError, match="File too large"):
+            write_wav(path, _tone(880, 0.5))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["digit.wav"]  # no temporary file left

@@ -14,6 +14,7 @@ log of the silence floor, `log(1e-6)`, wherever a clip was padded).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from diffrnn.data.audio import (
     WIN_LENGTH,
     _fit_frames,
 )
+from diffrnn.fileio import atomic_write_bytes
 
 N_FRAMES = 64
 """Frames of a generated clip: 0.63 s, the length of 95% of the FSDD recordings."""
@@ -154,13 +156,18 @@ def log_mel_to_audio(log_mels: np.ndarray, n_iter: int = GRIFFIN_LIM_ITERS) -> n
 
 
 def write_wav(path: str | Path, waveform: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:
-    """Write a mono waveform as 16-bit PCM WAV, peak-normalised to 0.9 if it would clip."""
+    """Write a mono waveform as 16-bit PCM WAV, peak-normalised to 0.9 if it would clip.
+
+    The file is encoded in memory and replaced atomically: a full disk or a kill leaves the
+    previous file at `path` whole (a `StorageError` says so), never a truncated WAV.
+    """
     import soundfile
 
     peak = float(np.max(np.abs(waveform))) if waveform.size else 0.0
     if peak > 1.0:
         waveform = waveform * (0.9 / peak)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(path, np.asarray(waveform, np.float32), sample_rate, subtype="PCM_16")
-    return path
+    encoded = io.BytesIO()
+    soundfile.write(
+        encoded, np.asarray(waveform, np.float32), sample_rate, format="WAV", subtype="PCM_16"
+    )
+    return atomic_write_bytes(path, encoded.getvalue())
