@@ -260,3 +260,22 @@ def test_a_refused_compare_leaves_no_directory_behind(
     code, err = _cli(["compare", "--tasks", "no-such", "--out", str(tmp_path / "run")], capsys)
     assert code == 2 and "unknown task" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_file_inside_follows_links_and_keeps_to_the_root(tmp_path: Path) -> None:
+    root, outside = tmp_path / "run", tmp_path / "secret"
+    (root / "units").mkdir(parents=True)
+    outside.write_text("key")
+    (root / "units" / "a.png").write_text("png")
+    (root / "units" / "same.png").symlink_to(root / "units" / "a.png")
+    (root / "units" / "out.png").symlink_to(outside)
+    (root / "units" / "up").symlink_to(tmp_path)
+    (root / "units" / "loop.png").symlink_to(root / "units" / "loop.png")
+    (root / "units" / "zero.png").symlink_to("/dev/zero")
+    os.mkfifo(root / "units" / "fifo.png")
+    inside = (root / "units" / "a.png").resolve()
+    assert paths.file_inside(root, "units/a.png") == inside
+    assert paths.file_inside(root, "units/same.png") == inside
+    for name in ("out.png", "up/secret", "loop.png", "zero.png", "fifo.png", "missing.png", "."):
+        assert paths.file_inside(root, f"units/{name}") is None, name
+    assert paths.file_inside(root, "../secret") is None

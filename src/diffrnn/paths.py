@@ -222,6 +222,23 @@ def output_file(value: str | os.PathLike[str], option: str) -> Path:
     return path
 
 
+def file_inside(root: str | os.PathLike[str], relative: str | os.PathLike[str]) -> Path | None:
+    """`root / relative` resolved, if it is a regular file that stays inside `root` once every
+    symlink is followed; else None.
+
+    For what a run directory names (a unit's artefacts, inlined into report.html): a link in the
+    run pointing at /etc/passwd, a key or a device is never read into a report.
+    """
+    try:
+        base = Path(root).resolve(strict=True)
+        target = (base / relative).resolve(strict=True)
+        if not target.is_relative_to(base) or not stat.S_ISREG(target.stat().st_mode):
+            return None
+    except (OSError, RuntimeError):  # missing, unreadable, a loop (RuntimeError on 3.11)
+        return None
+    return target
+
+
 @contextlib.contextmanager
 def locked_run(directory: Path) -> Iterator[Path]:
     """Hold `directory`'s lock (created with the directory) while a `compare` writes to it.

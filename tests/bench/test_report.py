@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -267,3 +268,23 @@ def test_the_header_names_units_that_stopped_at_their_step_cap(tmp_path: Path) -
     assert "(1 unit)" in line
     assert f"{capped['task']}/{capped['model']} 150 steps in " in line
     assert f"of {fmt_seconds(capped['budget_s'])}" in line
+
+
+def test_an_artefact_linked_out_of_the_run_is_neither_shown_nor_inlined(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURE, run)
+    records = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
+    first = next(r for r in records if r["status"] == "ok")  # its model's seed-0 record
+    first["artefacts"] = {"fan chart": "fan.png", "leak": "leak.png"}
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = run / first["out_dir"]
+    out.mkdir(parents=True)
+    (out / "fan.png").write_bytes(b"\x89PNG inside the run")
+    secret = tmp_path / "id_rsa"
+    secret.write_bytes(b"-----BEGIN OPENSSH PRIVATE KEY-----")
+    (out / "leak.png").symlink_to(secret)
+    paths = write_report(run)
+    md, page = paths.markdown.read_text(), paths.html.read_text()
+    assert "fan chart" in md and base64.b64encode(b"\x89PNG inside the run").decode() in page
+    assert "leak" not in md and "leak" not in page
+    assert base64.b64encode(secret.read_bytes()).decode() not in page

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from diffrnn.paths import file_inside
+
 _MIME = {".png": "image/png", ".wav": "audio/wav", ".svg": "image/svg+xml", ".jpg": "image/jpeg"}
 MAX_INLINE_BYTES = 4 * 1024 * 1024
 """Artefacts larger than this are linked from the HTML instead of inlined."""
@@ -192,8 +194,10 @@ p.verdict { font-weight: 600; background: #eef6ee; padding: .4rem .6rem; }
 """
 
 
-def _data_uri(file: Path) -> str | None:
-    if not file.is_file() or file.stat().st_size > MAX_INLINE_BYTES:
+def _data_uri(root: Path, relative: str) -> str | None:
+    """The file as a data URI; None if it is too large, missing, or not inside `root`."""
+    file = file_inside(root, relative)
+    if file is None or file.stat().st_size > MAX_INLINE_BYTES:
         return None
     mime = _MIME.get(file.suffix.lower(), "application/octet-stream")
     return f"data:{mime};base64,{base64.b64encode(file.read_bytes()).decode()}"
@@ -201,7 +205,7 @@ def _data_uri(file: Path) -> str | None:
 
 def _html_media(block: Media, root: Path) -> str:
     title, suffix = html.escape(block.title), Path(block.path).suffix.lower()
-    uri = _data_uri(root / block.path)
+    uri = _data_uri(root, block.path)
     if uri is None:
         return f'<p>{title}: <a href="{html.escape(block.path)}">{html.escape(block.path)}</a></p>'
     if suffix in (".png", ".jpg", ".svg"):

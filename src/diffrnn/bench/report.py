@@ -92,6 +92,7 @@ from diffrnn.bench.verdicts import (
 )
 from diffrnn.errors import ConfigError
 from diffrnn.fileio import atomic_write_texts
+from diffrnn.paths import file_inside
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -765,7 +766,7 @@ def _task_plots(task: TaskInfo, order: list[ModelResult], run_dir: Path) -> list
     for m, r in firsts:
         for name, rel in r["artefacts"].items():
             path = Path(r["out_dir"]) / rel
-            if (run_dir / path).is_file():
+            if file_inside(run_dir, path):  # a link out of the run is never shown nor inlined
                 blocks.append(Media(f"{m.model} (seed {r['seed']}): {name}", str(path)))
     return blocks
 
