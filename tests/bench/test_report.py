@@ -247,9 +247,14 @@ def test_html_in_a_unit_s_text_is_shown_not_run(tmp_path: Path) -> None:
     first["notes"] = ["<script>alert(1)</script>"]
     first["curves"] = {"<script>x</script>_vs_step": {"x": [0.0, 1.0], "y": [1.0, 2.0]}}
     (run / "results.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    info = json.loads((run / "run.json").read_text())  # a series named in the user's file
+    info["user_data"] = {"series": "2 (<script>alert(2)</script>, <img src=x onerror=alert(3)>)"}
+    (run / "run.json").write_text(json.dumps(info))
     paths = write_report(run)
     md, page = paths.markdown.read_text(), paths.html.read_text()
     assert "<script>" not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;, &lt;img src=x onerror=alert(3)&gt;" in md
+    assert "<img src=x" not in md and "<img src=x" not in page
     assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert (run / "plots" / "forecast-exchange-script_x_script__vs_step.png").is_file()
 
