@@ -21,6 +21,7 @@ tampered or incomplete one is a `CheckpointError` naming the first difference.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import pickle
@@ -305,15 +306,35 @@ def _check_optimizer_state(saved: dict[str, Any], optimizer: torch.optim.Optimiz
     state = saved.get("state")
     if not isinstance(state, dict):
         raise CheckpointError("the checkpoint's optimiser state is damaged.", _FIX_RESUME)
+    names = _moment_names(optimizer)
     for index, moments in state.items():
         if type(index) is not int or not 0 <= index < len(params) or not isinstance(moments, dict):
             raise CheckpointError("the checkpoint's optimiser state is damaged.", _FIX_RESUME)
+        if set(moments) != names:  # a dropped 'step' or 'exp_avg' crashed Adam mid-resume
+            raise CheckpointError(
+                f"the checkpoint's optimizer state[{index}] holds {sorted(map(str, moments))}, "
+                f"where {type(optimizer).__name__} keeps {sorted(names)}.",
+                _FIX_RESUME,
+            )
         for name, value in moments.items():
             shape = () if name == "step" else params[index].shape
             like = torch.empty(
                 shape, dtype=torch.float32 if name == "step" else params[index].dtype
             )
             _same_layout(value, like, f"optimizer state[{index}].{name}")
+
+
+def _moment_names(optimizer: torch.optim.Optimizer) -> set[str]:
+    """What `optimizer`'s class keeps per parameter once it has stepped (AdamW: step, exp_avg,
+    exp_avg_sq), read from one step of a throwaway copy on a scalar."""
+    probe = torch.zeros(1, requires_grad=True)
+    accepted = inspect.signature(type(optimizer)).parameters  # AdamW refuses some of its defaults
+    throwaway = type(optimizer)(
+        [probe], **{k: v for k, v in optimizer.defaults.items() if k in accepted}
+    )
+    probe.grad = torch.zeros(1)
+    throwaway.step()
+    return set(throwaway.state[probe])
 
 
 def _same_layout(saved: Any, fresh: Any, where: str, names_model: bool = False) -> None:
