@@ -201,20 +201,41 @@ def test_a_full_disk_leaves_both_reports_as_they_were(
     (run / "report.md").write_text("old md")
     (run / "report.html").write_text("old html")
     real_fsync = os.fsync
-    calls = []
 
-    def full_on_the_second_file(fd: int) -> None:
-        calls.append(fd)
-        if len(calls) == 2:
+    def full_on_the_html(fd: int) -> None:  # report.md is staged first, then report.html
+        if ".report.html." in os.readlink(f"/proc/self/fd/{fd}"):
             raise OSError(errno.ENOSPC, "No space left on device")
         real_fsync(fd)
 
-    monkeypatch.setattr(fileio.os, "fsync", full_on_the_second_file)
+    monkeypatch.setattr(fileio.os, "fsync", full_on_the_html)
     code, err = _cli(["report", str(run)], capsys)
     assert code == 2 and "No space left on device" in err
     assert (run / "report.md").read_text() == "old md"
     assert (run / "report.html").read_text() == "old html"
     assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_full_disk_while_drawing_the_plots_keeps_every_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import shutil
+
+    from matplotlib.figure import Figure
+
+    run = tmp_path / "run"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "bench_run", run)
+    assert _cli(["report", str(run)], capsys)[0] == 0
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert any(p.suffix == ".png" for p in before)
+
+    def half_then_full(self: Figure, fname: object, **kwargs: object) -> None:
+        Path(str(fname)).write_bytes(b"\x89PNG half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", half_then_full)
+    code, err = _cli(["report", str(run)], capsys)
+    assert code == 2 and "No space left on device" in err
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
 
 
 # the run directory's lock

@@ -163,8 +163,10 @@ def atomic_write_with(path: str | Path, writer: Callable[[str], Any]) -> Path:
             os.fsync(handle.fileno())
         os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp made it 0600 whatever the umask
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp_name).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in FULL:
+            raise _no_room(exc, target, "its previous version is kept") from exc
         raise
     fsync_directory(target.parent)
     return target

@@ -62,10 +62,14 @@ def _pyplot() -> Any:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write `fig` as a PNG atomically: a full disk keeps the previous plot whole (StorageError)."""
+    from diffrnn.fileio import atomic_write_with
+
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    _pyplot().close(fig)
+    try:
+        atomic_write_with(path, lambda name: fig.savefig(name, dpi=DPI, format="png"))
+    finally:
+        _pyplot().close(fig)
     return path
 
 
