@@ -18,7 +18,7 @@ clipped x_0, and the error grows with the number of steps (digits, one model, 4 
 20 steps, 12.1 at 50, 37 at 250); with the noise re-derived from the clipped x_0, as DDPM's
 posterior and DPM-Solver++'s data-prediction update do implicitly, 8.6 at both 20 and 50.
 
-Schedulers that offer neither (Euler, Heun, LMS, KDPM2, ...) get the same effect
+Schedulers that offer neither (Euler, LMS, KDPM2, ...) get the same effect
 from `sample` itself: the network's output is replaced by the one whose x_0 estimate is the
 clipped estimate (`_clipped_output`). Without it, on the cosine schedule sigma_max =
 s_T / a_T is about 2e4, an error of 1e-3 in the first noise estimate is an x_0 error of 20, and
@@ -28,9 +28,7 @@ against DDPM's 34 after clamping; `benchmarks/digits_schedulers.py`).
 Only schedulers that run a variance-preserving, discrete-beta reverse process are accepted
 (`SCHEDULERS`); diffusers' others (flow matching, EDM and variance-exploding schedules,
 inversion, consistency and masked-token samplers) are refused by name with one line, and so are
-four that run our schedule but left the data range even from clipped x_0 estimates (PNDM and
-IPNDM extrapolate noise estimates over steps, KDPM2-ancestral and TCD: up to 4e6 and 1.8 on a
-random network where the others stay within 1.1).
+the five that run our schedule but gave unusable digits (`UNFIT`, each with its measurement).
 
 A denoiser is anything with a `process` (`GaussianProcess`) attribute that maps
 `(x_t (B, ...), t (B,), cond)` to its output in `process.config.prediction`'s parametrisation;
@@ -66,7 +64,6 @@ SCHEDULERS = (
     "DPMSolverSinglestepScheduler",
     "EulerDiscreteScheduler",
     "EulerAncestralDiscreteScheduler",
-    "HeunDiscreteScheduler",
     "KDPM2DiscreteScheduler",
     "LCMScheduler",
     "LMSDiscreteScheduler",
@@ -76,6 +73,19 @@ SCHEDULERS = (
 """The diffusers schedulers `sample` drives: each runs the reverse process of the model's own
 discrete-beta (variance-preserving) schedule, and each was measured on a digits DDPM
 (BENCHMARKS.md, "Every scheduler by name")."""
+
+
+UNFIT = {
+    "HeunDiscreteScheduler": "its trapezoid step from sigma_max (2e4 on the cosine schedule) "
+    "leaves the clipped x_0 (digits FD 897 against Euler's 68)",
+    "IPNDMScheduler": "it uses a schedule of its own, not the model's betas (NaN on digits)",
+    "KDPM2AncestralDiscreteScheduler": "its ancestral second-order step drifts from the clipped "
+    "x_0 (digits FD 447 against Euler-ancestral's 34)",
+    "PNDMScheduler": "its multistep noise extrapolation leaves the data range (+-1.3e5 on digits)",
+    "TCDScheduler": "it samples trajectory-consistency-distilled models (+-2e4 on digits)",
+}
+"""Schedulers that run the model's schedule but gave unusable samples (same digits model, 20
+steps; `benchmarks/digits_schedulers.py`), refused with the reason."""
 
 
 class Denoiser(Protocol):
@@ -100,9 +110,9 @@ def scheduler_class(sampler: str) -> type:
             "e.g. sampler='dpmsolver++' or sampler='EulerDiscreteScheduler'.",
         )
     if name not in SCHEDULERS:
+        why = UNFIT.get(name, "it is not a sampler of a discrete-beta, variance-preserving model")
         raise ConfigError(
-            f"{name} cannot run this model's reverse process (it is not a sampler of a "
-            "discrete-beta, variance-preserving diffusion).",
+            f"{name} cannot sample this model: {why}.",
             f"use one of {', '.join(sorted(SAMPLERS))} or {', '.join(SCHEDULERS)}.",
         )
     return found
