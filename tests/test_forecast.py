@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -129,3 +131,14 @@ def test_short_and_ragged_data_are_named() -> None:
         Forecaster("last-value", horizon=3).fit(long)
     with pytest.raises(ConfigError, match="not fitted"):
         Forecaster("last-value", horizon=3).predict()
+
+
+def test_a_saved_forecaster_is_readable_by_the_team(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        Forecaster("last-value", horizon=3).fit(hourly_wide()).save(tmp_path / "saved")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "saved").stat().st_mode) == 0o755
+    for path in (tmp_path / "saved").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name

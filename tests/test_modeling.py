@@ -395,24 +395,38 @@ def _assert_whole(target: Path, models: dict[float, Tiny]) -> float:
     return loaded.config.scale
 
 
-@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "versioned-symlink"])
+@pytest.mark.parametrize(
+    "layout",
+    ["renameat2", "versioned-symlink", "real-folder-to-symlink"],
+)
 def test_a_kill_at_every_step_of_a_save_leaves_a_loadable_model(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
 ) -> None:
+    """renameat2: the folder is exchanged. versioned-symlink: a filesystem without the exchange,
+    where the name is a symlink from the first save on. real-folder-to-symlink: such a
+    filesystem meeting a real folder (saved where the exchange worked): the one instant without
+    a model, after which the next save's first act completes the swap."""
     from diffrnn import modeling
 
-    if not exchange:
+    def no_exchange() -> None:
         monkeypatch.setattr(modeling, "_exchange", lambda a, b: False)
+
+    if layout == "versioned-symlink":
+        no_exchange()
     old, new = Tiny(TinyConfig(scale=1.0)), Tiny(TinyConfig(scale=3.0))
     models = {1.0: old, 3.0: new}
     seen: set[float] = set()
+    gaps = []
     for step in range(1, 200):
         folder = tmp_path / f"step-{step}"
         old.save_pretrained(folder / "m")
-        if not exchange:  # the versioned layout: the name is a symlink from the second save on
-            old.save_pretrained(folder / "m")
-            assert (folder / "m").is_symlink()
+        assert (folder / "m").is_symlink() == (layout == "versioned-symlink")
+        if layout == "real-folder-to-symlink":
+            no_exchange()
         finished = _save_killed_at(step, new, folder / "m")
+        if not (folder / "m").exists():
+            gaps.append(step)
+            modeling._recover(folder / "m")  # what the next save does first
         seen.add(_assert_whole(folder / "m", models))
         new.save_pretrained(folder / "m")  # a later save still works and clears the leftovers
         assert _assert_whole(folder / "m", models) == 3.0
@@ -421,12 +435,36 @@ def test_a_kill_at_every_step_of_a_save_leaves_a_loadable_model(
         # what a killed child left is cleared; only an old version this (live) test process
         # wrote and the child unlinked may stay, as a concurrent writer's would
         assert all(name.startswith(f".m.v-{os.getpid()}-") for name in hidden), hidden
-        assert not hidden or not exchange
+        assert not hidden or layout != "renameat2"
+        monkeypatch.undo()
+        if layout == "versioned-symlink":
+            no_exchange()
         if finished:
             break
     else:
         pytest.fail("the save never finished")
     assert step > 8 and seen == {1.0, 3.0}  # killed at every one of its steps, both outcomes
+    assert len(gaps) == (layout == "real-folder-to-symlink"), gaps
+
+
+def test_a_save_through_the_resolved_pointer_replaces_the_pointer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the exchange the name is our symlink; the CLI's path checks accept it (and
+    resolve it): loading reads the version, saving replaces the pointer, not the version."""
+    from diffrnn import modeling
+    from diffrnn import paths as check
+
+    monkeypatch.setattr(modeling, "_exchange", lambda a, b: False)
+    Tiny(TinyConfig(scale=1.0)).save_pretrained(tmp_path / "m")
+    assert (tmp_path / "m").is_symlink()
+    assert Tiny.from_pretrained(check.input_dir(tmp_path / "m", "--from")).config.scale == 1.0
+    out = check.output_dir(tmp_path / "m", "--save")
+    assert out.name.startswith(".m.v-")  # what a caller that resolves gets
+    assert Tiny(TinyConfig(scale=3.0)).save_pretrained(out) == tmp_path / "m"
+    assert (tmp_path / "m").is_symlink() and not (tmp_path / "m").resolve().is_symlink()
+    assert Tiny.from_pretrained(tmp_path / "m").config.scale == 3.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m", os.readlink(tmp_path / "m")])
 
 
 def test_replacing_a_folder_swaps_it_in_one_step(

@@ -28,7 +28,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -594,16 +593,12 @@ class Forecaster:
         """
         from safetensors.numpy import save_file
 
-        from diffrnn.fileio import atomic_write_json, atomic_write_with, fsync_directory
-        from diffrnn.modeling import _replace_dir
+        from diffrnn.fileio import atomic_write_json, atomic_write_with
+        from diffrnn.modeling import replace_folder
 
         fitted = self._check_fitted()
-        target = Path(directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(
-            tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent)
-        )
-        try:
+
+        def write(stage: Path) -> None:
             if fitted.network is not None:
                 fitted.network.save_pretrained(stage / NETWORK_DIR)  # type: ignore[operator]
             arrays = {"history": np.ascontiguousarray(self._history, dtype=np.float64)}
@@ -611,11 +606,8 @@ class Forecaster:
             atomic_write_with(stage / STATE_NAME, lambda name: save_file(arrays, name))
             meta = {"class": CLASS_NAME, "format_version": FORMAT_VERSION, "config": self._config()}
             atomic_write_json(stage / CONFIG_NAME, meta)
-            _replace_dir(stage, target)
-            fsync_directory(target.parent)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
-        return target
+
+        return replace_folder(directory, write)
 
     @classmethod
     def load(cls, directory: str | Path) -> Forecaster:

@@ -32,12 +32,13 @@ import importlib
 import json
 import math
 import os
+import re
 import secrets
 import shutil
 import sys
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
@@ -237,31 +238,27 @@ class PretrainedMixin:
         """Write `config.json` and `model.safetensors` into `directory`, replacing it whole.
 
         The files are written (and fsynced) in a hidden folder beside the target, which then
-        takes the target's place in one atomic step (`renameat2(RENAME_EXCHANGE)` on Linux; else
-        a symlink to versioned folders, swapped with one rename), so a kill at any instant leaves
-        the previous model or the new one loadable under the name. Folders and files get the
-        permissions the umask allows (0755 / 0644 under the usual 022), so a team can read them.
+        takes the target's place in one atomic step (`replace_folder`: `renameat2` exchange on
+        Linux; else the name is a symlink to versioned folders, swapped with one rename), so a
+        kill at any instant leaves the previous model or the new one loadable under the name.
+        Folders and files get the permissions the umask allows (0755 / 0644 under the usual
+        022), so a team can read them.
+
+        Returns:
+            The name the model is saved under.
         """
         from safetensors.torch import save_model
 
-        target = Path(directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(target)
-        staging = _sibling(target, "tmp")
-        staging.mkdir(mode=0o777)  # the umask applies, as for any folder the user makes
-        try:
+        def write(folder: Path) -> None:
             meta = {
                 "class": f"{type(self).__module__}.{type(self).__qualname__}",
                 "format_version": FORMAT_VERSION,
                 "config": config_to_dict(self.config),
             }
-            atomic_write_json(staging / CONFIG_NAME, meta)
-            atomic_write_with(staging / WEIGHTS_NAME, lambda name: save_model(self, name))  # type: ignore[arg-type]
-            _replace_dir(staging, target)
-            fsync_directory(target.parent)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)  # after an exchange: the old version
-        return target
+            atomic_write_json(folder / CONFIG_NAME, meta)
+            atomic_write_with(folder / WEIGHTS_NAME, lambda name: save_model(self, name))  # type: ignore[arg-type]
+
+        return replace_folder(directory, write)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path) -> Self:
@@ -556,6 +553,44 @@ def _check_finite(model: Any, saved: dict[str, Any], weights: Path) -> None:
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
+_VERSION = re.compile(r"\.(?P<name>.+)\.v-\d+-[0-9a-f]{8}")
+"""A versioned folder `.name.v-PID-HEX` that the symlink `name` points to (`_sibling`)."""
+
+
+def replace_folder(directory: str | Path, write: Callable[[Path], object]) -> Path:
+    """Fill a fresh folder with `write(folder)`, then put it at `directory` replacing it whole.
+
+    The folder is a hidden sibling of `directory` (same filesystem) created with the umask's
+    permissions; once `write` returns it takes the name's place in one atomic step
+    (`renameat2(RENAME_EXCHANGE)` on Linux; where the filesystem lacks it, `directory` is a
+    symlink to a versioned folder `.name.v-*`, replaced by one rename of a new symlink). A kill
+    at any instant leaves the previous folder or the new one under the name; what a killed
+    writer left beside it is cleared (or its swap completed) by the next call. If `write`
+    raises, the name keeps its previous folder.
+
+    Args:
+        directory: the name to (re)place. A versioned folder of ours reached through its
+            pointer (a caller that resolved symlinks) stands for the pointer.
+        write: writes the folder's files (fsynced, e.g. through `diffrnn.fileio`).
+
+    Returns:
+        The name, now holding the new folder.
+
+    Raises:
+        ConfigError: `directory` is a file or anything else that is not a folder (kept as is).
+    """
+    target = _pointer_of(Path(directory))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _recover(target)
+    staging = _sibling(target, "tmp")
+    staging.mkdir(mode=0o777)  # the umask applies, as for any folder the user makes
+    try:
+        write(staging)
+        _replace_dir(staging, target)
+        fsync_directory(target.parent)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # after an exchange: the old version
+    return target
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -576,9 +611,35 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
+def _can_exchange(folder: Path) -> bool:
+    """Whether `folder`'s filesystem swaps two entries atomically (probed on two empty folders
+    inside it; exchanging a path with itself succeeds even where the filesystem cannot)."""
+    a, b = folder / ".probe-a", folder / ".probe-b"
+    os.mkdir(a)
+    os.mkdir(b)
+    try:
+        return _exchange(a, b)
+    finally:
+        os.rmdir(a)
+        os.rmdir(b)
+
+
 def _sibling(target: Path, kind: str) -> Path:
     """A fresh hidden name beside `target` that records the writing process's id."""
     return target.with_name(f".{target.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _pointer_of(path: Path) -> Path:
+    """The symlink `name` if `path` is the versioned folder `.name.v-*` it points to, else `path`
+    (so a save through a resolved path replaces the pointer, not the version behind it)."""
+    match = _VERSION.fullmatch(path.name)
+    if match is None:
+        return path
+    pointer = path.with_name(match["name"])
+    with contextlib.suppress(OSError):
+        if os.readlink(pointer) == path.name:
+            return pointer
+    return path
 
 
 def _replace_dir(new: Path, target: Path) -> None:
@@ -589,7 +650,10 @@ def _replace_dir(new: Path, target: Path) -> None:
     if target.is_symlink():
         _swap_link(new, target)
     elif not target.exists():
-        os.rename(new, target)
+        if _can_exchange(new):
+            os.rename(new, target)  # a plain folder; later saves exchange it
+        else:
+            _swap_link(new, target)  # the versioned layout from the first save on
     elif not target.is_dir():
         raise ConfigError(
             f"{target} exists and is not a model folder; it was left as it is.",
@@ -601,36 +665,54 @@ def _replace_dir(new: Path, target: Path) -> None:
 
 def _swap_link(new: Path, target: Path) -> None:
     """Without RENAME_EXCHANGE: `target` becomes a symlink to a versioned folder `.name.v-*`,
-    replaced by one rename. A real folder at `target` is moved aside first (the one moment
-    without a model, once, and only on systems without RENAME_EXCHANGE)."""
+    replaced by one rename of a new symlink.
+
+    A real folder already at `target` (written where the exchange worked, or by hand) has to be
+    moved aside before the symlink can take its name: the one instant without a model, after
+    the link to the new version exists, so the next save completes the swap (`_recover`).
+    """
     version = _sibling(target, "v")
     os.rename(new, version)
     link = _sibling(target, "link")
     os.symlink(version.name, link)
     previous = target.with_name(os.readlink(target)) if target.is_symlink() else None
-    if previous is None:
+    if previous is None and target.exists():
         os.rename(target, new)  # the real folder, removed by the caller
     os.replace(link, target)
-    if previous is not None and previous.name.startswith(f".{target.name}.v-"):
+    if previous is not None and _VERSION.fullmatch(previous.name):
         shutil.rmtree(previous, ignore_errors=True)
 
 
-def _remove_leftovers(target: Path) -> None:
-    """Delete hidden folders and links beside `target` left by writers killed mid-save."""
+def _recover(target: Path) -> None:
+    """Finish or clear what writers killed mid-save left beside `target`.
+
+    A killed writer's link to a complete version is put in place when the name is missing (the
+    writer died while moving a real folder aside); every other hidden folder or link of a dead
+    writer is deleted.
+    """
     if not target.parent.is_dir():
         return
-    current = os.readlink(target) if target.is_symlink() else None
     prefix = f".{target.name}."
+    leftovers = []
     for path in target.parent.iterdir():
         kind, _, rest = path.name.removeprefix(prefix).partition("-")
         pid = rest.partition("-")[0]
         if (
-            not path.name.startswith(prefix)
-            or kind not in ("tmp", "v", "link")
-            or not pid.isdigit()
-            or path.name == current
-            or _alive(int(pid))
+            path.name.startswith(prefix)
+            and kind in ("tmp", "v", "link")
+            and pid.isdigit()
+            and not _alive(int(pid))
         ):
+            leftovers.append((kind, path))
+    if not (target.exists() or target.is_symlink()):
+        for kind, path in leftovers:
+            if kind == "link" and path.resolve().is_dir():
+                os.replace(path, target)
+                fsync_directory(target.parent)
+                break
+    current = os.readlink(target) if target.is_symlink() else None
+    for _, path in leftovers:
+        if path.name == current:
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)

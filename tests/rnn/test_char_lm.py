@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from diffrnn.data.tbptt import TBPTTChunks
+from diffrnn.errors import CheckpointError
 from diffrnn.modeling import load
 from diffrnn.rnn.char_lm import CharLM, CharLMConfig, char_lm_tiny
 from diffrnn.training import OptimConfig, TrainConfig, fit
@@ -113,3 +114,22 @@ def test_save_load_round_trip(tmp_path) -> None:
     tokens = torch.randint(0, 6, (2, 10))
     torch.testing.assert_close(loaded(tokens)[0], model.eval()(tokens)[0])
     assert loaded.config == model.config
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_carried_state_round_trips_and_a_foreign_one_is_refused(cell: str) -> None:
+    config = CharLMConfig(vocab_size=10, cell=cell, embed_dim=4, hidden_size=8, num_layers=2)
+    model = CharLM(config).train()
+    batch = {"tokens": torch.randint(0, 10, (3, 6)), "reset": torch.tensor(False)}
+    model.loss(batch)
+    state = model.carried_state()
+    twin = CharLM(config).train()
+    twin.load_state_dict(model.state_dict())
+    twin.load_carried_state(state)
+    assert torch.equal(twin.loss(batch), model.loss(batch))  # both continue from the same state
+    twin.load_carried_state({})
+    assert twin.carried is None
+    wrong = [{"h": torch.zeros(2, 3, 9)}, {"h": torch.full((2, 3, 8), math.nan)}, {"x": None}]
+    for bad in wrong:
+        with pytest.raises(CheckpointError, match="carried recurrent state"):
+            twin.load_carried_state(bad)

@@ -171,3 +171,28 @@ def test_a_torn_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
         (tmp_path / "last.ckpt").write_bytes(intact[:keep])
         with pytest.raises(CheckpointError, match="corrupt or truncated"):
             train(str(tmp_path), resume=True)
+
+
+@pytest.mark.parametrize("stop_at", [15, 17])  # on a periodic save and between two
+def test_a_run_stopped_by_its_step_cap_resumes_exactly_with_a_larger_cap(
+    tmp_path: Path, stop_at: int
+) -> None:
+    """`diffrnn train --max-steps 15`, then `--resume --max-steps 40`: the checkpoint written at
+    the stop must leave Lightning mid-epoch, or the rest of epoch 2 would be skipped."""
+
+    def run(directory: Path, steps: int, resume: bool) -> dict:
+        g = torch.Generator().manual_seed(11)
+        x = torch.randn(96, 4, generator=g)
+        loader = DataLoader(TensorDataset(x, torch.sin(x.sum(-1))), batch_size=16, shuffle=True)
+        config = TrainConfig(max_steps=steps, seed=5, checkpoint_every_n_steps=EVERY)
+        torch.manual_seed(5)
+        result = fit(NoisyRegressor(), loader, None, config, directory, resume=resume)
+        return result.model.state_dict()
+
+    reference = run(tmp_path / "reference", STEPS, resume=False)
+    run(tmp_path / "stopped", stop_at, resume=False)
+    saved = torch.load(tmp_path / "stopped" / "last.ckpt", weights_only=True)
+    assert saved["global_step"] == stop_at
+    resumed = run(tmp_path / "stopped", STEPS, resume=True)
+    for name in reference:
+        assert torch.equal(reference[name], resumed[name]), name

@@ -18,6 +18,18 @@ clipped x_0, and the error grows with the number of steps (digits, one model, 4 
 20 steps, 12.1 at 50, 37 at 250); with the noise re-derived from the clipped x_0, as DDPM's
 posterior and DPM-Solver++'s data-prediction update do implicitly, 8.6 at both 20 and 50.
 
+Schedulers that offer neither (Euler, LMS, KDPM2, ...) get the same effect
+from `sample` itself: the network's output is replaced by the one whose x_0 estimate is the
+clipped estimate (`_clipped_output`). Without it, on the cosine schedule sigma_max =
+s_T / a_T is about 2e4, an error of 1e-3 in the first noise estimate is an x_0 error of 20, and
+briefly trained digits models returned values up to +-2e4 from EulerDiscreteScheduler (FD 131
+against DDPM's 34 after clamping; `benchmarks/digits_schedulers.py`).
+
+Only schedulers that run a variance-preserving, discrete-beta reverse process are accepted
+(`SCHEDULERS`); diffusers' others (flow matching, EDM and variance-exploding schedules,
+inversion, consistency and masked-token samplers) are refused by name with one line, and so are
+the five that run our schedule but gave unusable digits (`UNFIT`, each with its measurement).
+
 A denoiser is anything with a `process` (`GaussianProcess`) attribute that maps
 `(x_t (B, ...), t (B,), cond)` to its output in `process.config.prediction`'s parametrisation;
 classifier-free guidance (guidance_scale != 1) also needs `null_condition(cond)`.
@@ -42,6 +54,40 @@ SAMPLERS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+SCHEDULERS = (
+    "DDPMScheduler",
+    "DDPMParallelScheduler",
+    "DDIMScheduler",
+    "DDIMParallelScheduler",
+    "DEISMultistepScheduler",
+    "DPMSolverMultistepScheduler",
+    "DPMSolverSinglestepScheduler",
+    "EulerDiscreteScheduler",
+    "EulerAncestralDiscreteScheduler",
+    "KDPM2DiscreteScheduler",
+    "LCMScheduler",
+    "LMSDiscreteScheduler",
+    "SASolverScheduler",
+    "UniPCMultistepScheduler",
+)
+"""The diffusers schedulers `sample` drives: each runs the reverse process of the model's own
+discrete-beta (variance-preserving) schedule, and each was measured on a digits DDPM
+(BENCHMARKS.md, "Every scheduler by name")."""
+
+
+UNFIT = {
+    "HeunDiscreteScheduler": "its trapezoid step from sigma_max (2e4 on the cosine schedule) "
+    "leaves the clipped x_0 (digits FD 897 against Euler's 68)",
+    "IPNDMScheduler": "it uses a schedule of its own, not the model's betas (NaN on digits)",
+    "KDPM2AncestralDiscreteScheduler": "its ancestral second-order step drifts from the clipped "
+    "x_0 (digits FD 447 against Euler-ancestral's 34)",
+    "PNDMScheduler": "its multistep noise extrapolation leaves the data range (+-1.3e5 on digits)",
+    "TCDScheduler": "it samples trajectory-consistency-distilled models (+-2e4 on digits)",
+}
+"""Schedulers that run the model's schedule but gave unusable samples (same digits model, 20
+steps; `benchmarks/digits_schedulers.py`), refused with the reason."""
+
+
 class Denoiser(Protocol):
     """What `sample` drives: a network with its training noise process."""
 
@@ -55,12 +101,19 @@ def scheduler_class(sampler: str) -> type:
     import diffusers
     from diffusers import SchedulerMixin
 
-    found = getattr(diffusers, SAMPLERS.get(sampler, (sampler, {}))[0], None)
+    name = SAMPLERS.get(sampler, (sampler, {}))[0]
+    found = getattr(diffusers, name, None) if isinstance(name, str) else None
     if not (isinstance(found, type) and issubclass(found, SchedulerMixin)):
         raise ConfigError(
             f"sampler must be one of {sorted(SAMPLERS)} or a diffusers scheduler class name, "
             f"got {sampler!r}.",
             "e.g. sampler='dpmsolver++' or sampler='EulerDiscreteScheduler'.",
+        )
+    if name not in SCHEDULERS:
+        why = UNFIT.get(name, "it is not a sampler of a discrete-beta, variance-preserving model")
+        raise ConfigError(
+            f"{name} cannot sample this model: {why}.",
+            f"use one of {', '.join(sorted(SAMPLERS))} or {', '.join(SCHEDULERS)}.",
         )
     return found
 
@@ -158,6 +211,8 @@ def sample(
     step_kwargs.update(step_options)
     guided = guidance_scale != 1.0
     null = denoiser.null_condition(cond) if guided else None  # type: ignore[attr-defined]
+    clips_itself = any(getattr(scheduler.config, k, False) for k in ("clip_sample", "thresholding"))
+    data_range = None if clips_itself else process.config.data_range
     for t in timesteps:
         x_in = scheduler.scale_model_input(x, t)
         t_batch = t.expand(shape[0]).to(device)  # (B,)
@@ -168,6 +223,8 @@ def sample(
             output = out_null + guidance_scale * (out_cond - out_null)
         else:
             output = denoiser(x_in, t_batch, cond)
+        if data_range is not None:
+            output = _clipped_output(scheduler, process, output, x_in, t, data_range)
         x = _step(scheduler, output, t, x, step_kwargs)
     return x
 
@@ -184,6 +241,32 @@ def _step(
     if x.ndim == 2:
         return scheduler.step(output[..., None], t, x[..., None], **kwargs).prev_sample[..., 0]
     return scheduler.step(output, t, x, **kwargs).prev_sample
+
+
+def _clipped_output(
+    scheduler: Any,
+    process: GaussianProcess,
+    output: torch.Tensor,
+    x_in: torch.Tensor,
+    t: torch.Tensor,
+    data_range: float,
+) -> torch.Tensor:
+    """The network output (B, ...) whose x_0 estimate is the clipped one, for a scheduler that
+    does not clip: with x_t = a x_0 + s eps (the network's input), x_0 = (x_t - s eps) / a is
+    clipped to the data range and eps re-derived from it (Ho et al. 2020 eq. 15 solved for eps;
+    as DDIM's `use_clipped_model_output`); v = a eps - s x_0 (Salimans & Ho 2022) likewise."""
+    if float(scheduler.init_noise_sigma) != 1.0:  # sigma-based: x_t = x_in scaled by a
+        a = float(scheduler.scale_model_input(torch.ones(()), t))
+    else:
+        a = float(process.sqrt_alphas_cumprod[int(t)])
+    s = (1.0 - a * a) ** 0.5
+    prediction = process.config.prediction
+    if prediction == "sample":
+        return output.clamp(-data_range, data_range)
+    x0 = (x_in - s * output) / a if prediction == "epsilon" else a * x_in - s * output  # v
+    x0 = x0.clamp(-data_range, data_range)
+    eps = (x_in - a * x0) / s
+    return eps if prediction == "epsilon" else a * eps - s * x0
 
 
 def _accepts(fn: Any, name: str) -> bool:

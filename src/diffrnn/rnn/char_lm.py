@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from diffrnn.data.tbptt import TBPTTChunks
+from diffrnn.errors import CheckpointError
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.rnn.layers import CellType, State, check_cell, make_rnn
 
@@ -91,6 +92,48 @@ class CharLM(PretrainedMixin, nn.Module):
         if self.training:
             self.carried = detach_state(state)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
+
+    def carried_state(self) -> dict[str, Tensor]:
+        """The training state carried into the next batch, for a checkpoint: {"h": (layers, B, H)}
+        (and "c" for an LSTM), or {} at the start of a pass."""
+        if self.carried is None:
+            return {}
+        if isinstance(self.carried, tuple):
+            return {"h": self.carried[0].clone(), "c": self.carried[1].clone()}
+        return {"h": self.carried.clone()}
+
+    def load_carried_state(self, state: dict[str, Tensor]) -> None:
+        """Restore `carried_state()` from a checkpoint (a resumed TBPTT run continues its rows).
+
+        Raises:
+            CheckpointError: the state is not this model's (names, shapes, dtype) or not finite.
+        """
+        expected = ("h", "c") if self.config.cell == "lstm" else ("h",)
+        parameter = self.head.weight
+        tensors = [state.get(name) for name in expected] if isinstance(state, dict) else []
+        if isinstance(state, dict) and not state:
+            self.carried = None
+            return
+        if not (
+            isinstance(state, dict)
+            and sorted(state) == sorted(expected)
+            and all(
+                isinstance(t, Tensor)
+                and t.dtype == parameter.dtype
+                and t.dim() == 3
+                and t.shape[0] == self.config.num_layers
+                and t.shape[2] == self.config.hidden_size
+                and t.shape == tensors[0].shape
+                and bool(torch.isfinite(t).all())
+                for t in tensors
+            )
+        ):
+            raise CheckpointError(
+                "the checkpoint's carried recurrent state is not this model's.",
+                "delete the checkpoints folder to start afresh.",
+            )
+        h = tensors[0].to(parameter.device)
+        self.carried = (h, tensors[1].to(parameter.device)) if len(tensors) == 2 else h
 
     @torch.no_grad()
     def nats_per_char(self, tokens: Tensor, batch_size: int = 16, seq_len: int = 256) -> float:

@@ -3,6 +3,11 @@
 A model is plain math: it exposes `loss(batch) -> Tensor` (a scalar to minimise). This wrapper adds
 the optimiser, the learning-rate schedule, logging and the non-finite guard; it never branches on
 the kind of model.
+
+A model whose `loss` carries state from one batch to the next (a recurrent state under stateful
+truncated BPTT) also exposes it as `carried_state() -> dict[str, Tensor]` and
+`load_carried_state(state)`; it travels in the checkpoint, so a resumed run starts its next batch
+from the state the interrupted one would have used.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from diffrnn.training.resume import check_checkpoint
 
 SchedulerName = Literal["constant", "cosine"]
 VALIDATION_SEED = 1234  # seeds the noise of validation losses (diffusion models draw noise)
+CARRIED_STATE = "carried_state"
+"""The checkpoint key of a model's `carried_state()`."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,8 @@ class LitModel(L.LightningModule):
                     "checkpoint was not overwritten, so the last good one survives.",
                     "lower the learning rate, clip gradients, or check that the data is scaled.",
                 )
+        if hasattr(self.model, "carried_state"):
+            checkpoint[CARRIED_STATE] = self.model.carried_state()  # type: ignore[operator]
         if self.best is not None:
             checkpoint["best_weights"] = {
                 "step": self.best.step,
@@ -155,6 +164,8 @@ class LitModel(L.LightningModule):
             self.trainer.fit_loop.state_dict(),
             self.model_for_eval().state_dict(),
         )
+        if hasattr(self.model, "load_carried_state"):
+            self.model.load_carried_state(checkpoint.get(CARRIED_STATE, {}))  # type: ignore[operator]
         saved = checkpoint.get("best_weights")
         if saved is not None:
             self.best = BestWeights(int(saved["step"]), float(saved["loss"]), saved["state"])

@@ -5,7 +5,10 @@ things decide what the next steps compute, and this module makes each of them re
 
 - the data order: `EpochSampler` draws epoch `e`'s permutation from `seed + e` alone (the same
   permutation `DistributedSampler` draws, so one process and N DDP processes see the same global
-  batches), and skips the batches already trained on when a run resumes mid-epoch;
+  batches), and skips the batches already trained on when a run resumes mid-epoch; an iterable
+  dataset that keeps its own position (`state_dict` / `load_state_dict`, as the TBPTT text
+  chunks do) is handed to Lightning as a `StatefulLoader`, whose position Lightning saves in
+  the checkpoint and restores before the first resumed batch;
 - the random streams (dropout, diffusion noise): `ResumeState` stores the torch / NumPy / Python
   generator states in the checkpoint and puts them back before the first resumed step;
 - the file itself: `DurableCheckpointIO` writes through `diffrnn.fileio.atomic_open` (temporary
@@ -36,7 +39,14 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sampler, SequentialSampler
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    IterableDataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+)
 
 from diffrnn.errors import CheckpointError, UnsafeFileError
 from diffrnn.fileio import atomic_open
@@ -83,15 +93,42 @@ class EpochSampler(Sampler[int]):
         return self.size
 
 
-def resumable_loader(loader: Any, seed: int) -> Any:
-    """`loader` rebuilt around an `EpochSampler`, when that keeps its meaning; else `loader`.
+class StatefulLoader(DataLoader):
+    """A `DataLoader` over an iterable dataset that keeps its own position: Lightning saves
+    `state_dict()` with each checkpoint and calls `load_state_dict` before a resumed run draws
+    its first batch (its "stateful dataloader" protocol)."""
 
-    Applies to a `DataLoader` over a map-style dataset with the default sampler (shuffled or
-    sequential) and no worker processes; any other iterable is returned unchanged (it trains the
-    same, but a mid-epoch resume restarts its epoch).
+    def state_dict(self) -> dict[str, Any]:
+        return self.dataset.state_dict()  # type: ignore[attr-defined]
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.dataset.load_state_dict(state)  # type: ignore[attr-defined]
+
+
+def resumable_loader(loader: Any, seed: int) -> Any:
+    """`loader` rebuilt so that a mid-epoch resume continues where it stopped, else `loader`.
+
+    A `DataLoader` (no worker processes) over a map-style dataset with the default sampler
+    (shuffled or sequential) is rebuilt around an `EpochSampler`; one over an iterable dataset
+    with `state_dict` / `load_state_dict` becomes a `StatefulLoader`. Any other iterable is
+    returned unchanged (it trains the same, but a mid-epoch resume restarts its epoch).
     """
     if not isinstance(loader, DataLoader) or loader.num_workers != 0:
         return loader
+    if isinstance(loader.dataset, IterableDataset):
+        keeps_position = all(
+            callable(getattr(loader.dataset, name, None))
+            for name in ("state_dict", "load_state_dict")
+        )
+        if not keeps_position or type(loader) is not DataLoader:
+            return loader
+        return StatefulLoader(
+            loader.dataset,
+            batch_size=loader.batch_size,
+            drop_last=loader.drop_last,
+            collate_fn=loader.collate_fn,
+            pin_memory=loader.pin_memory,
+        )
     batch_sampler = loader.batch_sampler
     if type(batch_sampler) is not BatchSampler or loader.batch_size is None:
         return loader
@@ -280,7 +317,16 @@ def check_checkpoint(
         raise CheckpointError("the checkpoint does not hold one optimiser state.", _FIX_RESUME)
     _check_optimizer_state(saved_optimizers[0], optimizer)
     _same_layout(checkpoint["lr_schedulers"], scheduler_states, "lr_schedulers")
-    _same_layout(checkpoint["loops"].get("fit_loop"), fit_loop_state, "loops.fit_loop")
+    saved_loop = checkpoint["loops"].get("fit_loop")
+    if isinstance(saved_loop, dict) and isinstance(saved_loop.get("state_dict"), dict):
+        # the positions of stateful loaders (checked by their `load_state_dict`), which a fresh
+        # fit loop cannot list before its loader is built
+        loop_state = dict(saved_loop["state_dict"])
+        loaders = loop_state.pop("combined_loader", [])
+        if not isinstance(loaders, list) or not all(isinstance(s, dict) for s in loaders):
+            raise CheckpointError("the checkpoint's data loader position is damaged.", _FIX_RESUME)
+        saved_loop = {**saved_loop, "state_dict": loop_state}
+    _same_layout(saved_loop, fit_loop_state, "loops.fit_loop")
     if ResumeState.__qualname__ not in checkpoint["callbacks"]:
         raise CheckpointError(
             "the checkpoint lacks the resume state (epoch position, random generators).",

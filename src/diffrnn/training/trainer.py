@@ -26,7 +26,12 @@ from diffrnn.errors import ConfigError
 from diffrnn.training.budget import BudgetClock, ComputeBudget, check_budget_clock
 from diffrnn.training.module import LitModel, OptimConfig
 from diffrnn.training.overrides import apply_current_overrides
-from diffrnn.training.resume import DurableCheckpointIO, ResumeState, resumable_loader
+from diffrnn.training.resume import (
+    DurableCheckpointIO,
+    EpochSampler,
+    ResumeState,
+    resumable_loader,
+)
 
 LAST_CHECKPOINT = "last.ckpt"
 
@@ -114,6 +119,26 @@ class FitResult:
     best_step: int | None = None
 
 
+class SaveAtStop(L.Callback):
+    """Writes `last.ckpt` at the batch where training stops (step cap or time budget).
+
+    Saved there, Lightning's loop still stands in the middle of its epoch, as in a periodic
+    checkpoint; one written after `trainer.fit` returns has closed the epoch, so a run resumed
+    from it with a larger step cap would skip the rest of that epoch's batches.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.saved_step: int | None = None
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, idx: int
+    ) -> None:
+        if trainer.should_stop or 0 <= trainer.max_steps <= trainer.global_step:
+            trainer.save_checkpoint(self.path)
+            self.saved_step = trainer.global_step
+
+
 def make_trainer(config: TrainConfig, checkpoint_dir: str | Path | None = None) -> L.Trainer:
     """A quiet `lightning.Trainer` with the budgets and checkpointing of `config`."""
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
@@ -135,6 +160,7 @@ def make_trainer(config: TrainConfig, checkpoint_dir: str | Path | None = None) 
                 every_n_train_steps=config.checkpoint_every_n_steps,
             )
         )
+        callbacks.append(SaveAtStop(Path(checkpoint_dir) / LAST_CHECKPOINT))  # after the budget
     return L.Trainer(
         accelerator=config.accelerator,
         devices=config.devices,
@@ -191,7 +217,8 @@ def fit(
             (seed, epoch) only and the random generators are restored from the checkpoint.
 
     In one process, a `DataLoader` with the default sampler is rebuilt around
-    `resume.EpochSampler` (its order: `seed + epoch`, as DDP's `DistributedSampler` draws it).
+    `resume.EpochSampler` (its order: `seed + epoch`, as DDP's `DistributedSampler` draws it),
+    and one over an iterable dataset that keeps its position becomes a `resume.StatefulLoader`.
     Settings of an enclosing `overrides.train_overrides` block replace those of `config`.
     """
     config = apply_current_overrides(config or TrainConfig())
@@ -210,14 +237,16 @@ def fit(
     # Lightning turns gradients on for training and leaves them on: a caller inside
     # `torch.no_grad()` (an evaluator training its scorer on first use) must get its mode back
     with warnings.catch_warnings(), torch.set_grad_enabled(torch.is_grad_enabled()):
-        if resumable is not train_loader:  # its EpochSampler resumes mid-epoch exactly
+        if isinstance(getattr(resumable, "sampler", None), EpochSampler):
+            # it resumes mid-epoch exactly (through `ResumeState`), which Lightning cannot see
             warnings.filterwarnings("ignore", ".*dataloader is not resumable.*")
         model.train()  # a model handed over in eval mode would otherwise train in eval mode
         trainer.fit(lit, resumable, val_loader, ckpt_path=ckpt_path, weights_only=True)
     budget = next(c for c in trainer.callbacks if isinstance(c, ComputeBudget))
-    if checkpoint_dir is not None:
+    saved_at_stop = [c.saved_step for c in trainer.callbacks if isinstance(c, SaveAtStop)]
+    if checkpoint_dir is not None and saved_at_stop != [trainer.global_step]:
         # the periodic checkpoint lags up to `checkpoint_every_n_steps` behind: write the final
-        # state, so a run killed after training (while evaluating) resumes to these weights
+        # state (unless `SaveAtStop` did), so a run killed after training resumes to it
         trainer.save_checkpoint(Path(checkpoint_dir) / LAST_CHECKPOINT)
     trained = lit.model_for_eval()
     if lit.best is not None:
