@@ -432,11 +432,19 @@ def compare(
     encoding: Annotated[
         str | None, typer.Option(help="The CSV's text encoding (default UTF-8).")
     ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(help="What --data holds: series, text, images, audio or graph; inferred."),
+    ] = None,
+    tokens: Annotated[
+        str | None, typer.Option(help="Text: model chars (default) or bytes (any encoding).")
+    ] = None,
 ) -> None:
     """Train and measure every model on every task, then write report.md and report.html.
 
-    With --data, run the forecasting families on your own series (rolling-origin backtest)
-    and end the report with which family to pick for them.
+    With --data, run every family registered for your own data's kind on it: series
+    (rolling-origin backtest) or text (a .txt file or folder); the kind is inferred from what
+    PATH holds (--kind overrides it). The report ends with which family to pick for it.
     """
     import json
 
@@ -456,9 +464,52 @@ def compare(
             "--id-col, --time-col, --target-col and --encoding are for your own data.",
             "pass them with --data FILE.",
         )
+    if data is None and (kind is not None or tokens is not None):
+        raise ConfigError("--kind and --tokens are for your own data.", "pass them with --data.")
+    data_kind, stated = "series", ""
     if data is not None:
+        from diffrnn.bench.user_kinds import resolve_kind
+
+        data_path = check.resolve(data, "--data")
+        if not data_path.exists():
+            raise ConfigError(f"No file at {data} (--data).", "check the path.")
+        data_path = check.input_dir(data, "--data") if data_path.is_dir() else data_path
+        data_kind, stated = resolve_kind(data_path, kind, None)
+    if data is not None and data_kind != "series":
+        from diffrnn.bench.user_data import data_seeds
+        from diffrnn.bench.user_kinds import prepare_data
+
+        series_only = {
+            "--horizon": horizon,
+            "--format": data_format,
+            "--freq": freq,
+            "--context": context,
+            "--windows": windows,
+            "--id-col": id_col,
+            "--time-col": time_col,
+            "--target-col": target_col,
+            "--encoding": encoding,
+        }
+        given = [flag for flag, value in series_only.items() if value is not None]
+        if given:
+            raise ConfigError(
+                f"{given[0]} is for series data; --data holds {stated}.",
+                f"drop {given[0]}, or pass --kind series to read --data as a table.",
+            )
+        settings = {"tokens": tokens or "chars"} if data_kind == "text" else {}
+        if tokens is not None and data_kind != "text":
+            raise ConfigError(f"--tokens is for text; --data holds {stated}.", "drop --tokens.")
+        user_options = prepare_data(data_path, data_kind, stated, **settings)
+        if seeds is None:
+            seeds, why = data_seeds(suite, budget, jobs, _names(models), user_options["task"])
+        else:
+            why = f"{seeds} (--seeds)"
+        user_options["summary"]["seeds"] = why
+    elif data is not None:
         from diffrnn.bench.user_data import data_seeds, prepare_user_data
 
+        if tokens is not None:
+            raise ConfigError(f"--tokens is for text; --data holds {stated}.", "drop --tokens.")
         if horizon is None:
             raise ConfigError("--data needs a forecast horizon.", "pass --horizon H (steps).")
         if data_format not in (None, "long", "wide"):
@@ -485,7 +536,7 @@ def compare(
             seeds, why = data_seeds(suite, budget, jobs, _names(models))
         else:
             why = f"{seeds} (--seeds)"
-        user_options["summary"]["seeds"] = why
+        user_options["summary"] = {"kind": stated, **user_options["summary"], "seeds": why}
     request = CompareRequest(
         suite=suite,
         tasks=_names(tasks),

@@ -182,3 +182,15 @@ define_task(
         needs_user_data=True,
     )
 )
+define_task(
+    Task(
+        name="lm-user",
+        dataset="user:--data",
+        description="The user's own text (`diffrnn compare --data TEXT`): a character (or "
+        "byte) language model, contiguous 90/10 split; validation nats/char and bits/char, exact "
+        "for the n-gram and the RNNs, the 1000-step bound for MDLM; samples from each model.",
+        metrics=("nats_per_char", "bits_per_char"),
+        primary_metric="nats_per_char",
+        needs_user_data=True,
+    )
+)

@@ -1,0 +1,88 @@
+"""`compare --data` on kinds of data other than series: recognised, run, reported, refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from diffrnn.data.user_text import MIN_TOKENS
+
+PROSE = "It is a truth universally acknowledged, that a single man in possession of a fortune.\n"
+
+
+def _fails(args: list[str], capsys: pytest.CaptureFixture) -> str:
+    from diffrnn.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err.replace("\n", "")
+
+
+def test_compare_data_on_a_text_runs_the_language_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from diffrnn.cli import main
+
+    (tmp_path / "book.txt").write_text(PROSE * (MIN_TOKENS // len(PROSE) + 20))
+    run = tmp_path / "run"
+    args = ["compare", "--data", str(tmp_path / "book.txt"), "--models", "ngram"]
+    main([*args, "--budget", "2", "--seeds", "1", "--out", str(run), "--json"])
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["task"], r["model"], r["seed"], r["status"]) for r in records] == [
+        ("lm-user", "ngram", 0, "ok")
+    ]
+    assert 0 < records[0]["metrics"]["nats_per_char"] < 0.5  # one sentence repeated: learnable
+    report = (run / "report.md").read_text()
+    assert "- kind: text (inferred: a .txt file)" in report
+    assert "- split: contiguous: the first 90% (" in report
+    assert "Pick baseline (ngram): nats_per_char" in report and "held-out split" in report
+    samples = (run / "units/lm-user/ngram/seed0/samples.txt").read_text()
+    assert len(samples) > 16 and set(samples) <= set(PROSE)
+    main([*args, "--budget", "2", "--seeds", "1", "--out", str(run)])  # resumes
+    assert "[1/1] lm-user ngram seed 0: already done" in capsys.readouterr().out
+
+
+def test_kind_override_and_flags_of_another_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    table = tmp_path / "notes.txt"
+    table.write_text("a,b\n1,2\n3,4\n")
+    book = tmp_path / "book.txt"
+    book.write_text(PROSE * 10)
+    out = ["--out", str(tmp_path / "run")]
+    err = _fails(["compare", "--data", str(table), "--kind", "text", *out], capsys)
+    assert f"needs at least {MIN_TOKENS:,}" in err  # read as text because --kind says so
+    err = _fails(["compare", "--data", str(book), "--horizon", "3", *out], capsys)
+    assert "--horizon is for series data; --data holds text (inferred: a .txt file)" in err
+    err = _fails(["compare", "--data", str(book), "--kind", "poetry", *out], capsys)
+    assert "--kind must be one of series, text, images, audio, graph" in err
+    err = _fails(["compare", "--data", str(table), "--horizon", "1", "--tokens", "bytes"], capsys)
+    assert "--tokens is for text" in err
+    err = _fails(["compare", "--tokens", "bytes", *out], capsys)
+    assert "--kind and --tokens are for your own data" in err
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({}, "holds no .txt, PNG/JPEG or WAV/FLAC files"),
+        ({"a.txt": b"x", "b.png": b"x"}, "mixes kinds of files"),
+        ({"a.txt": b"\xff\xfe" + b"x" * 20_000}, "is not UTF-8 (byte 0xff at offset 0)"),
+        ({"a.txt": b"short"}, "needs at least"),
+    ],
+)
+def test_hostile_text_folders_get_one_line_and_exit_2(
+    tmp_path: Path, files: dict[str, bytes], message: str, capsys: pytest.CaptureFixture
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    err = _fails(["compare", "--data", str(folder), "--out", str(tmp_path / "run")], capsys)
+    assert message in err
+    assert not (tmp_path / "run" / "results.jsonl").exists()  # nothing half-written
