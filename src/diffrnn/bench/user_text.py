@@ -29,13 +29,18 @@ def user_corpus(options: dict[str, Any]) -> Any:
 
 
 def prompt_of(corpus: Any) -> str:
-    """The text samples start from: the validation split's first PROMPT_CHARS characters."""
+    """The text samples start from: PROMPT_CHARS characters of the validation split, from the
+    first line that starts with a letter (else from its start)."""
+    import re
+
     from diffrnn.data.user_text import ByteCorpus
 
+    text = corpus.val_text
     if isinstance(corpus, ByteCorpus):  # whole characters only: `encode` takes text
-        head = corpus.val_text[: PROMPT_CHARS * 4].encode("latin-1")
-        return head.decode("utf-8", errors="ignore")[:PROMPT_CHARS]
-    return corpus.val_text[:PROMPT_CHARS]
+        text = text.encode("latin-1").decode("utf-8", errors="ignore")
+    line = re.search(r"(?m)^[^\W\d_]", text)
+    start = line.start() if line else 0
+    return text[start : start + PROMPT_CHARS]
 
 
 def prepare_user_text(path: Path, tokens: str = "chars") -> dict[str, Any]:
@@ -62,7 +67,7 @@ def prepare_user_text(path: Path, tokens: str = "chars") -> dict[str, Any]:
         + ("; nats_per_char below reads nats per byte" if tokens == "bytes" else ""),
         "split": f"contiguous: the first {TRAIN_FRACTION:.0%} ({n_train:,} {unit}) train, the "
         f"last {1 - TRAIN_FRACTION:.0%} ({n_val:,}) validate",
-        "samples": f"each model continues the validation's first characters {prompt_of(corpus)!r}",
+        "samples": f"each model continues {prompt_of(corpus)!r}, from the validation split",
         "loader notes": "; ".join(notes) or "none",
     }
     return {
