@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from diffrnn.data.user_text import MIN_TOKENS
@@ -86,3 +87,54 @@ def test_hostile_text_folders_get_one_line_and_exit_2(
     err = _fails(["compare", "--data", str(folder), "--out", str(tmp_path / "run")], capsys)
     assert message in err
     assert not (tmp_path / "run" / "results.jsonl").exists()  # nothing half-written
+
+
+def test_compare_data_on_a_graph_folder_runs_the_graph_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from diffrnn.cli import main
+
+    folder = tmp_path / "net"
+    folder.mkdir()
+    t = np.arange(80)
+    days = np.arange(np.datetime64("2025-01-01"), np.datetime64("2025-01-01") + 80)
+    lines = ["date,up,down,side"] + [
+        f"{d},{np.sin(k / 3):.4f},{np.sin((k - 1) / 3):.4f},{np.cos(k / 5):.4f}"
+        for k, d in zip(t, days, strict=True)
+    ]
+    (folder / "nodes.csv").write_text("\n".join(lines) + "\n")
+    (folder / "edges.csv").write_text("src,dst,weight\nup,down,1\n")
+    run = tmp_path / "run"
+    args = ["compare", "--data", str(folder), "--models", "last-value,linear-ar"]
+    main([*args, "--seeds", "1", "--out", str(run), "--json"])
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["task"], r["model"], r["status"]) for r in records] == [
+        ("graph-user", "last-value", "ok"),
+        ("graph-user", "linear-ar", "ok"),
+    ]
+    assert records[1]["metrics"]["mse"] < records[0]["metrics"]["mse"]  # sines are linear AR
+    report = (run / "report.md").read_text()
+    assert "- kind: graph (inferred: a folder holding edges.csv and a node table)" in report
+    assert "the graph is disconnected: 2 pieces of 2, 1 nodes" in report
+    assert "Pick baseline (linear-ar): mse" in report
+
+
+@pytest.mark.parametrize(
+    ("edges", "message"),
+    [
+        ("src,dst\nup,nowhere\n", "names node 'nowhere'"),
+        ("src,dst\nup,up\n", "is a self-loop"),
+        ("src,dst,weight\nup,down,-2\n", "is not a non-negative number"),
+    ],
+)
+def test_hostile_edge_lists_get_one_line_and_exit_2(
+    tmp_path: Path, edges: str, message: str, capsys: pytest.CaptureFixture
+) -> None:
+    days = np.arange(np.datetime64("2025-01-01"), np.datetime64("2025-01-01") + 40)
+    table = tmp_path / "nodes.csv"
+    table.write_text("date,up,down\n" + "".join(f"{d},{k},{k % 3}\n" for k, d in enumerate(days)))
+    (tmp_path / "e.csv").write_text(edges)
+    args = ["compare", "--data", str(table), "--graph", str(tmp_path / "e.csv")]
+    err = _fails([*args, "--out", str(tmp_path / "run")], capsys)
+    assert message in err
+    assert not (tmp_path / "run" / "results.jsonl").exists()

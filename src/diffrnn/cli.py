@@ -439,12 +439,17 @@ def compare(
     tokens: Annotated[
         str | None, typer.Option(help="Text: model chars (default) or bytes (any encoding).")
     ] = None,
+    graph: Annotated[
+        str | None,
+        typer.Option(help="Graph: the edge list (CSV src,dst[,weight]) over --data's nodes."),
+    ] = None,
 ) -> None:
     """Train and measure every model on every task, then write report.md and report.html.
 
     With --data, run every family registered for your own data's kind on it: series
-    (rolling-origin backtest) or text (a .txt file or folder); the kind is inferred from what
-    PATH holds (--kind overrides it). The report ends with which family to pick for it.
+    (rolling-origin backtest), text (a .txt file or folder) or a graph (a node table with
+    --graph edges.csv, or a folder of both); the kind is inferred from what PATH holds (--kind
+    overrides it). The report ends with which family to pick for it.
     """
     import json
 
@@ -464,8 +469,10 @@ def compare(
             "--id-col, --time-col, --target-col and --encoding are for your own data.",
             "pass them with --data FILE.",
         )
-    if data is None and (kind is not None or tokens is not None):
-        raise ConfigError("--kind and --tokens are for your own data.", "pass them with --data.")
+    if data is None and (kind is not None or tokens is not None or graph is not None):
+        raise ConfigError(
+            "--kind, --tokens and --graph are for your own data.", "pass them with --data."
+        )
     data_kind, stated = "series", ""
     if data is not None:
         from diffrnn.bench.user_kinds import resolve_kind
@@ -473,8 +480,12 @@ def compare(
         data_path = check.resolve(data, "--data")
         if not data_path.exists():
             raise ConfigError(f"No file at {data} (--data).", "check the path.")
-        data_path = check.input_dir(data, "--data") if data_path.is_dir() else data_path
-        data_kind, stated = resolve_kind(data_path, kind, None)
+        is_dir = data_path.is_dir()
+        data_path = check.input_dir(data, "--data") if is_dir else check.input_file(data, "--data")
+        edges = check.input_file(graph, "--graph") if graph is not None else None
+        data_kind, stated = resolve_kind(data_path, kind, edges)
+        if edges is not None and data_kind != "graph":
+            raise ConfigError(f"--graph is for graphs; --data holds {stated}.", "drop --graph.")
     if data is not None and data_kind != "series":
         from diffrnn.bench.user_data import data_seeds
         from diffrnn.bench.user_kinds import prepare_data
@@ -490,13 +501,32 @@ def compare(
             "--target-col": target_col,
             "--encoding": encoding,
         }
+        if data_kind == "graph":  # the node table is read as series are, with their flags
+            series_only = {"--windows": windows}
         given = [flag for flag, value in series_only.items() if value is not None]
         if given:
             raise ConfigError(
                 f"{given[0]} is for series data; --data holds {stated}.",
                 f"drop {given[0]}, or pass --kind series to read --data as a table.",
             )
-        settings = {"tokens": tokens or "chars"} if data_kind == "text" else {}
+        settings: dict[str, Any] = {}
+        if data_kind == "text":
+            settings = {"tokens": tokens or "chars"}
+        elif data_kind == "graph":
+            _choice(data_format, "--format", ("long", "wide"))
+            _choice(fill, "--fill", ("error", "ffill", "interpolate", "zero"))
+            settings = {
+                "edges": edges,
+                "horizon": horizon,
+                "context": context,
+                "format": data_format,
+                "freq": freq,
+                "fill": fill,
+                "id_column": id_col,
+                "time_column": time_col,
+                "target_column": target_col,
+                "encoding": encoding,
+            }
         if tokens is not None and data_kind != "text":
             raise ConfigError(f"--tokens is for text; --data holds {stated}.", "drop --tokens.")
         user_options = prepare_data(data_path, data_kind, stated, **settings)

@@ -152,6 +152,7 @@ FULL = Suite(
         "audio-fsdd": 600.0,
         "forecast-user": 300.0,
         "lm-user": 240.0,
+        "graph-user": 120.0,
     },
     jobs=1,
 )

@@ -194,3 +194,15 @@ define_task(
         needs_user_data=True,
     )
 )
+define_task(
+    Task(
+        name="graph-user",
+        dataset="user:--data",
+        description="The user's own graph (`diffrnn compare --data TABLE --graph EDGES`): the "
+        "nodes' series, standardised per node on the training rows, context steps in -> horizon "
+        "out, the first 70% of the windows train; test MSE and MAE over every node and step.",
+        metrics=("mse", "mae"),
+        primary_metric="mse",
+        needs_user_data=True,
+    )
+)
