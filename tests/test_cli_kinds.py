@@ -63,9 +63,9 @@ def test_kind_override_and_flags_of_another_kind(
     err = _fails(["compare", "--data", str(book), "--kind", "poetry", *out], capsys)
     assert "--kind must be one of series, text, images, audio, graph" in err
     err = _fails(["compare", "--data", str(table), "--horizon", "1", "--tokens", "bytes"], capsys)
-    assert "--tokens is for text" in err
+    assert "--tokens is not for series" in err
     err = _fails(["compare", "--tokens", "bytes", *out], capsys)
-    assert "--kind and --tokens are for your own data" in err
+    assert "--kind, --tokens, --graph and --size are for your own data" in err
 
 
 @pytest.mark.parametrize(
@@ -138,3 +138,62 @@ def test_hostile_edge_lists_get_one_line_and_exit_2(
     err = _fails([*args, "--out", str(tmp_path / "run")], capsys)
     assert message in err
     assert not (tmp_path / "run" / "results.jsonl").exists()
+
+
+def _image_folder(root: Path, classes: dict[str, int], side: int = 8) -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for k, (name, n) in enumerate(classes.items()):
+        (root / name).mkdir(parents=True)
+        for i in range(n):
+            pixels = np.clip(rng.normal(60 + 120 * k, 20, (side, side)), 0, 255)
+            Image.fromarray(pixels.astype(np.uint8), "L").save(root / name / f"{i}.png")
+    return root
+
+
+def test_compare_data_on_an_image_folder_runs_the_image_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from diffrnn.cli import main
+
+    monkeypatch.setenv("DIFFRNN_CACHE_DIR", str(tmp_path / "cache"))
+    folder = _image_folder(tmp_path / "pics", {"dark": 10, "light": 10})
+    run = tmp_path / "run"
+    args = ["compare", "--data", str(folder), "--models", "pixel-lstm", "--budget", "1"]
+    main([*args, "--seeds", "1", "--out", str(run), "--json"])
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (record["task"], record["model"], record["status"]) == ("image-user", "pixel-lstm", "ok")
+    metrics = record["metrics"]
+    assert 0 < metrics["bits_per_dim"] < 9 and metrics["fd"] > 0 and metrics["fd_real_vs_real"] > 0
+    assert any("a classifier of your 2 classes" in note for note in record["notes"])
+    report = (run / "report.md").read_text()
+    assert "- kind: images (inferred: a folder of 20 image files)" in report
+    assert "- split: 16 train, 2 validation, 2 test (80/10/10 within each class)" in report
+    assert "resized to 8 x 8 (the largest of 8, 16, 28, 32" in report
+    assert (run / "units/image-user/pixel-lstm/seed0/samples.png").stat().st_size > 0
+    assert list((tmp_path / "cache").glob("user-images-*-8.npz"))  # decoded once, then cached
+
+
+@pytest.mark.parametrize(
+    ("classes", "message"),
+    [
+        ({"only": 5}, "a single class folder (only)"),
+        ({"a": 5, "b": 1}, "class 'b' of"),
+    ],
+)
+def test_hostile_image_folders_get_one_line_and_exit_2(
+    tmp_path: Path, classes: dict[str, int], message: str, capsys: pytest.CaptureFixture
+) -> None:
+    folder = _image_folder(tmp_path / "pics", classes)
+    err = _fails(["compare", "--data", str(folder), "--out", str(tmp_path / "run")], capsys)
+    assert message in err
+
+
+def test_a_size_the_smallest_image_does_not_allow_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    folder = _image_folder(tmp_path / "pics", {"a": 3, "b": 3}, side=10)
+    args = ["compare", "--data", str(folder), "--size", "16", "--out", str(tmp_path / "run")]
+    err = _fails(args, capsys)
+    assert "--size 16 does not fit: the smallest image is 10 px" in err

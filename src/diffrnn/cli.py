@@ -443,13 +443,21 @@ def compare(
         str | None,
         typer.Option(help="Graph: the edge list (CSV src,dst[,weight]) over --data's nodes."),
     ] = None,
+    size: Annotated[
+        int | None,
+        typer.Option(
+            help="Images: the side they are resized to (default 8/16/28/32: the largest "
+            "the smallest image allows)."
+        ),
+    ] = None,
 ) -> None:
     """Train and measure every model on every task, then write report.md and report.html.
 
     With --data, run every family registered for your own data's kind on it: series
-    (rolling-origin backtest), text (a .txt file or folder) or a graph (a node table with
-    --graph edges.csv, or a folder of both); the kind is inferred from what PATH holds (--kind
-    overrides it). The report ends with which family to pick for it.
+    (rolling-origin backtest), text (a .txt file or folder), images (a folder of PNG/JPEG,
+    optionally one subfolder per class) or a graph (a node table with --graph edges.csv, or a
+    folder of both); the kind is inferred from what PATH holds (--kind overrides it). The report
+    ends with which family to pick for it.
     """
     import json
 
@@ -469,9 +477,9 @@ def compare(
             "--id-col, --time-col, --target-col and --encoding are for your own data.",
             "pass them with --data FILE.",
         )
-    if data is None and (kind is not None or tokens is not None or graph is not None):
+    if data is None and any(v is not None for v in (kind, tokens, graph, size)):
         raise ConfigError(
-            "--kind, --tokens and --graph are for your own data.", "pass them with --data."
+            "--kind, --tokens, --graph and --size are for your own data.", "pass them with --data."
         )
     data_kind, stated = "series", ""
     if data is not None:
@@ -512,6 +520,8 @@ def compare(
         settings: dict[str, Any] = {}
         if data_kind == "text":
             settings = {"tokens": tokens or "chars"}
+        elif data_kind == "images":
+            settings = {"size": size}
         elif data_kind == "graph":
             _choice(data_format, "--format", ("long", "wide"))
             _choice(fill, "--fill", ("error", "ffill", "interpolate", "zero"))
@@ -529,6 +539,8 @@ def compare(
             }
         if tokens is not None and data_kind != "text":
             raise ConfigError(f"--tokens is for text; --data holds {stated}.", "drop --tokens.")
+        if size is not None and data_kind != "images":
+            raise ConfigError(f"--size is for images; --data holds {stated}.", "drop --size.")
         user_options = prepare_data(data_path, data_kind, stated, **settings)
         if seeds is None:
             seeds, why = data_seeds(suite, budget, jobs, _names(models), user_options["task"])
@@ -538,8 +550,9 @@ def compare(
     elif data is not None:
         from diffrnn.bench.user_data import data_seeds, prepare_user_data
 
-        if tokens is not None:
-            raise ConfigError(f"--tokens is for text; --data holds {stated}.", "drop --tokens.")
+        if tokens is not None or size is not None:
+            flag = "--tokens" if tokens is not None else "--size"
+            raise ConfigError(f"{flag} is not for series; --data holds {stated}.", f"drop {flag}.")
         if horizon is None:
             raise ConfigError("--data needs a forecast horizon.", "pass --horizon H (steps).")
         if data_format not in (None, "long", "wide"):

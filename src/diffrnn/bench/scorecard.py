@@ -87,6 +87,7 @@ QUALITY_TASKS = {
     "audio-fsdd": "accuracy",
     "lm-user": "nats_per_char",
     "graph-user": "mse",
+    "image-user": "fd",
 }
 """The tasks C1, C5 and C10 read wherever both families ran, each with its primary metric (a
 test keeps them equal to the registry's): data of the claims, so a report reads the same in any
@@ -808,7 +809,11 @@ def _on_user_data(runs: Runs, task: str, metric: str, *sides: Pick) -> list[Find
 
 
 def _c3(runs: Runs) -> list[Finding]:
-    return versus(runs, "image-digits", "fd", Pick("diffusion", exclude=CONDITIONAL), Pick("rnn"))
+    unconditional = Pick("diffusion", exclude=CONDITIONAL)
+    return [
+        *versus(runs, "image-digits", "fd", unconditional, Pick("rnn")),
+        *_on_user_data(runs, "image-user", "fd", unconditional, Pick("rnn")),
+    ]
 
 
 def _c6(runs: Runs) -> list[Finding]:
@@ -1035,7 +1040,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "C3",
         "Diffusion gives superior image quality",
-        "image-digits: fd (the same in-project evaluator for every model; unconditional models)",
+        "image-digits (and image-user, your images): fd (the same evaluator for every model; "
+        "unconditional models)",
         _c3,
     ),
     Claim(

@@ -153,6 +153,7 @@ FULL = Suite(
         "forecast-user": 300.0,
         "lm-user": 240.0,
         "graph-user": 120.0,
+        "image-user": 600.0,
     },
     jobs=1,
 )

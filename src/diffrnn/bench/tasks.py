@@ -206,3 +206,16 @@ define_task(
         needs_user_data=True,
     )
 )
+define_task(
+    Task(
+        name="image-user",
+        dataset="user:--data",
+        description="The user's own images (`diffrnn compare --data FOLDER`): resized to a "
+        "stated size, split 80/10/10 within each class; Frechet distance of samples to the "
+        "held-out images in the features of a judge trained on the user's training split (with "
+        "the real-vs-real floor), bits/dim over the 256 levels, memorisation share, samples.",
+        metrics=("fd", "bits_per_dim"),
+        primary_metric="fd",
+        needs_user_data=True,
+    )
+)

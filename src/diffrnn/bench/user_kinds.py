@@ -52,8 +52,8 @@ def prepare_data(path: Path, kind: Kind, stated: str, **settings: Any) -> dict[s
     Args:
         path: the user's `--data`, resolved.
         kind: from `resolve_kind`; `stated` its report line.
-        **settings: the kind's options (text: tokens; graph: edges, horizon, context and the
-            series loader's options).
+        **settings: the kind's options (text: tokens; images: size; graph: edges, horizon,
+            context and the series loader's options).
 
     Raises:
         DataError: the data cannot make the kind's task (each loader's messages).
@@ -65,6 +65,10 @@ def prepare_data(path: Path, kind: Kind, stated: str, **settings: Any) -> dict[s
         from diffrnn.bench.user_text import prepare_user_text
 
         options = prepare_user_text(path, **settings)
+    elif kind == "images":
+        from diffrnn.bench.user_images import prepare_user_images
+
+        options = prepare_user_images(path, **settings)
     elif kind == "graph":
         from diffrnn.bench.user_graph import prepare_user_graph
 
