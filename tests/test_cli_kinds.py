@@ -197,3 +197,41 @@ def test_a_size_the_smallest_image_does_not_allow_is_refused(
     args = ["compare", "--data", str(folder), "--size", "16", "--out", str(tmp_path / "run")]
     err = _fails(args, capsys)
     assert "--size 16 does not fit: the smallest image is 10 px" in err
+
+
+def test_a_symlink_out_of_the_data_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text(PROSE * 200)
+    (tmp_path / "secret.txt").write_text("not yours")
+    (folder / "b.txt").symlink_to(tmp_path / "secret.txt")
+    err = _fails(["compare", "--data", str(folder), "--out", str(tmp_path / "run")], capsys)
+    assert "is a symlink leading out of" in err and "copy the file into the folder" in err
+
+
+def test_compare_data_on_class_folders_of_recordings_runs_the_speech_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import soundfile
+
+    from diffrnn.cli import main
+
+    rate = 8000
+    t = np.arange(rate // 4) / rate
+    for word, pitch in (("low", 200), ("high", 900)):
+        for speaker in ("ann", "bob", "cy"):
+            for take in range(3):
+                path = tmp_path / "words" / word / f"{speaker}_{take}.wav"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                soundfile.write(path, 0.3 * np.sin(2 * np.pi * pitch * t), rate)
+    run = tmp_path / "run"
+    args = ["compare", "--data", str(tmp_path / "words"), "--models", "majority"]
+    main([*args, "--seeds", "1", "--out", str(run), "--json"])
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (record["task"], record["status"]) == ("speech-user", "ok")
+    assert record["metrics"]["accuracy"] == 0.5  # 3 low and 3 high recordings of one speaker
+    report = (run / "report.md").read_text()
+    assert "- kind: audio (inferred: a folder of 18 audio files)" in report
+    assert "12 train, 6 test: file-name prefixes held out for the test" in report

@@ -455,9 +455,9 @@ def compare(
 
     With --data, run every family registered for your own data's kind on it: series
     (rolling-origin backtest), text (a .txt file or folder), images (a folder of PNG/JPEG,
-    optionally one subfolder per class) or a graph (a node table with --graph edges.csv, or a
-    folder of both); the kind is inferred from what PATH holds (--kind overrides it). The report
-    ends with which family to pick for it.
+    optionally one subfolder per class), audio (WAV/FLAC in one subfolder per class) or a graph
+    (a node table with --graph edges.csv, or a folder of both); the kind is inferred from what
+    PATH holds (--kind overrides it). The report ends with which family to pick for it.
     """
     import json
 

@@ -88,6 +88,7 @@ QUALITY_TASKS = {
     "lm-user": "nats_per_char",
     "graph-user": "mse",
     "image-user": "fd",
+    "speech-user": "accuracy",
 }
 """The tasks C1, C5 and C10 read wherever both families ran, each with its primary metric (a
 test keeps them equal to the registry's): data of the claims, so a report reads the same in any

@@ -154,6 +154,7 @@ FULL = Suite(
         "lm-user": 240.0,
         "graph-user": 120.0,
         "image-user": 600.0,
+        "speech-user": 300.0,
     },
     jobs=1,
 )

@@ -219,3 +219,16 @@ define_task(
         needs_user_data=True,
     )
 )
+define_task(
+    Task(
+        name="speech-user",
+        dataset="user:--data",
+        description="The user's own recordings (`diffrnn compare --data FOLDER`, one subfolder per "
+        "class): mono at 8 kHz, log-mel frames cut or padded to 1 s; test accuracy on held-out "
+        "file-name prefixes (speakers) when the names carry them, else 20% of each class.",
+        metrics=("accuracy",),
+        primary_metric="accuracy",
+        lower_is_better=False,
+        needs_user_data=True,
+    )
+)

@@ -17,15 +17,6 @@ from typing import Any
 
 from diffrnn.data.user_kinds import Kind, check_kind, detect_kind
 
-USER_TASKS: dict[str, str] = {
-    "series": "forecast-user",
-    "text": "lm-user",
-    "graph": "graph-user",
-    "images": "image-user",
-    "audio": "audio-user",
-}
-"""The task `compare --data` runs for each kind of data."""
-
 
 def content_sha256(paths: list[Path], root: Path) -> str:
     """sha256 over the files' names (relative to `root`) and bytes, in the order given."""
@@ -69,6 +60,10 @@ def prepare_data(path: Path, kind: Kind, stated: str, **settings: Any) -> dict[s
         from diffrnn.bench.user_images import prepare_user_images
 
         options = prepare_user_images(path, **settings)
+    elif kind == "audio":
+        from diffrnn.bench.user_audio import prepare_user_audio
+
+        options = prepare_user_audio(path, **settings)
     elif kind == "graph":
         from diffrnn.bench.user_graph import prepare_user_graph
 
