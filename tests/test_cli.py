@@ -83,7 +83,7 @@ def test_datasets_verify_names_the_altered_file(tmp_path) -> None:
         (("compare", "--budgets", "30,-1"), "--budgets must be positive"),
         (("compare", "--budget", "3", "--budgets", "3,9"), "--budget and --budgets exclude"),
         (("report", "no-such-run"), "no-such-run: no such directory"),
-        (("compare", "--data", "x.csv"), "--data needs a forecast horizon"),
+        (("compare", "--data", "x.csv"), "No file at x.csv"),
         (("compare", "--horizon", "3"), "--horizon is for your own data"),
         (("compare", "--data", "no-such.csv", "--horizon", "3"), "No file at"),
     ],

@@ -432,11 +432,32 @@ def compare(
     encoding: Annotated[
         str | None, typer.Option(help="The CSV's text encoding (default UTF-8).")
     ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(help="What --data holds: series, text, images, audio or graph; inferred."),
+    ] = None,
+    tokens: Annotated[
+        str | None, typer.Option(help="Text: model chars (default) or bytes (any encoding).")
+    ] = None,
+    graph: Annotated[
+        str | None,
+        typer.Option(help="Graph: the edge list (CSV src,dst[,weight]) over --data's nodes."),
+    ] = None,
+    size: Annotated[
+        int | None,
+        typer.Option(
+            help="Images: the side they are resized to (default 8/16/28/32: the largest "
+            "the smallest image allows)."
+        ),
+    ] = None,
 ) -> None:
     """Train and measure every model on every task, then write report.md and report.html.
 
-    With --data, run the forecasting families on your own series (rolling-origin backtest)
-    and end the report with which family to pick for them.
+    With --data, run every family registered for your own data's kind on it: series
+    (rolling-origin backtest), text (a .txt file or folder), images (a folder of PNG/JPEG,
+    optionally one subfolder per class), audio (WAV/FLAC in one subfolder per class) or a graph
+    (a node table with --graph edges.csv, or a folder of both); the kind is inferred from what
+    PATH holds (--kind overrides it). The report ends with which family to pick for it.
     """
     import json
 
@@ -456,9 +477,82 @@ def compare(
             "--id-col, --time-col, --target-col and --encoding are for your own data.",
             "pass them with --data FILE.",
         )
+    if data is None and any(v is not None for v in (kind, tokens, graph, size)):
+        raise ConfigError(
+            "--kind, --tokens, --graph and --size are for your own data.", "pass them with --data."
+        )
+    data_kind, stated = "series", ""
     if data is not None:
+        from diffrnn.bench.user_kinds import resolve_kind
+
+        data_path = check.resolve(data, "--data")
+        if not data_path.exists():
+            raise ConfigError(f"No file at {data} (--data).", "check the path.")
+        is_dir = data_path.is_dir()
+        data_path = check.input_dir(data, "--data") if is_dir else check.input_file(data, "--data")
+        edges = check.input_file(graph, "--graph") if graph is not None else None
+        data_kind, stated = resolve_kind(data_path, kind, edges)
+        if edges is not None and data_kind != "graph":
+            raise ConfigError(f"--graph is for graphs; --data holds {stated}.", "drop --graph.")
+    if data is not None and data_kind != "series":
+        from diffrnn.bench.user_data import data_seeds
+        from diffrnn.bench.user_kinds import prepare_data
+
+        series_only = {
+            "--horizon": horizon,
+            "--format": data_format,
+            "--freq": freq,
+            "--context": context,
+            "--windows": windows,
+            "--id-col": id_col,
+            "--time-col": time_col,
+            "--target-col": target_col,
+            "--encoding": encoding,
+        }
+        if data_kind == "graph":  # the node table is read as series are, with their flags
+            series_only = {"--windows": windows}
+        given = [flag for flag, value in series_only.items() if value is not None]
+        if given:
+            raise ConfigError(
+                f"{given[0]} is for series data; --data holds {stated}.",
+                f"drop {given[0]}, or pass --kind series to read --data as a table.",
+            )
+        settings: dict[str, Any] = {}
+        if data_kind == "text":
+            settings = {"tokens": tokens or "chars"}
+        elif data_kind == "images":
+            settings = {"size": size}
+        elif data_kind == "graph":
+            _choice(data_format, "--format", ("long", "wide"))
+            _choice(fill, "--fill", ("error", "ffill", "interpolate", "zero"))
+            settings = {
+                "edges": edges,
+                "horizon": horizon,
+                "context": context,
+                "format": data_format,
+                "freq": freq,
+                "fill": fill,
+                "id_column": id_col,
+                "time_column": time_col,
+                "target_column": target_col,
+                "encoding": encoding,
+            }
+        if tokens is not None and data_kind != "text":
+            raise ConfigError(f"--tokens is for text; --data holds {stated}.", "drop --tokens.")
+        if size is not None and data_kind != "images":
+            raise ConfigError(f"--size is for images; --data holds {stated}.", "drop --size.")
+        user_options = prepare_data(data_path, data_kind, stated, **settings)
+        if seeds is None:
+            seeds, why = data_seeds(suite, budget, jobs, _names(models), user_options["task"])
+        else:
+            why = f"{seeds} (--seeds)"
+        user_options["summary"]["seeds"] = why
+    elif data is not None:
         from diffrnn.bench.user_data import data_seeds, prepare_user_data
 
+        if tokens is not None or size is not None:
+            flag = "--tokens" if tokens is not None else "--size"
+            raise ConfigError(f"{flag} is not for series; --data holds {stated}.", f"drop {flag}.")
         if horizon is None:
             raise ConfigError("--data needs a forecast horizon.", "pass --horizon H (steps).")
         if data_format not in (None, "long", "wide"):
@@ -485,7 +579,7 @@ def compare(
             seeds, why = data_seeds(suite, budget, jobs, _names(models))
         else:
             why = f"{seeds} (--seeds)"
-        user_options["summary"]["seeds"] = why
+        user_options["summary"] = {"kind": stated, **user_options["summary"], "seeds": why}
     request = CompareRequest(
         suite=suite,
         tasks=_names(tasks),

@@ -237,3 +237,12 @@ def test_a_rerun_on_another_file_and_horizon_is_not_reused(
     assert third["metrics"]["crps"] != second["metrics"]["crps"]
     (fourth,), log = _compare(capsys, "--data", str(b), "--horizon", "14", "--out", run)
     assert "already done" in log and fourth == third
+
+
+def test_a_folders_content_identity_is_the_sha256_its_task_computed(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()  # a folder cannot be hashed as one file: its task hashes its files
+    identity = provenance.options_identity(
+        {"path": str(folder), "data_sha256": "ab12", "size": 8, "summary": {"kind": "images"}}
+    )
+    assert identity == {"data_sha256": "ab12", "size": 8}

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claim_records import ENOUGH, TOO_LOW, designed_run, only, record, seeds
+from claim_records import ENOUGH, TOO_LOW, designed_run, only, per_seed, record, seeds
 
 from diffrnn.bench import scorecard
 from diffrnn.bench.registry import TASKS
@@ -54,7 +54,7 @@ def test_the_tasks_the_claims_read_are_judged_on_their_primary_metric() -> None:
         for t in TASKS.values()
         if not (t.needs_user_data or "passed" in t.metrics or t.name.startswith("fake-"))
     }
-    assert judged == set(QUALITY_TASKS)
+    assert judged == {t for t in QUALITY_TASKS if not TASKS[t].needs_user_data}
 
 
 def test_the_designed_run_gives_each_claim_its_designed_verdict() -> None:
@@ -260,3 +260,20 @@ def test_main_writes_the_reference_scorecard(
     assert {k: v["verdict"] for k, v in stored["claims"].items()} == verdicts(designed_run())
     assert scorecard.main([]) == 2
     assert scorecard.main([str(tmp_path / "nowhere")]) == 2
+
+
+def test_c7_reads_the_users_text_when_the_run_holds_it() -> None:
+    lstm, mdlm = per_seed(1.5, 1.6, 1.55), per_seed(2.2, 2.3, 2.1)
+    records = [
+        *seeds("lm-user", "lstm", "rnn", lambda s: {"nats_per_char": lstm(s)}),
+        *seeds("lm-user", "mdlm-bigru", "diffusion", lambda s: {"nats_per_char": mdlm(s)}),
+    ]
+    result = claim("C7", records, {})  # a user's task has no evidence budget: every budget counts
+    assert "lm-user nats_per_char: lstm (rnn) vs mdlm-bigru (diffusion)" in " ".join(result.numbers)
+    assert result.tally.startswith("1 of 1 comparison supports it")
+    assert not any("lm-user" in n for n in claim("C7", designed_run()).numbers)  # absent: silent
+    two = [r for r in records if r["seed"] < 2]
+    assert (
+        "`diffrnn compare --data PATH --seeds 3` (lm-user: on your data)"
+        in claim("C7", two, {}).decide
+    )

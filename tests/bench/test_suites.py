@@ -177,3 +177,12 @@ def test_a_suite_narrows_a_tasks_models_and_the_command_line_overrides_it() -> N
     assert [u.model for u in plan(suite, tasks=[fake.FAKE_TASK])] == ["fake-rnn"]
     units = plan(suite, tasks=[fake.FAKE_TASK], models=["fake-baseline"])
     assert [u.model for u in units] == ["fake-baseline"]
+
+
+def test_data_of_a_kind_plans_its_own_task_and_refuses_another_users_task() -> None:
+    lm = plan(get_suite("quick"), models=("ngram",), user_data=True, user_task="lm-user")
+    assert {u.task for u in lm} == {"lm-user"}  # not forecast-user, though it also needs data
+    series = plan(get_suite("quick"), models=("last-value",), user_data=True)
+    assert {u.task for u in series} == {"forecast-user"}
+    with pytest.raises(ConfigError, match="not built from the kind of data --data holds"):
+        plan(get_suite("quick"), tasks=("forecast-user",), user_data=True, user_task="lm-user")

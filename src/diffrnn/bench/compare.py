@@ -39,7 +39,8 @@ class CompareRequest:
         out: the run directory (default `runs/<UTC timestamp>`); an existing one is resumed.
         jobs: units at once (default: the suite's).
         threads: torch threads per unit.
-        user_options: the user's data for `forecast-user` (from `user_data.prepare_user_data`).
+        user_options: the user's data for its task (`user_data.prepare_user_data` for series,
+            `user_kinds.prepare_data` for the other kinds; its "task" names the task).
         command: the command line, kept in run.json.
         rerun: run again the units whose stored results other code made (else refused).
     """
@@ -98,6 +99,7 @@ def prepare(request: CompareRequest) -> CompareJob:
         budget_s=request.budget_s,
         user_data=bool(request.user_options),
         budgets=request.budgets,
+        user_task=request.user_options.get("task", "forecast-user"),
     )
     if not units:
         raise ConfigError(
@@ -106,7 +108,9 @@ def prepare(request: CompareRequest) -> CompareJob:
     # every chosen task is reported, those without any model too (unless --models narrowed it)
     names = [u.task for u in units]
     if request.models is None:
-        names = [t.name for t in selected_tasks(request.tasks, bool(request.user_options))]
+        user_task = request.user_options.get("task", "forecast-user")
+        chosen = selected_tasks(request.tasks, bool(request.user_options), user_task)
+        names = [t.name for t in chosen]
     tasks = {name: get_task(name) for name in dict.fromkeys(names)}
     run_dir = request.out or default_run_dir()
     jobs = request.jobs or suite.default_jobs()

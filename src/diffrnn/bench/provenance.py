@@ -146,7 +146,7 @@ def options_identity(options: dict[str, Any] | None) -> dict[str, Any]:
     """
     options = dict(options or {})
     identity = {k: v for k, v in options.items() if k not in USER_OPTIONS_NOT_INPUTS}
-    if options.get("path") is not None:
+    if options.get("path") is not None and "data_sha256" not in options:  # folders: precomputed
         identity["data_sha256"] = file_sha256(options["path"])
     return identity
 

@@ -16,6 +16,7 @@ tied with the best the cheapest to train (then to run) is picked: "no clear winn
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ class Comparison:
     seed_se: float | None
     seeds_agree: bool
     clear: bool
+    backtest: bool = True
 
     def spread_text(self, best: str) -> str:
         """The difference and the spreads it is judged against, in words."""
@@ -71,7 +73,7 @@ class Comparison:
                 f"± {_spread(STANDARD_ERRORS * self.origin_se)} over {self.origins} origins "
                 f"({best} better at {self.origin_wins} of {self.origins})"
             )
-        else:
+        elif self.backtest:
             parts.append(f"{self.origins or 'no'} common origin(s): no spread over origins")
         if self.seed_se is not None:
             agree = "every seed agrees" if self.seeds_agree else "the seeds disagree"
@@ -231,12 +233,19 @@ def recommend(
         if not ahead:
             break
         best = min(ahead, key=lambda c: c.difference).other
-    comparisons = [compare(best, m, close) for m in cells.values() if m is not best]
+    backtest = any(_origin_scores(m) for m in cells.values())  # a forecast (else one split)
+    comparisons = [
+        dataclasses.replace(compare(best, m, close), backtest=backtest)
+        for m in cells.values()
+        if m is not best
+    ]
+    where = "in the backtest" if backtest else "on your data's held-out split"
+    per = "per forecast" if backtest else "per sample"
     tied = [best] + [c.other for c in comparisons if not c.clear]
     pick = min(tied, key=_cost)
     by_other = {c.other.model: c for c in comparisons}
     if len(tied) == 1:
-        headline = f"Pick {_named(best)}: {_score(best)}, the best in the backtest" + (
+        headline = f"Pick {_named(best)}: {_score(best)}, the best {where}" + (
             f", clearly ahead of every other family ({len(comparisons)} compared)."
             if comparisons
             else "."
@@ -260,8 +269,9 @@ def recommend(
     baseline = cells.get("baseline")
     if pick.family == "baseline":
         headline += (
-            " No learned model beat the simple baselines clearly on this data: more history, "
-            "covariates or a longer --budget may change that."
+            " No learned model beat the simple baselines clearly on this data: "
+            + ("more history, covariates" if backtest else "more data")
+            + " or a longer --budget may change that."
         )
     elif baseline is not None and baseline.model in by_other:
         c = by_other[baseline.model]
@@ -276,13 +286,14 @@ def recommend(
         + f" ({c.spread_text(best.model)}): "
         + ("clearly behind" if c.clear else f"tied, {c.reason(close)}")
         + f"; {fmt_seconds(_cost(c.other)[0])} training, "
-        f"{fmt_seconds(mean_of(c.other, 'infer_seconds_per_sample'))} per forecast"
+        f"{fmt_seconds(mean_of(c.other, 'infer_seconds_per_sample'))} {per}"
         for c in comparisons
     ]
     details.append(
         f"How sure: a difference counts when it exceeds {close:.0%} of the best {task.primary} "
-        f"and {STANDARD_ERRORS:g} standard errors over the backtest's origins and over seeds; "
-        f"{_named(best)} trained in {fmt_seconds(_cost(best)[0])} and takes "
-        f"{fmt_seconds(mean_of(best, 'infer_seconds_per_sample'))} per forecast."
+        f"and {STANDARD_ERRORS:g} standard errors over "
+        + ("the backtest's origins and over seeds; " if backtest else "seeds; ")
+        + f"{_named(best)} trained in {fmt_seconds(_cost(best)[0])} and takes "
+        f"{fmt_seconds(mean_of(best, 'infer_seconds_per_sample'))} {per}."
     )
     return Recommendation(pick, best, len(tied) == 1, headline, tuple(details))

@@ -97,7 +97,8 @@ from diffrnn.paths import file_inside
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 PLOTS_DIR = "plots"
-USER_TASK = "forecast-user"
+USER_DATASET = "user:--data"
+"""The dataset of every task built from the user's `--data` (each ends with a recommendation)."""
 TRAINING_CURVES = ("train_loss", "val_loss")
 CLOSE_QUALITY = 0.02
 """A family within this relative margin of the best counts as good as the best (recommendation)."""
@@ -921,8 +922,9 @@ def build(run_dir: Path, evidence: Mapping[str, float] | None = None) -> list[Bl
     blocks.append(Heading("Per task"))
     for name, task in tasks.items():
         blocks += task_section(task, per_task[name], run_dir, ladders.get(name))
-    if USER_TASK in tasks:
-        blocks += recommendation(per_task[USER_TASK], tasks[USER_TASK])
+    for name, task in tasks.items():
+        if task.dataset == USER_DATASET:
+            blocks += recommendation(per_task[name], task)
     return blocks
 
 

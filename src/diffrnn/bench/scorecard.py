@@ -58,6 +58,8 @@ Outcome = Literal[
 """A finding's outcome; "context" is a number shown beside the deciding ones, never counted."""
 DECIDING: tuple[Outcome, ...] = ("supports", "contradicts", "unclear")
 
+USER_TASK_SUFFIX = "-user"
+"""Tasks built from the user's own `--data` (forecast-user, lm-user, ...) end with it."""
 REFERENCE_FILE = "reference_scorecard.json"
 REFERENCE_RUN = "evidence/reference"
 NOT_YET_RUN = "reference: not yet run"
@@ -83,6 +85,10 @@ QUALITY_TASKS = {
     "denoise-digits": "psnr",
     "denoise-etth1": "psnr",
     "audio-fsdd": "accuracy",
+    "lm-user": "nats_per_char",
+    "graph-user": "mse",
+    "image-user": "fd",
+    "speech-user": "accuracy",
 }
 """The tasks C1, C5 and C10 read wherever both families ran, each with its primary metric (a
 test keeps them equal to the registry's): data of the claims, so a report reads the same in any
@@ -166,9 +172,15 @@ def rerun_commands(rerun: Iterable[tuple[str, float]]) -> list[str]:
         return []
     # explicit budgets: a task's evidence budget may lie above what the reference suite trains
     by_budget: dict[float, list[str]] = {}
+    commands = []
     for task, budget in pairs:
-        by_budget.setdefault(budget, []).append(task)
-    return [
+        if task.endswith(USER_TASK_SUFFIX):  # built from the user's data: rerun on that data
+            commands.append(
+                f"`diffrnn compare --data PATH --seeds {MIN_SEEDS}` ({task}: on your data)"
+            )
+        else:
+            by_budget.setdefault(budget, []).append(task)
+    return commands + [
         f"`diffrnn compare --tasks {','.join(tasks)} --seeds {MIN_SEEDS}"
         + (f" --budget {budget:.0f}`" if budget else "`")
         for budget, tasks in by_budget.items()
@@ -791,8 +803,18 @@ def divergence(runs: Runs, tasks: Sequence[str], strict: bool) -> list[Finding]:
 # ---- the claims ------------------------------------------------------------------------------
 
 
+def _on_user_data(runs: Runs, task: str, metric: str, *sides: Pick) -> list[Finding]:
+    """`versus` on a task built from the user's data, only when the run holds it (a run on
+    other tasks is not short of it: nothing would tell the user how to rerun it)."""
+    return versus(runs, task, metric, *sides) if task in runs.tasks() else []
+
+
 def _c3(runs: Runs) -> list[Finding]:
-    return versus(runs, "image-digits", "fd", Pick("diffusion", exclude=CONDITIONAL), Pick("rnn"))
+    unconditional = Pick("diffusion", exclude=CONDITIONAL)
+    return [
+        *versus(runs, "image-digits", "fd", unconditional, Pick("rnn")),
+        *_on_user_data(runs, "image-user", "fd", unconditional, Pick("rnn")),
+    ]
 
 
 def _c6(runs: Runs) -> list[Finding]:
@@ -806,6 +828,7 @@ def _c7(runs: Runs) -> list[Finding]:
     lm, exchange, etth1 = "lm-shakespeare", "forecast-exchange", "forecast-etth1"
     return [
         *versus(runs, lm, "nats_per_char", Pick("rnn"), Pick("diffusion"), Pick("baseline")),
+        *_on_user_data(runs, "lm-user", "nats_per_char", Pick("rnn"), Pick("diffusion")),
         *versus(runs, exchange, "crps_sum", Pick("rnn"), Pick("diffusion")),
         *versus(runs, exchange, "crps_sum", Pick("rnn"), Pick("baseline")),
         *versus(runs, etth1, "mse", Pick("rnn"), Pick("diffusion")),
@@ -835,6 +858,8 @@ def _c9(runs: Runs) -> list[Finding]:
     for task, metric in (("graph-chickenpox", "mse"), ("graph-losloop", "mae")):
         found += versus(runs, task, metric, dcrnn, Pick("rnn", "gru-per-node"))
         found += versus(runs, task, metric, dcrnn, Pick("baseline", "linear-ar"))
+    found += _on_user_data(runs, "graph-user", "mse", dcrnn, Pick("rnn", "gru-per-node"))
+    found += _on_user_data(runs, "graph-user", "mse", dcrnn, Pick("baseline", "linear-ar"))
     return found
 
 
@@ -1016,7 +1041,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "C3",
         "Diffusion gives superior image quality",
-        "image-digits: fd (the same in-project evaluator for every model; unconditional models)",
+        "image-digits (and image-user, your images): fd (the same evaluator for every model; "
+        "unconditional models)",
         _c3,
     ),
     Claim(
@@ -1041,8 +1067,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "C7",
         "RNNs suit language modelling and time-series prediction",
-        "lm-shakespeare: nats_per_char vs MDLM; forecast-exchange crps_sum, forecast-etth1 mse: "
-        "vs the diffusion forecaster and the baselines",
+        "lm-shakespeare (and lm-user, your text): nats_per_char vs MDLM; forecast-exchange "
+        "crps_sum, forecast-etth1 mse: vs the diffusion forecaster and the baselines",
         _c7,
     ),
     Claim(
@@ -1056,7 +1082,8 @@ CLAIMS: tuple[Claim, ...] = (
         "C9",
         "Joining diffusion and RNNs helps forecasting and graph learning",
         "forecast-exchange crps_sum: timegrad vs deepar and the diffusion forecaster; "
-        "graph-chickenpox mse, graph-losloop mae: dcrnn vs gru-per-node and linear AR",
+        "graph-chickenpox mse, graph-losloop mae (and graph-user mse, your graph): dcrnn vs "
+        "gru-per-node and linear AR",
         _c9,
     ),
     Claim(

@@ -151,6 +151,10 @@ FULL = Suite(
         "denoise-etth1": 300.0,
         "audio-fsdd": 600.0,
         "forecast-user": 300.0,
+        "lm-user": 240.0,
+        "graph-user": 120.0,
+        "image-user": 600.0,
+        "speech-user": 300.0,
     },
     jobs=1,
 )
@@ -283,8 +287,11 @@ def get_suite(name: str) -> Suite:
     return SUITES[name]
 
 
-def selected_tasks(tasks: Sequence[str] | None, user_data: bool) -> list[Task]:
-    """The tasks named (checked), else the user's task with `--data`, else every other task."""
+def selected_tasks(
+    tasks: Sequence[str] | None, user_data: bool, user_task: str = "forecast-user"
+) -> list[Task]:
+    """The tasks named (checked), else the user's task with `--data` (`user_task`: the one its
+    kind of data makes), else every other task."""
     registry = load_registry()
     if tasks:
         chosen = [get_task(name) for name in tasks]
@@ -292,11 +299,19 @@ def selected_tasks(tasks: Sequence[str] | None, user_data: bool) -> list[Task]:
             if task.needs_user_data and not user_data:
                 raise ConfigError(
                     f"task {task.name!r} is built from your own file.",
-                    "pass it with --data FILE --horizon H.",
+                    "pass it with --data FILE --horizon H."
+                    if task.name == "forecast-user"
+                    else "pass it with --data PATH.",
+                )
+            if task.needs_user_data and task.name != user_task:
+                raise ConfigError(
+                    f"task {task.name!r} is not built from the kind of data --data holds "
+                    f"(that makes {user_task!r}).",
+                    f"pass --tasks {user_task}, or --kind to read --data as another kind.",
                 )
         return chosen
     if user_data:
-        return [task for task in registry.values() if task.needs_user_data]
+        return [get_task(user_task)]
     return [task for task in registry.values() if not task.needs_user_data]
 
 
@@ -316,6 +331,7 @@ def plan(
     budget_s: float | None = None,
     user_data: bool = False,
     budgets: Sequence[float] | None = None,
+    user_task: str = "forecast-user",
 ) -> list[UnitSpec]:
     """The units of `suite`, narrowed by the command line's options.
 
@@ -328,6 +344,7 @@ def plan(
         user_data: `--data` was given: default to the task built from the user's file.
         budgets: a compute ladder for every chosen task (`--budgets 30,120,480`): each unit runs
             once per budget. Overrides the suite's budgets and ladders; exclusive with `budget_s`.
+        user_task: the task `--data` makes (by its kind of data).
 
     Returns:
         The units, ordered task by task, model by model, budget by budget (ascending), seed by
@@ -353,7 +370,7 @@ def plan(
             )
         for value in budgets:
             _check_budget(value, "--budgets")
-    chosen = selected_tasks(tasks, user_data)
+    chosen = selected_tasks(tasks, user_data, user_task)
     if models:
         known = {name for task in chosen for name in task.models}
         unknown = [name for name in models if name not in known]

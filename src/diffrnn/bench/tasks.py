@@ -182,3 +182,53 @@ define_task(
         needs_user_data=True,
     )
 )
+define_task(
+    Task(
+        name="lm-user",
+        dataset="user:--data",
+        description="The user's own text (`diffrnn compare --data TEXT`): a character (or "
+        "byte) language model, contiguous 90/10 split; validation nats/char and bits/char, exact "
+        "for the n-gram and the RNNs, the 1000-step bound for MDLM; samples from each model.",
+        metrics=("nats_per_char", "bits_per_char"),
+        primary_metric="nats_per_char",
+        needs_user_data=True,
+    )
+)
+define_task(
+    Task(
+        name="graph-user",
+        dataset="user:--data",
+        description="The user's own graph (`diffrnn compare --data TABLE --graph EDGES`): the "
+        "nodes' series, standardised per node on the training rows, context steps in -> horizon "
+        "out, the first 70% of the windows train; test MSE and MAE over every node and step.",
+        metrics=("mse", "mae"),
+        primary_metric="mse",
+        needs_user_data=True,
+    )
+)
+define_task(
+    Task(
+        name="image-user",
+        dataset="user:--data",
+        description="The user's own images (`diffrnn compare --data FOLDER`): resized to a "
+        "stated size, split 80/10/10 within each class; Frechet distance of samples to the "
+        "held-out images in the features of a judge trained on the user's training split (with "
+        "the real-vs-real floor), bits/dim over the 256 levels, memorisation share, samples.",
+        metrics=("fd", "bits_per_dim"),
+        primary_metric="fd",
+        needs_user_data=True,
+    )
+)
+define_task(
+    Task(
+        name="speech-user",
+        dataset="user:--data",
+        description="The user's own recordings (`diffrnn compare --data FOLDER`, one subfolder per "
+        "class): mono at 8 kHz, log-mel frames cut or padded to 1 s; test accuracy on held-out "
+        "file-name prefixes (speakers) when the names carry them, else 20% of each class.",
+        metrics=("accuracy",),
+        primary_metric="accuracy",
+        lower_is_better=False,
+        needs_user_data=True,
+    )
+)

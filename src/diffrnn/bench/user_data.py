@@ -265,7 +265,11 @@ def has_calendar_features(freq: str) -> bool:
 
 
 def data_seeds(
-    suite: str, budget_s: float | None, jobs: int | None, models: tuple[str, ...] | None
+    suite: str,
+    budget_s: float | None,
+    jobs: int | None,
+    models: tuple[str, ...] | None,
+    task: str = "forecast-user",
 ) -> tuple[int, str]:
     """Seeds `compare --data` runs when `--seeds` is not given, and a sentence saying why.
 
@@ -277,10 +281,10 @@ def data_seeds(
 
     load_registry()
     chosen = get_suite(suite)
-    budget = budget_s if budget_s is not None else chosen.budget_for("forecast-user")
+    budget = budget_s if budget_s is not None else chosen.budget_for(task)
     learned = [
         entry.name
-        for entry in get_task("forecast-user").models.values()
+        for entry in get_task(task).models.values()
         if entry.family != "baseline" and (not models or entry.name in models)
     ]
     cost = DATA_SEEDS * len(learned) * budget / (jobs or chosen.default_jobs())

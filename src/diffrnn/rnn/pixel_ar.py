@@ -23,7 +23,6 @@ from diffrnn.modeling import PretrainedMixin
 from diffrnn.rnn.layers import CellType, check_cell, make_rnn
 
 SIDE = 8
-N_PIXELS = SIDE * SIDE
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,8 @@ class PixelARConfig:
     n_classes: number of labels (used only when `conditional`).
     conditional: condition every step on the class label.
     dropout: between layers and before the output layer.
+    shape: the shape of one image as read in raster order, (8, 8) for the digits; (H, W, C)
+        for colour images read pixel by pixel, channel by channel.
     """
 
     levels: int = 17
@@ -47,9 +48,15 @@ class PixelARConfig:
     n_classes: int = 10
     conditional: bool = False
     dropout: float = 0.0
+    shape: tuple[int, ...] = (SIDE, SIDE)
 
     def __post_init__(self) -> None:
         check_cell(self.cell)
+
+    @property
+    def num_pixels(self) -> int:
+        """Values per image, T = prod(shape) (64 for the digits)."""
+        return math.prod(self.shape)
 
 
 class PixelAR(PretrainedMixin, nn.Module):
@@ -61,7 +68,7 @@ class PixelAR(PretrainedMixin, nn.Module):
         super().__init__()
         self.config = config
         self.level_embed = nn.Embedding(config.levels + 1, config.embed_dim)  # + start token
-        self.position_embed = nn.Embedding(N_PIXELS, config.embed_dim)
+        self.position_embed = nn.Embedding(config.num_pixels, config.embed_dim)
         self.class_embed = nn.Embedding(config.n_classes, config.embed_dim)
         self.rnn = make_rnn(
             config.cell, config.embed_dim, config.hidden_size, config.num_layers, config.dropout
@@ -80,10 +87,10 @@ class PixelAR(PretrainedMixin, nn.Module):
 
     def forward(self, images: Tensor, labels: Tensor | None = None) -> Tensor:
         """Teacher-forced logits. images (B, 8, 8) long -> logits (B, 64, levels)."""
-        pixels = images.reshape(images.shape[0], N_PIXELS)  # (B, 64), raster order
+        pixels = images.reshape(images.shape[0], self.config.num_pixels)  # (B, T), raster order
         start = torch.full_like(pixels[:, :1], self.config.levels)
         previous = torch.cat([start, pixels[:, :-1]], dim=1)  # (B, 64)
-        positions = torch.arange(N_PIXELS, device=images.device)
+        positions = torch.arange(self.config.num_pixels, device=images.device)
         h, _ = self.rnn(self._inputs(previous, positions, labels))  # (B, 64, H)
         return self.head(self.drop(h))
 
@@ -91,7 +98,9 @@ class PixelAR(PretrainedMixin, nn.Module):
         """-log p(x) / 64 in nats for each image: (B, 8, 8) -> (B,)."""
         logits = self(images, labels)  # (B, 64, levels)
         nll = F.cross_entropy(
-            logits.transpose(1, 2), images.reshape(images.shape[0], N_PIXELS), reduction="none"
+            logits.transpose(1, 2),
+            images.reshape(images.shape[0], self.config.num_pixels),
+            reduction="none",
         )  # (B, 64)
         return nll.mean(1)
 
@@ -134,7 +143,7 @@ class PixelAR(PretrainedMixin, nn.Module):
         previous = torch.full((n,), self.config.levels, dtype=torch.long, device=device)
         state = None
         pixels = []
-        for t in range(N_PIXELS):
+        for t in range(self.config.num_pixels):
             position = torch.tensor([t], device=device)
             x = self._inputs(previous[:, None], position, labels)[:, 0]  # (n, E)
             h, state = self.rnn.step(x, state)  # (n, H)
@@ -142,7 +151,7 @@ class PixelAR(PretrainedMixin, nn.Module):
             previous = torch.multinomial(probs, 1, generator=generator)[:, 0]
             pixels.append(previous)
         self.train(was_training)
-        return torch.stack(pixels, dim=1).reshape(n, SIDE, SIDE)
+        return torch.stack(pixels, dim=1).reshape(n, *self.config.shape)
 
 
 def pixel_lstm_digits(cell: CellType = "lstm", conditional: bool = False) -> PixelAR:

@@ -89,8 +89,11 @@ def ddpm_digits(suite: str) -> DigitsDiffusionRecipe:
     return dataclasses.replace(full, samplers=REFERENCE_SAMPLERS) if suite == "reference" else full
 
 
-def _train(ctx: UnitContext, recipe: DigitsDiffusionRecipe, conditional: bool) -> Any:
-    """Train the U-Net DDPM on the training digits; returns (model, FitResult)."""
+def _train(
+    ctx: UnitContext, recipe: DigitsDiffusionRecipe, conditional: bool, images: Any = None
+) -> Any:
+    """Train the U-Net DDPM on the training digits (or on `images` (N, C, S, S) in [-1, 1],
+    unconditionally); returns (model, FitResult)."""
     import torch
     from torch.utils.data import TensorDataset
 
@@ -100,13 +103,18 @@ def _train(ctx: UnitContext, recipe: DigitsDiffusionRecipe, conditional: bool) -
     from diffrnn.diffusion.unet import UNet, UNetConfig
     from diffrnn.training import OptimConfig, TrainConfig
 
-    digits = load_digits()
-    x = levels_to_unit(torch.as_tensor(digits.images[digits.train]))[:, None]  # (N, 1, 8, 8)
-    tensors = (x, torch.as_tensor(digits.labels[digits.train])) if conditional else (x,)
+    if images is None:
+        digits = load_digits()
+        x = levels_to_unit(torch.as_tensor(digits.images[digits.train]))[:, None]  # (N, 1, 8, 8)
+        tensors = (x, torch.as_tensor(digits.labels[digits.train])) if conditional else (x,)
+    else:
+        x, tensors = images, (images,)
     torch.manual_seed(ctx.seed)
     model = GaussianDiffusion.around(
         UNet,
         UNetConfig(
+            sample_size=x.shape[-1],
+            channels=x.shape[1],
             block_out_channels=recipe.block_out_channels,
             attention=recipe.attention,
             num_classes=10 if conditional else None,

@@ -13,10 +13,14 @@ import math
 import time
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.unit_training import fitted_output, train_for_unit
 from diffrnn.bench.units.masked_diffusion import mdlm_validation_blocks
+
+if TYPE_CHECKING:  # numpy and the corpus stay off the registry's import path
+    from diffrnn.data.text import CharCorpus
 
 NGRAM_ORDER = 5
 QUICK_VAL_CHARS = 20_000  # the quick suite scores the first 20k validation characters
@@ -52,15 +56,18 @@ def _validation(corpus, suite: str):  # type: ignore[no-untyped-def]
 
 
 @register_unit("lm-shakespeare", "ngram", family="baseline")
-def ngram_unit(ctx: UnitContext) -> UnitOutput:
-    """Interpolated Kneser-Ney 5-gram counted on the training split."""
+def ngram_unit(
+    ctx: UnitContext, corpus: CharCorpus | None = None, prompt: str = PROMPT
+) -> UnitOutput:
+    """Interpolated Kneser-Ney 5-gram counted on the training split (of `corpus`: default
+    Tiny Shakespeare), sampled after `prompt`."""
     import numpy as np
 
     from diffrnn.baselines.ngram import KneserNeyLM, NGramConfig
     from diffrnn.data.text import load_tinyshakespeare
     from diffrnn.evaluation.timing import timed_call
 
-    corpus = load_tinyshakespeare()
+    corpus = load_tinyshakespeare() if corpus is None else corpus
     start = time.perf_counter()
     cpu = time.process_time()
     model = KneserNeyLM(NGramConfig(NGRAM_ORDER, corpus.vocab_size)).fit(corpus.train_ids)
@@ -69,10 +76,10 @@ def ngram_unit(ctx: UnitContext) -> UnitOutput:
     nats = model.nats_per_token(val)
     n_chars = char_lm_recipe(ctx.recipe).sample_chars
     drawn, wall = timed_call(
-        lambda: model.sample(corpus.encode(PROMPT), n_chars, np.random.default_rng(ctx.seed))
+        lambda: model.sample(corpus.encode(prompt), n_chars, np.random.default_rng(ctx.seed))
     )
     chars_per_s = n_chars / wall
-    (ctx.out_dir / "samples.txt").write_text(PROMPT + corpus.decode(drawn) + "\n")
+    (ctx.out_dir / "samples.txt").write_text(prompt + corpus.decode(drawn) + "\n")
     return UnitOutput(
         metrics={"nats_per_char": nats, "bits_per_char": nats / math.log(2)},
         train_seconds=train_s,
@@ -85,7 +92,10 @@ def ngram_unit(ctx: UnitContext) -> UnitOutput:
     )
 
 
-def _char_rnn(ctx: UnitContext, cell: str) -> UnitOutput:
+def _char_rnn(
+    ctx: UnitContext, cell: str, corpus: CharCorpus | None = None, prompt: str = PROMPT
+) -> UnitOutput:
+    """A `cell` character LM on `corpus` (default Tiny Shakespeare), sampled after `prompt`."""
     import torch
     from torch.utils.data import DataLoader
 
@@ -96,7 +106,7 @@ def _char_rnn(ctx: UnitContext, cell: str) -> UnitOutput:
     from diffrnn.training import OptimConfig, TrainConfig
 
     recipe = char_lm_recipe(ctx.recipe)
-    corpus = load_tinyshakespeare()
+    corpus = load_tinyshakespeare() if corpus is None else corpus
     torch.manual_seed(ctx.seed)
     model = CharLM(
         CharLMConfig(
@@ -117,17 +127,17 @@ def _char_rnn(ctx: UnitContext, cell: str) -> UnitOutput:
     first = torch.log((unigram + 1.0) / (unigram.sum() + corpus.vocab_size))  # (V,) add-one
     block_nats = model.block_nats_per_char(blocks, first)
 
-    prompt = torch.from_numpy(corpus.encode(PROMPT))[None]  # (1, P)
+    prompt_ids = torch.from_numpy(corpus.encode(prompt))[None]  # (1, P)
     drawn, wall = timed_call(
         lambda: model.sample(
-            prompt,
+            prompt_ids,
             recipe.sample_chars,
             temperature=0.8,
             generator=torch.Generator().manual_seed(ctx.seed),
         )
     )
     chars_per_s = recipe.sample_chars / wall
-    (ctx.out_dir / "samples.txt").write_text(PROMPT + corpus.decode(drawn[0].numpy()) + "\n")
+    (ctx.out_dir / "samples.txt").write_text(prompt + corpus.decode(drawn[0].numpy()) + "\n")
     tokens = result.steps * recipe.batch_size * recipe.seq_len
     return fitted_output(
         result,

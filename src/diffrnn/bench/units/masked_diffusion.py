@@ -10,9 +10,13 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
+
+if TYPE_CHECKING:  # numpy and the corpus stay off the registry's import path
+    from diffrnn.data.text import CharCorpus
 
 BOUND_STEPS = 1000
 """T of the discrete-time bound reported (its gap to the continuous-time limit is O(1/T))."""
@@ -56,7 +60,8 @@ def mdlm_validation_blocks(corpus, suite: str):  # type: ignore[no-untyped-def]
     return blocks if recipe.val_blocks is None else blocks[: recipe.val_blocks]
 
 
-def _run(ctx: UnitContext, denoiser: str) -> UnitOutput:
+def _run(ctx: UnitContext, denoiser: str, corpus: CharCorpus | None = None) -> UnitOutput:
+    """MDLM with `denoiser` on `corpus` (default Tiny Shakespeare)."""
     import torch
     from torch.utils.data import TensorDataset
 
@@ -66,7 +71,7 @@ def _run(ctx: UnitContext, denoiser: str) -> UnitOutput:
     from diffrnn.training import OptimConfig, TrainConfig
 
     recipe = mdlm_shakespeare(denoiser, ctx.recipe)
-    corpus = load_tinyshakespeare()
+    corpus = load_tinyshakespeare() if corpus is None else corpus
     L = recipe.seq_len
     train = torch.from_numpy(corpus.train_ids)
     n_train = (len(train) - 1) // L

@@ -1,0 +1,75 @@
+"""Units of `graph-user`: the graph forecasting families on the user's own graph.
+
+Each unit rebuilds the user's windows and adjacency from `ctx.options` (see
+`diffrnn.bench.user_graph`) and runs the code graph-chickenpox runs: the last value, one
+least-squares AR shared by every node, the per-node GRU (DCRNN with K = 0: the same seq2seq, no
+graph) and DCRNN (K = 2, dual random walk), at chickenpox's recipe sizes. MSE and MAE over every
+node and step of the test windows, on the standardised scale.
+"""
+
+from __future__ import annotations
+
+from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.units.graph import (
+    CHICKENPOX_RECIPES,
+    _dcrnn_output,
+    predict_windows,
+    train_dcrnn,
+)
+from diffrnn.bench.user_graph import TASK, graph_problem
+
+
+def _metrics(target, forecast) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    from diffrnn.evaluation.forecast import mae, mse
+
+    return {"mse": mse(target, forecast), "mae": mae(target, forecast)}
+
+
+def _floor(ctx: UnitContext, method: str) -> UnitOutput:
+    from diffrnn.baselines.forecast import LinearAR, last_value
+
+    p = graph_problem(ctx.options)
+    horizon, context = p.y_test.shape[1], p.x_test.shape[1]
+    if method == "last-value":
+        forecast = last_value(p.x_test, horizon)
+    else:
+        model = LinearAR.fit(p.values[: p.train_rows], context, horizon, shared=True)
+        forecast = model.predict(p.x_test, horizon)
+    return UnitOutput(metrics=_metrics(p.y_test, forecast), notes=list(p.notes))
+
+
+def _dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
+    p = graph_problem(ctx.options)
+    recipe = ctx.preset(CHICKENPOX_RECIPES)
+    model, result = train_dcrnn(
+        ctx, p.adjacency, p.x_train, p.y_train, recipe, max_diffusion_step, loss="mse"
+    )
+    forecast, wall = predict_windows(model, p.x_test)
+    output = _dcrnn_output(model, result, _metrics(p.y_test, forecast), wall, len(p.x_test), recipe)
+    if max_diffusion_step:
+        output.notes.extend(p.notes)
+    return output
+
+
+@register_unit(TASK, "last-value", family="baseline")
+def last_value_user_graph(ctx: UnitContext) -> UnitOutput:
+    """Repeat each node's last value over the horizon."""
+    return _floor(ctx, "last-value")
+
+
+@register_unit(TASK, "linear-ar", family="baseline")
+def linear_ar_user_graph(ctx: UnitContext) -> UnitOutput:
+    """One least-squares map from the context to the horizon, shared by all nodes (no graph)."""
+    return _floor(ctx, "linear-ar")
+
+
+@register_unit(TASK, "gru-per-node", family="rnn")
+def gru_per_node_user_graph(ctx: UnitContext) -> UnitOutput:
+    """The DCRNN seq2seq with K = 0: one GRU applied to every node, shared weights."""
+    return _dcrnn(ctx, 0)
+
+
+@register_unit(TASK, "dcrnn", family="hybrid")
+def dcrnn_user_graph(ctx: UnitContext) -> UnitOutput:
+    """DCRNN, dual random walk on the user's graph, K = 2."""
+    return _dcrnn(ctx, 2)
