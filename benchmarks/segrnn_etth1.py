@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> list[dict]:
     for length in args.inputs:
         problems = [etth1_problem(h, length) for h in args.horizons]
         for model in args.models:
-            for seed in range(args.seeds if model == "segrnn" else 1):
+            seeds = range(args.first_seed, args.first_seed + args.seeds)
+            for seed in seeds if model == "segrnn" else (0,):
                 with tempfile.TemporaryDirectory() as tmp:
                     ctx = UnitContext(seed, args.budget, "full", Path(tmp))
                     wall, cpu = time.perf_counter(), time.process_time()
@@ -104,7 +105,8 @@ def main() -> None:
         help="horizons scored; one model is trained for the longest",
     )
     parser.add_argument("--budget", type=float, default=100.0, help="training CPU seconds")
-    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--seeds", type=int, default=1, help="SegRNN seeds, from --first-seed")
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--hidden", type=int)
     parser.add_argument("--segment", type=int)
     parser.add_argument("--dropout", type=float)
