@@ -152,7 +152,7 @@ class Forecaster:
 
     Args:
         model: one of `MODEL_NAMES`: a floor ("last-value", "seasonal-naive", "random-walk",
-            "linear-ar"), an RNN ("deepar", "gru"), "diffusion-forecaster", "timegrad", or
+            "linear-ar"), an RNN ("deepar", "gru", "segrnn"), "diffusion-forecaster", "timegrad", or
             "auto" (the lowest CRPS in a rolling-origin backtest, as `compare --data`).
         horizon: H, steps to forecast.
         freq: pandas frequency alias; inferred from the timestamps when None.

@@ -317,6 +317,54 @@ def _sample_timegrad(
     return paths[0].double().numpy()
 
 
+def _train_segrnn(problem: ForecastProblem, settings: Settings) -> Fitted:
+    import dataclasses
+
+    import torch
+
+    from diffrnn.bench.units.forecasting import SEGRNN_RECIPES, segrnn_config_for
+    from diffrnn.data.windows import PastFutureWindows
+    from diffrnn.rnn.segrnn import SegRNN
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    recipe = SEGRNN_RECIPES[settings.recipe]
+    train = problem.train  # (T, N)
+    mean, std = train.mean(axis=0), _positive_std(train)
+    scaled = dataclasses.replace(problem, values=(problem.values - mean) / std)
+    torch.manual_seed(settings.seed)
+    model = SegRNN(segrnn_config_for(scaled, recipe))
+    windows = PastFutureWindows(scaled.train, problem.context, problem.horizon)
+    train_config = TrainConfig(max_steps=recipe.max_steps, optim=OptimConfig(lr=recipe.lr))
+    result = _fit(model, windows, recipe.batch_size, settings, train_config)
+    return Fitted(result.model, {"mean": mean, "std": std}, settings.recipe, result)
+
+
+def _positive_std(values: np.ndarray) -> np.ndarray:
+    """Per-series standard deviation of (T, N) values, 1 where a series is constant."""
+    std = values.std(axis=0)
+    return np.where(std > 0, std, 1.0)
+
+
+def _sample_segrnn(
+    fitted: Fitted,
+    history: np.ndarray,
+    calendar: np.ndarray | None,
+    horizon: int,
+    num_samples: int,
+    seed: int,
+) -> np.ndarray:
+    import torch
+
+    model = fitted.network
+    assert model is not None
+    mean, std = fitted.params["mean"], fitted.params["std"]
+    past = torch.as_tensor((history[None] - mean) / std, dtype=torch.float32)  # (1, C, N)
+    with torch.no_grad():
+        forecast = model.predict(past)[0].double().numpy()  # (H, N), standardised
+    point = forecast[:horizon] * std + mean  # (H, N) in the data's units
+    return np.repeat(point[None], num_samples, axis=0)  # (S, H, N): a point forecast
+
+
 def _network_history(fitted: Fitted, problem: ForecastProblem) -> int:
     config = fitted.network.config  # type: ignore[union-attr]
     return getattr(config, "history_length", problem.context)
@@ -326,6 +374,10 @@ _MEAN_SCALING = "per window and series, y / mean |y| over the context (DeepAR's)
 _STANDARD_SCALING = (
     "per window and series, standardised by the context's mean and standard deviation, inside "
     "the model"
+)
+_SEGRNN_SCALING = (
+    "per series, standardised by the training rows' mean and standard deviation (saved), then "
+    "per window and series, the context's last value subtracted inside the model"
 )
 
 
@@ -382,6 +434,18 @@ MODELS: dict[str, ModelSpec] = {
         _train_diffusion,
         _network_history,
         _sample_diffusion,
+    ),
+    "segrnn": ModelSpec(
+        "segrnn",
+        "rnn",
+        "SegRNN: a GRU over segments of the context, the horizon's segments decoded in parallel "
+        "(a point forecast)",
+        _SEGRNN_SCALING,
+        False,
+        "diffrnn.rnn.segrnn.SegRNN",
+        _train_segrnn,
+        _network_history,
+        _sample_segrnn,
     ),
     "timegrad": ModelSpec(
         "timegrad",

@@ -9,6 +9,7 @@ import torch
 
 from diffrnn.data.windows import (
     ForecastProblem,
+    PastFutureWindows,
     business_day_lags,
     forecast_windows,
     frequency_unit,
@@ -31,6 +32,19 @@ def test_forecast_windows_cut_consecutive_rows() -> None:
     np.testing.assert_array_equal(future[2, :, 1], [15, 17])  # rows 7, 8
     with pytest.raises(DataError):
         forecast_windows(values, context=8, horizon=3)
+
+
+def test_past_future_windows_are_the_forecast_windows_as_items() -> None:
+    values = np.arange(20.0).reshape(10, 2)
+    windows = PastFutureWindows(values, context=3, horizon=2, stride=2)
+    past, future = forecast_windows(values, context=3, horizon=2, stride=2)
+    assert len(windows) == len(past) == 3
+    for i in range(3):
+        np.testing.assert_array_equal(windows[i]["past"].numpy(), past[i])
+        np.testing.assert_array_equal(windows[i]["future"].numpy(), future[i])
+    assert windows[0]["past"].dtype == torch.float32
+    with pytest.raises(DataError, match="no window of 8 \\+ 3 rows"):
+        PastFutureWindows(values, context=8, horizon=3)
 
 
 def test_lags_of_increasing_integers_equal_position_minus_lag() -> None:

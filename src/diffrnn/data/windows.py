@@ -488,3 +488,42 @@ class MultivariateWindows:
     def __getitem__(self, index: int) -> dict[str, Any]:
         rows = slice(int(self.starts[index]), int(self.starts[index]) + self.length)
         return {"target": self.values[rows], "time_feat": self.time_feat[rows]}
+
+
+class PastFutureWindows:
+    """Every (context, horizon) window of all N series, as training items of a direct forecaster.
+
+    Item i is the window starting at row i * stride: {"past": (C, N) float32, "future": (H, N)
+    float32}, sliced from one tensor of the rows on access (ETTh1 at C = H = 720 would hold 290 MB
+    as stacked windows).
+
+    Args:
+        values: (T, N) training rows.
+        context: rows of past per window C.
+        horizon: rows of future per window H.
+        stride: step between window starts.
+    """
+
+    def __init__(self, values: np.ndarray, context: int, horizon: int, stride: int = 1) -> None:
+        import torch
+
+        if len(values) < context + horizon:
+            raise DataError(
+                f"a training range of {len(values)} rows has no window of {context} + {horizon} "
+                "rows.",
+                "use a shorter context or horizon, or give more training data.",
+            )
+        self.context, self.horizon = context, horizon
+        self.values = torch.as_tensor(values, dtype=torch.float32)  # (T, N)
+        self.starts = np.arange(0, len(values) - context - horizon + 1, stride)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        start = int(self.starts[index])
+        cut = start + self.context
+        return {
+            "past": self.values[start:cut],
+            "future": self.values[cut : cut + self.horizon],
+        }

@@ -12,6 +12,7 @@ from diffrnn.bench.units.forecasting import (
     exchange_problem,
     point_forecaster_unit,
     probabilistic_floor_unit,
+    segrnn_unit,
 )
 from diffrnn.data.windows import ForecastProblem
 
@@ -33,6 +34,11 @@ def test_etth1_protocol_has_the_informer_test_windows() -> None:
     assert len(problem.test_ends) == 2785  # 14400 - 11520 - 96 + 1
     past, future = problem.test_windows()
     assert past.shape == (2785, 96, 7) and future.shape == (2785, 96, 7)
+    long = etth1_problem(96, input_length=720)  # the same windows, read from 720 steps back
+    long_past, long_future = long.test_windows()
+    assert long_past.shape == (2785, 720, 7)
+    np.testing.assert_array_equal(long_future, future)
+    np.testing.assert_array_equal(long_past[:, -96:], past)
     np.testing.assert_allclose(problem.train.mean(0), 0.0, atol=1e-9)  # standardised on train
 
 
@@ -58,3 +64,12 @@ def test_point_forecaster_unit_reports_every_horizon(tmp_path) -> None:
     out = point_forecaster_unit([_toy_problem(6), _toy_problem(3)], ctx, cell="mingru")
     assert set(out.metrics["by_horizon"]) == {"6", "3"}
     assert out.metrics["mse"] == out.metrics["by_horizon"]["6"]["mse"]
+
+
+def test_segrnn_unit_scores_every_horizon_from_one_model(tmp_path) -> None:
+    ctx = UnitContext(seed=0, budget_s=1.0, suite="quick", out_dir=tmp_path)
+    out = segrnn_unit([_toy_problem(6), _toy_problem(3)], ctx)
+    assert set(out.metrics["by_horizon"]) == {"6", "3"}
+    assert out.metrics["mse"] == out.metrics["by_horizon"]["6"]["mse"]
+    assert all(np.isfinite(m["mse"]) for m in out.metrics["by_horizon"].values())
+    assert out.params > 0 and out.steps > 0

@@ -7,10 +7,12 @@ context, horizon, freq), so the same code serves the vendored tasks and users' d
     deepar_unit(problem, ctx, cell="lstm")                 # trains DeepAR within ctx.budget_s
     point_floor_unit([problem], ctx, "linear-ar")          # mse, mae
     point_forecaster_unit([problem], ctx, cell="gru")      # one model for the longest horizon
+    segrnn_unit([problem], ctx)                            # SegRNN, the same way
 
 Registered here: on forecast-exchange `last-value`, `seasonal-naive`, `random-walk`,
 `linear-ar`, `deepar` (LSTM) and DeepAR with other cells as `gru`, `mingru`, `minlstm`; on
-forecast-etth1 `last-value`, `linear-ar`, `lstm`, `gru`, `mingru` (point forecasters).
+forecast-etth1 `last-value`, `linear-ar`, `lstm`, `gru`, `mingru` (point forecasters) and
+`segrnn` (Lin et al. 2023, `diffrnn.rnn.segrnn`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -28,6 +30,9 @@ from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 from diffrnn.data.windows import ForecastProblem, season_length
 from diffrnn.errors import DataError
+
+if TYPE_CHECKING:
+    from diffrnn.rnn.segrnn import SegRNNConfig
 
 NUM_SAMPLES = 100  # sample paths per series and window (the task protocol)
 SAMPLE_CHUNK_PATHS = 100_000
@@ -77,6 +82,40 @@ POINT_RECIPES = {
 }
 
 
+@dataclass(frozen=True)
+class SegRNNRecipe(TrainRecipe):
+    """A `TrainRecipe` and SegRNN's own sizes (`diffrnn.rnn.segrnn.SegRNNConfig`)."""
+
+    segment_length: int = 48
+    dropout: float = 0.5
+    loss: Literal["mse", "mae"] = "mae"
+    cell: Literal["rnn", "lstm", "gru", "mingru", "minlstm"] = "gru"
+
+
+SEGRNN_RECIPES = {
+    "quick": SegRNNRecipe(
+        max_steps=60,
+        batch_size=16,
+        lr=3e-3,
+        hidden_size=32,
+        num_layers=1,
+        eval_stride=16,
+        segment_length=24,
+        dropout=0.0,
+    ),
+    "full": SegRNNRecipe(
+        max_steps=20_000,
+        batch_size=64,
+        lr=1e-3,
+        hidden_size=128,
+        num_layers=1,
+        eval_stride=1,
+    ),
+}
+"""The paper's ETTh1 run is d = 512, batch 256, 30 epochs on a GPU; "full" is sized for minutes of
+one CPU thread (BENCHMARKS.md, SegRNN on ETTh1)."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Problems of the vendored tasks
 
@@ -97,11 +136,12 @@ def exchange_problem() -> ForecastProblem:
     )
 
 
-def etth1_problem(horizon: int) -> ForecastProblem:
-    """ETTh1, Informer protocol: standardised on train, input 96, every test window (stride 1)."""
+def etth1_problem(horizon: int, input_length: int = 96) -> ForecastProblem:
+    """ETTh1, Informer protocol: standardised on train, input 96 (the task's; the long-input
+    benchmarks also take 336 or 720), every test window (stride 1)."""
     from diffrnn.data.timeseries import ETT_TEST_END, ETT_VAL_END, load_etth1
 
-    data = load_etth1()
+    data = load_etth1(input_length)
     return ForecastProblem(
         values=data.scaled[:ETT_TEST_END],
         train_end=data.borders["train"][1],
@@ -377,46 +417,33 @@ def point_floor_unit(
     )
 
 
-def point_forecaster_unit(
-    problems: list[ForecastProblem], ctx: UnitContext, cell: str = "gru"
+def direct_unit(
+    problems: list[ForecastProblem],
+    ctx: UnitContext,
+    model: Any,
+    recipe: TrainRecipe,
+    description: str,
 ) -> UnitOutput:
-    """Train one direct RNN for the longest horizon within ctx.budget_s; score each problem
-    (horizon h) on the first h of its outputs, so the whole budget goes into one model."""
-    import torch
-    from torch.utils.data import Dataset
+    """Train one direct forecaster (`model.predict(past (B, C, N)) -> (B, H, N)`, `model.loss`
+    on {"past", "future"}) for the longest horizon within ctx.budget_s; score each problem
+    (horizon h) on the first h of its outputs, so the whole budget goes into one model.
 
-    from diffrnn.data.windows import forecast_windows
+    Args:
+        problems: one per horizon, all with the same series, training rows and context.
+        model: built for the longest horizon of `problems` (seeded by the caller).
+        recipe: batch size, learning rate, step cap and test-window stride.
+        description: what the model is, for the notes.
+    """
+    import torch
+
+    from diffrnn.data.windows import PastFutureWindows
     from diffrnn.evaluation.forecast import mae, mse
     from diffrnn.evaluation.timing import timed_call
-    from diffrnn.rnn.point_forecaster import PointForecaster, PointForecasterConfig
     from diffrnn.training import OptimConfig, TrainConfig
 
-    class Windows(Dataset):
-        def __init__(self, past: np.ndarray, future: np.ndarray) -> None:
-            self.past = torch.tensor(past, dtype=torch.float32)  # copies the read-only view
-            self.future = torch.tensor(future, dtype=torch.float32)
-
-        def __len__(self) -> int:
-            return len(self.past)
-
-        def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-            return {"past": self.past[i], "future": self.future[i]}
-
-    recipe = POINT_RECIPES[ctx.recipe]
     longest = max(problems, key=lambda p: p.horizon)
-    torch.manual_seed(ctx.seed)
-    model = PointForecaster(
-        PointForecasterConfig(
-            input_length=longest.context,
-            horizon=longest.horizon,
-            num_series=longest.num_series,
-            cell=cell,  # type: ignore[arg-type]
-            hidden_size=recipe.hidden_size,
-            num_layers=recipe.num_layers,
-        )
-    )
     loader = seeded_loader(
-        Windows(*forecast_windows(longest.train, longest.context, longest.horizon)),
+        PastFutureWindows(longest.train, longest.context, longest.horizon),
         recipe.batch_size,
         ctx.seed,
     )
@@ -451,9 +478,69 @@ def point_forecaster_unit(
         throughput_unit="windows/s",
         notes=[
             *_point_notes(by_horizon, recipe.eval_stride),
-            f"one model for horizon {longest.horizon}, {result.steps} steps",
+            f"{description}: one model for horizon {longest.horizon}, input {longest.context}, "
+            f"{result.steps} steps of batch {recipe.batch_size}",
         ],
     )
+
+
+def point_forecaster_unit(
+    problems: list[ForecastProblem], ctx: UnitContext, cell: str = "gru"
+) -> UnitOutput:
+    """The direct RNN point forecaster with `cell`, trained and scored by `direct_unit`."""
+    import torch
+
+    from diffrnn.rnn.point_forecaster import PointForecaster, PointForecasterConfig
+
+    recipe = POINT_RECIPES[ctx.recipe]
+    longest = max(problems, key=lambda p: p.horizon)
+    torch.manual_seed(ctx.seed)
+    model = PointForecaster(
+        PointForecasterConfig(
+            input_length=longest.context,
+            horizon=longest.horizon,
+            num_series=longest.num_series,
+            cell=cell,  # type: ignore[arg-type]
+            hidden_size=recipe.hidden_size,
+            num_layers=recipe.num_layers,
+        )
+    )
+    return direct_unit(problems, ctx, model, recipe, f"{cell} point forecaster")
+
+
+def segrnn_config_for(problem: ForecastProblem, recipe: SegRNNRecipe) -> SegRNNConfig:
+    """SegRNN for a problem: the recipe's sizes, segments no longer than the context."""
+    from diffrnn.rnn.segrnn import SegRNNConfig
+
+    return SegRNNConfig(
+        input_length=problem.context,
+        horizon=problem.horizon,
+        num_series=problem.num_series,
+        segment_length=min(recipe.segment_length, problem.context),
+        cell=recipe.cell,
+        hidden_size=recipe.hidden_size,
+        dropout=recipe.dropout,
+        loss=recipe.loss,
+    )
+
+
+def segrnn_unit(
+    problems: list[ForecastProblem], ctx: UnitContext, recipe: SegRNNRecipe | None = None
+) -> UnitOutput:
+    """SegRNN (`diffrnn.rnn.segrnn`) with `recipe` (default: the suite's), trained and scored
+    by `direct_unit`."""
+    import torch
+
+    from diffrnn.rnn.segrnn import SegRNN
+
+    recipe = ctx.preset(SEGRNN_RECIPES) if recipe is None else recipe
+    config = segrnn_config_for(max(problems, key=lambda p: p.horizon), recipe)
+    torch.manual_seed(ctx.seed)
+    description = (
+        f"SegRNN ({config.cell}, d = {config.hidden_size}, segments of {config.segment_length}, "
+        f"{config.loss} loss)"
+    )
+    return direct_unit(problems, ctx, SegRNN(config), recipe, description)
 
 
 def _point_metrics(by_horizon: dict[str, dict[str, float]]) -> dict[str, object]:
@@ -496,6 +583,11 @@ def etth1_rnn(ctx: UnitContext, cell: str) -> UnitOutput:
     return point_forecaster_unit(_etth1_problems(ctx.recipe), ctx, cell)
 
 
+def etth1_segrnn(ctx: UnitContext) -> UnitOutput:
+    """SegRNN: a GRU over segments of the input, parallel decoding of the horizon's segments."""
+    return segrnn_unit(_etth1_problems(ctx.recipe), ctx)
+
+
 # Units are partials of module-level functions so the harness can pickle them.
 for _floor in ("last-value", "seasonal-naive", "random-walk", "linear-ar"):
     register_unit("forecast-exchange", _floor, "baseline", f"{_floor} floor, 100 paths")(
@@ -518,3 +610,4 @@ for _cell in ("lstm", "gru", "mingru"):
     register_unit("forecast-etth1", _cell, "rnn", f"direct multi-horizon {_cell} forecaster")(
         partial(etth1_rnn, cell=_cell)
     )
+register_unit("forecast-etth1", "segrnn", "rnn")(etth1_segrnn)

@@ -1,0 +1,113 @@
+"""The forecaster contract, checked on every model of `diffrnn.forecast_specs.MODELS` at a tiny
+size (the "quick" recipe, 2 optimiser steps): paths of shape (W, S, H, N), finite training losses,
+the same seed gives the same paths whatever the global RNG, no value after an origin reaches its
+forecast (through training or sampling), and a saved Forecaster forecasts exactly as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from diffrnn import Forecaster, load
+from diffrnn.data.windows import ForecastProblem
+from diffrnn.forecast_specs import MODELS, Fitted, ModelSpec, Settings
+
+HORIZON, CONTEXT, SAMPLES = 6, 12, 4
+TRAIN_END, TEST_ENDS = 200, (212, 226, 240)
+TINY = Settings("quick", seed=0, budget_s=60.0, max_steps=2)
+
+
+def _values(rows: int = 240) -> np.ndarray:
+    """(rows, 3) hourly series: daily cycles, a trend, noise; all positive."""
+    rng = np.random.default_rng(0)
+    t = np.arange(rows)[:, None]
+    cycle = np.sin(2 * np.pi * t / 24 + np.array([0.0, 1.0, 2.0]))
+    return 10 + np.array([1.0, 2.0, 3.0]) * cycle + 0.01 * t + 0.3 * rng.standard_normal((rows, 3))
+
+
+def _problem(values: np.ndarray) -> ForecastProblem:
+    return ForecastProblem(
+        values, TRAIN_END, TEST_ENDS, HORIZON, CONTEXT, "h", np.datetime64("2025-01-06T00:00")
+    )
+
+
+def _paths(spec: ModelSpec, fitted: Fitted, problem: ForecastProblem, seed: int) -> np.ndarray:
+    """The spec's paths for every test window, each from the rows before its origin:
+    (W, S, H, N)."""
+    history = spec.history(fitted, problem)
+    config = getattr(fitted.network, "config", None)
+    calendar = problem.calendar() if spec.uses_calendar and getattr(config, "freq", None) else None
+    paths = []
+    for end in problem.test_ends:
+        origin = end - problem.horizon
+        feats = None if calendar is None else calendar[origin - problem.context : end]
+        past = problem.values[origin - history : origin]  # (L, N): nothing from `origin` on
+        paths.append(spec.sample(fitted, past, feats, problem.horizon, SAMPLES, seed))
+    return np.stack(paths)
+
+
+@pytest.fixture(scope="module", params=list(MODELS))
+def trained(request: pytest.FixtureRequest) -> tuple[ModelSpec, Fitted, ForecastProblem]:
+    torch.set_num_threads(1)
+    spec = MODELS[request.param]
+    problem = _problem(_values())
+    return spec, spec.train(problem, TINY), problem
+
+
+def test_paths_have_the_contract_shape_and_are_finite(trained) -> None:
+    spec, fitted, problem = trained
+    paths = _paths(spec, fitted, problem, seed=0)
+    assert paths.shape == (len(TEST_ENDS), SAMPLES, HORIZON, 3)
+    assert np.isfinite(paths).all()
+
+
+def test_a_trained_network_has_finite_losses(trained) -> None:
+    spec, fitted, _ = trained
+    if spec.network_class is None:  # a floor: fitted in closed form, nothing trained
+        assert fitted.network is None and fitted.result is None
+        return
+    losses = fitted.result.train_losses
+    assert fitted.result.steps == TINY.max_steps and losses
+    assert all(np.isfinite(losses))
+
+
+def test_the_same_seed_gives_the_same_paths_whatever_the_global_rng(trained) -> None:
+    spec, fitted, problem = trained
+    torch.manual_seed(1)
+    np.random.seed(1)
+    first = _paths(spec, fitted, problem, seed=5)
+    torch.manual_seed(2)
+    np.random.seed(2)
+    np.testing.assert_array_equal(_paths(spec, fitted, problem, seed=5), first)
+    if not (first == first[:, :1]).all():  # paths that differ: another seed draws others
+        assert not np.array_equal(_paths(spec, fitted, problem, seed=6), first)
+
+
+def test_no_future_value_reaches_a_forecast(trained) -> None:
+    """Rows from the last window's origin on are replaced; the model is trained again from the
+    same seed: that window's paths (and the others') do not move."""
+    spec, fitted, problem = trained
+    values = _values()
+    origin = TEST_ENDS[-1] - HORIZON
+    values[origin:] = -1e3 * values[origin:]
+    changed = _problem(values)
+    again = spec.train(changed, TINY)
+    np.testing.assert_array_equal(
+        _paths(spec, again, changed, seed=0), _paths(spec, fitted, problem, seed=0)
+    )
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_a_saved_forecaster_gives_identical_paths(tmp_path: Path, name: str) -> None:
+    torch.set_num_threads(1)
+    stamps = pd.date_range("2025-01-06", periods=TRAIN_END, freq="h")
+    frame = pd.DataFrame(_values(TRAIN_END), columns=["a", "b", "c"]).assign(ds=stamps)
+    fc = Forecaster(name, horizon=HORIZON, context=CONTEXT, max_steps=2).fit(frame)
+    paths = fc.sample_paths(num_samples=SAMPLES)
+    assert paths.shape == (SAMPLES, 3, HORIZON)
+    fc.save(tmp_path / "saved")
+    np.testing.assert_array_equal(load(tmp_path / "saved").sample_paths(num_samples=SAMPLES), paths)
