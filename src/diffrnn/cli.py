@@ -450,6 +450,23 @@ def compare(
             "the smallest image allows)."
         ),
     ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="local (processes of this machine) or ray (tasks on a Ray cluster: "
+            "pip install 'diffrnn[ray]'; --out on storage every node sees)."
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="The Ray cluster: auto, HOST:6379, ray://HOST:10001 or local "
+            "(default $RAY_ADDRESS, else local)."
+        ),
+    ] = None,
+    gpus_per_unit: Annotated[
+        float, typer.Option(help="GPUs each unit's Ray task asks for (default 0).")
+    ] = 0.0,
 ) -> None:
     """Train and measure every model on every task, then write report.md and report.html.
 
@@ -593,6 +610,9 @@ def compare(
         user_options=user_options,
         command=" ".join(["diffrnn", *sys.argv[1:]]),
         rerun=rerun,
+        executor=executor,  # type: ignore[arg-type]  # checked by prepare
+        address=address,
+        gpus_per_unit=gpus_per_unit,
     )
     ctx.with_resource(check.locked_run(run_dir))  # held until the command ends
     job = prepare(request)
@@ -603,8 +623,11 @@ def compare(
             "missing from this run.",
             highlight=False,
         )
+    where = ""
+    if job.cluster is not None:
+        where = f" on the Ray cluster at {job.cluster.address} ({job.cluster.nodes} node(s))"
     screen.print(
-        f"{len(job.units)} units, {job.jobs} at a time, {job.threads} thread(s) each "
+        f"{len(job.units)} units, {job.jobs} at a time{where}, {job.threads} thread(s) each "
         f"-> {job.run_dir}",
         highlight=False,
         soft_wrap=True,

@@ -128,3 +128,47 @@ def fake_memory_hog(ctx: UnitContext) -> UnitOutput:
     block[::4096] = b"\x01" * len(block[::4096])
     Path(ctx.out_dir / "done").write_text("yes")
     return UnitOutput(metrics={"mse": float(len(block) > 0)})
+
+
+STEPS, CHECKPOINT_EVERY = 30, 5
+"""`fake_steps`: a step budget (its metrics do not depend on the machine's load)."""
+STEP_SLEEP_FILE = "step_sleep_s"
+"""In a run directory: seconds `fake_steps` sleeps per step (so a test can kill it mid-run)."""
+
+
+def fake_steps(ctx: UnitContext) -> UnitOutput:
+    """Trains a small noisy regressor (dropout, a noise draw per step) for STEPS optimiser steps,
+    checkpointing every CHECKPOINT_EVERY, through the harness's own `train_for_unit`: its
+    metrics are the final loss and weights, bit-identical for a run killed and resumed."""
+    import torch
+    from torch import nn
+    from torch.utils.data import TensorDataset
+
+    from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
+    from diffrnn.training import TrainConfig
+
+    pause = ctx.out_dir.parents[3] / STEP_SLEEP_FILE  # run/units/<task>/<model>/seed<k>
+    sleep_s = float(pause.read_text()) if pause.exists() else 0.0
+
+    class Noisy(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.2), nn.Tanh(), nn.Linear(8, 1))
+
+        def loss(self, batch: list[torch.Tensor]) -> torch.Tensor:
+            time.sleep(sleep_s)
+            x, y = batch
+            noise = 0.1 * torch.randn_like(y)
+            return ((self.net(x).squeeze(-1) - (y + noise)) ** 2).mean()
+
+    torch.manual_seed(ctx.seed)
+    x = torch.randn(64, 4, generator=torch.Generator().manual_seed(7))
+    y = torch.sin(x.sum(-1))
+    loader = seeded_loader(TensorDataset(x, y), 16, ctx.seed)
+    config = TrainConfig(max_steps=STEPS, checkpoint_every_n_steps=CHECKPOINT_EVERY)
+    result = train_for_unit(Noisy(), loader, ctx, config)
+    model = result.model.eval()
+    with torch.no_grad():
+        mse = float(((model.net(x).squeeze(-1) - y) ** 2).mean())
+    weights = [float(w) for w in model.net[0].weight.flatten()]
+    return fitted_output(result, {"mse": mse, "w": weights}, notes=[f"resume={ctx.resume}"])

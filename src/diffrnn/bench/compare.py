@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from diffrnn.bench.provenance import code_identity, options_identity
 from diffrnn.bench.registry import UNIT_IMPORT_ERRORS, Task, get_task, load_registry
@@ -23,6 +23,12 @@ from diffrnn.bench.runner import EventFn, resumption, run_units, task_snapshot, 
 from diffrnn.bench.suites import Suite, UnitSpec, get_suite, plan, selected_tasks
 from diffrnn.bench.worker import utc_now
 from diffrnn.errors import ConfigError
+
+if TYPE_CHECKING:
+    from diffrnn.bench.ray_executor import RayCluster
+
+Executor = Literal["local", "ray"]
+EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,9 @@ class CompareRequest:
             `user_kinds.prepare_data` for the other kinds; its "task" names the task).
         command: the command line, kept in run.json.
         rerun: run again the units whose stored results other code made (else refused).
+        executor: "local" (processes of this machine) or "ray" (tasks on a Ray cluster).
+        address: the Ray cluster (see `ray_executor.connect`; None: $RAY_ADDRESS or local).
+        gpus_per_unit: GPUs each unit's Ray task asks for.
     """
 
     suite: str = "quick"
@@ -57,6 +66,9 @@ class CompareRequest:
     user_options: dict[str, Any] = field(default_factory=dict)
     command: str = "diffrnn compare"
     rerun: bool = False
+    executor: Executor = "local"
+    address: str | None = None
+    gpus_per_unit: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,7 @@ class CompareJob:
     tasks: dict[str, Task]
     options: dict[str, Any]
     rerun: bool = False
+    cluster: RayCluster | None = None
 
 
 def default_run_dir() -> Path:
@@ -90,6 +103,14 @@ def prepare(request: CompareRequest) -> CompareJob:
         raise ConfigError(f"--jobs must be at least 1, got {request.jobs}.", "pass 1 or more.")
     if request.threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {request.threads}.", "pass 1+.")
+    if request.executor not in EXECUTORS:
+        raise ConfigError(
+            f"--executor must be local or ray, got {request.executor!r}.", "pass local or ray."
+        )
+    if request.executor == "local" and (request.address is not None or request.gpus_per_unit):
+        raise ConfigError(
+            "--address and --gpus-per-unit are for the Ray executor.", "add --executor ray."
+        )
     load_registry()
     units = plan(
         suite,
@@ -113,8 +134,15 @@ def prepare(request: CompareRequest) -> CompareJob:
         names = [t.name for t in chosen]
     tasks = {name: get_task(name) for name in dict.fromkeys(names)}
     run_dir = request.out or default_run_dir()
-    jobs = request.jobs or suite.default_jobs()
     resumption(units, run_dir, request.threads, request.user_options, request.rerun)
+    cluster = None
+    if request.executor == "ray":
+        from diffrnn.bench.ray_executor import connect
+
+        cluster = connect(request.address, request.gpus_per_unit)
+        jobs = request.jobs or cluster.slots(request.threads)
+    else:
+        jobs = request.jobs or suite.default_jobs()
     write_run_info(
         run_dir,
         {
@@ -127,6 +155,10 @@ def prepare(request: CompareRequest) -> CompareJob:
             "budgets_override_s": list(request.budgets) if request.budgets else None,
             "jobs": jobs,
             "threads": request.threads,
+            "executor": request.executor,
+            "ray": None
+            if cluster is None
+            else {"address": cluster.address, "nodes": cluster.nodes, "cpus": cluster.cpus},
             "tasks": {name: task_snapshot(task) for name, task in tasks.items()},
             "unit_import_errors": dict(UNIT_IMPORT_ERRORS),
             "user_data": request.user_options.get("summary"),
@@ -136,22 +168,38 @@ def prepare(request: CompareRequest) -> CompareJob:
         },
     )
     return CompareJob(
-        suite, units, run_dir, jobs, request.threads, tasks, request.user_options, request.rerun
+        suite,
+        units,
+        run_dir,
+        jobs,
+        request.threads,
+        tasks,
+        request.user_options,
+        request.rerun,
+        cluster,
     )
 
 
 def execute(job: CompareJob, on_event: EventFn | None = None) -> list[dict[str, Any]]:
-    """Run the job's units (resuming what `run_dir` already holds); their records, in plan order."""
+    """Run the job's units (resuming what `run_dir` already holds); their records, in plan order.
+
+    With the Ray executor, the connection `prepare` opened is closed at the end.
+    """
     started, wall = utc_now(), time.perf_counter()
-    records = run_units(
-        job.units,
-        job.run_dir,
-        jobs=job.jobs,
-        threads=job.threads,
-        options=job.options,
-        on_event=on_event,
-        rerun=job.rerun,
-    )
+    try:
+        records = run_units(
+            job.units,
+            job.run_dir,
+            jobs=job.jobs,
+            threads=job.threads,
+            options=job.options,
+            on_event=on_event,
+            rerun=job.rerun,
+            cluster=job.cluster,
+        )
+    finally:
+        if job.cluster is not None:
+            job.cluster.close()
     write_run_info(
         job.run_dir,
         {

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from diffrnn.bench.provenance import (
     code_identity,
@@ -57,6 +57,9 @@ from diffrnn.bench.suites import UnitSpec
 from diffrnn.bench.worker import LOG_FILE, RESULT_FILE, child_main, utc_now
 from diffrnn.errors import ConfigError
 from diffrnn.fileio import atomic_write_json
+
+if TYPE_CHECKING:
+    from diffrnn.bench.ray_executor import RayCluster
 
 RUN_INFO_FILE = "run.json"
 UNIT_INPUTS_FILE = "inputs.json"
@@ -171,11 +174,12 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
 _TEXT, _NUMBER = (str,), (int, float)
 _RUN_INFO_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(
-        ("command", "suite", "suite_description", "cwd", "started_at", "finished_at"), _TEXT
+        ("command", "suite", "suite_description", "cwd", "started_at", "finished_at", "executor"),
+        _TEXT,
     ),
     **dict.fromkeys(("jobs", "threads", "seeds", "units_planned"), (int,)),
     **dict.fromkeys(("wall_seconds", "budget_override_s"), _NUMBER),
-    **dict.fromkeys(("tasks", "unit_import_errors", "user_data", "inputs", "code"), (dict,)),
+    **dict.fromkeys(("tasks", "unit_import_errors", "user_data", "inputs", "code", "ray"), (dict,)),
     "budgets_override_s": (list,),
 }
 _SNAPSHOT_TYPES: dict[str, tuple[type, ...]] = {
@@ -317,7 +321,6 @@ class _Running:
     spec: UnitSpec
     process: Any
     started: float
-    inputs: dict[str, Any]
     why: str = ""
 
     def over_limit(self, now: float) -> bool:
@@ -380,7 +383,7 @@ def _record(
     spec: UnitSpec,
     run_dir: Path,
     result: dict[str, Any],
-    host: dict[str, Any],
+    host: dict[str, Any] | None,
     inputs: dict[str, Any],
 ) -> dict[str, Any]:
     record: dict[str, Any] = dict.fromkeys(RECORD_FIELDS)
@@ -405,23 +408,82 @@ def _record(
     return record
 
 
-def _collect(
-    running: _Running, run_dir: Path, host: dict[str, Any], timed_out: str
-) -> dict[str, Any]:
-    directory = unit_dir(run_dir, running.spec)
+def unit_result(directory: Path, exitcode: int | None, timed_out: str, spec: UnitSpec) -> dict:
+    """The result a unit's process left in `directory` (and removes it), or a `failed` result
+    naming how the process ended (`timed_out`: why it was killed, "" if it was not)."""
     result_path = directory / RESULT_FILE
     if not timed_out and result_path.exists():
         result = json.loads(result_path.read_text())
         result_path.unlink()
-    else:
-        error = _death_message(running.process.exitcode, timed_out, running.spec)
-        tail = _log_tail(directory)
-        result = {
-            "status": "failed",
-            "error": f"{error}; log: {tail}" if tail else error,
-            "finished_at": utc_now(),
-        }
-    return _record(running.spec, run_dir, result, host, running.inputs)
+        return result
+    error = _death_message(exitcode, timed_out, spec)
+    tail = _log_tail(directory)
+    return {
+        "status": "failed",
+        "error": f"{error}; log: {tail}" if tail else error,
+        "finished_at": utc_now(),
+    }
+
+
+def prepare_unit(
+    spec: UnitSpec, run_dir: Path, threads: int, options: dict[str, Any] | None
+) -> UnitContext:
+    """Make the unit's directory ready to run it and return its context: a stale result
+    removed, checkpoints kept only if made from these inputs and code (then `ctx.resume`), and
+    `inputs.json` saying what the checkpoints about to be written are made from.
+
+    The Ray executor calls this on the node, so a task retried after a lost node resumes from
+    the checkpoints the lost attempt left.
+    """
+    inputs = unit_inputs(spec, threads, options_identity(options))
+    directory = unit_dir(run_dir, spec)
+    checkpoints = directory / "checkpoints"
+    (directory / RESULT_FILE).unlink(missing_ok=True)
+    may_resume = _may_resume(directory, checkpoints, inputs)
+    directory.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(
+        directory / UNIT_INPUTS_FILE,
+        {"input_fingerprint": fingerprint(inputs), "code": code_identity()},
+    )
+    return UnitContext(
+        seed=spec.seed,
+        budget_s=spec.budget_s,
+        suite=spec.suite,
+        out_dir=directory.resolve(),
+        threads=threads,
+        options=dict(options or {}),
+        checkpoint_dir=checkpoints.resolve(),
+        resume=may_resume,
+    )
+
+
+def supervise_unit(target: UnitFn | tuple[str, str], ctx: UnitContext, spec: UnitSpec) -> dict:
+    """Run one prepared unit in its own process (forked from this process's fork server) and
+    watch it as `run_units` does: killed past its time limit; its result, or how it failed.
+
+    Returns:
+        The unit's result (the fields `worker.run_unit` measures), `failed` if its process
+        raised, died or overran.
+    """
+    process = _context().Process(
+        target=child_main, args=(target, ctx, os.getpid()), name=f"unit {spec.key}"
+    )
+    try:
+        process.start()
+    except Exception as exc:  # e.g. options that cannot be pickled
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+    item = _Running(spec, process, time.monotonic())
+    try:
+        while not wait([process.sentinel], timeout=POLL_S):
+            if item.over_limit(time.monotonic()):
+                process.kill()
+                break
+        process.join()
+    finally:
+        if process.is_alive():
+            process.kill()
+            process.join()
+    return unit_result(ctx.out_dir, process.exitcode, item.why, spec)
 
 
 def run_units(
@@ -433,6 +495,7 @@ def run_units(
     on_event: EventFn | None = None,
     resolve: Callable[[UnitSpec], UnitFn] | None = None,
     rerun: bool = False,
+    cluster: RayCluster | None = None,
 ) -> list[dict[str, Any]]:
     """Run every unit not yet completed in `run_dir`, `jobs` at a time.
 
@@ -446,12 +509,15 @@ def run_units(
         resolve: unit -> function to run, pickled into its process by reference (default: the
             unit's process looks (task, model) up in its own registry, loaded by the fork server).
         rerun: run again the units whose stored results other code made (see `resumption`).
+        cluster: run the units as tasks on this Ray cluster (`ray_executor`), `jobs` at once,
+            rather than in processes of this machine.
 
     Returns:
         The records of every unit of `units`, stored ones included, in the order of `units`.
 
     Raises:
-        ConfigError: `run_dir` holds results of other code and `rerun` is False.
+        ConfigError: `run_dir` holds results of other code and `rerun` is False, or (Ray) the
+            run directory is not on storage every node of the cluster sees.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
@@ -467,32 +533,44 @@ def run_units(
             records[spec.key] = resume.reuse[spec.key]
             emit(UnitEvent("skipped", spec, resume.reuse[spec.key]))
     pending = deque(spec for spec in units if spec.key not in resume.reuse)
+
+    def started(spec: UnitSpec) -> None:
+        emit(UnitEvent("started", spec, reason=resume.reasons.get(spec.key)))
+
+    def finished(spec: UnitSpec, result: dict[str, Any], where: dict[str, Any] | None) -> None:
+        record = _record(spec, run_dir, result, where, unit_inputs(spec, threads, opts))
+        append_record(results_path, record)
+        records[spec.key] = record
+        emit(UnitEvent("finished", spec, record, resume.reasons.get(spec.key)))
+
+    if cluster is not None and pending:
+        from diffrnn.bench.ray_executor import run_on_ray
+
+        run_on_ray(cluster, pending, run_dir, jobs, threads, options, resolve, started, finished)
+    elif pending:
+        _run_here(pending, run_dir, jobs, threads, options, resolve, started, finished, host)
+    return [records[spec.key] for spec in units if spec.key in records]
+
+
+def _run_here(
+    pending: deque[UnitSpec],
+    run_dir: Path,
+    jobs: int,
+    threads: int,
+    options: dict[str, Any] | None,
+    resolve: Callable[[UnitSpec], UnitFn] | None,
+    started: Callable[[UnitSpec], None],
+    finished: Callable[[UnitSpec, dict[str, Any], dict[str, Any] | None], None],
+    host: dict[str, Any],
+) -> None:
+    """The local executor: `jobs` unit processes at once, forked from this machine's fork server."""
     running: dict[int, _Running] = {}
-    context = _context() if pending else None
+    context = _context()
     try:
         while pending or running:
             while pending and len(running) < jobs:
                 spec = pending.popleft()
-                inputs = unit_inputs(spec, threads, opts)
-                directory = unit_dir(run_dir, spec)
-                checkpoints = directory / "checkpoints"
-                (directory / RESULT_FILE).unlink(missing_ok=True)
-                may_resume = _may_resume(directory, checkpoints, inputs)
-                directory.mkdir(parents=True, exist_ok=True)
-                atomic_write_json(
-                    directory / UNIT_INPUTS_FILE,
-                    {"input_fingerprint": fingerprint(inputs), "code": code_identity()},
-                )
-                ctx = UnitContext(
-                    seed=spec.seed,
-                    budget_s=spec.budget_s,
-                    suite=spec.suite,
-                    out_dir=directory.resolve(),
-                    threads=threads,
-                    options=dict(options or {}),
-                    checkpoint_dir=checkpoints.resolve(),
-                    resume=may_resume,
-                )
+                ctx = prepare_unit(spec, run_dir, threads, options)
                 target = resolve(spec) if resolve else (spec.task, spec.model)
                 process = context.Process(
                     target=child_main, args=(target, ctx, os.getpid()), name=f"unit {spec.key}"
@@ -500,14 +578,12 @@ def run_units(
                 try:
                     process.start()
                 except Exception as exc:  # e.g. options that cannot be pickled
-                    result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-                    record = _record(spec, run_dir, result, host, inputs)
-                    append_record(results_path, record)
-                    records[spec.key] = record
-                    emit(UnitEvent("finished", spec, record, resume.reasons.get(spec.key)))
+                    finished(
+                        spec, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}, host
+                    )
                     continue
-                running[process.sentinel] = _Running(spec, process, time.monotonic(), inputs)
-                emit(UnitEvent("started", spec, reason=resume.reasons.get(spec.key)))
+                running[process.sentinel] = _Running(spec, process, time.monotonic())
+                started(spec)
             ready = set(wait(list(running), timeout=POLL_S))
             now = time.monotonic()
             for sentinel in list(running):
@@ -519,13 +595,13 @@ def run_units(
                     item.process.kill()
                 item.process.join()
                 del running[sentinel]
-                record = _collect(item, run_dir, host, item.why if timed_out else "")
-                append_record(results_path, record)
-                records[item.spec.key] = record
-                emit(UnitEvent("finished", item.spec, record, resume.reasons.get(item.spec.key)))
+                why = item.why if timed_out else ""
+                directory = unit_dir(run_dir, item.spec)
+                finished(
+                    item.spec, unit_result(directory, item.process.exitcode, why, item.spec), host
+                )
     finally:
         for item in running.values():
             item.process.kill()
         for item in running.values():
             item.process.join()
-    return [records[spec.key] for spec in units if spec.key in records]
