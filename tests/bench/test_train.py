@@ -225,6 +225,28 @@ def _bad_counter(c: dict) -> None:
     c["loops"]["fit_loop"]["epoch_progress"]["total"]["completed"] = "many"
 
 
+def _huge_base_lr(c: dict) -> None:  # finite, but AdamW's update overflowed float32
+    c["lr_schedulers"][0]["base_lrs"][0] = 1.9e38
+
+
+def _huge_lr(c: dict) -> None:
+    c["optimizer_states"][0]["param_groups"][0]["lr"] = 1.9e38
+
+
+def _other_betas(c: dict) -> None:
+    c["optimizer_states"][0]["param_groups"][0]["betas"] = (0.5, 0.5)
+
+
+def _no_best_model_path(c: dict) -> None:  # Lightning's ModelCheckpoint raised KeyError
+    next(v for k, v in c["callbacks"].items() if k.startswith("ModelCheckpoint")).pop(
+        "best_model_path"
+    )
+
+
+def _text_seconds(c: dict) -> None:
+    c["callbacks"]["ComputeBudget"]["cpu_seconds"] = "many"
+
+
 @pytest.mark.parametrize(
     ("edit", "needle"),
     [
@@ -240,6 +262,11 @@ def _bad_counter(c: dict) -> None:
         # found by the hypothesis test below: Adam raised KeyError on resuming these
         (lambda c: c["optimizer_states"][0]["state"][0].pop("step"), "where AdamW keeps"),
         (lambda c: c["optimizer_states"][0]["state"][0].pop("exp_avg"), "where AdamW keeps"),
+        (_huge_base_lr, "learning-rate schedule starts from [1.9e+38]"),
+        (_huge_lr, "learning rate 1.9e+38 lies outside [0, 0.001]"),
+        (_other_betas, "optimiser setting betas is (0.5, 0.5), this run's (0.9, 0.999)"),
+        (_no_best_model_path, "lacks ['best_model_path']"),
+        (_text_seconds, "cpu_seconds should be a finite number >= 0"),
         (_bad_counter, "should be a count >= 0"),
     ],
 )

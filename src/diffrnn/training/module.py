@@ -163,6 +163,7 @@ class LitModel(L.LightningModule):
             [fresh["lr_scheduler"]["scheduler"].state_dict()],
             self.trainer.fit_loop.state_dict(),
             self.model_for_eval().state_dict(),
+            {callback.state_key: callback.state_dict() for callback in self.trainer.callbacks},
         )
         if hasattr(self.model, "load_carried_state"):
             self.model.load_carried_state(checkpoint.get(CARRIED_STATE, {}))  # type: ignore[operator]

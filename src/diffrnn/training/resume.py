@@ -294,6 +294,7 @@ def check_checkpoint(
     scheduler_states: list[dict[str, Any]],
     fit_loop_state: dict[str, Any],
     eval_state: dict[str, torch.Tensor],
+    callback_states: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Refuse a checkpoint this run did not write: compare it with what this run would write.
 
@@ -306,6 +307,9 @@ def check_checkpoint(
         scheduler_states: the fresh schedulers' `state_dict()`s (same keys and value types).
         fit_loop_state: the trainer's fresh `fit_loop.state_dict()` (same keys, counters >= 0).
         eval_state: the weights `keep_best` would store (`best_weights`, when present).
+        callback_states: the trainer's callbacks' fresh `state_dict()`s by `state_key`; a saved
+            one must hold their keys, with strings, containers and tensors where they have them
+            and counts or seconds (finite, >= 0) where they have numbers.
 
     Raises:
         CheckpointError: naming the first difference (another model's or suite's checkpoint, a
@@ -317,6 +321,16 @@ def check_checkpoint(
         raise CheckpointError("the checkpoint does not hold one optimiser state.", _FIX_RESUME)
     _check_optimizer_state(saved_optimizers[0], optimizer)
     _same_layout(checkpoint["lr_schedulers"], scheduler_states, "lr_schedulers")
+    for saved, fresh in zip(checkpoint["lr_schedulers"], scheduler_states, strict=True):
+        if saved.get("base_lrs") != fresh.get("base_lrs"):  # a 1e38 base lr overflowed AdamW
+            raise CheckpointError(
+                f"the checkpoint's learning-rate schedule starts from {saved.get('base_lrs')}, "
+                f"this run's from {fresh.get('base_lrs')}.",
+                _FIX_RESUME,
+            )
+    for key, fresh_state in (callback_states or {}).items():  # ResumeState checks its own
+        if key in checkpoint["callbacks"] and key != ResumeState.__qualname__:
+            _same_kinds(checkpoint["callbacks"][key], fresh_state, f"callbacks[{key[:40]!r}]")
     saved_loop = checkpoint["loops"].get("fit_loop")
     if isinstance(saved_loop, dict) and isinstance(saved_loop.get("state_dict"), dict):
         # the positions of stateful loaders (checked by their `load_state_dict`), which a fresh
@@ -348,6 +362,19 @@ def _check_optimizer_state(saved: dict[str, Any], optimizer: torch.optim.Optimiz
         if saved_group["params"] != fresh_group["params"]:
             raise CheckpointError(
                 "the checkpoint's optimiser state is for other parameters.", _FIX_RESUME
+            )
+        for key, value in fresh_group.items():  # the settings this run chose (lr follows a
+            if key not in ("params", "lr") and saved_group[key] != value:  # schedule)
+                raise CheckpointError(
+                    f"the checkpoint's optimiser setting {key} is {saved_group[key]!r}, this "
+                    f"run's {value!r}.",
+                    _FIX_RESUME,
+                )
+        peak = fresh_group.get("initial_lr", fresh_group["lr"])
+        if not 0 <= saved_group["lr"] <= peak:  # schedules scale the peak by (0, 1]
+            raise CheckpointError(
+                f"the checkpoint's learning rate {saved_group['lr']!r} lies outside [0, {peak}].",
+                _FIX_RESUME,
             )
     state = saved.get("state")
     if not isinstance(state, dict):
@@ -381,6 +408,31 @@ def _moment_names(optimizer: torch.optim.Optimizer) -> set[str]:
     probe.grad = torch.zeros(1)
     throwaway.step()
     return set(throwaway.state[probe])
+
+
+def _same_kinds(saved: Any, fresh: dict[str, Any], where: str) -> None:
+    """A callback's saved state: `fresh`'s keys, and values of the kinds Lightning reads back
+    (a dropped 'best_model_path' was a KeyError mid-resume)."""
+
+    def refuse(problem: str) -> CheckpointError:
+        return CheckpointError(f"the checkpoint's {where} {problem}.", _FIX_RESUME)
+
+    if not isinstance(saved, dict):
+        raise refuse("is not a mapping")
+    missing = sorted(set(fresh) - set(saved))
+    if missing:
+        raise refuse(f"lacks {missing[:3]}")
+    for key, value in fresh.items():
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int | float):
+            number = saved[key]
+            if type(number) not in (int, float) or not (math.isfinite(number) and number >= 0):
+                raise refuse(f"{key} should be a finite number >= 0")
+        elif isinstance(value, str | dict | list | torch.Tensor) and not isinstance(
+            saved[key], type(value)
+        ):
+            raise refuse(f"{key} should be a {type(value).__name__}")
 
 
 def _same_layout(saved: Any, fresh: Any, where: str, names_model: bool = False) -> None:
