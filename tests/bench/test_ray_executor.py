@@ -5,6 +5,7 @@ see refused before anything runs."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -27,7 +28,8 @@ from diffrnn.bench.runner import unit_dir
 from diffrnn.bench.suites import UnitSpec
 from diffrnn.errors import ConfigError
 
-pytest.importorskip("ray", reason="the Ray executor's extra: pip install 'diffrnn[ray]'")
+if importlib.util.find_spec("ray") is None:  # not imported here: ray reads LOOPBACK_ENV on import
+    pytest.skip("the Ray executor's extra: pip install 'diffrnn[ray]'", allow_module_level=True)
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(900)]
 
 UNREGISTERED = {"fake-steps": fake.fake_steps, "fake-spin": fake.fake_spin}
@@ -52,6 +54,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     saved = {name: os.environ.get(name) for name in LOOPBACK_ENV}
     os.environ.update(LOOPBACK_ENV)  # before ray is imported: this driver on loopback too
     import ray
+
+    if ray._private.services.get_node_ip_address() != "127.0.0.1":
+        pytest.fail("ray was imported before the loopback settings: the driver is not on loopback")
 
     from diffrnn.bench.ray_executor import connect
 
