@@ -25,13 +25,17 @@ from typing import Any
 SRC = Path(__file__).resolve().parents[2] / "src"
 HERE = Path(__file__).resolve().parent
 START_TIMEOUT_S = 600.0
+START_TRIES = 3
 LOOPBACK_ENV = {
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # every node, driver and address on 127.0.0.1
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # a driver's own address: 127.0.0.1
     "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_AUTH_MODE": "disabled",  # loopback only: no token to share between the test's processes
     "RAY_health_check_period_ms": "500",  # a killed node is declared dead in about 2 s
     "RAY_health_check_failure_threshold": "4",
     "RAY_health_check_initial_delay_ms": "0",
-    "OMP_NUM_THREADS": "1",
+    # a loaded machine starts the raylet's agents and the workers' processes slowly
+    "RAY_raylet_start_wait_time_s": "600",
+    "RAY_worker_register_timeout_seconds": "600",
 }
 
 
@@ -122,32 +126,65 @@ def ancestor_named(pid: int, name: str) -> int | None:
     return None
 
 
-def start_cluster(root: Path, env: dict[str, str], connect: Any) -> LocalCluster:
+def start_cluster(root: Path, driver_env: dict[str, str], connect: Any) -> LocalCluster:
     """Start the head, call `connect(address)` (so the driver attaches to the head, never to a
     worker a test kills), then start two worker nodes; return once all three are alive."""
-    ray_bin = str(Path(sys.executable).parent / "ray")
+    # nodes bind 127.0.0.1 (--node-ip-address); the multi-node check that the drivers' setting
+    # would trip is for macOS and Windows
+    env = {**driver_env, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"}
+    ray_bin = [sys.executable, str(HERE / "ray_node.py")]  # `ray`, patient on a loaded machine
     port = free_port()
     address = f"127.0.0.1:{port}"
     blind = root / "blind" if can_hide_a_directory() else None
     cluster = LocalCluster(address, blind)
 
     def node(args: list[str], hidden: Path | None = None) -> None:
-        ports = [
-            f"--{name}={free_port()}"
-            for name in (
-                "dashboard-agent-listen-port",
-                "dashboard-agent-grpc-port",
-                "runtime-env-agent-port",
-                "metrics-export-port",
-            )
-        ]
-        argv = [ray_bin, "start", "--block", "--disable-usage-stats", *ports, *args]
-        if hidden is not None:
-            hidden.mkdir(parents=True, exist_ok=True)
-            script = f'mount -t tmpfs none "{hidden}" && exec "$@"'
-            argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", *argv]
-        log = (root / f"node{len(cluster.nodes)}.log").open("w")
-        cluster.nodes.append(subprocess.Popen(argv, env=env, stdout=log, stderr=log))
+        """Start a node and wait for it; a start that times out (Ray gives a raylet 30 s to
+        register, which a loaded machine can miss) is tried again."""
+        for attempt in range(START_TRIES):
+            ports = [
+                f"--{name}={free_port()}"
+                for name in (
+                    "dashboard-agent-listen-port",
+                    "dashboard-agent-grpc-port",
+                    "runtime-env-agent-port",
+                    "metrics-export-port",
+                )
+            ]
+            argv = [*ray_bin, "start", "--block", "--disable-usage-stats", *ports, *args]
+            argv += ["--node-ip-address=127.0.0.1"]
+            argv += ["--include-log-monitor=false"]
+            if hidden is not None:
+                hidden.mkdir(parents=True, exist_ok=True)
+                script = f'mount -t tmpfs none "{hidden}" && exec "$@"'
+                argv = [
+                    "unshare",
+                    "-m",
+                    "--propagation",
+                    "private",
+                    "sh",
+                    "-c",
+                    script,
+                    "sh",
+                    *argv,
+                ]
+            log_path = root / f"node{len(cluster.nodes)}-{attempt}.log"
+            with log_path.open("w") as log:
+                process = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while "Ray runtime started" not in log_path.read_text(errors="replace"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            else:
+                cluster.nodes.append(process)
+                return
+            cluster.started.update(descendants({process.pid}))  # ended with the cluster
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        cluster.stop()
+        raise RuntimeError(f"a Ray node did not start: {log_path.read_text()[-2000:]}")
 
     node(
         [
@@ -156,15 +193,9 @@ def start_cluster(root: Path, env: dict[str, str], connect: Any) -> LocalCluster
             "--num-cpus=0",
             "--include-dashboard=false",
             f"--ray-client-server-port={free_port()}",
+            "--no-monitor",  # no autoscaler: one process fewer beside the raylet's agents
         ]
     )
-    head_log = root / "node0.log"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while "Ray runtime started" not in head_log.read_text(errors="replace"):
-        if cluster.nodes[0].poll() is not None or time.monotonic() > deadline:
-            cluster.stop()
-            raise RuntimeError(f"the Ray head did not start: {head_log.read_text()[-2000:]}")
-        time.sleep(0.5)
     try:
         ray = connect(address)
         node([f"--address={address}", "--num-cpus=1"])
@@ -179,7 +210,8 @@ def start_cluster(root: Path, env: dict[str, str], connect: Any) -> LocalCluster
 def cluster_env() -> dict[str, str]:
     """The nodes' environment: loopback only, and diffrnn and these tests' units importable."""
     path = os.pathsep.join([str(SRC), str(HERE), os.environ.get("PYTHONPATH", "")])
-    return {**os.environ, **LOOPBACK_ENV, "PYTHONPATH": path.rstrip(os.pathsep)}
+    env = {**os.environ, **LOOPBACK_ENV, "OMP_NUM_THREADS": "1"}
+    return {**env, "PYTHONPATH": path.rstrip(os.pathsep)}
 
 
 def wait_for_nodes(ray: Any, cluster: LocalCluster, count: int) -> None:

@@ -5,6 +5,7 @@ see refused before anything runs."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -27,7 +28,8 @@ from diffrnn.bench.runner import unit_dir
 from diffrnn.bench.suites import UnitSpec
 from diffrnn.errors import ConfigError
 
-pytest.importorskip("ray", reason="the Ray executor's extra: pip install 'diffrnn[ray]'")
+if importlib.util.find_spec("ray") is None:  # not imported here: ray reads LOOPBACK_ENV on import
+    pytest.skip("the Ray executor's extra: pip install 'diffrnn[ray]'", allow_module_level=True)
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(900)]
 
 UNREGISTERED = {"fake-steps": fake.fake_steps, "fake-spin": fake.fake_spin}
@@ -53,18 +55,22 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     os.environ.update(LOOPBACK_ENV)  # before ray is imported: this driver on loopback too
     import ray
 
+    if ray._private.services.get_node_ip_address() != "127.0.0.1":
+        pytest.fail("ray was imported before the loopback settings: the driver is not on loopback")
+
     from diffrnn.bench.ray_executor import connect
 
     root = tmp_path_factory.mktemp("ray")
-    handle: dict[str, Any] = {}
 
     def attach(address: str) -> Any:
-        handle["cluster"] = connect(address)
+        connect(address)
         return ray
 
     local = start_cluster(root, cluster_env(), attach)
     try:
-        yield local, handle["cluster"], root
+        described = connect()  # the connection made above: the cluster with its workers
+        assert (described.nodes, described.cpus) == (3, 2.0)
+        yield local, described, root
     finally:
         ray.shutdown()
         local.stop()
@@ -73,6 +79,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _unit(record: dict) -> tuple[str, int]:
+    return record["model"], record["seed"]
 
 
 def _metrics(records: list[dict]) -> dict:
@@ -113,7 +123,8 @@ def test_ray_records_the_same_results_as_two_local_jobs(cluster: Any, tmp_path: 
     assert [by_model[("fake-steps", s)]["steps"] for s in (0, 1)] == [fake.STEPS, fake.STEPS]
     assert by_model[("fake-steps", 0)]["metrics"] != by_model[("fake-steps", 1)]["metrics"]
     assert events.count("started") == events.count("finished") == len(units)
-    assert read_records(run_dir / RESULTS_FILE) == there
+    stored = read_records(run_dir / RESULTS_FILE)  # in the order they finished
+    assert sorted(stored, key=_unit) == sorted(there, key=_unit)
     # resumed: the completed units are reused, the failed ones run again
     again = runner.run_units(units, run_dir, jobs=2, resolve=_resolve, cluster=ray_cluster)
     assert len(read_records(run_dir / RESULTS_FILE)) == len(units) + 2
@@ -202,3 +213,32 @@ def test_a_unit_whose_node_dies_resumes_elsewhere_with_the_same_metrics(
     assert "resume=True" in record["notes"]
     lost = [note for note in record["notes"] if note.startswith("ran 2 times")]
     assert lost and "resumed from its checkpoint" in lost[0]
+
+
+def test_ray_stays_off_the_command_lines_start_up_path() -> None:
+    code = "import sys, diffrnn.cli, diffrnn.bench.compare; print(sorted(m for m in sys.modules if m.split('.')[0] == 'ray'))"  # noqa: E501
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--executor", "dask"), "--executor must be local or ray, got 'dask'"),
+        (("--address", "auto"), "--address and --gpus-per-unit are for the Ray executor"),
+        (("--gpus-per-unit", "1"), "--address and --gpus-per-unit are for the Ray executor"),
+    ],
+)
+def test_executor_options_are_checked_before_anything_runs(
+    args: tuple[str, ...], message: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from diffrnn.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["compare", "--tasks", "long-adding", "--out", str(tmp_path / "run"), *args])
+    stderr = capsys.readouterr().err
+    assert exited.value.code == 2 and message in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
