@@ -112,3 +112,24 @@ def test_three_seeds_by_default_when_the_budget_allows() -> None:
     seeds, why = data_seeds("full", 600.0, 1, None)  # 3 x 4 learned units x 600 s = 2 hours
     assert seeds == 1 and "pass --seeds 3" in why
     assert data_seeds("full", 600.0, 1, ("last-value", "linear-ar"))[0] == 3  # nothing to train
+
+
+def test_the_time_limit_grows_with_the_forecasts_a_unit_must_draw(tmp_path: Path) -> None:
+    from diffrnn.bench.compare import CompareRequest, prepare
+    from diffrnn.bench.suites import QUICK
+    from diffrnn.bench.user_data import EVALUATION_S_PER_FORECAST
+
+    def limits(series: int, name: str) -> dict[str, float]:
+        stamps = pd.date_range("2024-01-01", periods=60, freq="D")
+        columns = {f"s{k}": 100.0 * k + np.arange(60) for k in range(series)}
+        frame = pd.DataFrame({"date": stamps.strftime("%Y-%m-%d"), **columns})
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        options = prepare_user_data(tmp_path / f"{name}.csv", horizon=5)
+        request = CompareRequest(seeds=1, user_options=options, out=tmp_path / name)
+        return {u.model: u.time_limit_s for u in prepare(request).units}
+
+    few, many = limits(2, "few"), limits(400, "many")
+    factor = QUICK.timeout_factor
+    for model, limit in few.items():
+        extra = factor * EVALUATION_S_PER_FORECAST * 5 * (400 - 2)  # 5 origins
+        assert many[model] == pytest.approx(limit + extra), model

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -126,6 +126,9 @@ def prepare(request: CompareRequest) -> CompareJob:
         raise ConfigError(
             "no model is registered on the chosen tasks yet.", "choose other --tasks or --models."
         )
+    if extra := request.user_options.get("evaluation_s"):
+        # forecasting many series takes evaluation time the suite's fixed allowance lacks
+        units = [replace(u, timeout_s=u.time_limit_s + suite.timeout_factor * extra) for u in units]
     # every chosen task is reported, those without any model too (unless --models narrowed it)
     names = [u.task for u in units]
     if request.models is None:
