@@ -89,7 +89,7 @@ def test_data_must_be_a_regular_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     cases = {
         fifo: "is a FIFO (named pipe), not a regular file",  # reading it would hang
         zero: "under /dev",
-        tmp_path: "is a directory, not a regular file",
+        tmp_path: "is a symlink that loops",  # a folder is data now; the loop inside is refused
         _loop(tmp_path): "symlink loop",
         tmp_path / "none.csv": "No file at",
     }

@@ -64,7 +64,13 @@ def _name_ok(path: Path, root: Path) -> None:
 
 
 def _inside(path: Path, root: Path) -> None:
-    target = path.resolve()
+    try:
+        target = path.resolve()
+    except (RuntimeError, OSError) as exc:  # RuntimeError: Python 3.11's symlink loop
+        raise DataError(
+            f"{path} is a symlink that loops or cannot be followed ({exc}).",
+            "remove it from the folder, or point --data at a folder without it.",
+        ) from None
     if target != root and root not in target.parents:
         raise DataError(
             f"{path} is a symlink leading out of {root} (to {target}).",
