@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import islice
 
 import torch
 import torch.nn.functional as F
@@ -12,6 +13,7 @@ from diffrnn.data.long_range import (
     BLANK,
     COPY_LENGTH,
     DELIMITER,
+    LongRangeStream,
     adding_problem,
     copy_memory,
     copy_memoryless_cross_entropy,
@@ -62,3 +64,17 @@ def test_generators_are_deterministic_under_a_seed() -> None:
     a = adding_problem(4, 12, torch.Generator().manual_seed(3))
     b = adding_problem(4, 12, torch.Generator().manual_seed(3))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_a_sought_stream_starts_at_the_batch_an_unbroken_pass_reaches_there() -> None:
+    """`seek(k)` drops the first k batches of the next pass only (a resumed run's stream)."""
+    for task in ("adding", "copy"):
+        stream = LongRangeStream(task, 12, 4, seed=3)
+        unbroken = list(islice(iter(stream), 5))
+        stream.seek(3)
+        sought = list(islice(iter(stream), 2))
+        again = next(iter(stream))
+        for (x, y), (x_ref, y_ref) in zip(
+            [*sought, again], [*unbroken[3:], unbroken[0]], strict=True
+        ):
+            assert torch.equal(x, x_ref) and torch.equal(y, y_ref)

@@ -18,6 +18,7 @@ over the 8 symbols for the last 10, so its cross-entropy per output is 10 ln 8 /
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor
@@ -106,16 +107,32 @@ def copy_memoryless_log_probs(delay: int) -> Tensor:
 class LongRangeStream(IterableDataset):
     """An endless stream of adding or copy batches from one seeded generator.
 
-    Wrap it as `DataLoader(stream, batch_size=None)`; each item is `(inputs, targets)`.
+    Wrap it as `DataLoader(stream, batch_size=None)`; each item is `(inputs, targets)`. Batch k is
+    the k-th draw of a generator seeded with `seed`, so the stream is resumable: `seek(k)` makes
+    the next pass start at batch k (a resumed run, at the step it stopped after).
     """
 
     def __init__(self, task: str, length: int, batch_size: int, seed: int) -> None:
         if task not in ("adding", "copy"):
             raise ValueError(f"task must be 'adding' or 'copy', got {task!r}")
         self.task, self.length, self.batch_size, self.seed = task, length, batch_size, seed
+        self._start = 0  # the batch the next pass starts at (set by `seek`)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def seek(self, batch: int) -> None:
+        """Make the next pass start at batch `batch` (later passes start at 0).
+
+        The batches before it are drawn and dropped, which keeps the stream the same as an
+        unbroken run's; drawing costs far less than training on them.
+        """
+        if type(batch) is not int or batch < 0:
+            raise ValueError(f"batch must be an int >= 0, got {batch!r}")
+        self._start = batch
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        start, self._start = self._start, 0
         generator = torch.Generator().manual_seed(self.seed)
         make = adding_problem if self.task == "adding" else copy_memory
+        for _ in range(start):
+            make(self.batch_size, self.length, generator)
         while True:
             yield make(self.batch_size, self.length, generator)

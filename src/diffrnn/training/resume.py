@@ -8,7 +8,9 @@ things decide what the next steps compute, and this module makes each of them re
   batches), and skips the batches already trained on when a run resumes mid-epoch; an iterable
   dataset that keeps its own position (`state_dict` / `load_state_dict`, as the TBPTT text
   chunks do) is handed to Lightning as a `StatefulLoader`, whose position Lightning saves in
-  the checkpoint and restores before the first resumed batch;
+  the checkpoint and restores before the first resumed batch; an endless stream whose batch k
+  its seed fixes (`seek(k)`, as `LongRangeStream` has) is started at the checkpoint's global
+  step (not at a position it counts itself: Lightning reads an unsized loader one batch ahead);
 - the random streams (dropout, diffusion noise): `ResumeState` stores the torch / NumPy / Python
   generator states in the checkpoint and puts them back before the first resumed step;
 - the file itself: `DurableCheckpointIO` writes through `diffrnn.fileio.atomic_open` (temporary
@@ -105,6 +107,14 @@ class StatefulLoader(DataLoader):
         self.dataset.load_state_dict(state)  # type: ignore[attr-defined]
 
 
+def seekable_stream(loader: Any) -> Any | None:
+    """The endless iterable dataset under `loader` that can `seek(batch)`, else None."""
+    stream = getattr(loader, "dataset", None)
+    if isinstance(stream, IterableDataset) and callable(getattr(stream, "seek", None)):
+        return stream
+    return None
+
+
 def resumable_loader(loader: Any, seed: int) -> Any:
     """`loader` rebuilt so that a mid-epoch resume continues where it stopped, else `loader`.
 
@@ -165,12 +175,17 @@ class ResumeState(L.Callback):
     at `on_train_start`, i.e. after Lightning has built the data iterator and before the first
     batch is drawn, the same point of the random streams the killed run was at.
 
+    An endless stream set as `stream` (see `seekable_stream`) is sought to the checkpoint's
+    global step as soon as the checkpoint is loaded, before Lightning draws (and reads ahead) the
+    first resumed batch: it hands out one batch per optimiser step.
+
     Under DDP the data order is Lightning's `DistributedSampler`'s, which restarts an interrupted
     epoch from its beginning, and every rank takes rank zero's generator states: a DDP run
     resumes correctly but not bit for bit.
     """
 
     def __init__(self) -> None:
+        self.stream: Any | None = None  # an endless stream with `seek(batch)`, set by `fit`
         self._epoch = 0
         self._batches_done = 0
         self._pending: dict[str, Any] | None = None
@@ -194,6 +209,16 @@ class ResumeState(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._pending = _checked_resume_state(state_dict)
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        if self.stream is None:
+            return
+        step = checkpoint["global_step"]  # an int (`DurableCheckpointIO` checked)
+        if step < 0:
+            raise CheckpointError(f"the checkpoint's global step {step} is negative.", _FIX_RESUME)
+        self.stream.seek(step)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._pending is None:

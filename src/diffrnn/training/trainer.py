@@ -31,6 +31,7 @@ from diffrnn.training.resume import (
     EpochSampler,
     ResumeState,
     resumable_loader,
+    seekable_stream,
 )
 
 LAST_CHECKPOINT = "last.ckpt"
@@ -218,7 +219,8 @@ def fit(
 
     In one process, a `DataLoader` with the default sampler is rebuilt around
     `resume.EpochSampler` (its order: `seed + epoch`, as DDP's `DistributedSampler` draws it),
-    and one over an iterable dataset that keeps its position becomes a `resume.StatefulLoader`.
+    and one over an iterable dataset that keeps its position becomes a `resume.StatefulLoader`;
+    an endless stream with `seek(batch)` resumes at the checkpoint's global step.
     Settings of an enclosing `overrides.train_overrides` block replace those of `config`.
     """
     config = apply_current_overrides(config or TrainConfig())
@@ -230,6 +232,9 @@ def fit(
     resumable = train_loader
     if trainer.world_size == 1:  # under DDP, Lightning's DistributedSampler draws the same order
         resumable = resumable_loader(train_loader, config.seed)
+    for callback in trainer.callbacks:
+        if isinstance(callback, ResumeState):
+            callback.stream = seekable_stream(resumable)
     ckpt_path = None
     last = Path(checkpoint_dir) / LAST_CHECKPOINT if checkpoint_dir is not None else None
     if resume and last is not None and (last.exists() or last.is_symlink()):
