@@ -124,9 +124,11 @@ def main() -> None:
         try:
             up, now = time.perf_counter() - start, connect()  # described as it is now
             print(f"Ray cluster up in {up:.0f} s: {now.nodes} nodes, {now.cpus:g} CPUs")
+            # `auto` reads RAY_ADDRESS first (as on a node `ray start` set up): this cluster,
+            # not the newest one on the machine
             ray_wall = _compare_cli(
                 ["--executor", "ray", "--address", "auto", "--out", str(root / "ray")],
-                env,
+                {**env, "RAY_ADDRESS": local.address},
                 root / "ray.log",
             )
         finally:
