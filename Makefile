@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUITE ?= quick
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup demo test ray-check lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest
+
+# Issue 19: the quick suite on a local Ray cluster (--address auto) matches --jobs 2 (minutes;
+# run by .ci/run after the tests, not part of them).
+ray-check: setup
+	PYTHONPATH=src $(BIN)/python benchmarks/ray_quick_check.py
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

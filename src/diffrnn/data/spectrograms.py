@@ -128,6 +128,10 @@ def spectrogram_sets(
     )
 
 
+GRIFFIN_LIM_SEED = 0
+"""Seed of Griffin-Lim's random starting phases: the same log-mel gives the same waveform."""
+
+
 def log_mel_to_audio(log_mels: np.ndarray, n_iter: int = GRIFFIN_LIM_ITERS) -> np.ndarray:
     """Waveforms from log-mel spectrograms: NNLS back to a linear power spectrogram, then
     Griffin-Lim (both librosa's `feature.inverse.mel_to_audio`), batched.
@@ -142,15 +146,17 @@ def log_mel_to_audio(log_mels: np.ndarray, n_iter: int = GRIFFIN_LIM_ITERS) -> n
     import librosa
 
     mel = np.maximum(np.exp(log_mels.astype(np.float64)) - LOG_MEL_FLOOR, 0.0)
-    audio = librosa.feature.inverse.mel_to_audio(
-        mel,
-        sr=SAMPLE_RATE,
-        n_fft=N_FFT,
+    # `mel_to_audio`'s two steps, with Griffin-Lim's random starting phases seeded: unseeded
+    # (librosa's default) the same spectrogram gave different waveforms, and scores, every run
+    magnitude = librosa.feature.inverse.mel_to_stft(mel, sr=SAMPLE_RATE, n_fft=N_FFT, power=2.0)
+    audio = librosa.griffinlim(
+        magnitude,
+        n_iter=n_iter,
         hop_length=HOP_LENGTH,
         win_length=WIN_LENGTH,
-        power=2.0,
-        n_iter=n_iter,
+        n_fft=N_FFT,
         length=n_samples(log_mels.shape[-1]),
+        random_state=GRIFFIN_LIM_SEED,
     )
     return audio.astype(np.float32)
 
