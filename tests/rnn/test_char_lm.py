@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 from diffrnn.data.tbptt import TBPTTChunks
 from diffrnn.errors import CheckpointError
 from diffrnn.modeling import load
-from diffrnn.rnn.char_lm import CharLM, CharLMConfig, char_lm_tiny
+from diffrnn.rnn.char_lm import CharLM, CharLMConfig, char_lm
 from diffrnn.training import OptimConfig, TrainConfig, fit
 
 CELLS = ("rnn", "lstm", "gru", "mingru", "minlstm")
@@ -26,7 +26,7 @@ def _one_thread(_seed_and_threads: None) -> None:
 def test_stateful_loss_equals_one_long_pass(cell: str) -> None:
     """Two consecutive TBPTT batches with the carried state score exactly what one pass over the
     concatenated chunk scores; a reset batch scores what a fresh start scores."""
-    model = char_lm_tiny(cell, vocab_size=11)
+    model = CharLM(char_lm("quick", cell, vocab_size=11))
     tokens = torch.randint(0, 11, (3 * 17,))
     first, second = list(TBPTTChunks(tokens, batch_size=3, seq_len=8))[:2]
     whole = torch.cat([first["tokens"], second["tokens"][:, 1:]], dim=1)  # (B, 17)
@@ -49,7 +49,7 @@ def test_stateful_loss_equals_one_long_pass(cell: str) -> None:
 
 
 def test_carried_state_is_detached() -> None:
-    model = char_lm_tiny("lstm", vocab_size=5)
+    model = CharLM(char_lm("quick", "lstm", vocab_size=5))
     batch = next(iter(TBPTTChunks(torch.randint(0, 5, (41,)), 2, 8)))
     model.train()
     model.loss(batch)
@@ -58,7 +58,7 @@ def test_carried_state_is_detached() -> None:
 
 def test_nats_per_char_matches_a_single_pass() -> None:
     """The chunked, state-carrying evaluation equals one forward pass over each row."""
-    model = char_lm_tiny("gru", vocab_size=7)
+    model = CharLM(char_lm("quick", "gru", vocab_size=7))
     tokens = torch.randint(0, 7, (2 * 50,))
     chunked = model.nats_per_char(tokens, batch_size=2, seq_len=7)
     rows = tokens.reshape(2, 50)
@@ -70,7 +70,7 @@ def test_nats_per_char_matches_a_single_pass() -> None:
 def test_block_nll_is_the_chain_rule_inside_each_block() -> None:
     """Block scoring = -log p(first) - sum of in-block next-character log-probs, and the
     state does not leak from one block into the next."""
-    model = char_lm_tiny("lstm", vocab_size=6)
+    model = CharLM(char_lm("quick", "lstm", vocab_size=6))
     blocks = torch.randint(0, 6, (5, 9))
     first = torch.log_softmax(torch.randn(6), 0)
     expected = 0.0
@@ -84,7 +84,7 @@ def test_block_nll_is_the_chain_rule_inside_each_block() -> None:
 
 def test_overfits_a_repeating_text() -> None:
     torch.manual_seed(0)
-    model = char_lm_tiny("lstm", vocab_size=4)
+    model = CharLM(char_lm("quick", "lstm", vocab_size=4))
     tokens = torch.tensor([0, 1, 2, 3, 2, 1] * 60)  # deterministic given two characters
     loader = DataLoader(TBPTTChunks(tokens, batch_size=4, seq_len=16), batch_size=None)
     result = fit(model, loader, config=TrainConfig(max_steps=150, optim=OptimConfig(lr=1e-2)))
@@ -92,7 +92,7 @@ def test_overfits_a_repeating_text() -> None:
 
 
 def test_sampling_contract() -> None:
-    model = char_lm_tiny("mingru", vocab_size=9)
+    model = CharLM(char_lm("quick", "mingru", vocab_size=9))
     prompt = torch.randint(0, 9, (3, 4))
     a = model.sample(
         prompt, 12, temperature=0.8, top_k=3, generator=torch.Generator().manual_seed(1)

@@ -1,7 +1,8 @@
-"""How a unit trains: its budget, seed, checkpoints and resume applied in one place.
+"""How a unit trains: its recipe, budget, seed, checkpoints and resume applied in one place.
 
+    recipe = ctx.preset(speech_recipes(cell))         # a Recipe: model config, TrainConfig, batch
     loader = seeded_loader(dataset, recipe.batch_size, ctx.seed)
-    result = train_for_unit(model, loader, ctx, TrainConfig(max_steps=-1, max_epochs=50))
+    result = train_for_unit(SpeechRecognizer(recipe.model), loader, ctx, recipe.train)
     return fitted_output(result, {"mse": mse}, infer_seconds_per_sample=seconds)
 
 `ctx.budget_s` becomes `TrainConfig.budget_s` with the "auto" clock: process CPU seconds on a CPU,
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from diffrnn.bench.registry import UnitContext, UnitOutput
 
@@ -23,6 +25,28 @@ if TYPE_CHECKING:  # torch stays off the import path of the registry
     from torch.utils.data import DataLoader, Dataset
 
     from diffrnn.training import FitResult, TrainConfig
+
+ConfigT = TypeVar("ConfigT")
+
+
+@dataclass(frozen=True)
+class Recipe(Generic[ConfigT]):
+    """What a unit trains in one suite: every hyperparameter, each set once.
+
+    A unit keeps one table of these per suite size, built by a function (model configs and
+    `TrainConfig` import torch, which stays off the registry's import path) and chosen with
+    `ctx.preset(table)`.
+
+    Attributes:
+        model: the model's config, from its file's named preset (`Model(recipe.model)`).
+        train: steps, epochs, optimiser, EMA, validation; the unit's budget and seed replace
+            its own (`train_for_unit`).
+        batch_size: examples (or TBPTT streams) per optimiser step.
+    """
+
+    model: ConfigT
+    train: TrainConfig
+    batch_size: int
 
 
 def seeded_loader(

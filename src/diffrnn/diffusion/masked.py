@@ -38,6 +38,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from diffrnn.modeling import PretrainedMixin
+from diffrnn.presets import Size, pick
 
 DenoiserName = Literal["transformer", "bigru"]
 
@@ -301,3 +302,23 @@ def bound_nats_per_token(
                 model.discrete_bound(blocks[start : start + batch_size], steps, generator).sum()
             )
     return total / (repeats * blocks.numel())
+
+
+def mdlm(
+    size: Size = "full", denoiser: DenoiserName = "transformer", vocab_size: int = 65
+) -> MDLMConfig:
+    """The MDLM presets on characters, sized for minutes of one CPU thread: "full" denoises
+    blocks of 128 with layers 128 wide (3 of the transformer; 2 of the bi-GRU, whose 128 units
+    per direction measured 2.07 nats/char against 2.12 with 256 after 8 minutes), "quick"
+    blocks of 64 with one layer 64 wide."""
+    presets = {
+        "quick": MDLMConfig(vocab_size, seq_len=64, denoiser=denoiser, d_model=64, n_layers=1),
+        "full": MDLMConfig(
+            vocab_size,
+            seq_len=128,
+            denoiser=denoiser,
+            d_model=128,
+            n_layers=2 if denoiser == "bigru" else 3,
+        ),
+    }
+    return pick(size, presets)

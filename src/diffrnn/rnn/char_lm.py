@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from diffrnn.data.tbptt import TBPTTChunks
 from diffrnn.errors import CheckpointError
 from diffrnn.modeling import PretrainedMixin
+from diffrnn.presets import Size, pick
 from diffrnn.rnn.layers import CellType, State, check_cell, make_rnn
 
 
@@ -234,11 +235,11 @@ class CharLM(PretrainedMixin, nn.Module):
         return torch.cat(drawn, dim=1)
 
 
-def char_lm_shakespeare(cell: CellType = "lstm", vocab_size: int = 65) -> CharLM:
-    """The Tiny Shakespeare preset: 1 layer of 256 units (about 0.3M parameters for an LSTM)."""
-    return CharLM(CharLMConfig(vocab_size=vocab_size, cell=cell, hidden_size=256))
-
-
-def char_lm_tiny(cell: CellType = "lstm", vocab_size: int = 65) -> CharLM:
-    """A 64-unit model for the quick suite and tests."""
-    return CharLM(CharLMConfig(vocab_size=vocab_size, cell=cell, embed_dim=16, hidden_size=64))
+def char_lm(size: Size = "full", cell: CellType = "lstm", vocab_size: int = 65) -> CharLMConfig:
+    """The character LM presets: "full" is the Tiny Shakespeare model (1 layer of 256 units,
+    about 0.3M parameters for an LSTM), "quick" 64 units for the quick suite and tests."""
+    presets = {
+        "quick": CharLMConfig(vocab_size, cell, embed_dim=16, hidden_size=64),
+        "full": CharLMConfig(vocab_size, cell, embed_dim=64, hidden_size=256),
+    }
+    return pick(size, presets)

@@ -11,43 +11,46 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
-from diffrnn.bench.unit_training import fitted_output, train_for_unit
+from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import Recipe, fitted_output, train_for_unit
 from diffrnn.bench.units.masked_diffusion import mdlm_validation_blocks
 
-if TYPE_CHECKING:  # numpy and the corpus stay off the registry's import path
+if TYPE_CHECKING:  # numpy, torch and the corpus stay off the registry's import path
     from diffrnn.data.text import CharCorpus
+    from diffrnn.rnn.char_lm import CharLMConfig
+    from diffrnn.rnn.layers import CellType
 
 NGRAM_ORDER = 5
 QUICK_VAL_CHARS = 20_000  # the quick suite scores the first 20k validation characters
 PROMPT = "ROMEO:\n"
 
 
-@dataclass(frozen=True)
-class CharLMRecipe:
-    """Model size and optimiser settings for one suite."""
-
-    hidden_size: int
-    embed_dim: int
-    batch_size: int
-    seq_len: int
-    lr: float
-    sample_chars: int
+TBPTT_LENGTH = {"quick": 64, "full": 128}
+"""Characters per row of a training batch (the truncated BPTT window)."""
+SAMPLE_CHARS = {"quick": 100, "full": 500}
+"""Characters drawn after the prompt for the samples and the chars/s."""
 
 
-def char_lm_recipe(suite: str) -> CharLMRecipe:
-    """The preset of every cell on lm-shakespeare for the quick or full suite."""
-    if suite == "quick":
-        return CharLMRecipe(
-            hidden_size=64, embed_dim=16, batch_size=16, seq_len=64, lr=1e-2, sample_chars=100
-        )
-    return CharLMRecipe(
-        hidden_size=256, embed_dim=64, batch_size=32, seq_len=128, lr=3e-3, sample_chars=500
-    )
+def char_lm_recipes(cell: CellType, vocab_size: int) -> dict[RecipeSize, Recipe[CharLMConfig]]:
+    """The recipe of a `cell` character LM on lm-shakespeare (and lm-user) by suite size."""
+    from diffrnn.rnn.char_lm import char_lm
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    return {
+        "quick": Recipe(
+            char_lm("quick", cell, vocab_size),
+            TrainConfig(max_steps=-1, optim=OptimConfig(lr=1e-2)),
+            batch_size=16,
+        ),
+        "full": Recipe(
+            char_lm("full", cell, vocab_size),
+            TrainConfig(max_steps=-1, optim=OptimConfig(lr=3e-3)),
+            batch_size=32,
+        ),
+    }
 
 
 def _validation(corpus, suite: str):  # type: ignore[no-untyped-def]
@@ -74,7 +77,7 @@ def ngram_unit(
     train_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
     val, scope = _validation(corpus, ctx.recipe)
     nats = model.nats_per_token(val)
-    n_chars = char_lm_recipe(ctx.recipe).sample_chars
+    n_chars = ctx.preset(SAMPLE_CHARS)
     drawn, wall = timed_call(
         lambda: model.sample(corpus.encode(prompt), n_chars, np.random.default_rng(ctx.seed))
     )
@@ -93,7 +96,7 @@ def ngram_unit(
 
 
 def _char_rnn(
-    ctx: UnitContext, cell: str, corpus: CharCorpus | None = None, prompt: str = PROMPT
+    ctx: UnitContext, cell: CellType, corpus: CharCorpus | None = None, prompt: str = PROMPT
 ) -> UnitOutput:
     """A `cell` character LM on `corpus` (default Tiny Shakespeare), sampled after `prompt`."""
     import torch
@@ -102,23 +105,15 @@ def _char_rnn(
     from diffrnn.data.tbptt import TBPTTChunks
     from diffrnn.data.text import load_tinyshakespeare
     from diffrnn.evaluation.timing import timed_call
-    from diffrnn.rnn.char_lm import CharLM, CharLMConfig
-    from diffrnn.training import OptimConfig, TrainConfig
+    from diffrnn.rnn.char_lm import CharLM
 
-    recipe = char_lm_recipe(ctx.recipe)
     corpus = load_tinyshakespeare() if corpus is None else corpus
+    recipe = ctx.preset(char_lm_recipes(cell, corpus.vocab_size))
+    seq_len = ctx.preset(TBPTT_LENGTH)
     torch.manual_seed(ctx.seed)
-    model = CharLM(
-        CharLMConfig(
-            vocab_size=corpus.vocab_size,
-            cell=cell,  # type: ignore[arg-type]
-            embed_dim=recipe.embed_dim,
-            hidden_size=recipe.hidden_size,
-        )
-    )
-    chunks = TBPTTChunks(torch.from_numpy(corpus.train_ids), recipe.batch_size, recipe.seq_len)
-    train = TrainConfig(max_steps=-1, optim=OptimConfig(lr=recipe.lr))
-    result = train_for_unit(model, DataLoader(chunks, batch_size=None), ctx, train)
+    model = CharLM(recipe.model)
+    chunks = TBPTTChunks(torch.from_numpy(corpus.train_ids), recipe.batch_size, seq_len)
+    result = train_for_unit(model, DataLoader(chunks, batch_size=None), ctx, recipe.train)
     model = result.model
     val, scope = _validation(corpus, ctx.recipe)
     nats = model.nats_per_char(torch.from_numpy(val))
@@ -128,17 +123,18 @@ def _char_rnn(
     block_nats = model.block_nats_per_char(blocks, first)
 
     prompt_ids = torch.from_numpy(corpus.encode(prompt))[None]  # (1, P)
+    n_chars = ctx.preset(SAMPLE_CHARS)
     drawn, wall = timed_call(
         lambda: model.sample(
             prompt_ids,
-            recipe.sample_chars,
+            n_chars,
             temperature=0.8,
             generator=torch.Generator().manual_seed(ctx.seed),
         )
     )
-    chars_per_s = recipe.sample_chars / wall
+    chars_per_s = n_chars / wall
     (ctx.out_dir / "samples.txt").write_text(prompt + corpus.decode(drawn[0].numpy()) + "\n")
-    tokens = result.steps * recipe.batch_size * recipe.seq_len
+    tokens = result.steps * recipe.batch_size * seq_len
     return fitted_output(
         result,
         {
@@ -157,7 +153,7 @@ def _char_rnn(
             f"({blocks.shape[0]} x {blocks.shape[1]} chars), state reset at each block, its first "
             "char from the training unigram: the masked diffusion LMs' protocol, no context "
             "across block edges",
-            f"{result.steps} TBPTT steps of {recipe.batch_size} x {recipe.seq_len} chars "
+            f"{result.steps} TBPTT steps of {recipe.batch_size} x {seq_len} chars "
             f"({tokens / max(result.train_seconds, 1e-9):.0f} train chars/s)",
             "sampling: one sequence at temperature 0.8, step by step",
         ],
