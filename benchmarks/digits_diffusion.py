@@ -28,9 +28,9 @@ import torch
 
 from diffrnn.bench.registry import UnitContext
 from diffrnn.bench.units.denoise_baselines import gaussian_blur_unit, wiener_unit
-from diffrnn.bench.units.digits_diffusion import ddpm_digits, denoise_psnr, test_bound
-from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
-from diffrnn.diffusion.unet import UNet, UNetConfig
+from diffrnn.bench.units.digits_diffusion import EVALUATION, denoise_psnr, test_bound
+from diffrnn.diffusion.gaussian import GaussianDiffusion
+from diffrnn.diffusion.unet import ddpm_digits
 
 
 def load_model(run: Path, weights: str = "ema") -> GaussianDiffusion:
@@ -40,12 +40,7 @@ def load_model(run: Path, weights: str = "ema") -> GaussianDiffusion:
     for saved in (run / "artefacts" / "model", run / "model"):
         if saved.is_dir() and weights == "ema":
             return diffrnn.load(saved)
-    recipe = ddpm_digits("full")
-    model = GaussianDiffusion.around(
-        UNet,
-        UNetConfig(block_out_channels=recipe.block_out_channels, attention=recipe.attention),
-        process=GaussianProcessConfig(schedule="cosine", prediction="epsilon"),
-    )
+    model = GaussianDiffusion(ddpm_digits("full"))
     state = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     prefix = "ema.module." if weights == "ema" else "model."
     weights = {k[len(prefix) :]: v for k, v in state["state_dict"].items() if k.startswith(prefix)}
@@ -164,7 +159,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.sweep:
         model = load_model(args.run, args.weights)
-        sweep(model, ddpm_digits("full").samples, args.sweep, args.seeds)
+        sweep(model, EVALUATION["full"].samples, args.sweep, args.seeds)
         return
     lines: list[str] = []
     if (args.run / "result.json").is_file():  # absent while the unit is still sampling
@@ -175,15 +170,15 @@ def main() -> None:
         lines += sampler_table(metrics)
 
     model = load_model(args.run)
-    recipe = ddpm_digits("full")
+    evaluation = EVALUATION["full"]
     if args.retime:
-        print("\n".join(retime(model, recipe.samples, recipe.samplers)))
+        print("\n".join(retime(model, evaluation.samples, evaluation.samplers)))
         return
     if args.fd_seeds:  # printed as measured, before the rest
-        specs = [f"{name}:{steps}" for name, steps in recipe.samplers]
-        sweep(model, recipe.samples, specs, list(range(1, args.fd_seeds + 1)))
+        specs = [f"{name}:{steps}" for name, steps in evaluation.samplers]
+        sweep(model, evaluation.samples, specs, list(range(1, args.fd_seeds + 1)))
     start = time.perf_counter()
-    bound, snapped, snap_below = test_bound(model, recipe, conditional=False)
+    bound, snapped, snap_below = test_bound(model, evaluation, conditional=False)
     lines.append(f"bound ({time.perf_counter() - start:.0f} s), bits/dim on the test digits:")
     lines.append("| bound | total | prior | decoder | L_1..29 | L_30..998 | L_999 |")
     lines.append("|---|---|---|---|---|---|---|")
@@ -194,7 +189,7 @@ def main() -> None:
             f"{terms.kl_sum(30, 999):.3f} | {terms.kl_sum(999, 1000):.3f} |"
         )
 
-    by_sigma, noisy, seconds = denoise_psnr(model, recipe.denoise_steps, seed=0)
+    by_sigma, noisy, seconds = denoise_psnr(model, evaluation.denoise_steps, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
         ctx = UnitContext(seed=0, budget_s=1.0, suite="full", out_dir=Path(tmp))
         blur, wien = gaussian_blur_unit(ctx).metrics, wiener_unit(ctx).metrics

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from diffrnn.modeling import load
-from diffrnn.rnn.pixel_ar import PixelAR, PixelARConfig, pixel_tiny
+from diffrnn.rnn.pixel_ar import PixelAR, PixelARConfig, pixel_lstm
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +18,7 @@ def _one_thread(_seed_and_threads: None) -> None:
 
 
 def test_untrained_model_is_near_uniform_and_bits_use_log2() -> None:
-    model = pixel_tiny("gru")
+    model = PixelAR(pixel_lstm("tiny", "gru"))
     images = torch.randint(0, 17, (8, 8, 8))
     nats = float(model.nll_per_dim(images).mean().detach())
     assert math.isclose(model.bits_per_dim(images), nats / math.log(2), rel_tol=1e-6)
@@ -43,7 +43,7 @@ def test_likelihood_sums_to_one_over_a_tiny_alphabet() -> None:
 
 
 def test_outputs_are_causal() -> None:
-    model = pixel_tiny("minlstm").eval()
+    model = PixelAR(pixel_lstm("tiny", "minlstm")).eval()
     a = torch.randint(0, 17, (1, 8, 8))
     b = a.clone()
     b[0, 4, 5] = (a[0, 4, 5] + 1) % 17  # pixel 37
@@ -54,7 +54,7 @@ def test_outputs_are_causal() -> None:
 
 def test_overfits_one_batch() -> None:
     torch.manual_seed(0)
-    model = pixel_tiny("lstm", conditional=True)
+    model = PixelAR(pixel_lstm("tiny", "lstm", conditional=True))
     images, labels = torch.randint(0, 17, (4, 8, 8)), torch.arange(4)
     optimiser = torch.optim.Adam(model.parameters(), lr=2e-2)
     for _ in range(150):
@@ -65,7 +65,7 @@ def test_overfits_one_batch() -> None:
 
 
 def test_sampling_contract() -> None:
-    model = pixel_tiny("mingru", conditional=True)
+    model = PixelAR(pixel_lstm("tiny", "mingru", conditional=True))
     labels = torch.tensor([0, 3, 9])
     a = model.sample(3, labels, generator=torch.Generator().manual_seed(4))
     b = model.sample(3, labels, generator=torch.Generator().manual_seed(4))
@@ -76,7 +76,7 @@ def test_sampling_contract() -> None:
 
 
 def test_save_load_round_trip(tmp_path) -> None:
-    model = pixel_tiny("gru", conditional=True)
+    model = PixelAR(pixel_lstm("tiny", "gru", conditional=True))
     model.save_pretrained(tmp_path / "px")
     loaded = load(tmp_path / "px")
     images, labels = torch.randint(0, 17, (2, 8, 8)), torch.tensor([1, 2])

@@ -12,6 +12,7 @@ the 17 logits of pixel t. Sampling draws the 64 pixels one by one with O(1) recu
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from diffrnn.modeling import PretrainedMixin
+from diffrnn.presets import Size, pick
 from diffrnn.rnn.layers import CellType, check_cell, make_rnn
 
 SIDE = 8
@@ -154,11 +156,18 @@ class PixelAR(PretrainedMixin, nn.Module):
         return torch.stack(pixels, dim=1).reshape(n, *self.config.shape)
 
 
-def pixel_lstm_digits(cell: CellType = "lstm", conditional: bool = False) -> PixelAR:
-    """The digits preset: 1 layer of 256 units."""
-    return PixelAR(PixelARConfig(cell=cell, conditional=conditional))
-
-
-def pixel_tiny(cell: CellType = "lstm", conditional: bool = False) -> PixelAR:
-    """32 units, for the quick suite and tests."""
-    return PixelAR(PixelARConfig(cell=cell, embed_dim=16, hidden_size=32, conditional=conditional))
+def pixel_lstm(
+    size: Size = "full",
+    cell: CellType = "lstm",
+    conditional: bool = False,
+    levels: int = 17,
+    shape: tuple[int, ...] = (SIDE, SIDE),
+) -> PixelARConfig:
+    """The pixel AR presets: "full" is the digits model (1 layer of 256 units), "quick" 64 units
+    for the quick suite, "tiny" 32 for tests; `levels` and `shape` are the data's."""
+    presets = {
+        "tiny": PixelARConfig(levels, cell, embed_dim=16, hidden_size=32),
+        "quick": PixelARConfig(levels, cell, embed_dim=16, hidden_size=64),
+        "full": PixelARConfig(levels, cell, embed_dim=64, hidden_size=256),
+    }
+    return dataclasses.replace(pick(size, presets), conditional=conditional, shape=shape)

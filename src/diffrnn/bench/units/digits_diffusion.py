@@ -11,11 +11,14 @@ process at the timestep whose noise level matches the observation's (SDEdit, Men
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
-from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
+from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, train_for_unit
+
+if TYPE_CHECKING:  # torch stays off the registry's import path
+    from diffrnn.diffusion.gaussian import GaussianDiffusionConfig
 
 FULL_SAMPLERS: tuple[tuple[str, int], ...] = (
     ("ddpm", 1000),
@@ -64,87 +67,89 @@ of the 2/16 bin (there the nearest level is almost surely the right one)."""
 
 
 @dataclass(frozen=True)
-class DigitsDiffusionRecipe:
-    """Model size, optimiser and evaluation sizes of one suite."""
+class Evaluation:
+    """How the digits diffusion units evaluate in one suite (the task's protocol, not the
+    model's: the recipe is `ddpm_recipes`).
 
-    block_out_channels: tuple[int, ...]
-    attention: tuple[bool, ...]
-    batch_size: int
-    lr: float
-    ema_decay: float
-    samples: int  # generated images scored (the Frechet sets)
-    bound_images: int  # held-out images in the bits/dim estimate
-    bound_stride: int  # L_t evaluated at every t < 50 and every stride-th t above
-    denoise_steps: int  # DDIM grid (trailing) on which the partial reverse process runs
-    samplers: tuple[tuple[str, int], ...] = field(default=FULL_SAMPLERS)
+    Attributes:
+        samples: generated images scored (the Frechet sets).
+        bound_images: held-out images in the bits/dim estimate.
+        bound_stride: L_t evaluated at every t < 50 and every stride-th t above.
+        denoise_steps: DDIM grid (trailing) on which the partial reverse process runs.
+        samplers: (sampler, steps) scored; the first is the headline.
+    """
+
+    samples: int
+    bound_images: int
+    bound_stride: int
+    denoise_steps: int
+    samplers: tuple[tuple[str, int], ...] = FULL_SAMPLERS
 
 
-def ddpm_digits(suite: str) -> DigitsDiffusionRecipe:
-    """The preset of the digits diffusion units for the quick, full or reference suite."""
-    if suite == "quick":
-        return DigitsDiffusionRecipe(
-            (16, 32), (False, False), 64, 2e-3, 0.99, 100, 32, 100, 20, QUICK_SAMPLERS
+EVALUATION = {
+    "quick": Evaluation(100, 32, 100, 20, QUICK_SAMPLERS),
+    "full": Evaluation(500, 360, 10, 100),
+    "reference": Evaluation(500, 360, 10, 100, REFERENCE_SAMPLERS),
+}
+
+
+def ddpm_recipes(
+    conditional: bool = False, sample_size: int = 8, channels: int = 1
+) -> dict[RecipeSize, Recipe[GaussianDiffusionConfig]]:
+    """The recipe of the U-Net DDPM on the digits (and image-user: its `sample_size` and
+    `channels`) by suite size: EMA weights, a 100-step warm-up."""
+    from diffrnn.diffusion.unet import ddpm_digits
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    def train(ema_decay: float) -> TrainConfig:
+        return TrainConfig(
+            max_steps=-1, ema_decay=ema_decay, optim=OptimConfig(lr=2e-3, warmup_steps=100)
         )
-    full = DigitsDiffusionRecipe((16, 32), (False, True), 128, 2e-3, 0.995, 500, 360, 10, 100)
-    return dataclasses.replace(full, samplers=REFERENCE_SAMPLERS) if suite == "reference" else full
+
+    return {
+        "quick": Recipe(
+            ddpm_digits("quick", conditional, sample_size, channels), train(0.99), batch_size=64
+        ),
+        "full": Recipe(
+            ddpm_digits("full", conditional, sample_size, channels), train(0.995), batch_size=128
+        ),
+    }
 
 
-def _train(
-    ctx: UnitContext, recipe: DigitsDiffusionRecipe, conditional: bool, images: Any = None
-) -> Any:
-    """Train the U-Net DDPM on the training digits (or on `images` (N, C, S, S) in [-1, 1],
-    unconditionally); returns (model, FitResult)."""
+def _train(ctx: UnitContext, recipe: Recipe[GaussianDiffusionConfig], images: Any = None) -> Any:
+    """Train the U-Net DDPM on the training digits (with their labels when the recipe's model
+    is class-conditional), or on `images` (N, C, S, S) in [-1, 1]; returns (model, FitResult)."""
     import torch
     from torch.utils.data import TensorDataset
 
     from diffrnn.data.images import load_digits
-    from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
+    from diffrnn.diffusion.gaussian import GaussianDiffusion
     from diffrnn.diffusion.likelihood import levels_to_unit
-    from diffrnn.diffusion.unet import UNet, UNetConfig
-    from diffrnn.training import OptimConfig, TrainConfig
 
+    conditional = recipe.model.num_classes is not None
     if images is None:
         digits = load_digits()
         x = levels_to_unit(torch.as_tensor(digits.images[digits.train]))[:, None]  # (N, 1, 8, 8)
         tensors = (x, torch.as_tensor(digits.labels[digits.train])) if conditional else (x,)
     else:
-        x, tensors = images, (images,)
+        tensors = (images,)
     torch.manual_seed(ctx.seed)
-    model = GaussianDiffusion.around(
-        UNet,
-        UNetConfig(
-            sample_size=x.shape[-1],
-            channels=x.shape[1],
-            block_out_channels=recipe.block_out_channels,
-            attention=recipe.attention,
-            num_classes=10 if conditional else None,
-        ),
-        process=GaussianProcessConfig(schedule="cosine", prediction="epsilon"),
-        num_classes=10 if conditional else None,
-        cond_drop_prob=0.1 if conditional else 0.0,
-    )
+    model = GaussianDiffusion(recipe.model)
     loader = seeded_loader(TensorDataset(*tensors), recipe.batch_size, ctx.seed, drop_last=True)
-    train = TrainConfig(
-        max_steps=-1,
-        ema_decay=recipe.ema_decay,
-        optim=OptimConfig(lr=recipe.lr, warmup_steps=100),
-    )
-    result = train_for_unit(model, loader, ctx, train)
+    result = train_for_unit(model, loader, ctx, recipe.train)
     return result.model, result
 
 
-def test_bound(
-    model: Any, recipe: DigitsDiffusionRecipe, conditional: bool
-) -> tuple[Any, Any, int]:
-    """The bound on the first `recipe.bound_images` test digits (the pixel LSTM's split): plain,
-    and snapped below the timestep where the noise falls under `SNAP_NOISE`."""
+def test_bound(model: Any, evaluation: Evaluation, conditional: bool) -> tuple[Any, Any, int]:
+    """The bound on the first `evaluation.bound_images` test digits (the pixel LSTM's split):
+    plain, and snapped below the timestep where the noise falls under `SNAP_NOISE`."""
     import torch
 
     from diffrnn.data.images import load_digits
     from diffrnn.diffusion.likelihood import levels_to_unit, variational_bound
 
     digits = load_digits()
-    index = digits.test[: recipe.bound_images]
+    index = digits.test[: evaluation.bound_images]
     x0 = levels_to_unit(torch.as_tensor(digits.images[index]))[:, None]  # (B, 1, 8, 8)
     cond = torch.as_tensor(digits.labels[index]) if conditional else None
     sigma_of_t = (1.0 - model.process.alphas_cumprod).sqrt() / model.process.sqrt_alphas_cumprod
@@ -153,7 +158,7 @@ def test_bound(
         variational_bound(
             model,
             x0,
-            stride=recipe.bound_stride,
+            stride=evaluation.bound_stride,
             cond=cond,
             generator=torch.Generator().manual_seed(0),
             snap_below=snap,
@@ -171,13 +176,14 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     from diffrnn.evaluation.digits_classifier import digits_classifier
     from diffrnn.evaluation.timing import seconds_per_call
 
-    recipe = ddpm_digits(ctx.suite)
+    recipe = ctx.preset(ddpm_recipes(conditional))
+    evaluation = ctx.preset(EVALUATION)
     if conditional and ctx.recipe == "full":
-        recipe = dataclasses.replace(recipe, samplers=CONDITIONAL_SAMPLERS)
+        evaluation = dataclasses.replace(evaluation, samplers=CONDITIONAL_SAMPLERS)
     digits_classifier(ctx.seed)  # train or load the evaluator before the clock starts
-    model, result = _train(ctx, recipe, conditional)
+    model, result = _train(ctx, recipe)
 
-    n = recipe.samples
+    n = evaluation.samples
     labels = torch.arange(n) % 10 if conditional else None
     guidance = GUIDANCE_SCALE if conditional else 1.0
     probe = min(n, TIMING_IMAGES)
@@ -185,7 +191,7 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     fd: dict[str, float] = {}
     seconds: dict[str, float] = {}
     samples: dict[str, torch.Tensor] = {}
-    for sampler, steps in recipe.samplers:
+    for sampler, steps in evaluation.samplers:
         key = f"{sampler}-{steps}"
         generator = torch.Generator().manual_seed(ctx.seed)
         x = sample(model, (n, 1, 8, 8), sampler, steps, generator, labels, guidance)
@@ -199,12 +205,12 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
         seconds[key] = seconds_per_call(draw_probe, warmup=0) / probe  # warmed by the batch
         fd[key] = scoring.fd_to_held_out(x, ctx.seed)
         samples[key] = x
-    headline = recipe.samplers[0]
+    headline = evaluation.samplers[0]
     head_key = f"{headline[0]}-{headline[1]}"
     x = samples[head_key]
     scoring.save_digit_grid(x, ctx.out_dir / "samples.png")
 
-    bound, snapped, snap_below = test_bound(model, recipe, conditional)
+    bound, snapped, snap_below = test_bound(model, evaluation, conditional)
     model.save_pretrained(ctx.out_dir / "model")
     floor = scoring.real_vs_real_fd(ctx.seed)
     metrics: dict[str, Any] = {
@@ -227,7 +233,7 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
         metrics["accuracy"] = scoring.class_accuracy(x, labels, ctx.seed)
     curves: dict[str, Any] = {"train_loss": result.train_losses}
     for name in ("ddpm", "ddim", "dpmsolver++", "sde-dpmsolver++", "UniPCMultistepScheduler"):
-        points = sorted((s, fd[f"{m}-{s}"]) for m, s in recipe.samplers if m == name)
+        points = sorted((s, fd[f"{m}-{s}"]) for m, s in evaluation.samplers if m == name)
         if points:
             curves[f"fd_vs_steps_{name}"] = {
                 "x": [p[0] for p in points],
@@ -241,8 +247,9 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
         + ", ".join(f"{k} {fd[k]:.1f} ({seconds[k] * 1e3:.1f} ms)" for k in fd)
         + f"; scored batch of {n}, timed on {probe} (median of 3), {ctx.threads} thread(s).",
         f"bits_per_dim: DDPM's variational bound on {bound.prior.shape[0]} test digits "
-        f"(17 levels, bin 2/16; L_t at every t < 50 and every {recipe.bound_stride}th t above); "
-        "an upper bound on the NLL, unlike the pixel LSTM's exact NLL. bits_per_dim_snapped: "
+        f"(17 levels, bin 2/16; L_t at every t < 50 and every {evaluation.bound_stride}th t "
+        "above); an upper bound on the NLL, unlike the pixel LSTM's exact NLL. "
+        "bits_per_dim_snapped: "
         f"the same bound for the reverse model that snaps its x_0 estimate to the nearest level "
         f"at t < {snap_below} (noise below a quarter bin).",
     ]
@@ -328,9 +335,9 @@ def posterior_mean_psnr(model: Any, seed: int) -> dict[str, float]:
 @register_unit("denoise-digits", "ddpm", family="diffusion")
 def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
     """Noise reduction with the learned prior: the reverse process from the matching noise level."""
-    recipe = ddpm_digits(ctx.suite)
-    model, result = _train(ctx, recipe, conditional=False)
-    by_sigma, noisy_psnr, seconds = denoise_psnr(model, recipe.denoise_steps, ctx.seed)
+    model, result = _train(ctx, ctx.preset(ddpm_recipes()))
+    steps = ctx.preset(EVALUATION).denoise_steps
+    by_sigma, noisy_psnr, seconds = denoise_psnr(model, steps, ctx.seed)
     mean_by_sigma = posterior_mean_psnr(model, ctx.seed)
     return fitted_output(
         result,
@@ -344,11 +351,11 @@ def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
         infer_seconds_per_sample=seconds,
         throughput=1.0 / seconds,
         throughput_unit="images/s",
-        sampler_steps=recipe.denoise_steps,
+        sampler_steps=steps,
         curves={"train_loss": result.train_losses},
         notes=[
             "psnr: mean over sigma = 0.1/0.3/0.5 of the data range of PSNR (dB, peak-to-peak 2) "
-            f"on the 360 test digits; the reverse process (DDIM, {recipe.denoise_steps}-step "
+            f"on the 360 test digits; the reverse process (DDIM, {steps}-step "
             "trailing grid) starts at the grid timestep whose sqrt((1 - alpha_bar) / alpha_bar) "
             "is nearest the noise sigma, from sqrt(alpha_bar) * noisy image (SDEdit).",
             "psnr_posterior_mean: the same model's x_0 prediction at that noise level, E[x_0 | y] "

@@ -11,34 +11,45 @@ a grid PNG.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
-from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
+from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, train_for_unit
 from diffrnn.bench.units.digits_diffusion import TIMING_IMAGES
 
-
-@dataclass(frozen=True)
-class PixelRecipe:
-    """Model size and optimiser settings for one suite."""
-
-    hidden_size: int
-    embed_dim: int
-    batch_size: int
-    lr: float
-    samples: int  # generated images scored (the Frechet set)
-    val_every_n_steps: int  # validation NLL on the 180 validation digits, best weights kept
+if TYPE_CHECKING:  # torch stays off the registry's import path
+    from diffrnn.rnn.pixel_ar import PixelARConfig
 
 
-def pixel_recipe(suite: str) -> PixelRecipe:
-    """The preset of `pixel-lstm` on image-digits for the quick or full suite."""
-    if suite == "quick":
-        return PixelRecipe(
-            hidden_size=64, embed_dim=16, batch_size=32, lr=1e-2, samples=100, val_every_n_steps=20
-        )
-    return PixelRecipe(
-        hidden_size=256, embed_dim=64, batch_size=32, lr=2e-3, samples=500, val_every_n_steps=50
-    )
+SAMPLES = {"quick": 100, "full": 500}
+"""Generated images scored (the Frechet set)."""
+
+
+def pixel_recipes(
+    levels: int = 17, shape: tuple[int, ...] = (8, 8)
+) -> dict[RecipeSize, Recipe[PixelARConfig]]:
+    """The recipe of `pixel-lstm` on image-digits (and image-user: its `levels` and `shape`) by
+    suite size: validation NLL every so many steps, the weights of the best kept (1,257
+    training digits: the LSTM overfits within minutes)."""
+    from diffrnn.rnn.pixel_ar import pixel_lstm
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    return {
+        "quick": Recipe(
+            pixel_lstm("quick", levels=levels, shape=shape),
+            TrainConfig(
+                max_steps=-1, val_every_n_steps=20, keep_best=True, optim=OptimConfig(lr=1e-2)
+            ),
+            batch_size=32,
+        ),
+        "full": Recipe(
+            pixel_lstm("full", levels=levels, shape=shape),
+            TrainConfig(
+                max_steps=-1, val_every_n_steps=50, keep_best=True, optim=OptimConfig(lr=2e-3)
+            ),
+            batch_size=32,
+        ),
+    }
 
 
 @register_unit("image-digits", "pixel-lstm", family="rnn")
@@ -51,38 +62,25 @@ def pixel_lstm_unit(ctx: UnitContext) -> UnitOutput:
     from diffrnn.diffusion.likelihood import levels_to_unit
     from diffrnn.evaluation import digit_samples as scoring
     from diffrnn.evaluation.timing import seconds_per_call
-    from diffrnn.rnn.pixel_ar import PixelAR, PixelARConfig
-    from diffrnn.training import OptimConfig, TrainConfig
+    from diffrnn.rnn.pixel_ar import PixelAR
 
-    recipe = pixel_recipe(ctx.recipe)
     digits = load_digits()
+    recipe = ctx.preset(pixel_recipes(digits.levels + 1))
+    n_samples = ctx.preset(SAMPLES)
     images = torch.from_numpy(digits.images)  # (N, 8, 8) levels 0..16
     labels = torch.from_numpy(digits.labels)
     train = torch.from_numpy(digits.train)
     torch.manual_seed(ctx.seed)
-    model = PixelAR(
-        PixelARConfig(
-            levels=digits.levels + 1,
-            cell="lstm",
-            embed_dim=recipe.embed_dim,
-            hidden_size=recipe.hidden_size,
-        )
-    )
+    model = PixelAR(recipe.model)
     loader = seeded_loader(TensorDataset(images[train], labels[train]), recipe.batch_size, ctx.seed)
     val = torch.from_numpy(digits.val)
     val_loader = DataLoader(TensorDataset(images[val], labels[val]), batch_size=len(val))
-    train_config = TrainConfig(
-        max_steps=-1,
-        val_every_n_steps=recipe.val_every_n_steps,
-        keep_best=True,  # 1,257 training digits: the LSTM overfits within minutes
-        optim=OptimConfig(lr=recipe.lr),
-    )
-    result = train_for_unit(model, loader, ctx, train_config, val_loader)
+    result = train_for_unit(model, loader, ctx, recipe.train, val_loader)
     model = result.model
     test = torch.from_numpy(digits.test)
     bits = model.bits_per_dim(images[test])
-    samples = model.sample(recipe.samples, generator=torch.Generator().manual_seed(ctx.seed))
-    probe = min(recipe.samples, TIMING_IMAGES)  # timed as the DDPM units time theirs
+    samples = model.sample(n_samples, generator=torch.Generator().manual_seed(ctx.seed))
+    probe = min(n_samples, TIMING_IMAGES)  # timed as the DDPM units time theirs
     per_sample = (
         seconds_per_call(
             lambda: model.sample(probe, generator=torch.Generator().manual_seed(ctx.seed)),
@@ -110,11 +108,11 @@ def pixel_lstm_unit(ctx: UnitContext) -> UnitOutput:
         notes=[
             "bits/dim = -log2 p(x) / 64 over the 17 grey levels 0..16 (exact, discrete, "
             f"no dequantisation) on the {len(test)} test digits; uniform scores log2 17 = 4.09",
-            f"fd: {recipe.samples} samples (already on the 17 levels) vs "
+            f"fd: {n_samples} samples (already on the 17 levels) vs "
             f"{scoring.REFERENCE} held-out digits, classifier features; fd_real_vs_real is "
             "the floor (training vs held-out digits)",
             f"weights of the lowest validation NLL (step {result.best_step} of {result.steps}; "
-            f"validated every {recipe.val_every_n_steps} steps on the {len(val)} validation "
+            f"validated every {recipe.train.val_every_n_steps} steps on the {len(val)} validation "
             "digits): the LSTM overfits 1,257 training digits within minutes",
         ],
     )

@@ -20,8 +20,13 @@ import numpy as np
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
-from diffrnn.bench.units.digits_diffusion import TIMING_IMAGES, _train, ddpm_digits
-from diffrnn.bench.units.pixels import pixel_recipe
+from diffrnn.bench.units.digits_diffusion import (
+    EVALUATION,
+    TIMING_IMAGES,
+    _train,
+    ddpm_recipes,
+)
+from diffrnn.bench.units.pixels import SAMPLES, pixel_recipes
 from diffrnn.bench.user_images import TASK, UserImages, user_images
 
 LEVELS = 256
@@ -91,11 +96,12 @@ def ddpm_user_images(ctx: UnitContext) -> UnitOutput:
     from diffrnn.evaluation.timing import seconds_per_call
 
     data = user_images(ctx.options)
-    recipe = ddpm_digits(ctx.suite)
-    model, result = _train(ctx, recipe, conditional=False, images=data.unit_scale(data.train))
     shape = data.images.shape[1:]
-    sampler, steps = recipe.samplers[0]
-    n = recipe.samples
+    recipe = ctx.preset(ddpm_recipes(sample_size=shape[-1], channels=shape[0]))
+    evaluation = ctx.preset(EVALUATION)
+    model, result = _train(ctx, recipe, images=data.unit_scale(data.train))
+    sampler, steps = evaluation.samplers[0]
+    n = evaluation.samples
     x = sample(model, (n, *shape), sampler, steps, torch.Generator().manual_seed(ctx.seed))
     probe = min(n, TIMING_IMAGES)
 
@@ -105,12 +111,12 @@ def ddpm_user_images(ctx: UnitContext) -> UnitOutput:
 
     seconds = seconds_per_call(draw_probe, warmup=0) / probe
     metrics, notes = _scores(data, x, ctx.seed)
-    test = data.unit_scale(data.test[: recipe.bound_images])
+    test = data.unit_scale(data.test[: evaluation.bound_images])
     bound = variational_bound(
         model,
         test,
         bin_width=BIN_WIDTH,
-        stride=recipe.bound_stride,
+        stride=evaluation.bound_stride,
         generator=torch.Generator().manual_seed(0),
     )
     metrics["bits_per_dim"] = bound.bits_per_dim()
@@ -138,13 +144,13 @@ def pixel_lstm_user_images(ctx: UnitContext) -> UnitOutput:
     from torch.utils.data import DataLoader, TensorDataset
 
     from diffrnn.evaluation.timing import seconds_per_call
-    from diffrnn.rnn.pixel_ar import PixelAR, PixelARConfig
-    from diffrnn.training import OptimConfig, TrainConfig
+    from diffrnn.rnn.pixel_ar import PixelAR
 
     data = user_images(ctx.options)
-    recipe = pixel_recipe(ctx.recipe)
     channels, size = data.images.shape[1], data.images.shape[2]
     shape = (size, size) if channels == 1 else (size, size, channels)
+    recipe = ctx.preset(pixel_recipes(LEVELS, shape))
+    n_samples = ctx.preset(SAMPLES)
 
     def raster(index: np.ndarray) -> Any:  # (n, C, S, S) uint8 -> (n, *shape) long
         x = torch.from_numpy(data.images[index]).long()
@@ -155,15 +161,7 @@ def pixel_lstm_user_images(ctx: UnitContext) -> UnitOutput:
         return x.float() / 127.5 - 1.0
 
     torch.manual_seed(ctx.seed)
-    model = PixelAR(
-        PixelARConfig(
-            levels=LEVELS,
-            cell="lstm",
-            embed_dim=recipe.embed_dim,
-            hidden_size=recipe.hidden_size,
-            shape=shape,
-        )
-    )
+    model = PixelAR(recipe.model)
     zeros = lambda index: torch.zeros(len(index), dtype=torch.long)  # noqa: E731 (no classes)
     loader = seeded_loader(
         TensorDataset(raster(data.train), zeros(data.train)), recipe.batch_size, ctx.seed
@@ -171,17 +169,11 @@ def pixel_lstm_user_images(ctx: UnitContext) -> UnitOutput:
     val_loader = DataLoader(
         TensorDataset(raster(data.val), zeros(data.val)), batch_size=min(len(data.val), 256)
     )
-    train_config = TrainConfig(
-        max_steps=-1,
-        val_every_n_steps=recipe.val_every_n_steps,
-        keep_best=True,
-        optim=OptimConfig(lr=recipe.lr),
-    )
-    result = train_for_unit(model, loader, ctx, train_config, val_loader)
+    result = train_for_unit(model, loader, ctx, recipe.train, val_loader)
     model = result.model
     bits = model.bits_per_dim(raster(data.test))
-    drawn = model.sample(recipe.samples, generator=torch.Generator().manual_seed(ctx.seed))
-    probe = min(recipe.samples, TIMING_IMAGES)
+    drawn = model.sample(n_samples, generator=torch.Generator().manual_seed(ctx.seed))
+    probe = min(n_samples, TIMING_IMAGES)
     per_sample = (
         seconds_per_call(
             lambda: model.sample(probe, generator=torch.Generator().manual_seed(ctx.seed)),
