@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from diffrnn.data.long_range import adding_problem
 from diffrnn.evaluation.gradients import grad_norm_vs_lag
-from diffrnn.rnn.long_range import LongRangeModel, long_range_model
+from diffrnn.rnn.long_range import LongRangeModel, long_range
 
 
 def _sequential_loss(model: LongRangeModel, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -29,7 +29,7 @@ def main() -> None:
     print("T    dtype    scan first/last   step first/last")
     for length in (50, 200):
         torch.manual_seed(0)
-        model = long_range_model("adding", "mingru")
+        model = LongRangeModel(long_range("full", "adding", "mingru"))
         x, y = adding_problem(16, length, torch.Generator().manual_seed(0))
         for dtype in (torch.float32, torch.float64):
             model = model.to(dtype)

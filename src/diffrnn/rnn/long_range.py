@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from diffrnn.data.long_range import COPY_VOCAB
 from diffrnn.modeling import PretrainedMixin
+from diffrnn.presets import Size, pick
 from diffrnn.rnn.layers import CellType, check_cell, make_rnn
 
 LongRangeTask = Literal["adding", "copy"]
@@ -99,6 +100,12 @@ class LongRangeModel(PretrainedMixin, nn.Module):
         return out if self.config.task == "adding" else out.argmax(-1)
 
 
-def long_range_model(task: LongRangeTask, cell: CellType, hidden_size: int = 128) -> LongRangeModel:
-    """The preset of the long-range benchmarks: one layer of 128 units."""
-    return LongRangeModel(LongRangeConfig(task=task, cell=cell, hidden_size=hidden_size))
+def long_range(
+    size: Size = "full", task: LongRangeTask = "adding", cell: CellType = "lstm"
+) -> LongRangeConfig:
+    """The long-range presets: one layer of 128 units ("full"), of 32 ("quick")."""
+    presets = {
+        "quick": LongRangeConfig(task, cell, hidden_size=32),
+        "full": LongRangeConfig(task, cell, hidden_size=128),
+    }
+    return pick(size, presets)

@@ -11,11 +11,15 @@ below a tenth of the memoryless floor 10 ln 8 / (T + 20).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
-from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
-from diffrnn.bench.unit_training import fitted_output, train_for_unit
+from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import Recipe, fitted_output, train_for_unit
+
+if TYPE_CHECKING:  # torch stays off the registry's import path
+    from diffrnn.rnn.layers import CellType
+    from diffrnn.rnn.long_range import LongRangeConfig, LongRangeTask
 
 ADDING_LENGTHS = (50, 100, 200, 400, 1000)
 COPY_LENGTHS = (50, 100, 200)
@@ -25,22 +29,32 @@ COPY_SOLVED_FRACTION = 0.1  # copy counts as solved below this fraction of the m
 CELLS = ("rnn", "lstm", "gru", "mingru", "minlstm")
 
 
-@dataclass(frozen=True)
-class LongRangeRecipe:
-    """Model size and optimiser settings for one suite."""
-
-    hidden_size: int
-    batch_size: int
-    lr: float
-    n_test: int
-    n_grad: int  # sequences averaged in the gradient diagnostic
+N_TEST = {"quick": 256, "full": 1000}
+"""Test sequences per length T."""
+N_GRAD = {"quick": 16, "full": 64}
+"""Test sequences averaged in the gradient diagnostic."""
 
 
-def long_range_recipe(suite: str) -> LongRangeRecipe:
-    """The preset of every cell on long-adding / long-copy for the quick or full suite."""
-    if suite == "quick":
-        return LongRangeRecipe(hidden_size=32, batch_size=32, lr=3e-3, n_test=256, n_grad=16)
-    return LongRangeRecipe(hidden_size=128, batch_size=64, lr=2e-3, n_test=1000, n_grad=64)
+def long_range_recipes(
+    task: LongRangeTask, cell: CellType
+) -> dict[RecipeSize, Recipe[LongRangeConfig]]:
+    """The recipe of a `cell` on long-adding / long-copy (`task`) by suite size; each length T
+    trains a model of its own."""
+    from diffrnn.rnn.long_range import long_range
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    return {
+        "quick": Recipe(
+            long_range("quick", task, cell),
+            TrainConfig(max_steps=-1, optim=OptimConfig(lr=3e-3)),
+            batch_size=32,
+        ),
+        "full": Recipe(
+            long_range("full", task, cell),
+            TrainConfig(max_steps=-1, optim=OptimConfig(lr=2e-3)),
+            batch_size=64,
+        ),
+    }
 
 
 def _lengths(ctx: UnitContext, task: str) -> tuple[int, ...]:
@@ -66,11 +80,10 @@ def _memoryless(ctx: UnitContext, task: str) -> UnitOutput:
 
     from diffrnn.data.long_range import ADDING_SOLVED_MSE, copy_memoryless_log_probs
 
-    recipe = long_range_recipe(ctx.recipe)
     key = "mse" if task == "adding" else "cross_entropy"
     scores, passed = {}, {}
     for length in _lengths(ctx, task):
-        _, targets = _test_set(task, length, recipe.n_test)
+        _, targets = _test_set(task, length, ctx.preset(N_TEST))
         if task == "adding":  # the best constant prediction is E[u1 + u2] = 1
             score = float(F.mse_loss(torch.ones_like(targets), targets))
             passed[str(length)] = score < ADDING_SOLVED_MSE
@@ -86,7 +99,7 @@ def _memoryless(ctx: UnitContext, task: str) -> UnitOutput:
     )
 
 
-def _train_cell(ctx: UnitContext, task: str, cell: str) -> UnitOutput:
+def _train_cell(ctx: UnitContext, task: LongRangeTask, cell: CellType) -> UnitOutput:
     import math
 
     import torch
@@ -98,24 +111,24 @@ def _train_cell(ctx: UnitContext, task: str, cell: str) -> UnitOutput:
         copy_memoryless_cross_entropy,
     )
     from diffrnn.evaluation.gradients import grad_norm_vs_lag
-    from diffrnn.rnn.long_range import long_range_model
-    from diffrnn.training import FitResult, OptimConfig, TrainConfig
+    from diffrnn.rnn.long_range import LongRangeModel
+    from diffrnn.training import FitResult
     from diffrnn.training.trainer import evaluate_loss
 
-    recipe = long_range_recipe(ctx.recipe)
+    recipe = ctx.preset(long_range_recipes(task, cell))
+    n_test, n_grad = ctx.preset(N_TEST), ctx.preset(N_GRAD)
     lengths = _lengths(ctx, task)
     key = "mse" if task == "adding" else "cross_entropy"
-    train = TrainConfig(max_steps=-1, optim=OptimConfig(lr=recipe.lr))
     scores, passed, curves = {}, {}, {}
     results: list[FitResult] = []
     notes: list[str] = []
     for length in lengths:
         torch.manual_seed(ctx.seed)
-        model = long_range_model(task, cell, recipe.hidden_size)  # type: ignore[arg-type]
-        inputs, targets = _test_set(task, length, recipe.n_test)
-        probe = model.features(inputs[: recipe.n_grad]).detach()
+        model = LongRangeModel(recipe.model)
+        inputs, targets = _test_set(task, length, n_test)
+        probe = model.features(inputs[:n_grad]).detach()
 
-        def last_loss(x, model=model, probe_targets=targets[: recipe.n_grad]):  # type: ignore[no-untyped-def]
+        def last_loss(x, model=model, probe_targets=targets[:n_grad]):  # type: ignore[no-untyped-def]
             return model.last_step_loss(x, probe_targets)
 
         curves[f"grad_norm_vs_lag_init_T{length}"] = grad_norm_vs_lag(last_loss, probe).tolist()
@@ -124,13 +137,13 @@ def _train_cell(ctx: UnitContext, task: str, cell: str) -> UnitOutput:
             model,
             DataLoader(stream, batch_size=None),
             ctx,
-            train,
+            recipe.train,
             name=f"T{length}",
             share=1 / len(lengths),
         )
         results.append(result)
         model = result.model
-        probe = model.features(inputs[: recipe.n_grad]).detach()
+        probe = model.features(inputs[:n_grad]).detach()
         curves[f"grad_norm_vs_lag_T{length}"] = grad_norm_vs_lag(last_loss, probe).tolist()
         score = evaluate_loss(model, [(inputs, targets)])
         scores[str(length)] = score
