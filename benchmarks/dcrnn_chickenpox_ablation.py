@@ -12,6 +12,7 @@ test split, not a selection: the harness's choice does not change with it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import tempfile
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from diffrnn.bench.registry import UnitContext
-from diffrnn.bench.units.graph import CHICKENPOX_RECIPES, _chickenpox, predict_windows, train_dcrnn
+from diffrnn.bench.units.graph import _chickenpox, chickenpox_recipes, predict_windows, train_dcrnn
 from diffrnn.evaluation.forecast import mse
 
 VARIANTS = (
@@ -41,7 +42,6 @@ def main() -> None:
     n = data.fx.shape[1]
     adjacency = np.zeros((n, n))
     adjacency[data.edges[:, 0], data.edges[:, 1]] = 1.0
-    recipe = CHICKENPOX_RECIPES["full"]
     print(f"PYTHONPATH=src python benchmarks/dcrnn_chickenpox_ablation.py --seeds {args.seeds}")
     print("| K | supports | test MSE mean | std | min | max |")
     print("|---|---|---|---|---|---|")
@@ -50,9 +50,10 @@ def main() -> None:
         for seed in range(args.seeds):
             with tempfile.TemporaryDirectory() as out:
                 ctx = UnitContext(seed=seed, budget_s=120.0, suite="full", out_dir=Path(out))
-                model, _ = train_dcrnn(
-                    ctx, adjacency, x_train, y_train, recipe, k, "mse", filter_type=filter_type
-                )
+                recipe = chickenpox_recipes(n, k)["full"]
+                model_config = dataclasses.replace(recipe.model, filter_type=filter_type)
+                recipe = dataclasses.replace(recipe, model=model_config)
+                model, _ = train_dcrnn(ctx, adjacency, x_train, y_train, recipe)
             forecast, _ = predict_windows(model, x_test)
             scores.append(mse(y_test, forecast))
         supports = "none" if k == 0 else filter_type

@@ -32,23 +32,24 @@ import torch
 
 import diffrnn.hybrid.dcrnn
 
-BATCH_SIZE, HIDDEN_SIZE, NUM_LAYERS, LR = 32, 16, 1, 1e-2  # LOSLOOP_RECIPES["full"]
+BATCH_SIZE, HIDDEN_SIZE, NUM_LAYERS, LR = 32, 16, 1, 1e-2  # losloop_recipes(...)["full"]
 
 
 def losloop_batch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The METR-LA adjacency (N, N) and the first training windows x, y (B, 12, N)."""
-    from diffrnn.bench.units.graph import LOSLOOP_RECIPES, losloop_windows
+    from diffrnn.bench.units.graph import losloop_recipes, losloop_windows
     from diffrnn.data.graph import load_metr_la_graph
 
-    recipe = LOSLOOP_RECIPES["full"]
-    assert (recipe.batch_size, recipe.hidden_size, recipe.num_layers, recipe.lr) == (
+    adjacency = load_metr_la_graph().adjacency
+    recipe = losloop_recipes(adjacency.shape[0], 2)["full"]
+    model, lr = recipe.model, recipe.train.optim.lr
+    assert (recipe.batch_size, model.hidden_size, model.num_layers, lr) == (
         BATCH_SIZE,
         HIDDEN_SIZE,
         NUM_LAYERS,
         LR,
     ), "the graph-losloop recipe changed: update the benchmark's constants"
     data = losloop_windows()
-    adjacency = load_metr_la_graph().adjacency
     return adjacency, data["x_train"][:BATCH_SIZE], data["y_train"][:BATCH_SIZE]
 
 

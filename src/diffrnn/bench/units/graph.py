@@ -11,52 +11,72 @@ Options (`ctx.options`): "graph" = "metr_la" (the directed DCRNN sensor graph, d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
-from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
+from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, train_for_unit
+
+if TYPE_CHECKING:  # torch stays off the registry's import path
+    from diffrnn.hybrid.dcrnn import DCRNNConfig
+    from diffrnn.presets import Size
 
 LOSLOOP_STEPS = 12  # 12 x 5 minutes in, 12 out
 LOSLOOP_HORIZONS = (3, 6, 12)  # 15, 30 and 60 minutes
 LOSLOOP_SPLIT = (0.7, 0.2)  # train and test shares of the windows, in time order (DCRNN's)
 
 
-@dataclass(frozen=True)
-class GraphRecipe:
-    """Model size and training of a graph RNN for one suite.
+def chickenpox_recipes(
+    num_nodes: int, max_diffusion_step: int, horizon: int = 1
+) -> dict[RecipeSize, Recipe[DCRNNConfig]]:
+    """The recipe of DCRNN (K = `max_diffusion_step`) on graph-chickenpox (and graph-user) by
+    suite size: 103 training snapshots, so both suites train the 1 x 16 model, for 10 or 40
+    epochs. Sizes and epochs chosen on a validation split (the last 20% of the training
+    snapshots, 3 seeds, K in 0/1/2, hidden 16/32, lr 1e-2/3e-3): BENCHMARKS.md."""
+    from diffrnn.hybrid.dcrnn import dcrnn
+    from diffrnn.training import OptimConfig, TrainConfig
 
-    Attributes:
-        hidden_size, num_layers: of the DCGRU encoder and decoder.
-        max_epochs: passes over the training windows (the time budget may end training first).
-        batch_size, lr: of AdamW.
-        eval_stride: score every this many test windows (1 = all).
-    """
+    model = dcrnn("full", num_nodes, horizon, max_diffusion_step, loss="mse")
 
-    hidden_size: int
-    num_layers: int
-    max_epochs: int
-    batch_size: int
-    lr: float
-    eval_stride: int = 1
+    def train(epochs: int) -> TrainConfig:
+        return TrainConfig(
+            max_steps=-1, max_epochs=epochs, grad_clip=5.0, optim=OptimConfig(lr=3e-3)
+        )
+
+    return {
+        "quick": Recipe(model, train(10), batch_size=16),
+        "full": Recipe(model, train(40), batch_size=16),
+    }
 
 
-# Chickenpox: 103 training snapshots. Sizes and epochs chosen on a validation split (the last
-# 20% of the training snapshots, 3 seeds, K in 0/1/2, hidden 16/32, lr 1e-2/3e-3): BENCHMARKS.md.
-CHICKENPOX_RECIPES = {
-    "quick": GraphRecipe(hidden_size=16, num_layers=1, max_epochs=10, batch_size=16, lr=3e-3),
-    "full": GraphRecipe(hidden_size=16, num_layers=1, max_epochs=40, batch_size=16, lr=3e-3),
-}
-# Los Angeles: the paper's 2 x 64 DCGRU costs ~8 s per batch of 32 on one CPU thread; within
-# 600 s a 1 x 16 model sees ~14 epochs, the larger one not one.
-LOSLOOP_RECIPES = {
-    "quick": GraphRecipe(
-        hidden_size=8, num_layers=1, max_epochs=1, batch_size=32, lr=1e-2, eval_stride=8
-    ),
-    "full": GraphRecipe(hidden_size=16, num_layers=1, max_epochs=100, batch_size=32, lr=1e-2),
-}
+def losloop_recipes(
+    num_nodes: int, max_diffusion_step: int
+) -> dict[RecipeSize, Recipe[DCRNNConfig]]:
+    """The recipe of DCRNN (K = `max_diffusion_step`) on graph-losloop by suite size: masked
+    MAE (zero speeds are missing readings); the quick suite stops after 10 steps."""
+    from diffrnn.hybrid.dcrnn import dcrnn
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    def model(size: Size) -> DCRNNConfig:
+        return dcrnn(size, num_nodes, LOSLOOP_STEPS, max_diffusion_step, loss="masked_mae")
+
+    return {
+        "quick": Recipe(
+            model("quick"),
+            TrainConfig(max_steps=10, max_epochs=1, grad_clip=5.0, optim=OptimConfig(lr=1e-2)),
+            batch_size=32,
+        ),
+        "full": Recipe(
+            model("full"),
+            TrainConfig(max_steps=-1, max_epochs=100, grad_clip=5.0, optim=OptimConfig(lr=1e-2)),
+            batch_size=32,
+        ),
+    }
+
+
+LOSLOOP_EVAL_STRIDE = {"quick": 8, "full": 1}
+"""Score every this many test windows of graph-losloop."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -68,13 +88,10 @@ def train_dcrnn(
     adjacency: np.ndarray,
     x: np.ndarray,
     y: np.ndarray,
-    recipe: GraphRecipe,
-    max_diffusion_step: int,
-    loss: str,
-    max_steps: int = -1,
-    filter_type: str = "dual_random_walk",
+    recipe: Recipe[DCRNNConfig],
 ) -> tuple[Any, Any]:
-    """Train DCRNN (K = `max_diffusion_step`) on windows x (W, T_in, N), y (W, T_out, N).
+    """Train DCRNN as `recipe` says on windows x (W, T_in, N), y (W, T_out, N), standardised by
+    the inputs' mean and sd (of the observed, non-zero, readings under the masked MAE).
 
     Returns:
         (model, FitResult).
@@ -82,32 +99,16 @@ def train_dcrnn(
     import torch
     from torch.utils.data import StackDataset
 
-    from diffrnn.hybrid.dcrnn import DCRNN, DCRNNConfig
-    from diffrnn.training import OptimConfig, TrainConfig
+    from diffrnn.hybrid.dcrnn import DCRNN
 
     xs = torch.tensor(np.asarray(x), dtype=torch.float32)[..., None]  # (W, T_in, N, 1)
     ys = torch.tensor(np.asarray(y), dtype=torch.float32)[..., None]  # (W, T_out, N, 1)
-    config = DCRNNConfig(
-        num_nodes=adjacency.shape[0],
-        horizon=ys.shape[1],
-        hidden_size=recipe.hidden_size,
-        num_layers=recipe.num_layers,
-        max_diffusion_step=max_diffusion_step,
-        filter_type=filter_type,  # type: ignore[arg-type]
-        loss=loss,  # type: ignore[arg-type]
-    )
     torch.manual_seed(ctx.seed)
-    model = DCRNN(config, torch.as_tensor(adjacency, dtype=torch.float32))
-    observed = xs[xs != 0] if loss == "masked_mae" else xs
+    model = DCRNN(recipe.model, torch.as_tensor(adjacency, dtype=torch.float32))
+    observed = xs[xs != 0] if recipe.model.loss == "masked_mae" else xs
     model.set_standardisation(observed.mean().reshape(1), observed.std().reshape(1))
     loader = seeded_loader(StackDataset(x=xs, y=ys), recipe.batch_size, ctx.seed)
-    train = TrainConfig(
-        max_steps=max_steps,
-        max_epochs=recipe.max_epochs,
-        grad_clip=5.0,
-        optim=OptimConfig(lr=recipe.lr),
-    )
-    result = train_for_unit(model, loader, ctx, train)
+    result = train_for_unit(model, loader, ctx, recipe.train)
     return result.model, result
 
 
@@ -129,7 +130,7 @@ def predict_windows(model: Any, x: np.ndarray, batch_size: int = 64) -> tuple[np
 
 
 def _dcrnn_output(
-    model: Any, result: Any, metrics: dict[str, Any], wall: float, n: int, recipe: GraphRecipe
+    model: Any, result: Any, metrics: dict[str, Any], wall: float, n: int, batch_size: int
 ) -> UnitOutput:
     k = model.config.max_diffusion_step
     return fitted_output(
@@ -141,8 +142,8 @@ def _dcrnn_output(
         curves={"train_loss": result.train_losses},
         notes=[
             f"DCRNN K={k} ({model.config.filter_type if k else 'no graph'}), "
-            f"{recipe.num_layers} x {recipe.hidden_size} DCGRU, {result.steps} steps of batch "
-            f"{recipe.batch_size}"
+            f"{model.config.num_layers} x {model.config.hidden_size} DCGRU, {result.steps} "
+            f"steps of batch {batch_size}"
         ],
     )
 
@@ -188,12 +189,11 @@ def chickenpox_dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
     n = data.fx.shape[1]
     adjacency = np.zeros((n, n))
     adjacency[data.edges[:, 0], data.edges[:, 1]] = 1.0
-    recipe = CHICKENPOX_RECIPES[ctx.recipe]
-    model, result = train_dcrnn(
-        ctx, adjacency, x_train, y_train, recipe, max_diffusion_step, loss="mse"
-    )
+    recipe = ctx.preset(chickenpox_recipes(n, max_diffusion_step))
+    model, result = train_dcrnn(ctx, adjacency, x_train, y_train, recipe)
     forecast, wall = predict_windows(model, x_test)
-    return _dcrnn_output(model, result, {"mse": mse(y_test, forecast)}, wall, len(x_test), recipe)
+    metrics = {"mse": mse(y_test, forecast)}
+    return _dcrnn_output(model, result, metrics, wall, len(x_test), recipe.batch_size)
 
 
 @register_unit("graph-chickenpox", "last-value", family="baseline")
@@ -277,8 +277,7 @@ def losloop_floor(ctx: UnitContext, method: str) -> UnitOutput:
     """`last-value`, or `linear-ar`: one direct least-squares map 12 -> 12 shared by sensors."""
     from diffrnn.baselines.forecast import LinearAR, last_value
 
-    stride = LOSLOOP_RECIPES[ctx.recipe].eval_stride
-    data = losloop_windows(stride)
+    data = losloop_windows(ctx.preset(LOSLOOP_EVAL_STRIDE))
     x_test = data["x_test"]
     if method == "last-value":
         forecast = last_value(x_test, LOSLOOP_STEPS)
@@ -291,23 +290,13 @@ def losloop_floor(ctx: UnitContext, method: str) -> UnitOutput:
 
 def losloop_dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
     """DCRNN (K = 2) or the K = 0 per-sensor GRU on LOS-loop, masked MAE training."""
-    recipe = LOSLOOP_RECIPES[ctx.recipe]
-    data = losloop_windows(recipe.eval_stride)
+    data = losloop_windows(ctx.preset(LOSLOOP_EVAL_STRIDE))
     adjacency = losloop_adjacency(ctx)
-    max_steps = 10 if ctx.recipe == "quick" else -1
-    model, result = train_dcrnn(
-        ctx,
-        adjacency,
-        data["x_train"],
-        data["y_train"],
-        recipe,
-        max_diffusion_step,
-        loss="masked_mae",
-        max_steps=max_steps,
-    )
+    recipe = ctx.preset(losloop_recipes(adjacency.shape[0], max_diffusion_step))
+    model, result = train_dcrnn(ctx, adjacency, data["x_train"], data["y_train"], recipe)
     forecast, wall = predict_windows(model, data["x_test"])
     metrics = losloop_metrics(data["y_test"], forecast)
-    output = _dcrnn_output(model, result, metrics, wall, len(forecast), recipe)
+    output = _dcrnn_output(model, result, metrics, wall, len(forecast), recipe.batch_size)
     if max_diffusion_step:
         output.notes.append(f"graph: {ctx.options.get('graph', 'metr_la')}")
     return output

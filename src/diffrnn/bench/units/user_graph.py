@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.units.graph import (
-    CHICKENPOX_RECIPES,
     _dcrnn_output,
+    chickenpox_recipes,
     predict_windows,
     train_dcrnn,
 )
@@ -40,12 +40,12 @@ def _floor(ctx: UnitContext, method: str) -> UnitOutput:
 
 def _dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
     p = graph_problem(ctx.options)
-    recipe = ctx.preset(CHICKENPOX_RECIPES)
-    model, result = train_dcrnn(
-        ctx, p.adjacency, p.x_train, p.y_train, recipe, max_diffusion_step, loss="mse"
-    )
+    horizon = p.y_train.shape[1]
+    recipe = ctx.preset(chickenpox_recipes(p.adjacency.shape[0], max_diffusion_step, horizon))
+    model, result = train_dcrnn(ctx, p.adjacency, p.x_train, p.y_train, recipe)
     forecast, wall = predict_windows(model, p.x_test)
-    output = _dcrnn_output(model, result, _metrics(p.y_test, forecast), wall, len(p.x_test), recipe)
+    metrics = _metrics(p.y_test, forecast)
+    output = _dcrnn_output(model, result, metrics, wall, len(p.x_test), recipe.batch_size)
     if max_diffusion_step:
         output.notes.extend(p.notes)
     return output
