@@ -25,6 +25,7 @@ which over-estimates sigma when the signal itself moves by as much as the noise 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Callable
@@ -139,9 +140,9 @@ def denoise_series(
     from torch.utils.data import TensorDataset
 
     from diffrnn.bench.unit_training import seeded_loader
-    from diffrnn.bench.units.denoising import BIGRU_RECIPES
-    from diffrnn.rnn.denoiser import RNNDenoiser, RNNDenoiserConfig
-    from diffrnn.training import OptimConfig, TrainConfig, fit
+    from diffrnn.bench.units.denoising import bigru_recipes
+    from diffrnn.rnn.denoiser import RNNDenoiser
+    from diffrnn.training import fit
     from diffrnn.training.overrides import TrainOverrides
 
     estimated = sigma == "auto"
@@ -171,22 +172,10 @@ def denoise_series(
     series, gain = _scaled(data, sigmas)
     length = min(WINDOW, int(data.lengths[sigmas > 0].min()))
     windows = _windows([u for u, s in zip(series, sigmas, strict=True) if s > 0], length)
-    recipe = BIGRU_RECIPES["quick"]
+    recipe = bigru_recipes(features=1, noise_sd=1.0 / gain)["quick"]
     torch.manual_seed(seed)
-    model = RNNDenoiser(
-        RNNDenoiserConfig(
-            features=1,
-            noise_sd=1.0 / gain,
-            hidden_size=recipe.hidden_size,
-            num_layers=recipe.num_layers,
-        )
-    )
-    config = TrainConfig(
-        max_steps=-1,
-        budget_s=budget,
-        seed=seed,
-        optim=OptimConfig(lr=recipe.lr, warmup_steps=recipe.warmup_steps),
-    )
+    model = RNNDenoiser(recipe.model)
+    config = dataclasses.replace(recipe.train, budget_s=budget, seed=seed)
     if max_steps is not None:
         config = TrainOverrides(max_steps=max_steps).apply(config)
     loader = seeded_loader(TensorDataset(torch.from_numpy(windows)), recipe.batch_size, seed)

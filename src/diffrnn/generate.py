@@ -18,10 +18,11 @@ series only).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from diffrnn.errors import ConfigError, DataError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from diffrnn.bench.unit_training import Recipe
     from diffrnn.data.user import UserSeries
 
 log = logging.getLogger(__name__)
@@ -64,30 +66,19 @@ class Generated:
     stopped_by: str
 
 
-def _model(name: str, num_series: int, length: int) -> tuple[object, object]:
+def _model(name: str, num_series: int, length: int) -> tuple[Any, Recipe[Any]]:
     """The generator and its recipe (the quick sizes of `generate-etth1`)."""
-    from diffrnn.bench.units.generation import GENERATOR_RECIPES
+    from diffrnn.bench.units.generation import ar_generator_recipes, window_diffusion_recipes
 
     if name == "diffusion-generator":
-        from diffrnn.diffusion.denoisers_1d import ConvDenoiser1dConfig
-        from diffrnn.diffusion.ts_generator import WindowDiffusion, WindowDiffusionConfig
+        from diffrnn.diffusion.ts_generator import WindowDiffusion
 
-        recipe = GENERATOR_RECIPES["diffusion", "quick"]
-        config = ConvDenoiser1dConfig(
-            num_series=num_series,
-            horizon=length,
-            hidden=recipe.hidden,
-            layers=recipe.layers,
-            dilation_cycle=4,
-        )
-        return WindowDiffusion(WindowDiffusionConfig(config)), recipe
-    from diffrnn.rnn.ar_generator import ARGenerator, ARGeneratorConfig
+        recipe = window_diffusion_recipes(num_series, length)["quick"]
+        return WindowDiffusion(recipe.model), recipe
+    from diffrnn.rnn.ar_generator import ARGenerator
 
-    recipe = GENERATOR_RECIPES["rnn", "quick"]
-    config = ARGeneratorConfig(
-        num_series=num_series, length=length, hidden_size=recipe.hidden, num_layers=recipe.layers
-    )
-    return ARGenerator(config), recipe
+    recipe = ar_generator_recipes(num_series, length)["quick"]
+    return ARGenerator(recipe.model), recipe
 
 
 def generate_windows(
@@ -123,7 +114,7 @@ def generate_windows(
     from torch.utils.data import TensorDataset
 
     from diffrnn.bench.unit_training import seeded_loader
-    from diffrnn.bench.units.generation import SCORE_RECIPES
+    from diffrnn.bench.units.generation import SCORING
     from diffrnn.data.windows import forecast_windows
     from diffrnn.evaluation.timegan import (
         MINMAX_EPS,
@@ -132,7 +123,7 @@ def generate_windows(
         predictive_score,
     )
     from diffrnn.forecast import common_block
-    from diffrnn.training import OptimConfig, TrainConfig, fit
+    from diffrnn.training import fit
     from diffrnn.training.overrides import TrainOverrides
 
     if model not in GENERATORS:
@@ -153,17 +144,11 @@ def generate_windows(
     real, _ = forecast_windows(scaler.transform(values[split:]), length, 0)
     torch.manual_seed(seed)
     network, recipe = _model(model, values.shape[1], length)
-    config = TrainConfig(
-        max_steps=-1,
-        budget_s=budget,
-        seed=seed,
-        ema_decay=recipe.ema_decay,  # type: ignore[attr-defined]
-        optim=OptimConfig(lr=recipe.lr, warmup_steps=50),  # type: ignore[attr-defined]
-    )
+    config = dataclasses.replace(recipe.train, budget_s=budget, seed=seed)
     if max_steps is not None:
         config = TrainOverrides(max_steps=max_steps).apply(config)
     dataset = TensorDataset(torch.tensor(train, dtype=torch.float32))
-    loader = seeded_loader(dataset, recipe.batch_size, seed)  # type: ignore[attr-defined]
+    loader = seeded_loader(dataset, recipe.batch_size, seed)
     if progress is not None:
         progress(f"training {model} on {len(train)} windows of {length} steps", budget)
     result = fit(network, loader, None, config)  # type: ignore[arg-type]
@@ -176,7 +161,7 @@ def generate_windows(
     synthetic = drawn.double().numpy()  # (n, L, N) in [0, 1]
     if progress is not None:
         progress(f"scoring against {len(real)} held-out windows", None)
-    sizes = SCORE_RECIPES["quick"]
+    sizes = SCORING["quick"]
     scores = {
         "discriminative_score": discriminative_score(
             real, synthetic, iterations=sizes.discriminative_iterations, lr=sizes.lr, seed=seed

@@ -18,6 +18,7 @@ from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
 from diffrnn.diffusion.sampling import sample
 from diffrnn.diffusion.sdedit import denoise, posterior_mean
 from diffrnn.modeling import PretrainedMixin
+from diffrnn.presets import Size, pick
 
 
 def generator_process() -> GaussianProcessConfig:
@@ -109,3 +110,17 @@ class WindowDiffusion(PretrainedMixin, nn.Module):
         self.eval()
         x = posterior_mean(self.diffusion, 2.0 * y - 1.0, 2.0 * sigma)
         return (x + 1.0) / 2.0
+
+
+def window_diffusion(
+    size: Size = "full", num_series: int = 7, length: int = 24
+) -> WindowDiffusionConfig:
+    """The window diffusion presets (windows of `length` steps of `num_series` series): a 1-D
+    conv denoiser of 6 blocks of 64 channels ("full") or 3 of 16 ("quick"), dilations cycling
+    1, 2, 4, 8."""
+    presets = {"quick": (16, 3), "full": (64, 6)}
+    hidden, layers = pick(size, presets)
+    denoiser = ConvDenoiser1dConfig(
+        num_series=num_series, horizon=length, hidden=hidden, layers=layers, dilation_cycle=4
+    )
+    return WindowDiffusionConfig(denoiser)

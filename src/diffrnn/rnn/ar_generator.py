@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from diffrnn.modeling import PretrainedMixin
+from diffrnn.presets import Size, pick
 from diffrnn.rnn.layers import CellType, check_cell, make_rnn
 
 
@@ -96,3 +97,13 @@ class ARGenerator(PretrainedMixin, nn.Module):
             start = torch.zeros_like(start)
             steps.append(x_prev)
         return torch.stack(steps, dim=1)
+
+
+def ar_generator(size: Size = "full", num_series: int = 7, length: int = 24) -> ARGeneratorConfig:
+    """The autoregressive generator presets (windows of `length` steps of `num_series`
+    series): 2 GRU layers of 128 units ("full"), 1 of 32 ("quick")."""
+    presets = {
+        "quick": ARGeneratorConfig(num_series, length, hidden_size=32, num_layers=1),
+        "full": ARGeneratorConfig(num_series, length, hidden_size=128, num_layers=2),
+    }
+    return pick(size, presets)

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from diffrnn.modeling import PretrainedMixin
+from diffrnn.presets import Size, pick
 from diffrnn.rnn.layers import CellType, check_cell, make_rnn
 
 
@@ -83,3 +84,16 @@ class RNNDenoiser(PretrainedMixin, nn.Module):
         """Estimate in eval mode: y (B, T, D) -> (B, T, D)."""
         self.eval()
         return self(y)
+
+
+def rnn_denoiser(
+    size: Size = "full", features: int = 8, noise_sd: float = 0.1
+) -> RNNDenoiserConfig:
+    """The supervised denoiser presets (`features` channels per step, trained at noise sd
+    `noise_sd`): 2 bidirectional GRU layers of 128 units per direction ("full"), 1 of 32
+    ("quick")."""
+    presets = {
+        "quick": RNNDenoiserConfig(features, noise_sd, hidden_size=32, num_layers=1),
+        "full": RNNDenoiserConfig(features, noise_sd, hidden_size=128, num_layers=2),
+    }
+    return pick(size, presets)

@@ -16,28 +16,35 @@ noisy inputs, estimates clamped to the clean data's range.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
-from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
+from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, train_for_unit
 
-
-@dataclass(frozen=True)
-class BiGRURecipe:
-    """Size and optimiser of the supervised denoiser in one suite."""
-
-    hidden_size: int
-    num_layers: int
-    batch_size: int
-    lr: float
-    warmup_steps: int
+if TYPE_CHECKING:  # torch stays off the registry's import path
+    from diffrnn.rnn.denoiser import RNNDenoiserConfig
 
 
-BIGRU_RECIPES = {
-    "quick": BiGRURecipe(32, 1, 64, 1e-2, 10),
-    "full": BiGRURecipe(128, 2, 64, 2e-3, 50),
-}
+def bigru_recipes(features: int, noise_sd: float) -> dict[RecipeSize, Recipe[RNNDenoiserConfig]]:
+    """The recipe of the residual bi-GRU denoiser (`features` values per step, trained at noise
+    sd `noise_sd`) on denoise-digits and denoise-etth1 (and `diffrnn denoise`) by suite size."""
+    from diffrnn.rnn.denoiser import rnn_denoiser
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    return {
+        "quick": Recipe(
+            rnn_denoiser("quick", features, noise_sd),
+            TrainConfig(max_steps=-1, optim=OptimConfig(lr=1e-2, warmup_steps=10)),
+            batch_size=64,
+        ),
+        "full": Recipe(
+            rnn_denoiser("full", features, noise_sd),
+            TrainConfig(max_steps=-1, optim=OptimConfig(lr=2e-3, warmup_steps=50)),
+            batch_size=64,
+        ),
+    }
+
+
 DDPM_DENOISE_STEPS = {"quick": 20, "full": 100}
 """Size of the DDIM grid (trailing) on which the partial reverse process runs."""
 
@@ -91,33 +98,23 @@ def _bigru_unit(ctx: UnitContext, data_name: str) -> UnitOutput:
     from torch.utils.data import TensorDataset
 
     from diffrnn.evaluation.noisy_inputs import NOISE_FRACTIONS, noisy_data
-    from diffrnn.rnn.denoiser import RNNDenoiser, RNNDenoiserConfig
-    from diffrnn.training import FitResult, OptimConfig, TrainConfig
+    from diffrnn.rnn.denoiser import RNNDenoiser
+    from diffrnn.training import FitResult
 
-    recipe = BIGRU_RECIPES[ctx.recipe]
     data = noisy_data(data_name)  # type: ignore[arg-type]
     train = data.train().flatten(0, -3)  # (N, T, D): digits as 8 rows of 8 pixels
     share = 1 / len(NOISE_FRACTIONS)
-    recipe_config = TrainConfig(
-        max_steps=-1, optim=OptimConfig(lr=recipe.lr, warmup_steps=recipe.warmup_steps)
-    )
     models: dict[float, RNNDenoiser] = {}
     results: list[FitResult] = []
     steps: dict[str, int] = {}
     curves: dict[str, Any] = {}
     for fraction in NOISE_FRACTIONS:
+        recipe = ctx.preset(bigru_recipes(train.shape[-1], data.data_range * fraction))
         torch.manual_seed(ctx.seed)
-        model = RNNDenoiser(
-            RNNDenoiserConfig(
-                features=train.shape[-1],
-                noise_sd=data.data_range * fraction,
-                hidden_size=recipe.hidden_size,
-                num_layers=recipe.num_layers,
-            )
-        )
+        model = RNNDenoiser(recipe.model)
         loader = seeded_loader(TensorDataset(train), recipe.batch_size, ctx.seed, drop_last=True)
         result = train_for_unit(
-            model, loader, ctx, recipe_config, name=f"sigma-{fraction}", share=share
+            model, loader, ctx, recipe.train, name=f"sigma-{fraction}", share=share
         )
         models[fraction] = result.model
         results.append(result)
@@ -137,7 +134,8 @@ def _bigru_unit(ctx: UnitContext, data_name: str) -> UnitOutput:
         throughput_unit="examples/s",
         curves=curves,
         notes=[
-            f"one residual bi-GRU ({recipe.num_layers} x {recipe.hidden_size} per direction, "
+            f"one residual bi-GRU ({recipe.model.num_layers} x {recipe.model.hidden_size} per "
+            "direction, "
             f"over {shape}) per noise level, {ctx.budget_s * share:.0f} s of training each on "
             f"(clean, clean + fresh noise) pairs; optimiser steps by sigma: {steps}; params "
             "are one model's (three are trained).",
@@ -163,31 +161,16 @@ def ddpm_etth1_unit(ctx: UnitContext) -> UnitOutput:
     import torch
     from torch.utils.data import TensorDataset
 
-    from diffrnn.bench.units.generation import GENERATOR_RECIPES
-    from diffrnn.diffusion.denoisers_1d import ConvDenoiser1dConfig
-    from diffrnn.diffusion.ts_generator import WindowDiffusion, WindowDiffusionConfig
+    from diffrnn.bench.units.generation import window_diffusion_recipes
+    from diffrnn.diffusion.ts_generator import WindowDiffusion
     from diffrnn.evaluation.noisy_inputs import noisy_data
-    from diffrnn.training import OptimConfig, TrainConfig
 
-    recipe = GENERATOR_RECIPES["diffusion", ctx.recipe]
     train = noisy_data("etth1").train()  # (N, 24, 7) in [0, 1]
+    recipe = ctx.preset(window_diffusion_recipes(train.shape[-1], train.shape[1]))
     torch.manual_seed(ctx.seed)
-    model = WindowDiffusion(
-        WindowDiffusionConfig(
-            ConvDenoiser1dConfig(
-                num_series=train.shape[-1],
-                horizon=train.shape[1],
-                hidden=recipe.hidden,
-                layers=recipe.layers,
-                dilation_cycle=4,
-            )
-        )
-    )
+    model = WindowDiffusion(recipe.model)
     loader = seeded_loader(TensorDataset(train), recipe.batch_size, ctx.seed)
-    train_config = TrainConfig(
-        max_steps=-1, ema_decay=recipe.ema_decay, optim=OptimConfig(lr=recipe.lr, warmup_steps=50)
-    )
-    result = train_for_unit(model, loader, ctx, train_config)
+    result = train_for_unit(model, loader, ctx, recipe.train)
     model = result.model
     steps = DDPM_DENOISE_STEPS[ctx.recipe]
 
@@ -212,8 +195,9 @@ def ddpm_etth1_unit(ctx: UnitContext) -> UnitOutput:
         sampler_steps=steps,
         curves={"train_loss": result.train_losses},
         notes=[
-            f"generate-etth1's window diffusion ({recipe.layers} conv blocks of {recipe.hidden} "
-            f"channels), {result.steps} training steps; the reverse process (DDIM, {steps}-step "
+            f"generate-etth1's window diffusion ({model.config.denoiser.layers} conv blocks of "
+            f"{model.config.denoiser.hidden} channels), {result.steps} training steps; the "
+            f"reverse process (DDIM, {steps}-step "
             "trailing grid) starts at the grid timestep whose sqrt((1 - alpha_bar) / alpha_bar) "
             "is nearest the noise sd (2 sigma in the diffusion's [-1, 1] scale), from "
             "sqrt(alpha_bar) * noisy window (SDEdit).",

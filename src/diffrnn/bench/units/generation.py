@@ -17,16 +17,22 @@ GRU with a Gaussian per step), and two references that train nothing:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import diffrnn.bench.tasks  # noqa: F401  (defines the tasks registered on below)
-from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
-from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
+from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, train_for_unit
+
+if TYPE_CHECKING:  # torch stays off the registry's import path
+    from diffrnn.diffusion.ts_generator import WindowDiffusionConfig
+    from diffrnn.rnn.ar_generator import ARGeneratorConfig
+    from diffrnn.training import TrainConfig
 
 
 @dataclass(frozen=True)
-class ScoreRecipe:
+class Scoring:
     """Sizes of the evaluation: windows per side and post-hoc training iterations."""
 
     num_windows: int
@@ -35,40 +41,53 @@ class ScoreRecipe:
     lr: float
 
 
-SCORE_RECIPES = {
+SCORING = {
     # a quick run's post-hoc nets need a larger step to learn anything in 100 iterations (an
     # untrained classifier scores a perfect 0)
-    "quick": ScoreRecipe(256, 100, 200, 1e-2),
+    "quick": Scoring(256, 100, 200, 1e-2),
     # TimeGAN trains 2000 / 5000 iterations at 1e-3; on this project's loaded 2-core machine that
     # overran the unit timeout, so 1000 each at 2e-3 (the references below are scored the same way)
-    "full": ScoreRecipe(1000, 1000, 1000, 2e-3),
+    "full": Scoring(1000, 1000, 1000, 2e-3),
 }
 
 
-@dataclass(frozen=True)
-class GeneratorRecipe:
-    """Model size and optimiser of a trained generator for one suite."""
+def _train(lr: float, ema_decay: float | None = None) -> TrainConfig:
+    from diffrnn.training import OptimConfig, TrainConfig
 
-    hidden: int
-    layers: int
-    batch_size: int
-    lr: float
-    ema_decay: float | None
+    return TrainConfig(max_steps=-1, ema_decay=ema_decay, optim=OptimConfig(lr, warmup_steps=50))
 
 
-GENERATOR_RECIPES = {  # (family, suite) -> recipe; hidden = conv channels or GRU units
-    ("diffusion", "quick"): GeneratorRecipe(16, 3, 64, 3e-3, None),
-    ("diffusion", "full"): GeneratorRecipe(64, 6, 64, 1e-3, 0.995),
-    ("rnn", "quick"): GeneratorRecipe(32, 1, 64, 3e-3, None),
-    ("rnn", "full"): GeneratorRecipe(128, 2, 64, 1e-3, None),
-}
+def window_diffusion_recipes(
+    num_series: int, length: int
+) -> dict[RecipeSize, Recipe[WindowDiffusionConfig]]:
+    """The recipe of the window diffusion on generate-etth1 (and denoise-etth1, `diffrnn
+    generate`) by suite size; the full one averages its weights (EMA)."""
+    from diffrnn.diffusion.ts_generator import window_diffusion
+
+    return {
+        "quick": Recipe(window_diffusion("quick", num_series, length), _train(3e-3), 64),
+        "full": Recipe(window_diffusion("full", num_series, length), _train(1e-3, 0.995), 64),
+    }
+
+
+def ar_generator_recipes(
+    num_series: int, length: int
+) -> dict[RecipeSize, Recipe[ARGeneratorConfig]]:
+    """The recipe of the autoregressive GRU on generate-etth1 (and `diffrnn generate`) by suite
+    size."""
+    from diffrnn.rnn.ar_generator import ar_generator
+
+    return {
+        "quick": Recipe(ar_generator("quick", num_series, length), _train(3e-3), 64),
+        "full": Recipe(ar_generator("full", num_series, length), _train(1e-3), 64),
+    }
 
 
 def score(real: np.ndarray, synthetic: np.ndarray, suite: str, seed: int) -> dict[str, float]:
     """Discriminative and predictive scores of `synthetic` against `real` (both (B, T, D))."""
     from diffrnn.evaluation.timegan import discriminative_score, predictive_score
 
-    recipe = SCORE_RECIPES[suite]
+    recipe = SCORING[suite]
     return {
         "discriminative_score": discriminative_score(
             real, synthetic, iterations=recipe.discriminative_iterations, lr=recipe.lr, seed=seed
@@ -82,7 +101,7 @@ def score(real: np.ndarray, synthetic: np.ndarray, suite: str, seed: int) -> dic
 def _evaluation_split(windows: np.ndarray, suite: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A random real evaluation set and the disjoint rest: (num_windows, T, D), (rest, T, D)."""
     order = np.random.default_rng(seed).permutation(len(windows))
-    count = SCORE_RECIPES[suite].num_windows
+    count = SCORING[suite].num_windows
     return windows[order[:count]], windows[order[count:]]
 
 
@@ -105,43 +124,23 @@ def _generator_unit(ctx: UnitContext, family: str) -> UnitOutput:
 
     from diffrnn.evaluation.timegan import etth1_windows
     from diffrnn.evaluation.timing import timed_call
-    from diffrnn.training import OptimConfig, TrainConfig
 
     windows = etth1_windows()
     real, _ = _evaluation_split(windows, ctx.recipe, ctx.seed)
-    recipe = GENERATOR_RECIPES[family, ctx.recipe]
+    num_series, length = windows.shape[-1], windows.shape[1]
     torch.manual_seed(ctx.seed)
     if family == "diffusion":
-        from diffrnn.diffusion.denoisers_1d import ConvDenoiser1dConfig
-        from diffrnn.diffusion.ts_generator import WindowDiffusion, WindowDiffusionConfig
+        from diffrnn.diffusion.ts_generator import WindowDiffusion
 
-        model = WindowDiffusion(
-            WindowDiffusionConfig(
-                ConvDenoiser1dConfig(
-                    num_series=windows.shape[-1],
-                    horizon=windows.shape[1],
-                    hidden=recipe.hidden,
-                    layers=recipe.layers,
-                    dilation_cycle=4,
-                )
-            )
-        )
+        recipe = ctx.preset(window_diffusion_recipes(num_series, length))
+        model = WindowDiffusion(recipe.model)
     else:
-        from diffrnn.rnn.ar_generator import ARGenerator, ARGeneratorConfig
+        from diffrnn.rnn.ar_generator import ARGenerator
 
-        model = ARGenerator(
-            ARGeneratorConfig(
-                num_series=windows.shape[-1],
-                length=windows.shape[1],
-                hidden_size=recipe.hidden,
-                num_layers=recipe.layers,
-            )
-        )
+        recipe = ctx.preset(ar_generator_recipes(num_series, length))
+        model = ARGenerator(recipe.model)
     loader = seeded_loader(TensorDataset(torch.from_numpy(windows)), recipe.batch_size, ctx.seed)
-    train = TrainConfig(
-        max_steps=-1, ema_decay=recipe.ema_decay, optim=OptimConfig(lr=recipe.lr, warmup_steps=50)
-    )
-    result = train_for_unit(model, loader, ctx, train)
+    result = train_for_unit(model, loader, ctx, recipe.train)
     model = result.model
 
     def draw() -> torch.Tensor:
