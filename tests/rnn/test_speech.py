@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from diffrnn.modeling import load
-from diffrnn.rnn.speech import SpeechConfig, SpeechRecognizer, masked_pool, speech_tiny
+from diffrnn.rnn.speech import SpeechConfig, SpeechRecognizer, masked_pool, speech
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +40,7 @@ def test_padding_does_not_change_a_unidirectional_prediction() -> None:
 
 
 def test_normalisation_uses_valid_frames_only() -> None:
-    model = speech_tiny("gru", n_features=2)
+    model = SpeechRecognizer(speech("tiny", "gru", n_features=2))
     features = torch.tensor([[[1.0, 2.0], [3.0, 6.0], [99.0, 99.0]]])  # last frame is padding
     model.set_normalisation(features, torch.tensor([2]))
     torch.testing.assert_close(model.feature_mean, torch.tensor([2.0, 4.0]))
@@ -50,7 +50,7 @@ def test_normalisation_uses_valid_frames_only() -> None:
 @pytest.mark.parametrize("cell", ["gru", "mingru"])
 def test_overfits_one_batch(cell: str) -> None:
     torch.manual_seed(0)
-    model = speech_tiny(cell, n_features=6)
+    model = SpeechRecognizer(speech("tiny", cell, n_features=6))
     features, labels = torch.randn(10, 12, 6), torch.arange(10)
     lengths = torch.randint(4, 13, (10,))
     optimiser = torch.optim.Adam(model.parameters(), lr=3e-2)
@@ -65,7 +65,7 @@ def test_overfits_one_batch(cell: str) -> None:
 
 
 def test_save_load_round_trip(tmp_path) -> None:
-    model = speech_tiny("lstm", n_features=3)
+    model = SpeechRecognizer(speech("tiny", "lstm", n_features=3))
     model.set_normalisation(torch.randn(4, 5, 3) * 3 + 1, torch.tensor([5, 4, 3, 5]))
     model.save_pretrained(tmp_path / "asr")
     loaded = load(tmp_path / "asr")

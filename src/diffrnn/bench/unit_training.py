@@ -1,6 +1,6 @@
 """How a unit trains: its recipe, budget, seed, checkpoints and resume applied in one place.
 
-    recipe = ctx.preset(speech_recipes(cell))         # a Recipe: model config, TrainConfig, batch
+    recipe = ctx.preset(speech_recipes(cell, 40))     # a Recipe: model config, TrainConfig, batch
     loader = seeded_loader(dataset, recipe.batch_size, ctx.seed)
     result = train_for_unit(SpeechRecognizer(recipe.model), loader, ctx, recipe.train)
     return fitted_output(result, {"mse": mse}, infer_seconds_per_sample=seconds)

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from diffrnn.modeling import PretrainedMixin
+from diffrnn.presets import Size, pick
 from diffrnn.rnn.layers import CellType, check_cell, make_rnn
 
 Pooling = Literal["mean", "max", "last"]
@@ -135,13 +136,13 @@ class SpeechRecognizer(PretrainedMixin, nn.Module):
         return self.embed_and_probs(features, lengths)[1].argmax(-1)
 
 
-def speech_fsdd(cell: CellType = "gru", n_features: int = 40) -> SpeechRecognizer:
-    """The FSDD preset: 2 bidirectional layers of 64 units, mean pooling, log-mel input."""
-    return SpeechRecognizer(SpeechConfig(n_features=n_features, cell=cell))
-
-
-def speech_tiny(cell: CellType = "gru", n_features: int = 40) -> SpeechRecognizer:
-    """One bidirectional layer of 32 units, for the quick suite and tests."""
-    return SpeechRecognizer(
-        SpeechConfig(n_features=n_features, cell=cell, hidden_size=32, num_layers=1, dropout=0.0)
-    )
+def speech(size: Size = "full", cell: CellType = "gru", n_features: int = 40) -> SpeechConfig:
+    """The spoken-digit presets over log-mel frames, mean pooling: "full" is the FSDD model
+    (2 bidirectional layers of 64 units), "quick" one layer of 32, "tiny" the same without
+    dropout (tests, and the quick suite's judge of generated audio)."""
+    presets = {
+        "tiny": SpeechConfig(n_features, cell=cell, hidden_size=32, num_layers=1, dropout=0.0),
+        "quick": SpeechConfig(n_features, cell=cell, hidden_size=32, num_layers=1),
+        "full": SpeechConfig(n_features, cell=cell, hidden_size=64, num_layers=2),
+    }
+    return pick(size, presets)

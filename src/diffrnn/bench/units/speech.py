@@ -8,31 +8,37 @@ out in turn, one sixth of the budget each) as `accuracy_loso`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache, partial
+from typing import TYPE_CHECKING
 
-from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
-from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
+from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, train_for_unit
+
+if TYPE_CHECKING:  # torch stays off the registry's import path
+    from diffrnn.rnn.layers import CellType
+    from diffrnn.rnn.speech import SpeechConfig
 
 N_FRAMES = 100  # 1 s at a 10 ms hop; 99% of the recordings are shorter
 QUICK_TRAIN_PER_CLASS = 20  # the quick suite trains on 200 recordings
 
 
-@dataclass(frozen=True)
-class SpeechRecipe:
-    """Model size and optimiser settings for one suite."""
+def speech_recipes(cell: CellType, n_features: int) -> dict[RecipeSize, Recipe[SpeechConfig]]:
+    """The recipe of a `cell` recogniser on speech-fsdd by suite size."""
+    from diffrnn.rnn.speech import speech
+    from diffrnn.training import OptimConfig, TrainConfig
 
-    hidden_size: int
-    num_layers: int
-    batch_size: int
-    lr: float
-
-
-def speech_recipe(suite: str) -> SpeechRecipe:
-    """The preset of every cell on speech-fsdd for the quick or full suite."""
-    if suite == "quick":
-        return SpeechRecipe(hidden_size=32, num_layers=1, batch_size=32, lr=1e-2)
-    return SpeechRecipe(hidden_size=64, num_layers=2, batch_size=32, lr=3e-3)
+    return {
+        "quick": Recipe(
+            speech("quick", cell, n_features),
+            TrainConfig(max_steps=-1, optim=OptimConfig(lr=1e-2)),
+            batch_size=32,
+        ),
+        "full": Recipe(
+            speech("full", cell, n_features),
+            TrainConfig(max_steps=-1, optim=OptimConfig(lr=3e-3)),
+            batch_size=32,
+        ),
+    }
 
 
 @lru_cache(maxsize=1)
@@ -75,37 +81,28 @@ def majority_unit(ctx: UnitContext) -> UnitOutput:
     return UnitOutput(metrics={"accuracy": accuracy}, notes=[f"always digit {majority}"])
 
 
-def _fit_and_score(ctx: UnitContext, cell: str, data, train, test, share: float, name: str):  # type: ignore[no-untyped-def]
+def _fit_and_score(ctx: UnitContext, cell: CellType, data, train, test, share: float, name: str):  # type: ignore[no-untyped-def]
     """Train on rows `train` of `data` = (features, lengths, labels) for `share` of the unit's
     budget, score rows `test`; `name` keeps this training's checkpoints apart from the unit's
     other trainings."""
     import torch
     from torch.utils.data import TensorDataset
 
-    from diffrnn.rnn.speech import SpeechConfig, SpeechRecognizer
-    from diffrnn.training import OptimConfig, TrainConfig
+    from diffrnn.rnn.speech import SpeechRecognizer
 
-    recipe = speech_recipe(ctx.recipe)
     x_train, len_train, y_train = (t[train] for t in data)
     x_test, len_test, y_test = (t[test] for t in data)
+    recipe = ctx.preset(speech_recipes(cell, x_train.shape[-1]))
     torch.manual_seed(ctx.seed)
-    model = SpeechRecognizer(
-        SpeechConfig(
-            n_features=x_train.shape[-1],
-            cell=cell,  # type: ignore[arg-type]
-            hidden_size=recipe.hidden_size,
-            num_layers=recipe.num_layers,
-        )
-    )
+    model = SpeechRecognizer(recipe.model)
     model.set_normalisation(x_train, len_train)
     loader = seeded_loader(TensorDataset(x_train, len_train, y_train), recipe.batch_size, ctx.seed)
-    train_config = TrainConfig(max_steps=-1, optim=OptimConfig(lr=recipe.lr))
-    result = train_for_unit(model, loader, ctx, train_config, name=name, share=share)
+    result = train_for_unit(model, loader, ctx, recipe.train, name=name, share=share)
     accuracy = float((result.model.predict(x_test, len_test) == y_test).float().mean())
     return result, accuracy
 
 
-def _recogniser(ctx: UnitContext, cell: str) -> UnitOutput:
+def _recogniser(ctx: UnitContext, cell: CellType) -> UnitOutput:
     import numpy as np
 
     from diffrnn.evaluation.timing import timed_call
