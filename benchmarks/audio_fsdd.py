@@ -4,7 +4,7 @@ time, for `audio-diffusion` or `audio-gru` (full-suite presets), beside the real
     PYTHONPATH=src python benchmarks/audio_fsdd.py --model audio-diffusion --chunks 3 \
         --chunk-s 300 --cache runs/audio-bench --out runs/audio-bench/diffusion.json
 
-The judge (the full recogniser, `RECOGNISER_BUDGET["full"]`: 300 s of training) is trained
+The judge (the full recogniser, `judge_recipes()["full"]`: 300 s of training) is trained
 once and kept in `--cache`, so a second process (the other model) reuses it. Training runs in
 chunks of `--chunk-s` wall seconds, each a `fit` call continuing the same weights (the AdamW
 moments restart at each chunk; an EMA, with --ema-decay, restarts from the current weights);

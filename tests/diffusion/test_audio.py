@@ -9,17 +9,18 @@ from diffrnn.diffusion.audio import (
     SpectrogramDenoiser,
     SpectrogramDenoiserConfig,
     SpectrogramDiffusion,
-    spectrogram_diffusion,
+    spectrogram_diffusion_config,
 )
 
 
 def _model() -> SpectrogramDiffusion:
     torch.manual_seed(0)
-    model = spectrogram_diffusion(
+    config = spectrogram_diffusion_config(
         SpectrogramDenoiserConfig(n_mels=8, channels=16, layers=3, embed_dim=16),
         n_frames=12,
         num_timesteps=50,
     )
+    model = SpectrogramDiffusion(config)
     # the output layer starts at zero (eps = 0 whatever the label): give it weights
     torch.nn.init.normal_(model.diffusion.denoiser.out.weight, std=0.3)
     return model.eval()

@@ -1,7 +1,7 @@
 """Class-conditional diffusion over log-mel spectrograms (spoken digits), with classifier-free
 guidance, sampled by any of the shared diffusers samplers.
 
-    model = spectrogram_diffusion_fsdd()
+    model = SpectrogramDiffusion(spectrogram_diffusion("full"))
     x = model.sample(torch.tensor([7, 7]), steps=50, generator=g)   # (2, n_mels, n_frames)
 
 The denoiser reads a spectrogram as a sequence of frames whose channels are the mel bands and
@@ -31,6 +31,7 @@ from diffrnn.diffusion.gaussian import (
 )
 from diffrnn.diffusion.sampling import sample as run_sampler
 from diffrnn.modeling import PretrainedMixin, config_to_dict
+from diffrnn.presets import Size, pick
 
 
 class GatedResidualBlock(nn.Module):
@@ -175,13 +176,13 @@ class SpectrogramDiffusion(PretrainedMixin, nn.Module):
         )
 
 
-def spectrogram_diffusion(
+def spectrogram_diffusion_config(
     denoiser: SpectrogramDenoiserConfig,
     n_frames: int = 64,
     num_timesteps: int = 1000,
     cond_drop_prob: float = 0.1,
-) -> SpectrogramDiffusion:
-    """A spectrogram diffusion model around a `SpectrogramDenoiser` (cosine schedule, v target)."""
+) -> SpectrogramDiffusionConfig:
+    """A spectrogram diffusion around a `SpectrogramDenoiser` (cosine schedule, v target)."""
     diffusion = GaussianDiffusionConfig(
         process=GaussianProcessConfig(
             num_timesteps=num_timesteps, schedule="cosine", prediction="v_prediction"
@@ -191,19 +192,20 @@ def spectrogram_diffusion(
         num_classes=denoiser.num_classes,
         cond_drop_prob=cond_drop_prob,
     )
-    return SpectrogramDiffusion(
-        SpectrogramDiffusionConfig(n_mels=denoiser.n_mels, n_frames=n_frames, diffusion=diffusion)
+    return SpectrogramDiffusionConfig(
+        n_mels=denoiser.n_mels, n_frames=n_frames, diffusion=diffusion
     )
 
 
-def spectrogram_diffusion_fsdd() -> SpectrogramDiffusion:
-    """The FSDD preset: 8 blocks of 64 channels (dilations 1-8 twice: a 61-frame field), sized
-    for CPU training (12 blocks of 128 took 4.4 s a step on the contended 2-core machine)."""
-    return spectrogram_diffusion(SpectrogramDenoiserConfig(channels=64, layers=8))
-
-
-def spectrogram_diffusion_tiny() -> SpectrogramDiffusion:
-    """4 blocks of 32 channels, for the quick suite and tests."""
-    return spectrogram_diffusion(
-        SpectrogramDenoiserConfig(channels=32, layers=4, embed_dim=32), num_timesteps=200
-    )
+def spectrogram_diffusion(size: Size = "full") -> SpectrogramDiffusionConfig:
+    """The FSDD presets: "full" 8 blocks of 64 channels (dilations 1-8 twice: a 61-frame field),
+    sized for CPU training (12 blocks of 128 took 4.4 s a step on the contended 2-core
+    machine); "quick" 4 blocks of 32 channels over 200 noise levels, for the quick suite and
+    tests."""
+    presets = {
+        "quick": spectrogram_diffusion_config(
+            SpectrogramDenoiserConfig(channels=32, layers=4, embed_dim=32), num_timesteps=200
+        ),
+        "full": spectrogram_diffusion_config(SpectrogramDenoiserConfig(channels=64, layers=8)),
+    }
+    return pick(size, presets)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from diffrnn.modeling import PretrainedMixin
+from diffrnn.presets import Size, pick
 from diffrnn.rnn.layers import CellType, check_cell, make_rnn
 
 LOG_SCALE_MIN = -7.0
@@ -161,11 +162,11 @@ class SpectrogramGRU(PretrainedMixin, nn.Module):
         return torch.stack(frames, dim=2)  # (B, D, T)
 
 
-def spectrogram_gru_fsdd() -> SpectrogramGRU:
-    """The FSDD preset: 2 layers of 256 GRU units, 4 mixture components per frame."""
-    return SpectrogramGRU(SpectrogramGRUConfig())
-
-
-def spectrogram_gru_tiny() -> SpectrogramGRU:
-    """1 layer of 64 units, one Gaussian per frame, for the quick suite and tests."""
-    return SpectrogramGRU(SpectrogramGRUConfig(hidden_size=64, num_layers=1, n_components=1))
+def spectrogram_gru(size: Size = "full") -> SpectrogramGRUConfig:
+    """The FSDD presets: "full" 2 layers of 256 GRU units, 4 mixture components per frame;
+    "quick" 1 layer of 64 units, one Gaussian per frame, for the quick suite and tests."""
+    presets = {
+        "quick": SpectrogramGRUConfig(hidden_size=64, num_layers=1, n_components=1),
+        "full": SpectrogramGRUConfig(hidden_size=256, num_layers=2, n_components=4),
+    }
+    return pick(size, presets)

@@ -22,15 +22,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
-from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
+from diffrnn.bench.registry import RecipeSize, SuiteName, UnitContext, UnitOutput, register_unit
+from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, train_for_unit
 
 if TYPE_CHECKING:
     from torch import nn
     from torch.utils.data import DataLoader
 
     from diffrnn.data.spectrograms import SpectrogramSet
-    from diffrnn.rnn.speech import SpeechRecognizer
+    from diffrnn.diffusion.audio import SpectrogramDiffusionConfig
+    from diffrnn.rnn.spectrogram_gru import SpectrogramGRUConfig
+    from diffrnn.rnn.speech import SpeechConfig, SpeechRecognizer
     from diffrnn.training import TrainConfig
 
 GeneratorName = Literal["audio-diffusion", "audio-gru"]
@@ -39,21 +41,77 @@ GENERATORS: tuple[GeneratorName, ...] = ("audio-diffusion", "audio-gru")
 N_PER_DIGIT = {"quick": 2, "full": 30, "reference": 10}
 """Clips asked for per digit (full: 300 in all, the size of the official test split; reference:
 100, since Griffin-Lim costs ~0.3 CPU s per clip and a ladder runs each generator nine times)."""
-RECOGNISER_BUDGET = {"quick": (100, None), "full": (-1, 300.0), "reference": (-1, 30.0)}
-"""(optimiser steps, seconds) training the judging recogniser: steps in the quick suite (the
-same judge on any machine), 300 s (CPU seconds on a CPU; 98.7% on the real test clips when they
-were wall seconds on an idle machine) in the full one, 30 s in the reference one (trained once
-per seed; 120 s of wall clock at load ~12, about 15 CPU s, gave 97.0%; its accuracy on the real
-clips is in every unit's notes)."""
 TIMING_CLIPS = 10
 """Clips (one per digit) whose generation is timed, repeatedly, for the seconds per sample."""
 DIFFUSION_STEPS = {"quick": (10,), "full": (10, 25, 50), "reference": (10,)}
 """DPM-Solver++ step counts evaluated (the first of the full list's headline is the config's;
 more steps did not help on the full recipe, BENCHMARKS.md)."""
 
-FULL_EMA_DECAY = 0.995
-"""EMA of the diffusion weights in the full suite (half-life ~140 steps: a CPU budget gives a
-few thousand steps; 0.999 left the evaluated weights mostly at their start after 300 steps)."""
+
+def judge_recipes() -> dict[SuiteName, Recipe[SpeechConfig]]:
+    """The recipe of the judging recogniser by suite: optimiser steps in the quick suite (the
+    same judge on any machine), 300 s (CPU seconds on a CPU; 98.7% on the real test clips when
+    they were wall seconds on an idle machine) in the full one, 30 s in the reference one
+    (trained once per seed; 120 s of wall clock at load ~12, about 15 CPU s, gave 97.0%; its
+    accuracy on the real clips is in every unit's notes)."""
+    from diffrnn.rnn.speech import speech
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    def train(budget_s: float) -> TrainConfig:
+        return TrainConfig(max_steps=-1, budget_s=budget_s, optim=OptimConfig(lr=3e-3))
+
+    return {
+        "quick": Recipe(
+            speech("tiny"), TrainConfig(max_steps=100, optim=OptimConfig(lr=1e-2)), batch_size=64
+        ),
+        "full": Recipe(speech("full"), train(300.0), batch_size=64),
+        "reference": Recipe(speech("full"), train(30.0), batch_size=64),
+    }
+
+
+def audio_diffusion_recipes() -> dict[RecipeSize, Recipe[SpectrogramDiffusionConfig]]:
+    """The recipe of `audio-diffusion` by suite size. The full one averages the weights with
+    EMA 0.995 (half-life ~140 steps: a CPU budget gives a few thousand steps; 0.999 left the
+    evaluated weights mostly at their start after 300 steps)."""
+    from diffrnn.diffusion.audio import spectrogram_diffusion
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    return {
+        "quick": Recipe(
+            spectrogram_diffusion("quick"),
+            TrainConfig(max_steps=-1, optim=OptimConfig(lr=2e-3, warmup_steps=10)),
+            batch_size=32,
+        ),
+        "full": Recipe(
+            spectrogram_diffusion("full"),
+            TrainConfig(
+                max_steps=-1, ema_decay=0.995, optim=OptimConfig(lr=2e-3, warmup_steps=100)
+            ),
+            batch_size=64,
+        ),
+    }
+
+
+def audio_gru_recipes() -> dict[RecipeSize, Recipe[SpectrogramGRUConfig]]:
+    """The recipe of `audio-gru` by suite size."""
+    from diffrnn.rnn.spectrogram_gru import spectrogram_gru
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    return {
+        "quick": Recipe(
+            spectrogram_gru("quick"),
+            TrainConfig(max_steps=-1, optim=OptimConfig(lr=1e-3, warmup_steps=10)),
+            batch_size=32,
+        ),
+        "full": Recipe(
+            spectrogram_gru("full"),
+            TrainConfig(max_steps=-1, optim=OptimConfig(lr=1e-3, warmup_steps=100)),
+            batch_size=64,
+        ),
+    }
+
+
+GENERATOR_RECIPES = {"audio-diffusion": audio_diffusion_recipes, "audio-gru": audio_gru_recipes}
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,30 +145,24 @@ def _balanced(digits: np.ndarray, n_per_digit: int) -> np.ndarray:
 
 def train_recogniser(train: SpectrogramSet, suite: str, seed: int) -> SpeechRecognizer:
     """A recogniser over the 64 x 40 log-mel frames of the training clips (all frames valid)."""
+    import dataclasses
+
     import torch
     from torch.utils.data import TensorDataset
 
-    from diffrnn.rnn.speech import speech_fsdd, speech_tiny
-    from diffrnn.training import OptimConfig, TrainConfig, fit
+    from diffrnn.rnn.speech import SpeechRecognizer
+    from diffrnn.training import fit
 
+    recipe = judge_recipes()[suite]  # type: ignore[index]
     log_mels = train.scaling.denormalise(train.spectrograms)  # (N, M, T) the log-mel itself
     frames = torch.from_numpy(log_mels).transpose(1, 2).contiguous()  # (N, T, M)
     lengths = torch.full((frames.shape[0],), frames.shape[1], dtype=torch.long)
     torch.manual_seed(seed)
-    recogniser = speech_tiny() if suite == "quick" else speech_fsdd()
+    recogniser = SpeechRecognizer(recipe.model)
     recogniser.set_normalisation(frames, lengths)
-    loader = seeded_loader(TensorDataset(frames, lengths, torch.from_numpy(train.digits)), 64, seed)
-    max_steps, budget_s = RECOGNISER_BUDGET[suite]
-    result = fit(
-        recogniser,
-        loader,
-        config=TrainConfig(
-            max_steps=max_steps,
-            budget_s=budget_s,
-            seed=seed,
-            optim=OptimConfig(lr=1e-2 if suite == "quick" else 3e-3),
-        ),
-    )
+    digits = torch.from_numpy(train.digits)
+    loader = seeded_loader(TensorDataset(frames, lengths, digits), recipe.batch_size, seed)
+    result = fit(recogniser, loader, config=dataclasses.replace(recipe.train, seed=seed))
     return result.model  # type: ignore[return-value]
 
 
@@ -164,19 +216,15 @@ def audio_bench(suite: str, seed: int, cache_dir: Path | None = None) -> AudioBe
 
 
 def build_generator(name: GeneratorName, suite: str) -> nn.Module:
-    """An untrained generator: the tiny preset for the quick suite, the FSDD one otherwise."""
-    from diffrnn.diffusion.audio import spectrogram_diffusion_fsdd, spectrogram_diffusion_tiny
+    """An untrained generator: the quick preset for the quick suite, the full one otherwise."""
+    from diffrnn.diffusion.audio import SpectrogramDiffusion
     from diffrnn.errors import ConfigError
-    from diffrnn.rnn.spectrogram_gru import spectrogram_gru_fsdd, spectrogram_gru_tiny
+    from diffrnn.rnn.spectrogram_gru import SpectrogramGRU
 
-    builders = {
-        "audio-diffusion": (spectrogram_diffusion_tiny, spectrogram_diffusion_fsdd),
-        "audio-gru": (spectrogram_gru_tiny, spectrogram_gru_fsdd),
-    }
-    if name not in builders:
+    if name not in GENERATOR_RECIPES:
         raise ConfigError(f"model must be one of {GENERATORS}, got {name!r}.", "")
-    tiny, full = builders[name]
-    return tiny() if suite == "quick" else full()
+    config = GENERATOR_RECIPES[name]()["quick" if suite == "quick" else "full"].model
+    return SpectrogramDiffusion(config) if name == "audio-diffusion" else SpectrogramGRU(config)
 
 
 def generator_training(
@@ -188,27 +236,21 @@ def generator_training(
     The model keeps the training log-mel range in its `log_mel_range` buffer, so a saved model
     turns its samples back into sound on its own.
     """
+    import dataclasses
+
     import torch
     from torch.utils.data import TensorDataset
 
-    from diffrnn.training import OptimConfig, TrainConfig
-
+    recipe = GENERATOR_RECIPES[name]()["quick" if suite == "quick" else "full"]
     torch.manual_seed(seed)
     model = build_generator(name, suite)
     model.log_mel_range.copy_(torch.tensor([train.scaling.low, train.scaling.high]))
     loader = seeded_loader(
         TensorDataset(torch.from_numpy(train.spectrograms), torch.from_numpy(train.digits)),
-        32 if suite == "quick" else 64,
+        recipe.batch_size,
         seed,
     )
-    lr = 2e-3 if name == "audio-diffusion" else 1e-3
-    recipe = TrainConfig(
-        max_steps=-1,
-        seed=seed,
-        ema_decay=FULL_EMA_DECAY if suite == "full" and name == "audio-diffusion" else None,
-        optim=OptimConfig(lr=lr, warmup_steps=100 if suite == "full" else 10),
-    )
-    return model, loader, recipe
+    return model, loader, dataclasses.replace(recipe.train, seed=seed)
 
 
 def quick_generator(name: GeneratorName, seed: int, budget_s: float) -> nn.Module:
