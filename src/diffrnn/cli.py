@@ -930,17 +930,19 @@ def forecast(
 
     from diffrnn.errors import ConfigError
     from diffrnn.fileio import atomic_write_table
-    from diffrnn.forecast import MODEL_NAMES, MODELS, Forecaster
+    from diffrnn.forecast import ALIASES, MODEL_NAMES, MODELS, Forecaster
 
     started = (time.perf_counter(), time.process_time())
     target = _table_file(output, "--output")
     levels = _levels(quantiles, "--quantiles")
-    _choice(model, "--model", MODEL_NAMES)
+    if model not in ALIASES:  # an old name is taken, with a note (Forecaster.notes_)
+        _choice(model, "--model", MODEL_NAMES)
     _choice(recipe, "--recipe", ("quick", "full"))
     _choice(data_format, "--format", ("long", "wide"))
     _choice(fill, "--fill", ("error", "ffill", "interpolate", "zero"))
     for name in _names(candidates) or ():
-        _choice(name, "--candidates", tuple(MODELS))
+        if name not in ALIASES:
+            _choice(name, "--candidates", tuple(MODELS))
     if save is not None and from_dir is not None:
         raise ConfigError("--save and --from exclude each other.", "pass one of them.")
     save_dir = check.output_dir(save, "--save") if save is not None else None
