@@ -62,7 +62,9 @@ def test_forecast_a_trained_model_with_a_few_steps(
     out = tmp_path / "f.csv"
     args = ["forecast", "--data", str(data), "--horizon", "7", "-o", str(out)]
     main([*args, "--model", "gru", "--max-steps", "2", "--num-samples", "4"])
-    assert "trained gru on 42 rows: 2 steps" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "trained deepar-gru on 42 rows: 2 steps" in printed
+    assert "note: model 'gru' is now 'deepar-gru'" in printed  # the old name, deprecated
     assert len(pd.read_csv(out)) == 14
 
 

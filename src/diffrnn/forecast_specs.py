@@ -418,8 +418,6 @@ def _positive_std(values: np.ndarray) -> np.ndarray:
 def _resolve(path: str) -> Any:
     """The object a spec line names by its dotted path inside diffrnn."""
     module, _, name = path.rpartition(".")
-    if not module.startswith("diffrnn."):
-        raise ValueError(f"a network spec names objects inside diffrnn, got {path!r}")
     return getattr(importlib.import_module(module), name)
 
 
@@ -441,6 +439,9 @@ class NetworkSpec:
     def __post_init__(self) -> None:
         if self.scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {SCALINGS}, got {self.scaling!r}")
+        for path in (self.network_class, self.preset):
+            if not path.startswith("diffrnn."):
+                raise ValueError(f"a network spec names objects inside diffrnn, got {path!r}")
 
     def fit(self, problem: ForecastProblem, size: Recipe, seed: int, trainer: Trainer) -> Fitted:
         """Build the network for `problem` (weights from `seed`) and train it on its rows."""
