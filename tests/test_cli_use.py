@@ -103,7 +103,8 @@ def test_tasks_models_and_version(capsys: pytest.CaptureFixture) -> None:
     assert "forecast-user" in capsys.readouterr().out
     main(["models", "--task", "forecast-user"])
     listing = capsys.readouterr().out
-    assert "timegrad" in listing and "seasonal-naive" in listing
+    assert "timegrad" in listing and "seasonal-naive" in listing and "segrnn" in listing
+    assert "deprecated: gru on forecast-user is now deepar-gru" in listing
     main(["--version"])  # prints and returns: exit code 0
     assert "diffrnn 0." in capsys.readouterr().out
 

@@ -1256,6 +1256,15 @@ def models(
     for name, (family, on, what) in sorted(found.items(), key=lambda kv: (kv[1][0], kv[0])):
         table.add_row(name, family, ", ".join(on), what)
     console.print(table)
+    aliases: dict[tuple[str, str], list[str]] = {}
+    for each in chosen:
+        for old, new in each.aliases.items():
+            aliases.setdefault((old, new), []).append(each.name)
+    for (old, new), on in aliases.items():
+        console.print(
+            f"deprecated: {old} on {', '.join(on)} is now {new} (the old name still works)",
+            highlight=False,
+        )
     for module, error in UNIT_IMPORT_ERRORS.items():
         err_console.print(f"warning: {module} did not import ({error})", highlight=False)
 
