@@ -12,8 +12,8 @@ seconds.
 One SegRNN is trained per (input, seed) for the longest of `--horizons` (default 720) within
 `--budget` process-CPU seconds on one thread; the shorter horizons are the first h steps of its
 forecast (as the task's units do). `--horizons 96` trains a model for horizon 96 alone.
-`--hidden`, `--segment`, `--dropout`, `--loss`, `--lr`, `--batch` replace the "full" recipe's
-sizes (`SEGRNN_RECIPES`).
+`--hidden`, `--segment`, `--dropout`, `--loss`, `--lr`, `--batch` replace the "full" preset's
+sizes (`diffrnn.rnn.segrnn.segrnn_forecaster`).
 """
 
 from __future__ import annotations
@@ -32,30 +32,31 @@ def run(args: argparse.Namespace) -> list[dict]:
     import torch
 
     from diffrnn.bench.registry import UnitContext
-    from diffrnn.bench.units.forecasting import (
-        SEGRNN_RECIPES,
-        etth1_problem,
-        point_floor_unit,
-        segrnn_unit,
-    )
+    from diffrnn.bench.units.forecasting import etth1_problem, point_floor_unit, segrnn_unit
+    from diffrnn.rnn.segrnn import segrnn_forecaster
 
     torch.set_num_threads(1)
-    overrides = {
+    model_sizes = {
         field: value
         for field, value in (
             ("hidden_size", args.hidden),
             ("segment_length", args.segment),
             ("dropout", args.dropout),
             ("loss", args.loss),
-            ("lr", args.lr),
-            ("batch_size", args.batch),
         )
         if value is not None
     }
-    recipe = dataclasses.replace(SEGRNN_RECIPES["full"], **overrides)
+    training = {
+        field: value
+        for field, value in (("lr", args.lr), ("batch_size", args.batch))
+        if value is not None
+    }
     rows = []
     for length in args.inputs:
         problems = [etth1_problem(h, length) for h in args.horizons]
+        preset = segrnn_forecaster(max(problems, key=lambda p: p.horizon), "full")
+        config = dataclasses.replace(preset.config, **model_sizes)
+        recipe = dataclasses.replace(preset, config=config, **training)
         for model in args.models:
             seeds = range(args.first_seed, args.first_seed + args.seeds)
             for seed in seeds if model == "segrnn" else (0,):

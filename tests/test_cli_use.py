@@ -62,7 +62,9 @@ def test_forecast_a_trained_model_with_a_few_steps(
     out = tmp_path / "f.csv"
     args = ["forecast", "--data", str(data), "--horizon", "7", "-o", str(out)]
     main([*args, "--model", "gru", "--max-steps", "2", "--num-samples", "4"])
-    assert "trained gru on 42 rows: 2 steps" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "trained deepar-gru on 42 rows: 2 steps" in printed
+    assert "note: model 'gru' is now 'deepar-gru'" in printed  # the old name, deprecated
     assert len(pd.read_csv(out)) == 14
 
 
@@ -101,7 +103,8 @@ def test_tasks_models_and_version(capsys: pytest.CaptureFixture) -> None:
     assert "forecast-user" in capsys.readouterr().out
     main(["models", "--task", "forecast-user"])
     listing = capsys.readouterr().out
-    assert "timegrad" in listing and "seasonal-naive" in listing
+    assert "timegrad" in listing and "seasonal-naive" in listing and "segrnn" in listing
+    assert "deprecated: gru on forecast-user is now deepar-gru" in listing
     main(["--version"])  # prints and returns: exit code 0
     assert "diffrnn 0." in capsys.readouterr().out
 

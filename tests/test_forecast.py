@@ -63,7 +63,7 @@ def test_sample_paths_shape_and_quantiles_are_ordered() -> None:
     assert not np.array_equal(fc.sample_paths(num_samples=50, seed=1), paths)
 
 
-@pytest.mark.parametrize("model", ["linear-ar", "gru"])
+@pytest.mark.parametrize("model", ["linear-ar", "deepar-gru"])
 def test_a_reloaded_forecaster_forecasts_exactly_the_same(tmp_path: Path, model: str) -> None:
     frame = hourly_wide(noise=0.2)
     fc = Forecaster(model, horizon=6, max_steps=2).fit(frame)
@@ -99,6 +99,32 @@ def test_auto_backtests_the_candidates_and_keeps_the_best(tmp_path: Path) -> Non
     assert fc.model_ == "seasonal-naive"
     fc.save(tmp_path / "auto")
     pd.testing.assert_frame_equal(load(tmp_path / "auto").backtest_, table, check_dtype=False)
+
+
+def test_auto_backtests_segrnn_as_a_point_forecast() -> None:
+    fc = Forecaster("auto", horizon=12, candidates=["last-value", "segrnn"], max_steps=2)
+    fc.fit(hourly_wide(240, noise=0.2))
+    table = fc.backtest_.set_index("model")
+    assert list(table.index) == ["last-value", "segrnn"]
+    assert table.loc["segrnn", "steps"] == 2 and np.isfinite(table.loc["segrnn", "crps"])
+    assert fc.model_ == table["crps"].astype(float).idxmin()
+
+
+def test_the_old_name_gru_means_deepar_gru_with_a_note(tmp_path: Path) -> None:
+    import json
+
+    fc = Forecaster("gru", horizon=6, max_steps=2).fit(hourly_wide(noise=0.2))
+    assert fc.model == fc.model_ == "deepar-gru"
+    assert "model 'gru' is now 'deepar-gru'" in fc.notes_[0]
+    fc.save(tmp_path / "saved")
+    config_file = tmp_path / "saved" / "config.json"
+    meta = json.loads(config_file.read_text())  # as a forecaster saved before the rename
+    meta["config"].update(model="gru", requested="gru")
+    config_file.write_text(json.dumps(meta))
+    again = load(tmp_path / "saved")
+    assert again.model_ == "deepar-gru"
+    pd.testing.assert_frame_equal(again.predict(num_samples=8), fc.predict(num_samples=8))
+    assert Forecaster("auto", candidates=["gru"]).candidates == ("deepar-gru",)
 
 
 def test_forecasting_other_series_than_fitted_is_refused() -> None:

@@ -111,3 +111,60 @@ def test_a_saved_forecaster_gives_identical_paths(tmp_path: Path, name: str) -> 
     assert paths.shape == (SAMPLES, 3, HORIZON)
     fc.save(tmp_path / "saved")
     np.testing.assert_array_equal(load(tmp_path / "saved").sample_paths(num_samples=SAMPLES), paths)
+
+
+# ---------------------------------------------------------------------------------------------
+# network_spec: a forecaster implementing NetworkForecaster is one line of MODELS
+
+
+def test_a_network_recipe_trains_with_train_configs_defaults() -> None:
+    from diffrnn.forecast_specs import NetworkRecipe
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    plain = NetworkRecipe(None, batch_size=8, max_steps=5, lr=1e-2)
+    assert plain.train_config() == TrainConfig(max_steps=5, optim=OptimConfig(lr=1e-2))
+    cosine = NetworkRecipe(None, 8, 40, 1e-2, grad_clip=None, ema_decay=0.9, schedule="cosine")
+    assert cosine.train_config() == TrainConfig(
+        max_steps=40,
+        grad_clip=None,
+        ema_decay=0.9,
+        optim=OptimConfig(lr=1e-2, schedule="cosine", total_steps=40),
+    )
+
+
+def test_standard_scaling_makes_a_network_forecast_equivariant_to_units() -> None:
+    """The data in other units (100 y + 7) standardise to the same rows, so the same seed trains
+    the same network, and the paths come back in the new units: 100 paths + 7."""
+    torch.set_num_threads(1)
+    spec = MODELS["segrnn"]
+    assert spec.network is not None and spec.network.scaling == "standard"
+    problem = _problem(_values())
+    moved = _problem(100 * _values() + 7)
+    paths = _paths(spec, spec.train(problem, TINY), problem, seed=0)
+    np.testing.assert_allclose(
+        _paths(spec, spec.train(moved, TINY), moved, seed=0), 100 * paths + 7, rtol=1e-5
+    )
+
+
+def test_a_network_spec_line_names_objects_inside_diffrnn_only() -> None:
+    from diffrnn.forecast_specs import network_spec
+
+    with pytest.raises(ValueError, match="inside diffrnn"):
+        network_spec("x", "rnn", "d", "os.system", preset="diffrnn.rnn.segrnn.segrnn_forecaster")
+    with pytest.raises(ValueError, match="scaling must be one of"):
+        network_spec("x", "rnn", "d", "diffrnn.rnn.segrnn.SegRNN", "diffrnn.rnn.segrnn.x", "minmax")
+
+
+def test_a_point_network_forecast_is_one_path_repeated() -> None:
+    torch.set_num_threads(1)
+    spec = MODELS["segrnn"]
+    problem = _problem(_values())
+    fitted = spec.train(problem, TINY)
+    paths = _paths(spec, fitted, problem, seed=0)  # (W, S, H, N)
+    assert (paths == paths[:, :1]).all()
+    network = fitted.network
+    history = problem.values[TEST_ENDS[0] - HORIZON - CONTEXT : TEST_ENDS[0] - HORIZON]
+    mean, std = fitted.params["mean"], fitted.params["std"]
+    with torch.no_grad():
+        point = network.predict(torch.as_tensor((history - mean) / std, dtype=torch.float32)[None])
+    np.testing.assert_allclose(paths[0, 0], point[0].double().numpy() * std + mean, rtol=1e-12)

@@ -930,17 +930,19 @@ def forecast(
 
     from diffrnn.errors import ConfigError
     from diffrnn.fileio import atomic_write_table
-    from diffrnn.forecast import MODEL_NAMES, MODELS, Forecaster
+    from diffrnn.forecast import ALIASES, MODEL_NAMES, MODELS, Forecaster
 
     started = (time.perf_counter(), time.process_time())
     target = _table_file(output, "--output")
     levels = _levels(quantiles, "--quantiles")
-    _choice(model, "--model", MODEL_NAMES)
+    if model not in ALIASES:  # an old name is taken, with a note (Forecaster.notes_)
+        _choice(model, "--model", MODEL_NAMES)
     _choice(recipe, "--recipe", ("quick", "full"))
     _choice(data_format, "--format", ("long", "wide"))
     _choice(fill, "--fill", ("error", "ffill", "interpolate", "zero"))
     for name in _names(candidates) or ():
-        _choice(name, "--candidates", tuple(MODELS))
+        if name not in ALIASES:
+            _choice(name, "--candidates", tuple(MODELS))
     if save is not None and from_dir is not None:
         raise ConfigError("--save and --from exclude each other.", "pass one of them.")
     save_dir = check.output_dir(save, "--save") if save is not None else None
@@ -1254,6 +1256,15 @@ def models(
     for name, (family, on, what) in sorted(found.items(), key=lambda kv: (kv[1][0], kv[0])):
         table.add_row(name, family, ", ".join(on), what)
     console.print(table)
+    aliases: dict[tuple[str, str], list[str]] = {}
+    for each in chosen:
+        for old, new in each.aliases.items():
+            aliases.setdefault((old, new), []).append(each.name)
+    for (old, new), on in aliases.items():
+        console.print(
+            f"deprecated: {old} on {', '.join(on)} is now {new} (the old name still works)",
+            highlight=False,
+        )
     for module, error in UNIT_IMPORT_ERRORS.items():
         err_console.print(f"warning: {module} did not import ({error})", highlight=False)
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from diffrnn.errors import CheckpointError, ConfigError, DataError
-from diffrnn.forecast_specs import MODELS, RECIPES, Fitted, Recipe, Settings
+from diffrnn.forecast_specs import ALIASES, MODELS, RECIPES, Fitted, Recipe, Settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,6 +65,18 @@ ProgressFn = Callable[[str, "float | None"], None]
 
 
 MODEL_NAMES: tuple[str, ...] = (*MODELS, AUTO)
+ACCEPTED_NAMES: tuple[str, ...] = (*MODEL_NAMES, *ALIASES)
+"""What `model=` takes: the models, "auto", and the old names of `ALIASES` (deprecated)."""
+
+
+def resolve_model(name: str) -> tuple[str, str | None]:
+    """The model `name` means now, and a deprecation note when it is an old name."""
+    if name not in ALIASES:
+        return name, None
+    new = ALIASES[name]
+    return new, (
+        f"model {name!r} is now {new!r} ({MODELS[new].description}); the old name is deprecated."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,8 +164,9 @@ class Forecaster:
 
     Args:
         model: one of `MODEL_NAMES`: a floor ("last-value", "seasonal-naive", "random-walk",
-            "linear-ar"), an RNN ("deepar", "gru", "segrnn"), "diffusion-forecaster", "timegrad", or
-            "auto" (the lowest CRPS in a rolling-origin backtest, as `compare --data`).
+            "linear-ar"), an RNN ("deepar", "deepar-gru", "segrnn"), "diffusion-forecaster",
+            "timegrad", or "auto" (the lowest CRPS in a rolling-origin backtest, as
+            `compare --data`). The old name "gru" still means "deepar-gru" (deprecated).
         horizon: H, steps to forecast.
         freq: pandas frequency alias; inferred from the timestamps when None.
         context: history C a model conditions on (default 2 H).
@@ -175,7 +188,7 @@ class Forecaster:
         backtest_: with "auto", a DataFrame of the backtest, one row per candidate.
         freq_, context_, series_ids_: as resolved on the data.
         fit_info_: steps, CPU and wall seconds of the final training and what stopped it.
-        notes_: what the loader inferred or repaired.
+        notes_: what the loader inferred or repaired, and a deprecated model name's new one.
     """
 
     def __init__(
@@ -197,10 +210,12 @@ class Forecaster:
         encoding: str | None = None,
         surface: Literal["python", "cli"] = "python",
     ) -> None:
-        if model not in MODEL_NAMES:
+        if model not in ACCEPTED_NAMES:
             raise ConfigError(
                 f"unknown model {model!r}.", f"choose one of: {', '.join(MODEL_NAMES)}."
             )
+        model, note = resolve_model(model)
+        self._renamed = [note] if note else []
         for name, value in (("horizon", horizon), ("context", context), ("max_steps", max_steps)):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}.", "")
@@ -208,11 +223,16 @@ class Forecaster:
             raise ConfigError(f"budget must be positive CPU seconds, got {budget!r}.", "")
         if recipe not in RECIPES:
             raise ConfigError(f"recipe must be one of {RECIPES}, got {recipe!r}.", "")
-        unknown = [c for c in candidates or () if c not in MODELS]
+        unknown = [c for c in candidates or () if c not in MODELS and c not in ALIASES]
         if unknown:
             raise ConfigError(
                 f"unknown candidate model(s) {unknown}.", f"choose from: {', '.join(MODELS)}."
             )
+        renamed = [resolve_model(c) for c in candidates or ()]
+        candidates = [new for new, _ in renamed]
+        self._renamed += [note for _, note in renamed if note and note not in self._renamed]
+        for note in self._renamed:
+            log.warning(note)
         self.model = model
         self.horizon = horizon
         self.freq = freq
@@ -299,7 +319,7 @@ class Forecaster:
         self.freq_ = data.freq
         self.context_ = context
         self.series_ids_ = data.series_ids
-        self.notes_ = data.notes
+        self.notes_ = (*self._renamed, *data.notes)
         self.fit_info_ = _fit_info(fitted.result, len(values))
         log.info("fitted %s on %d series x %d rows", name, values.shape[1], len(values))
         return self
@@ -625,7 +645,11 @@ class Forecaster:
                 f"{directory} holds a {meta['class']}, not a Forecaster.",
                 "load it with diffrnn.load(directory).",
             )
-        config = _checked_config(meta["config"], Path(directory) / CONFIG_NAME)
+        config = dict(meta["config"])
+        for key in ("model", "requested"):  # saved under an old name: the model it means now
+            if isinstance(config.get(key), str):
+                config[key] = resolve_model(config[key])[0]
+        config = _checked_config(config, Path(directory) / CONFIG_NAME)
         try:
             arrays = load_file(str(Path(directory) / STATE_NAME))
         except (SafetensorError, OSError, ValueError) as exc:

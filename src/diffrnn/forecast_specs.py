@@ -8,24 +8,114 @@ draws sample paths from a history.
 Each spec builds its model with the recipe the `forecast-user` unit of the same name uses
 (`diffrnn.bench.units`), so a model trained here is the one `compare --data` backtested, and
 trains it with the one training loop, `diffrnn.training.fit`.
+
+A network forecaster that implements `NetworkForecaster` (built by a preset from the problem,
+`training_data`, `loss`, `sample_paths`) needs nothing here but its line in `MODELS`:
+
+    "segrnn": network_spec("segrnn", "rnn", "SegRNN: ...", "diffrnn.rnn.segrnn.SegRNN",
+                           preset="diffrnn.rnn.segrnn.segrnn_forecaster", scaling="standard"),
+
+and that line also makes it a `forecast-user` unit (`diffrnn.bench.units.user_forecast`), so
+`compare --data` backtests it and `Forecaster(model="auto")` considers it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
     from diffrnn.data.windows import ForecastProblem
-    from diffrnn.training import FitResult
+    from diffrnn.training import FitResult, TrainConfig
 
 Recipe = Literal["quick", "full"]
 RECIPES: tuple[str, ...] = ("quick", "full")
+ScalingName = Literal["none", "standard"]
+SCALINGS: tuple[ScalingName, ...] = ("none", "standard")
+ALIASES: dict[str, str] = {"gru": "deepar-gru"}
+"""Old model names still accepted (`Forecaster(model="gru")`), each the model it now names:
+`gru` meant DeepAR with a GRU cell here and on forecast-exchange, but the point forecaster on
+forecast-etth1 (issue 18); it is `deepar-gru` now."""
+
+
+@dataclass(frozen=True)
+class NetworkRecipe:
+    """A network forecaster's preset for one problem: its config, batch size and training.
+
+    Attributes:
+        config: the model's frozen config (the network is `cls(config)`).
+        batch_size, max_steps, lr: batches of `training_data`, optimiser steps, AdamW's rate.
+        grad_clip, ema_decay, schedule, warmup_steps: as `TrainConfig` / `OptimConfig` take them
+            (defaults: theirs).
+    """
+
+    config: Any
+    batch_size: int
+    max_steps: int
+    lr: float
+    grad_clip: float | None = 1.0
+    ema_decay: float | None = None
+    schedule: Literal["constant", "cosine"] = "constant"
+    warmup_steps: int = 0
+
+    def train_config(self) -> TrainConfig:
+        """The `TrainConfig` of this recipe (budget and seed are the caller's to set)."""
+        from diffrnn.training import OptimConfig, TrainConfig
+
+        optim = OptimConfig(lr=self.lr, warmup_steps=self.warmup_steps, schedule=self.schedule)
+        if self.schedule == "cosine":
+            optim = dataclasses.replace(optim, total_steps=self.max_steps)
+        return TrainConfig(
+            max_steps=self.max_steps,
+            grad_clip=self.grad_clip,
+            ema_decay=self.ema_decay,
+            optim=optim,
+        )
+
+
+class NetworkForecaster(Protocol):
+    """What a network forecaster implements to be one line of `MODELS` (`network_spec`).
+
+    `config.history_length` (if present; else the problem's context) is the rows of past a
+    forecast reads. Built as `cls(preset(problem, size).config)` and saved with
+    `save_pretrained` (`diffrnn.modeling.PretrainedMixin`).
+    """
+
+    config: Any
+    config_class: ClassVar[type]
+
+    def training_data(self, problem: ForecastProblem) -> Any:
+        """A Dataset of `problem.train` (and its calendar) whose batches `loss` reads."""
+        ...
+
+    def loss(self, batch: Any) -> torch.Tensor:
+        """A scalar training loss of one batch."""
+        ...
+
+    def sample_paths(
+        self,
+        history: torch.Tensor,
+        calendar: torch.Tensor | None,
+        num_samples: int,
+        generator: torch.Generator | None,
+    ) -> torch.Tensor:
+        """history (B, L, N), calendar (B, C + H, F) or None -> paths (B, S, H, N); S = 1 for a
+        point forecast. The same generator state gives the same paths."""
+        ...
+
+
+Trainer = Callable[["nn.Module", Any, NetworkRecipe], "FitResult"]
+"""(network, dataset, recipe) -> `fit`'s result: how a network is trained (a `Forecaster` with its
+budget and step cap, a unit with its checkpoints)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +137,7 @@ class ModelSpec:
         scaling: how values are scaled before the model sees them (saved as JSON).
         uses_calendar: the model reads calendar features of the timestamps.
         network_class: the class of its trained network (None: a floor without one).
+        network: how `network_spec` builds, trains and samples it (None: a hand-written spec).
         train: (problem, settings) -> Fitted, on every training row of `problem`.
         history: (fitted, problem) -> rows of past a forecast reads.
         sample: (fitted, history (L, N), calendar (C + H, F) or None, horizon, S, seed)
@@ -62,6 +153,7 @@ class ModelSpec:
     train: Callable[[ForecastProblem, Settings], Fitted]
     history: Callable[[Fitted, ForecastProblem], int]
     sample: Callable[[Fitted, np.ndarray, np.ndarray | None, int, int, int], np.ndarray]
+    network: NetworkSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -317,35 +409,92 @@ def _sample_timegrad(
     return paths[0].double().numpy()
 
 
-def _train_segrnn(problem: ForecastProblem, settings: Settings) -> Fitted:
-    import dataclasses
-
-    import torch
-
-    from diffrnn.bench.units.forecasting import SEGRNN_RECIPES, segrnn_config_for
-    from diffrnn.data.windows import PastFutureWindows
-    from diffrnn.rnn.segrnn import SegRNN
-    from diffrnn.training import OptimConfig, TrainConfig
-
-    recipe = SEGRNN_RECIPES[settings.recipe]
-    train = problem.train  # (T, N)
-    mean, std = train.mean(axis=0), _positive_std(train)
-    scaled = dataclasses.replace(problem, values=(problem.values - mean) / std)
-    torch.manual_seed(settings.seed)
-    model = SegRNN(segrnn_config_for(scaled, recipe))
-    windows = PastFutureWindows(scaled.train, problem.context, problem.horizon)
-    train_config = TrainConfig(max_steps=recipe.max_steps, optim=OptimConfig(lr=recipe.lr))
-    result = _fit(model, windows, recipe.batch_size, settings, train_config)
-    return Fitted(result.model, {"mean": mean, "std": std}, settings.recipe, result)
-
-
 def _positive_std(values: np.ndarray) -> np.ndarray:
     """Per-series standard deviation of (T, N) values, 1 where a series is constant."""
     std = values.std(axis=0)
     return np.where(std > 0, std, 1.0)
 
 
-def _sample_segrnn(
+def _resolve(path: str) -> Any:
+    """The object a spec line names by its dotted path inside diffrnn."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A `NetworkForecaster` as `MODELS` uses it: its class, its preset and its scaling.
+
+    Attributes:
+        network_class: dotted path of the class (implements `NetworkForecaster`).
+        preset: dotted path of `preset(problem, size) -> NetworkRecipe`.
+        scaling: "standard": each series standardised by its training rows' mean and standard
+            deviation (kept in `Fitted.params`, undone on the paths); "none": the model scales.
+    """
+
+    network_class: str
+    preset: str
+    scaling: ScalingName = "none"
+
+    def __post_init__(self) -> None:
+        if self.scaling not in SCALINGS:
+            raise ValueError(f"scaling must be one of {SCALINGS}, got {self.scaling!r}")
+        for path in (self.network_class, self.preset):
+            if not path.startswith("diffrnn."):
+                raise ValueError(f"a network spec names objects inside diffrnn, got {path!r}")
+
+    def fit(self, problem: ForecastProblem, size: Recipe, seed: int, trainer: Trainer) -> Fitted:
+        """Build the network for `problem` (weights from `seed`) and train it on its rows."""
+        import torch
+
+        params: dict[str, np.ndarray] = {}
+        if self.scaling == "standard":
+            train = problem.train  # (T, N)
+            params = {"mean": train.mean(axis=0), "std": _positive_std(train)}
+            scaled = (problem.values - params["mean"]) / params["std"]
+            problem = dataclasses.replace(problem, values=scaled)
+        recipe = _resolve(self.preset)(problem, size)
+        torch.manual_seed(seed)
+        network = _resolve(self.network_class)(recipe.config)
+        result = trainer(network, network.training_data(problem), recipe)
+        return Fitted(result.model, params, size, result)
+
+    def paths(
+        self,
+        fitted: Fitted,
+        history: np.ndarray,
+        calendar: np.ndarray | None,
+        num_samples: int,
+        seed: int,
+    ) -> np.ndarray:
+        """Paths in the data's units: history (B, L, N), calendar (B, C + H, F) or None ->
+        (B, S, H, N), S = 1 for a point forecast."""
+        import torch
+
+        network = fitted.network
+        assert network is not None
+        mean, std = fitted.params.get("mean", 0.0), fitted.params.get("std", 1.0)
+        past = torch.as_tensor((history - mean) / std, dtype=torch.float32)  # (B, L, N)
+        feats = None if calendar is None else torch.as_tensor(calendar, dtype=torch.float32)
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            paths = network.sample_paths(past, feats, num_samples, generator)  # (B, S, H, N)
+        return paths.double().numpy() * std + mean
+
+
+def _fit_with_settings(
+    model: nn.Module, dataset: Any, recipe: NetworkRecipe, settings: Settings
+) -> FitResult:
+    return _fit(model, dataset, recipe.batch_size, settings, recipe.train_config())
+
+
+def _train_network(network: NetworkSpec, problem: ForecastProblem, settings: Settings) -> Fitted:
+    trainer = partial(_fit_with_settings, settings=settings)
+    return network.fit(problem, settings.recipe, settings.seed, trainer)
+
+
+def _sample_network(
+    network: NetworkSpec,
     fitted: Fitted,
     history: np.ndarray,
     calendar: np.ndarray | None,
@@ -353,16 +502,9 @@ def _sample_segrnn(
     num_samples: int,
     seed: int,
 ) -> np.ndarray:
-    import torch
-
-    model = fitted.network
-    assert model is not None
-    mean, std = fitted.params["mean"], fitted.params["std"]
-    past = torch.as_tensor((history[None] - mean) / std, dtype=torch.float32)  # (1, C, N)
-    with torch.no_grad():
-        forecast = model.predict(past)[0].double().numpy()  # (H, N), standardised
-    point = forecast[:horizon] * std + mean  # (H, N) in the data's units
-    return np.repeat(point[None], num_samples, axis=0)  # (S, H, N): a point forecast
+    batch = None if calendar is None else calendar[None]
+    paths = network.paths(fitted, history[None], batch, num_samples, seed)[0, :, :horizon]
+    return np.repeat(paths, num_samples, axis=0) if len(paths) == 1 else paths  # (S, H, N)
 
 
 def _network_history(fitted: Fitted, problem: ForecastProblem) -> int:
@@ -375,10 +517,44 @@ _STANDARD_SCALING = (
     "per window and series, standardised by the context's mean and standard deviation, inside "
     "the model"
 )
-_SEGRNN_SCALING = (
-    "per series, standardised by the training rows' mean and standard deviation (saved), then "
-    "per window and series, the context's last value subtracted inside the model"
-)
+_SCALING_TEXT = {
+    "standard": "per series, standardised by the training rows' mean and standard deviation "
+    "(saved)",
+    "none": "inside the model",
+}
+
+
+def network_spec(
+    name: str,
+    family: str,
+    description: str,
+    network_class: str,
+    preset: str,
+    scaling: ScalingName = "none",
+    uses_calendar: bool = False,
+) -> ModelSpec:
+    """The spec of a network forecaster implementing `NetworkForecaster`: one line of `MODELS`.
+
+    Args:
+        name, family, description: as registered on `forecast-user`.
+        network_class: dotted path of its class, e.g. "diffrnn.rnn.segrnn.SegRNN".
+        preset: dotted path of `preset(problem, size) -> NetworkRecipe`.
+        scaling: "standard" (per series on the training rows, outside the model) or "none".
+        uses_calendar: `sample_paths` reads calendar features of the context and horizon.
+    """
+    network = NetworkSpec(network_class, preset, scaling)
+    return ModelSpec(
+        name=name,
+        family=family,
+        description=description,
+        scaling=_SCALING_TEXT[scaling],
+        uses_calendar=uses_calendar,
+        network_class=network_class,
+        train=partial(_train_network, network),
+        history=_network_history,
+        sample=partial(_sample_network, network),
+        network=network,
+    )
 
 
 def _floor_spec(name: str, description: str) -> ModelSpec:
@@ -413,8 +589,8 @@ MODELS: dict[str, ModelSpec] = {
         _network_history,
         _sample_deepar,
     ),
-    "gru": ModelSpec(
-        "gru",
+    "deepar-gru": ModelSpec(
+        "deepar-gru",
         "rnn",
         "DeepAR with a GRU cell",
         _MEAN_SCALING,
@@ -435,17 +611,14 @@ MODELS: dict[str, ModelSpec] = {
         _network_history,
         _sample_diffusion,
     ),
-    "segrnn": ModelSpec(
+    "segrnn": network_spec(
         "segrnn",
         "rnn",
         "SegRNN: a GRU over segments of the context, the horizon's segments decoded in parallel "
         "(a point forecast)",
-        _SEGRNN_SCALING,
-        False,
         "diffrnn.rnn.segrnn.SegRNN",
-        _train_segrnn,
-        _network_history,
-        _sample_segrnn,
+        preset="diffrnn.rnn.segrnn.segrnn_forecaster",
+        scaling="standard",
     ),
     "timegrad": ModelSpec(
         "timegrad",

@@ -59,6 +59,21 @@ def test_options_narrow_and_override() -> None:
     assert [u.key for u in units] == [(fake.FAKE_LONG, "fake-gated", 0, QUICK.budget_s)]
 
 
+def test_gru_names_deepar_gru_on_exchange_and_the_point_forecaster_on_etth1() -> None:
+    from diffrnn.bench.registry import get_model
+
+    load_registry()
+    units = plan(QUICK, tasks=["forecast-exchange", "forecast-etth1"], models=["gru"])
+    assert [(u.task, u.model) for u in units] == [
+        ("forecast-exchange", "deepar-gru"),
+        ("forecast-etth1", "gru"),
+    ]
+    assert get_model("forecast-exchange", "gru").name == "deepar-gru"
+    assert get_model("forecast-user", "gru").name == "deepar-gru"
+    assert get_model("forecast-etth1", "gru").name == "gru"
+    assert "gru" not in TASKS["forecast-exchange"].models
+
+
 def test_budgets_make_a_ladder_of_every_unit() -> None:
     units = plan(QUICK, tasks=[fake.FAKE_TASK], models=["fake-rnn"], seeds=2, budgets=[120, 30])
     assert [u.key for u in units] == [

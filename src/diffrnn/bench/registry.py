@@ -160,6 +160,8 @@ class Task:
         anchors: published / peer numbers on the same protocol.
         needs_user_data: built from the user's file (`compare --data`); no suite runs it otherwise.
         models: model name -> entry, filled by `register_unit`.
+        aliases: old model name -> the model it now names (`register_alias`; deprecated names
+            still accepted by `get_model` and `--models`).
     """
 
     name: str
@@ -171,6 +173,20 @@ class Task:
     anchors: tuple[Anchor, ...] = ()
     needs_user_data: bool = False
     models: dict[str, ModelEntry] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def resolve(self, name: str) -> str:
+        """The model `name` names on this task: itself, or what an old name now means (with a
+        logged deprecation warning)."""
+        if name in self.models or name not in self.aliases:
+            return name
+        logger.warning(
+            "model %r on %s is now %r; the old name is deprecated.",
+            name,
+            self.name,
+            self.aliases[name],
+        )
+        return self.aliases[name]
 
 
 TASKS: dict[str, Task] = {}
@@ -201,6 +217,13 @@ def register_unit(
         return fn
 
     return decorate
+
+
+def register_alias(task: str, old: str, new: str) -> None:
+    """Accept `old` as a deprecated name of `new` (registered already) on `task`."""
+    if new not in TASKS[task].models or old in TASKS[task].models:
+        raise ValueError(f"alias {old!r} -> {new!r} on {task!r}: {new!r} must exist, {old!r} not")
+    TASKS[task].aliases[old] = new
 
 
 _LOADED = False
@@ -245,7 +268,7 @@ def get_task(name: str) -> Task:
 
 def get_model(task: str, name: str) -> ModelEntry:
     """The model `name` registered on `task`, or a ConfigError listing the known ones."""
-    entry = get_task(task).models.get(name)
+    entry = get_task(task).models.get(get_task(task).resolve(name))
     if entry is None:
         known = ", ".join(sorted(get_task(task).models)) or "(none yet)"
         raise ConfigError(f"task {task!r} has no model {name!r}.", f"choose one of: {known}.")

@@ -379,7 +379,7 @@ def plan(
             _check_budget(value, "--budgets")
     chosen = selected_tasks(tasks, user_data, user_task)
     if models:
-        known = {name for task in chosen for name in task.models}
+        known = {name for task in chosen for name in (*task.models, *task.aliases)}
         unknown = [name for name in models if name not in known]
         if unknown:
             listed = ", ".join(sorted(known)) or "(none registered yet)"
@@ -396,6 +396,8 @@ def plan(
         else:
             ladder = suite.ladder_for(task.name)
         chosen_models = models or suite.task_models.get(task.name)
+        if chosen_models:
+            chosen_models = [task.resolve(name) for name in chosen_models]
         for entry in task.models.values():
             if chosen_models and entry.name not in chosen_models:
                 continue

@@ -22,13 +22,17 @@ given state). Where the look-back is not a multiple of w, it is padded on the le
 first value; where the horizon is not, the last segment is cut.
 
 Batch: past (B, L, N) and future (B, H, N), already standardised (e.g. on the training split).
+
+As a forecaster (`diffrnn.forecast_specs`, the one line `network_spec("segrnn", ...)`): built for
+a problem by `segrnn_forecaster`, trained on `training_data`, forecasting with `sample_paths` (a
+point forecast: one path).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +40,10 @@ from torch import Tensor, nn
 
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.rnn.layers import CellType, State, check_cell, make_rnn
+
+if TYPE_CHECKING:
+    from diffrnn.data.windows import ForecastProblem, PastFutureWindows
+    from diffrnn.forecast_specs import NetworkRecipe, Recipe
 
 LossName = Literal["mse", "mae"]
 LOSSES: tuple[LossName, ...] = ("mse", "mae")
@@ -77,6 +85,11 @@ class SegRNNConfig:
             raise ValueError(f"hidden_size must be even, got {self.hidden_size}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def history_length(self) -> int:
+        """Rows of past a forecast reads: L."""
+        return self.input_length
 
     @property
     def input_segments(self) -> int:
@@ -144,6 +157,56 @@ class SegRNN(PretrainedMixin, nn.Module):
         """The config's loss of the forecast: batch past (B, L, N), future (B, H, N)."""
         error = self.predict(batch["past"]) - batch["future"]
         return error.abs().mean() if self.config.loss == "mae" else error.pow(2).mean()
+
+    def training_data(self, problem: ForecastProblem) -> PastFutureWindows:
+        """Every (L, H) window of `problem`'s training rows, as `loss` reads them."""
+        from diffrnn.data.windows import PastFutureWindows
+
+        return PastFutureWindows(problem.train, self.config.input_length, self.config.horizon)
+
+    @torch.no_grad()
+    def sample_paths(
+        self,
+        history: Tensor,
+        calendar: Tensor | None,
+        num_samples: int,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """The forecast as one path (a point forecast draws nothing): history (B, L, N) ->
+        (B, 1, H, N). `calendar`, `num_samples` and `generator` are the contract's, unused."""
+        return self.predict(history)[:, None]  # (B, 1, H, N)
+
+
+def segrnn_forecaster(problem: ForecastProblem, size: Recipe = "full") -> NetworkRecipe:
+    """SegRNN for a problem (input = its context, its horizon and series), the paper's GRU
+    and MAE loss, segments no longer than the input; trained with AdamW at a constant rate.
+
+    The paper's ETTh1 run is d = 512, batch 256, 30 epochs on a GPU; "full" is sized for minutes
+    of one CPU thread (BENCHMARKS.md, SegRNN on ETTh1).
+
+    Args:
+        problem: the series (N), context (L) and horizon (H) to build for.
+        size: "quick" (d = 32, w = 24, 60 steps) or "full" (d = 128, w = 48, 20,000 steps).
+    """
+    from diffrnn.forecast_specs import NetworkRecipe
+
+    quick = size == "quick"
+    config = SegRNNConfig(
+        input_length=problem.context,
+        horizon=problem.horizon,
+        num_series=problem.num_series,
+        segment_length=min(24 if quick else 48, problem.context),
+        cell="gru",
+        hidden_size=32 if quick else 128,
+        dropout=0.0 if quick else 0.5,
+        loss="mae",
+    )
+    return NetworkRecipe(
+        config,
+        batch_size=16 if quick else 64,
+        max_steps=60 if quick else 20_000,
+        lr=3e-3 if quick else 1e-3,
+    )
 
 
 def segrnn_etth1(horizon: int = 96, input_length: int = 720) -> SegRNNConfig:

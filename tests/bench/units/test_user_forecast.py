@@ -64,3 +64,34 @@ def test_crps_per_origin_averages_to_the_headline_crps(method: str, tmp_path: Pa
     curve = out.curves["crps_vs_origin"]
     assert curve["x"] == [0, 1, 2, 3, 4]
     assert np.mean(curve["y"]) == pytest.approx(out.metrics["crps"], rel=1e-12)
+
+
+def test_every_network_spec_is_a_forecast_user_unit() -> None:
+    from diffrnn.bench.registry import load_registry
+    from diffrnn.forecast_specs import MODELS
+
+    models = load_registry()["forecast-user"].models
+    networks = [name for name, spec in MODELS.items() if spec.network is not None]
+    assert "segrnn" in networks
+    for name in networks:
+        assert models[name].family == MODELS[name].family
+
+
+def test_segrnn_backtests_on_a_users_file_as_a_point_forecast(tmp_path: Path) -> None:
+    from diffrnn.bench.registry import get_model
+
+    stamps = pd.date_range("2024-01-01", periods=300, freq="h")
+    t = np.arange(300)
+    frame = pd.DataFrame({"ds": stamps, "a": 50 + 10 * np.sin(2 * np.pi * t / 24), "b": 3 + t})
+    frame.to_csv(tmp_path / "f.csv", index=False)
+    options = prepare_user_data(tmp_path / "f.csv", horizon=12)
+    ctx = UnitContext(seed=0, budget_s=5.0, suite="quick", out_dir=tmp_path, options=options)
+    out = get_model("forecast-user", "segrnn").run(ctx)
+    assert set(out.metrics) == {"crps", "crps_sum", "mse", "mae"}
+    assert all(np.isfinite(v) for v in out.metrics.values())
+    assert out.params > 0 and out.steps > 0
+    assert "point forecast" in " ".join(out.notes)
+    # one path per window: the CRPS of a point mass is the absolute error weighted by |y|
+    _, future = user_problem(options).test_windows()
+    weighted = out.metrics["mae"] * future.size / np.abs(future).sum()
+    assert out.metrics["crps"] == pytest.approx(weighted, rel=1e-9)

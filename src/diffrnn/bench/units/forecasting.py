@@ -8,9 +8,11 @@ context, horizon, freq), so the same code serves the vendored tasks and users' d
     point_floor_unit([problem], ctx, "linear-ar")          # mse, mae
     point_forecaster_unit([problem], ctx, cell="gru")      # one model for the longest horizon
     segrnn_unit([problem], ctx)                            # SegRNN, the same way
+    network_unit(problem, ctx, "segrnn")                   # any network_spec forecaster: paths
 
 Registered here: on forecast-exchange `last-value`, `seasonal-naive`, `random-walk`,
-`linear-ar`, `deepar` (LSTM) and DeepAR with other cells as `gru`, `mingru`, `minlstm`; on
+`linear-ar`, `deepar` (LSTM) and DeepAR with other cells as `deepar-gru` (formerly `gru`, still
+accepted), `mingru`, `minlstm`; on
 forecast-etth1 `last-value`, `linear-ar`, `lstm`, `gru`, `mingru` (point forecasters) and
 `segrnn` (Lin et al. 2023, `diffrnn.rnn.segrnn`).
 """
@@ -26,13 +28,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 import diffrnn.bench.tasks  # noqa: F401  (defines the tasks registered on below)
-from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.registry import UnitContext, UnitOutput, register_alias, register_unit
 from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 from diffrnn.data.windows import ForecastProblem, season_length
 from diffrnn.errors import DataError
 
 if TYPE_CHECKING:
-    from diffrnn.rnn.segrnn import SegRNNConfig
+    from diffrnn.forecast_specs import NetworkRecipe
 
 NUM_SAMPLES = 100  # sample paths per series and window (the task protocol)
 SAMPLE_CHUNK_PATHS = 100_000
@@ -80,40 +82,6 @@ POINT_RECIPES = {
         max_steps=3000, batch_size=32, lr=1e-3, hidden_size=64, num_layers=1, eval_stride=1
     ),
 }
-
-
-@dataclass(frozen=True)
-class SegRNNRecipe(TrainRecipe):
-    """A `TrainRecipe` and SegRNN's own sizes (`diffrnn.rnn.segrnn.SegRNNConfig`)."""
-
-    segment_length: int = 48
-    dropout: float = 0.5
-    loss: Literal["mse", "mae"] = "mae"
-    cell: Literal["rnn", "lstm", "gru", "mingru", "minlstm"] = "gru"
-
-
-SEGRNN_RECIPES = {
-    "quick": SegRNNRecipe(
-        max_steps=60,
-        batch_size=16,
-        lr=3e-3,
-        hidden_size=32,
-        num_layers=1,
-        eval_stride=16,
-        segment_length=24,
-        dropout=0.0,
-    ),
-    "full": SegRNNRecipe(
-        max_steps=20_000,
-        batch_size=64,
-        lr=1e-3,
-        hidden_size=128,
-        num_layers=1,
-        eval_stride=1,
-    ),
-}
-"""The paper's ETTh1 run is d = 512, batch 256, 30 epochs on a GPU; "full" is sized for minutes of
-one CPU thread (BENCHMARKS.md, SegRNN on ETTh1)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,6 +309,61 @@ def deepar_unit(
     )
 
 
+def network_unit(problem: ForecastProblem, ctx: UnitContext, name: str) -> UnitOutput:
+    """Any `network_spec` forecaster of `diffrnn.forecast_specs.MODELS`, trained as a
+    `Forecaster` trains it (its preset at the suite's size, its scaling) within ctx.budget_s,
+    and scored on the paths it draws from each test window's history.
+
+    Args:
+        problem: training rows and test windows (e.g. the user's backtest).
+        name: a key of `MODELS` whose spec has a `network`.
+    """
+    from diffrnn.evaluation.forecast import sample_metrics
+    from diffrnn.evaluation.timing import timed_call
+    from diffrnn.forecast_specs import MODELS
+
+    spec = MODELS[name]
+    if spec.network is None:
+        raise ValueError(f"{name!r} is not a network_spec forecaster")
+
+    def trainer(model: Any, dataset: Any, recipe: NetworkRecipe) -> Any:
+        loader = seeded_loader(dataset, recipe.batch_size, ctx.seed)
+        return train_for_unit(model, loader, ctx, recipe.train_config())
+
+    fitted = spec.network.fit(problem, ctx.recipe, ctx.seed, trainer)
+    result = fitted.result
+    assert result is not None
+    history, future = problem.test_windows(history=spec.history(fitted, problem))  # (W, L, N)
+    calendar = problem.calendar() if spec.uses_calendar else None  # (T, F) or None
+    steps = problem.context + problem.horizon
+    feats = None
+    if calendar is not None:
+        feats = np.stack([calendar[e - steps : e] for e in problem.test_ends])  # (W, C + H, F)
+    paths, wall = timed_call(
+        lambda: spec.network.paths(fitted, history, feats, NUM_SAMPLES, ctx.seed)  # type: ignore[union-attr]
+    )  # (W, S, H, N); S = 1 for a point forecast
+    paths = paths[:, :, : problem.horizon]
+    notes = [f"{result.steps} steps of the {fitted.recipe} preset; scaling: {spec.scaling}"]
+    if paths.shape[1] == 1:
+        notes.append("point forecast: CRPS of a point mass (= weighted MAE)")
+    artefacts = {}
+    if ctx.out_dir is not None:
+        artefacts["fan_chart"] = fan_chart(
+            problem, paths[-1], Path(ctx.out_dir) / "fan_chart.png", name
+        )
+    drawn = paths.shape[0] * paths.shape[1] * problem.num_series
+    return fitted_output(
+        result,
+        sample_metrics(future, paths),
+        infer_seconds_per_sample=wall / drawn,
+        throughput=drawn / wall,
+        throughput_unit="paths/s",
+        curves={"train_loss": result.train_losses, **origin_curves(problem, paths)},
+        artefacts=artefacts,
+        notes=notes,
+    )
+
+
 def fan_chart(problem: ForecastProblem, paths: np.ndarray, path: Path, title: str) -> str:
     """PNG of the last test window: history, truth, median and 50%/90% bands per series.
 
@@ -421,7 +444,8 @@ def direct_unit(
     problems: list[ForecastProblem],
     ctx: UnitContext,
     model: Any,
-    recipe: TrainRecipe,
+    recipe: NetworkRecipe,
+    eval_stride: int,
     description: str,
 ) -> UnitOutput:
     """Train one direct forecaster (`model.predict(past (B, C, N)) -> (B, H, N)`, `model.loss`
@@ -431,7 +455,8 @@ def direct_unit(
     Args:
         problems: one per horizon, all with the same series, training rows and context.
         model: built for the longest horizon of `problems` (seeded by the caller).
-        recipe: batch size, learning rate, step cap and test-window stride.
+        recipe: batch size, learning rate and step cap (`recipe.config` is `model`'s).
+        eval_stride: every how many test windows are scored (1 = all).
         description: what the model is, for the notes.
     """
     import torch
@@ -439,7 +464,6 @@ def direct_unit(
     from diffrnn.data.windows import PastFutureWindows
     from diffrnn.evaluation.forecast import mae, mse
     from diffrnn.evaluation.timing import timed_call
-    from diffrnn.training import OptimConfig, TrainConfig
 
     longest = max(problems, key=lambda p: p.horizon)
     loader = seeded_loader(
@@ -447,8 +471,7 @@ def direct_unit(
         recipe.batch_size,
         ctx.seed,
     )
-    train = TrainConfig(max_steps=recipe.max_steps, optim=OptimConfig(lr=recipe.lr))
-    result = train_for_unit(model, loader, ctx, train)
+    result = train_for_unit(model, loader, ctx, recipe.train_config())
 
     @torch.no_grad()
     def predict(past: np.ndarray) -> np.ndarray:
@@ -461,7 +484,7 @@ def direct_unit(
     by_horizon: dict[str, dict[str, float]] = {}
     infer_s, forecasts = 0.0, 0
     for problem in problems:
-        past, future = _subset(problem, recipe.eval_stride).test_windows()
+        past, future = _subset(problem, eval_stride).test_windows()
         forecast, wall = timed_call(lambda past=past: predict(past))
         forecast = forecast[:, : problem.horizon]  # the first h of the longest horizon's outputs
         infer_s += wall
@@ -477,7 +500,7 @@ def direct_unit(
         throughput=forecasts / infer_s,
         throughput_unit="windows/s",
         notes=[
-            *_point_notes(by_horizon, recipe.eval_stride),
+            *_point_notes(by_horizon, eval_stride),
             f"{description}: one model for horizon {longest.horizon}, input {longest.context}, "
             f"{result.steps} steps of batch {recipe.batch_size}",
         ],
@@ -490,57 +513,47 @@ def point_forecaster_unit(
     """The direct RNN point forecaster with `cell`, trained and scored by `direct_unit`."""
     import torch
 
+    from diffrnn.forecast_specs import NetworkRecipe
     from diffrnn.rnn.point_forecaster import PointForecaster, PointForecasterConfig
 
     recipe = POINT_RECIPES[ctx.recipe]
     longest = max(problems, key=lambda p: p.horizon)
-    torch.manual_seed(ctx.seed)
-    model = PointForecaster(
-        PointForecasterConfig(
-            input_length=longest.context,
-            horizon=longest.horizon,
-            num_series=longest.num_series,
-            cell=cell,  # type: ignore[arg-type]
-            hidden_size=recipe.hidden_size,
-            num_layers=recipe.num_layers,
-        )
-    )
-    return direct_unit(problems, ctx, model, recipe, f"{cell} point forecaster")
-
-
-def segrnn_config_for(problem: ForecastProblem, recipe: SegRNNRecipe) -> SegRNNConfig:
-    """SegRNN for a problem: the recipe's sizes, segments no longer than the context."""
-    from diffrnn.rnn.segrnn import SegRNNConfig
-
-    return SegRNNConfig(
-        input_length=problem.context,
-        horizon=problem.horizon,
-        num_series=problem.num_series,
-        segment_length=min(recipe.segment_length, problem.context),
-        cell=recipe.cell,
+    config = PointForecasterConfig(
+        input_length=longest.context,
+        horizon=longest.horizon,
+        num_series=longest.num_series,
+        cell=cell,  # type: ignore[arg-type]
         hidden_size=recipe.hidden_size,
-        dropout=recipe.dropout,
-        loss=recipe.loss,
+        num_layers=recipe.num_layers,
+    )
+    torch.manual_seed(ctx.seed)
+    model = PointForecaster(config)
+    training = NetworkRecipe(config, recipe.batch_size, recipe.max_steps, recipe.lr)
+    return direct_unit(
+        problems, ctx, model, training, recipe.eval_stride, f"{cell} point forecaster"
     )
 
 
 def segrnn_unit(
-    problems: list[ForecastProblem], ctx: UnitContext, recipe: SegRNNRecipe | None = None
+    problems: list[ForecastProblem], ctx: UnitContext, recipe: NetworkRecipe | None = None
 ) -> UnitOutput:
-    """SegRNN (`diffrnn.rnn.segrnn`) with `recipe` (default: the suite's), trained and scored
-    by `direct_unit`."""
+    """SegRNN (`diffrnn.rnn.segrnn`) with `recipe` (default: `segrnn_forecaster`'s for the
+    longest horizon at the suite's size), trained and scored by `direct_unit`; test windows
+    strided as the point forecasters'."""
     import torch
 
-    from diffrnn.rnn.segrnn import SegRNN
+    from diffrnn.rnn.segrnn import SegRNN, segrnn_forecaster
 
-    recipe = ctx.preset(SEGRNN_RECIPES) if recipe is None else recipe
-    config = segrnn_config_for(max(problems, key=lambda p: p.horizon), recipe)
+    if recipe is None:
+        recipe = segrnn_forecaster(max(problems, key=lambda p: p.horizon), ctx.recipe)
+    config = recipe.config
     torch.manual_seed(ctx.seed)
     description = (
         f"SegRNN ({config.cell}, d = {config.hidden_size}, segments of {config.segment_length}, "
         f"{config.loss} loss)"
     )
-    return direct_unit(problems, ctx, SegRNN(config), recipe, description)
+    stride = POINT_RECIPES[ctx.recipe].eval_stride
+    return direct_unit(problems, ctx, SegRNN(config), recipe, stride, description)
 
 
 def _point_metrics(by_horizon: dict[str, dict[str, float]]) -> dict[str, object]:
@@ -595,13 +608,14 @@ for _floor in ("last-value", "seasonal-naive", "random-walk", "linear-ar"):
     )
 for _name, _cell in (
     ("deepar", "lstm"),
-    ("gru", "gru"),
+    ("deepar-gru", "gru"),
     ("mingru", "mingru"),
     ("minlstm", "minlstm"),
 ):
     register_unit(
         "forecast-exchange", _name, "rnn", f"DeepAR, {_cell} cell, Student-t, 100 ancestral paths"
     )(partial(exchange_deepar, cell=_cell))
+register_alias("forecast-exchange", "gru", "deepar-gru")  # forecast-etth1's gru: point forecaster
 for _floor in ("last-value", "linear-ar"):
     register_unit("forecast-etth1", _floor, "baseline", f"{_floor} point floor")(
         partial(etth1_floor, method=_floor)
