@@ -3,6 +3,7 @@ absence is one line naming `pip install 'diffrnn[audio]'`."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import diffrnn
 from diffrnn.cli import main
 from diffrnn.data import audio, spectrograms, user_audio
 from diffrnn.errors import ConfigError
@@ -36,6 +38,21 @@ def _two_classes(root: Path) -> Path:
         for k in range(2):
             (root / label / f"s{k}_{label}.wav").write_bytes(b"RIFF")
     return root
+
+
+def test_the_audio_packages_are_imported_only_through_import_audio() -> None:
+    """No `import librosa` / `from soundfile import ...` anywhere in the package: at module level
+    it would load them for every task, in a function it would bypass the one-line error."""
+    found = []
+    for path in sorted(Path(diffrnn.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [
+                f"{path.name}:{node.lineno}" for n in names if n.split(".")[0] in AUDIO_PACKAGES
+            ]
+    assert found == []
 
 
 @pytest.mark.parametrize("call", sorted(CALLS))
@@ -72,6 +89,7 @@ WITHOUT_AUDIO = """
 import importlib.metadata as metadata
 import sys
 
+import diffrnn
 import diffrnn
 from diffrnn.cli import main
 
