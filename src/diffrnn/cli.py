@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.exceptions import TyperException
 
 from diffrnn import __version__
@@ -1297,7 +1298,9 @@ def main(argv: list[str] | None = None) -> None:
     except Interrupted as stop:
         _stopped(stop.signum, stop.run_dir)
     except DiffrnnError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escaped: a fix such as "pip install 'diffrnn[audio]'" is text, not Rich markup
+        message = escape(str(exc))
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_USER_ERROR)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

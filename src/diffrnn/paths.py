@@ -84,7 +84,10 @@ def resolve(value: str | os.PathLike[str], option: str) -> Path:
         resolved = Path(text).resolve(strict=False)
         if resolved.is_symlink():  # still a link after resolving: it loops or cannot be read
             raise OSError(errno.ELOOP, "symlink loop")
-        resolved.exists()
+        # stat, not exists(): Python 3.13 resolves `loop/x` to itself, and its exists() is False
+        # on any error; a path still to be created has its ancestors checked where it is used
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            resolved.stat()
     except (RuntimeError, OSError) as exc:  # RuntimeError: Python 3.11's symlink loop
         loop = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
         why = "is a symlink loop" if loop else f"cannot be used ({exc.strerror or exc})"

@@ -3,18 +3,25 @@
 Features are time-major `(frames, coefficients)` so a recurrent model reads them as a sequence.
 Frames: 25 ms windows (200 samples) every 10 ms (80 samples), FFT size 256, `center=True`
 (librosa's default), so a waveform of n samples gives 1 + n // 80 frames.
+
+librosa and soundfile are the optional `audio` extra (`pip install 'diffrnn[audio]'`): every
+module imports them through `import_audio`, inside the functions that need them, so that
+`import diffrnn` and the tasks without sound never load them.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Literal
 
 import numpy as np
 
 from diffrnn.data import registry
+from diffrnn.errors import ConfigError
 
 SAMPLE_RATE = 8000
 N_FFT = 256
@@ -24,6 +31,25 @@ N_MELS = 40
 N_MFCC = 13
 LOG_MEL_FLOOR = 1e-6  # added to the mel power before the log (silence -> log(1e-6) = -13.8)
 OFFICIAL_TEST_TAKES = range(5)  # takes 0-4 of every speaker/digit are the official test set
+
+
+AUDIO_EXTRA_FIX = "pip install 'diffrnn[audio]'"
+"""The fix a missing audio package's error names."""
+
+
+def import_audio(name: Literal["librosa", "soundfile"]) -> ModuleType:
+    """`librosa` or `soundfile`, the optional audio extra, imported where it is first needed.
+
+    Raises:
+        ConfigError: the package is not installed (or fails to import); the fix names the extra.
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"audio tasks and audio data need {name}, which cannot be imported here ({exc}).",
+            AUDIO_EXTRA_FIX,
+        ) from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,7 +88,7 @@ def _parse_name(name: str) -> tuple[int, str, int]:
 
 def load_fsdd() -> FSDD:
     """All 3,000 FSDD recordings (each checked against the vendored SHA256SUMS), sorted by name."""
-    import soundfile
+    soundfile = import_audio("soundfile")
 
     paths = sorted((p for p in registry.verify("fsdd") if p.suffix == ".wav"), key=lambda p: p.name)
     waveforms, meta, names = [], [], []
@@ -101,7 +127,7 @@ def log_mel(waveform: np.ndarray, n_mels: int = N_MELS, n_frames: int | None = N
         n_mels: mel bands between 0 Hz and 4 kHz.
         n_frames: pad with silence or truncate to this many frames (None: 1 + n_samples // 80).
     """
-    import librosa
+    librosa = import_audio("librosa")
 
     mel = librosa.feature.melspectrogram(
         y=_fit_frames(waveform.astype(np.float32), n_frames),
@@ -123,7 +149,7 @@ def mfcc(waveform: np.ndarray, n_mfcc: int = N_MFCC, n_frames: int | None = None
         n_mfcc: coefficients kept.
         n_frames: pad with silence or truncate to this many frames (None: 1 + n_samples // 80).
     """
-    import librosa
+    librosa = import_audio("librosa")
 
     coefficients = librosa.feature.mfcc(
         y=_fit_frames(waveform.astype(np.float32), n_frames),

@@ -29,6 +29,7 @@ from diffrnn.data.audio import (
     SAMPLE_RATE,
     WIN_LENGTH,
     _fit_frames,
+    import_audio,
 )
 from diffrnn.fileio import atomic_write_bytes
 
@@ -57,7 +58,7 @@ def log_mel_batch(
     Returns:
         (N, n_mels, n_frames) float32 natural-log mel power.
     """
-    import librosa
+    librosa = import_audio("librosa")
 
     batch = np.stack([_fit_frames(np.asarray(w, np.float32), n_frames) for w in waveforms])
     stft = librosa.stft(batch, n_fft=N_FFT, hop_length=HOP_LENGTH, win_length=WIN_LENGTH)
@@ -143,7 +144,7 @@ def log_mel_to_audio(log_mels: np.ndarray, n_iter: int = GRIFFIN_LIM_ITERS) -> n
     Returns:
         (N, (n_frames - 1) * 80) float32 waveforms at 8 kHz.
     """
-    import librosa
+    librosa = import_audio("librosa")
 
     mel = np.maximum(np.exp(log_mels.astype(np.float64)) - LOG_MEL_FLOOR, 0.0)
     # `mel_to_audio`'s two steps, with Griffin-Lim's random starting phases seeded: unseeded
@@ -167,7 +168,7 @@ def write_wav(path: str | Path, waveform: np.ndarray, sample_rate: int = SAMPLE_
     The file is encoded in memory and replaced atomically: a full disk or a kill leaves the
     previous file at `path` whole (a `StorageError` says so), never a truncated WAV.
     """
-    import soundfile
+    soundfile = import_audio("soundfile")
 
     peak = float(np.max(np.abs(waveform))) if waveform.size else 0.0
     if peak > 1.0:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diffrnn.data.audio import SAMPLE_RATE
+from diffrnn.data.audio import SAMPLE_RATE, import_audio
 from diffrnn.data.user_kinds import AUDIO_SUFFIXES, list_files
 from diffrnn.errors import DataError
 
@@ -53,7 +53,7 @@ class AudioSurvey:
 
 
 def _info(path: Path) -> tuple[int, int]:
-    import soundfile
+    soundfile = import_audio("soundfile")
 
     try:
         info = soundfile.info(str(path))
@@ -128,7 +128,7 @@ def survey_audio(root: Path) -> AudioSurvey:
 
 def read_audio(survey: AudioSurvey) -> list[np.ndarray]:
     """Every recording as mono float32 at SAMPLE_RATE, read and resampled one at a time."""
-    import soundfile
+    soundfile = import_audio("soundfile")
     from scipy.signal import resample_poly
 
     waves = []

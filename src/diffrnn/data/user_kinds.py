@@ -13,6 +13,7 @@ with nothing of the kind in it. Every refusal is a `DataError` naming the path a
 
 from __future__ import annotations
 
+import errno
 import os
 from collections import Counter
 from pathlib import Path
@@ -66,6 +67,8 @@ def _name_ok(path: Path, root: Path) -> None:
 def _inside(path: Path, root: Path) -> None:
     try:
         target = path.resolve()
+        if target.is_symlink():  # still a link after resolving: Python 3.13's symlink loop
+            raise OSError(errno.ELOOP, "symlink loop")
     except (RuntimeError, OSError) as exc:  # RuntimeError: Python 3.11's symlink loop
         raise DataError(
             f"{path} is a symlink that loops or cannot be followed ({exc}).",
