@@ -1,8 +1,8 @@
-"""The generative contract (`diffrnn.generative`), checked on every generator of the library at a
-tiny size: `sample(num_samples, generator=...)` returns the documented shape, the same generator
-gives the same samples whatever the global RNG and the train/eval mode, another seed gives other
-samples, `generator=None` is the global RNG, a saved and loaded model samples exactly as before,
-and the loss on a batch made of the samples is finite."""
+"""The generative contract (`diffrnn.generative`), checked on every generator of the library at
+its smallest preset: `sample(num_samples, generator=...)` returns the documented shape, the same
+generator gives the same samples whatever the global RNG and the train/eval mode, another seed
+gives other samples, `generator=None` is the global RNG, a saved and loaded model samples exactly
+as before, and the loss on a batch made of the samples is finite."""
 
 from __future__ import annotations
 
@@ -16,31 +16,19 @@ import torch
 from torch import nn
 
 import diffrnn
-from diffrnn.diffusion.audio import spectrogram_diffusion_tiny
-from diffrnn.diffusion.denoisers_1d import ConvDenoiser1dConfig
-from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
-from diffrnn.diffusion.masked import MDLM, MDLMConfig
-from diffrnn.diffusion.ts_generator import WindowDiffusion, WindowDiffusionConfig
-from diffrnn.diffusion.unet import UNet, UNetConfig
+from diffrnn.diffusion.audio import SpectrogramDiffusion, spectrogram_diffusion
+from diffrnn.diffusion.gaussian import GaussianDiffusion
+from diffrnn.diffusion.masked import MDLM, mdlm
+from diffrnn.diffusion.ts_generator import WindowDiffusion, window_diffusion
+from diffrnn.diffusion.unet import ddpm_digits
 from diffrnn.errors import ConfigError
-from diffrnn.rnn.ar_generator import ARGenerator, ARGeneratorConfig
-from diffrnn.rnn.char_lm import char_lm_tiny
-from diffrnn.rnn.pixel_ar import pixel_tiny
-from diffrnn.rnn.spectrogram_gru import spectrogram_gru_tiny
+from diffrnn.rnn.ar_generator import ARGenerator, ar_generator
+from diffrnn.rnn.char_lm import CharLM, char_lm
+from diffrnn.rnn.pixel_ar import PixelAR, pixel_lstm
+from diffrnn.rnn.spectrogram_gru import SpectrogramGRU, spectrogram_gru
 
 N = 3  # samples per draw
-V = 9  # vocabulary of the tiny language models
-
-
-def _digits_ddpm(num_classes: int | None) -> GaussianDiffusion:
-    """The digits DDPM (U-Net on (1, 8, 8) images) at a tiny width and T."""
-    return GaussianDiffusion.around(
-        UNet,
-        UNetConfig(block_out_channels=(8, 16), attention=(False, True), num_classes=num_classes),
-        process=GaussianProcessConfig(num_timesteps=50),
-        num_classes=num_classes,
-        cond_drop_prob=0.1 if num_classes else 0.0,
-    )
+V = 9  # vocabulary of the small language models
 
 
 def _labelled(samples: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -50,8 +38,8 @@ def _labelled(samples: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 @dataclass(frozen=True)
 class Case:
-    """A generator at a tiny size: how to build it, the options its draws take, the shape and
-    dtype of `N` samples, and the training batch made of samples."""
+    """A generator at its smallest preset: how to build it, the options its draws take, the
+    shape and dtype of `N` samples, and the training batch made of samples."""
 
     build: Callable[[], nn.Module]
     shape: tuple[int, ...]
@@ -61,50 +49,56 @@ class Case:
 
 
 CASES = {
-    "ddpm": Case(lambda: _digits_ddpm(None), (N, 1, 8, 8), options={"steps": 3}),
+    "ddpm": Case(
+        lambda: GaussianDiffusion(ddpm_digits("quick")), (N, 1, 8, 8), options={"steps": 3}
+    ),
     "ddpm-conditional": Case(
-        lambda: _digits_ddpm(10),
+        lambda: GaussianDiffusion(ddpm_digits("quick", conditional=True)),
         (N, 1, 8, 8),
         options={"steps": 3, "guidance_scale": 2.0},
         batch=_labelled,
     ),
     "diffusion-generator": Case(
-        lambda: WindowDiffusion(
-            WindowDiffusionConfig(
-                ConvDenoiser1dConfig(num_series=3, horizon=6, hidden=8, layers=2, dilation_cycle=2)
-            )
-        ),
+        lambda: WindowDiffusion(window_diffusion("quick", num_series=3, length=6)),
         (N, 6, 3),
         options={"steps": 3},
     ),
     "gru-generator": Case(
-        lambda: ARGenerator(ARGeneratorConfig(num_series=3, length=6, hidden_size=8)), (N, 6, 3)
+        lambda: ARGenerator(ar_generator("quick", num_series=3, length=6)), (N, 6, 3)
     ),
     "audio-diffusion": Case(
-        spectrogram_diffusion_tiny, (N, 40, 64), options={"steps": 3}, batch=_labelled
+        lambda: SpectrogramDiffusion(spectrogram_diffusion("quick")),
+        (N, 40, 64),
+        options={"steps": 3},
+        batch=_labelled,
     ),
-    "audio-gru": Case(spectrogram_gru_tiny, (N, 40, 64), batch=_labelled),
-    "pixel-lstm": Case(pixel_tiny, (N, 8, 8), torch.int64, batch=_labelled),
+    "audio-gru": Case(
+        lambda: SpectrogramGRU(spectrogram_gru("quick")), (N, 40, 64), batch=_labelled
+    ),
+    "pixel-lstm": Case(
+        lambda: PixelAR(pixel_lstm("tiny")), (N, 8, 8), torch.int64, batch=_labelled
+    ),
     "pixel-gru-conditional": Case(
-        lambda: pixel_tiny("gru", conditional=True), (N, 8, 8), torch.int64, batch=_labelled
+        lambda: PixelAR(pixel_lstm("tiny", "gru", conditional=True)),
+        (N, 8, 8),
+        torch.int64,
+        batch=_labelled,
     ),
     "char-lstm": Case(
-        lambda: char_lm_tiny(vocab_size=V),
+        lambda: CharLM(char_lm("quick", vocab_size=V)),
         (N, 10),
         torch.int64,
         options={"length": 10},
         batch=lambda tokens: {"tokens": tokens, "reset": torch.tensor(True)},
     ),
     "mdlm-bigru": Case(
-        lambda: MDLM(MDLMConfig(vocab_size=V, seq_len=12, denoiser="bigru", d_model=16)),
-        (N, 12),
+        lambda: MDLM(mdlm("quick", "bigru", vocab_size=V)),
+        (N, 64),
         torch.int64,
+        options={"steps": 8},
     ),
     "mdlm-transformer": Case(
-        lambda: MDLM(MDLMConfig(vocab_size=V, seq_len=12, d_model=16, n_layers=1, n_heads=2)),
-        (N, 12),
-        torch.int64,
-        options={"steps": 4},
+        lambda: MDLM(mdlm("quick", vocab_size=V)), (N, 64), torch.int64, options={"steps": 4}
     ),
 }
 
