@@ -154,10 +154,7 @@ def generate_windows(
     result = fit(network, loader, None, config)  # type: ignore[arg-type]
     trained = result.model
     generator = torch.Generator().manual_seed(seed)
-    if model == "diffusion-generator":
-        drawn = trained.generate(n, generator=generator)  # type: ignore[operator]
-    else:
-        drawn = trained.sample(n, generator=generator).clamp(0.0, 1.0)  # type: ignore[operator]
+    drawn = trained.sample(n, generator=generator).clamp(0.0, 1.0)  # type: ignore[operator]
     synthetic = drawn.double().numpy()  # (n, L, N) in [0, 1]
     if progress is not None:
         progress(f"scoring against {len(real)} held-out windows", None)

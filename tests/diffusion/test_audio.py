@@ -48,12 +48,12 @@ def model() -> SpectrogramDiffusion:
 
 def test_sampling_contract_shape_seed_and_labels(model: SpectrogramDiffusion) -> None:
     digits = torch.tensor([0, 3, 3, 9])
-    a = model.sample(digits, generator=torch.Generator().manual_seed(1), steps=5)
-    b = model.sample(digits, generator=torch.Generator().manual_seed(1), steps=5)
+    a = model.sample(4, labels=digits, generator=torch.Generator().manual_seed(1), steps=5)
+    b = model.sample(4, labels=digits, generator=torch.Generator().manual_seed(1), steps=5)
     assert a.shape == (4, 8, 12)
     assert torch.equal(a, b)
     other = model.sample(
-        torch.tensor([5, 5, 5, 5]), generator=torch.Generator().manual_seed(1), steps=5
+        4, labels=torch.tensor([5, 5, 5, 5]), generator=torch.Generator().manual_seed(1), steps=5
     )
     assert not torch.allclose(a, other)
     assert a.abs().max() <= 1.0 + 1e-5  # DPM-Solver++ thresholds x_0 to the data range
@@ -61,8 +61,9 @@ def test_sampling_contract_shape_seed_and_labels(model: SpectrogramDiffusion) ->
 
 def test_guidance_one_is_plain_conditional_sampling(model: SpectrogramDiffusion) -> None:
     digits = torch.tensor([2, 4])
-    plain = model.sample(digits, torch.Generator().manual_seed(0), steps=4, guidance_scale=1.0)
-    guided = model.sample(digits, torch.Generator().manual_seed(0), steps=4, guidance_scale=3.0)
+    g = torch.Generator
+    plain = model.sample(2, labels=digits, generator=g().manual_seed(0), steps=4, guidance_scale=1)
+    guided = model.sample(2, labels=digits, generator=g().manual_seed(0), steps=4, guidance_scale=3)
     assert not torch.allclose(plain, guided)
 
 
@@ -79,6 +80,6 @@ def test_loss_trains_and_the_model_saves_with_its_range(tmp_path) -> None:  # ty
     assert loaded.log_mel_range.tolist() == model.log_mel_range.tolist()
     g = torch.Generator
     assert torch.equal(
-        loaded.sample(torch.tensor([1]), g().manual_seed(0), steps=3),
-        model.eval().sample(torch.tensor([1]), g().manual_seed(0), steps=3),
+        loaded.sample(1, labels=torch.tensor([1]), generator=g().manual_seed(0), steps=3),
+        model.sample(1, labels=torch.tensor([1]), generator=g().manual_seed(0), steps=3),
     )

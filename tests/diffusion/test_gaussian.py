@@ -10,6 +10,7 @@ from diffusers import DDPMScheduler
 from torch.utils.data import DataLoader, TensorDataset
 
 import diffrnn
+from diffrnn.diffusion.audio import SpectrogramDenoiser, SpectrogramDenoiserConfig
 from diffrnn.diffusion.denoisers import ResidualMLP, ResidualMLPConfig
 from diffrnn.diffusion.gaussian import (
     GaussianDiffusion,
@@ -123,6 +124,28 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     assert type(loaded) is GaussianDiffusion and loaded.config == model.config
     x, t = torch.randn(5, 2), torch.tensor([0, 3, 50, 70, 99])
     torch.testing.assert_close(loaded(x, t), model(x, t), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "dpmsolver++"])
+def test_sample_method_is_the_sampler_on_the_denoisers_shape(sampler: str) -> None:
+    torch.manual_seed(0)
+    model = _mlp_diffusion(num_classes=3).eval()
+    labels = torch.tensor([2, 0, 1, 1])
+    g = torch.Generator
+    by_method = model.sample(4, generator=g().manual_seed(1), sampler=sampler, steps=5, cond=labels)
+    by_function = sample(model, (4, 2), sampler, 5, g().manual_seed(1), labels)
+    assert torch.equal(by_method, by_function)
+    balanced = model.sample(4, generator=g().manual_seed(1), sampler=sampler, steps=5)
+    by_function = sample(model, (4, 2), sampler, 5, g().manual_seed(1), torch.tensor([0, 1, 2, 0]))
+    assert torch.equal(balanced, by_function)
+
+
+def test_sample_method_needs_a_denoiser_that_knows_its_shape() -> None:
+    # a spectrogram denoiser takes clips of any length: the caller gives the shape
+    denoiser = SpectrogramDenoiserConfig(n_mels=4, channels=8, layers=1, embed_dim=8)
+    model = GaussianDiffusion.around(SpectrogramDenoiser, denoiser, num_classes=10)
+    with pytest.raises(ConfigError, match="shape of one sample"):
+        model.sample(2)
 
 
 def test_tiny_model_overfits_two_points() -> None:

@@ -29,8 +29,8 @@ def _model() -> WindowDiffusion:
 @pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpmsolver++"])
 def test_samples_stay_in_the_data_range(sampler: str) -> None:
     model = _model()
-    x = model.generate(6, sampler=sampler, steps=5, generator=torch.Generator().manual_seed(0))
-    y = model.generate(6, sampler=sampler, steps=5, generator=torch.Generator().manual_seed(0))
+    x = model.sample(6, sampler=sampler, steps=5, generator=torch.Generator().manual_seed(0))
+    y = model.sample(6, sampler=sampler, steps=5, generator=torch.Generator().manual_seed(0))
     assert x.shape == (6, 8, 3) and torch.equal(x, y)
     assert x.min() >= 0.0 and x.max() <= 1.0
 
@@ -56,6 +56,6 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     loaded = WindowDiffusion.from_pretrained(tmp_path / "w")
     g = torch.Generator
     assert torch.equal(
-        loaded.generate(2, steps=3, generator=g().manual_seed(1)),
-        model.generate(2, steps=3, generator=g().manual_seed(1)),
+        loaded.sample(2, steps=3, generator=g().manual_seed(1)),
+        model.sample(2, steps=3, generator=g().manual_seed(1)),
     )

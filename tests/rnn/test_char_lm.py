@@ -95,14 +95,26 @@ def test_sampling_contract() -> None:
     model = CharLM(char_lm("quick", "mingru", vocab_size=9))
     prompt = torch.randint(0, 9, (3, 4))
     a = model.sample(
-        prompt, 12, temperature=0.8, top_k=3, generator=torch.Generator().manual_seed(1)
+        3,
+        length=12,
+        prompt=prompt,
+        temperature=0.8,
+        top_k=3,
+        generator=torch.Generator().manual_seed(1),
     )
     b = model.sample(
-        prompt, 12, temperature=0.8, top_k=3, generator=torch.Generator().manual_seed(1)
+        3,
+        length=12,
+        prompt=prompt,
+        temperature=0.8,
+        top_k=3,
+        generator=torch.Generator().manual_seed(1),
     )
     assert a.shape == (3, 12) and a.dtype == torch.long
     assert torch.equal(a, b)
-    greedy = model.sample(prompt, 5, top_k=1, generator=torch.Generator().manual_seed(2))
+    greedy = model.sample(
+        3, length=5, prompt=prompt, top_k=1, generator=torch.Generator().manual_seed(2)
+    )
     logits, _ = model(prompt)
     assert torch.equal(greedy[:, 0], logits[:, -1].argmax(-1))  # top-1 is argmax decoding
 

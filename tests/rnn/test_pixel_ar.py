@@ -67,12 +67,17 @@ def test_overfits_one_batch() -> None:
 def test_sampling_contract() -> None:
     model = PixelAR(pixel_lstm("tiny", "mingru", conditional=True))
     labels = torch.tensor([0, 3, 9])
-    a = model.sample(3, labels, generator=torch.Generator().manual_seed(4))
-    b = model.sample(3, labels, generator=torch.Generator().manual_seed(4))
+    a = model.sample(3, labels=labels, generator=torch.Generator().manual_seed(4))
+    b = model.sample(3, labels=labels, generator=torch.Generator().manual_seed(4))
     assert a.shape == (3, 8, 8) and a.dtype == torch.long
     assert torch.equal(a, b) and int(a.min()) >= 0 and int(a.max()) <= 16
-    with pytest.raises(ValueError, match="needs labels"):
-        model.sample(2)
+    balanced = model.sample(3, generator=torch.Generator().manual_seed(4))  # labels 0, 1, 2
+    given = model.sample(3, labels=torch.arange(3), generator=torch.Generator().manual_seed(4))
+    assert torch.equal(balanced, given)
+    with pytest.raises(ValueError, match="labels must be a \\(3,\\)"):
+        model.sample(3, labels=torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="labels must lie in \\[0, 10\\)"):
+        model.sample(2, labels=torch.tensor([0, 10]))
 
 
 def test_save_load_round_trip(tmp_path) -> None:

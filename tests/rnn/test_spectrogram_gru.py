@@ -47,17 +47,21 @@ def test_log_prob_is_causal_in_the_frames() -> None:
 def test_sampling_contract_shape_seed_and_labels() -> None:
     model = _model()
     digits = torch.tensor([0, 3, 3, 9])
-    a = model.sample(digits, generator=torch.Generator().manual_seed(1))
-    b = model.sample(digits, generator=torch.Generator().manual_seed(1))
+    a = model.sample(4, labels=digits, generator=torch.Generator().manual_seed(1))
+    b = model.sample(4, labels=digits, generator=torch.Generator().manual_seed(1))
     assert a.shape == (4, 6, 10)
     assert torch.equal(a, b)
-    other = model.sample(torch.tensor([5, 5, 5, 5]), generator=torch.Generator().manual_seed(1))
+    other = model.sample(
+        4, labels=torch.tensor([5, 5, 5, 5]), generator=torch.Generator().manual_seed(1)
+    )
     assert not torch.allclose(a, other)
 
 
 def test_zero_temperature_single_gaussian_follows_the_mean() -> None:
     model = _model(k=1)
-    x = model.sample(torch.tensor([4]), generator=torch.Generator().manual_seed(0), temperature=0)
+    x = model.sample(
+        1, labels=torch.tensor([4]), generator=torch.Generator().manual_seed(0), temperature=0
+    )
     # with sigma scaled to 0 each frame is the predicted mean given the frames before it
     previous = torch.nn.functional.pad(x.transpose(1, 2)[:, :-1], (0, 0, 1, 0))
     h, _ = model.rnn(model._inputs(previous, torch.tensor([4])))
@@ -73,6 +77,6 @@ def test_save_and_load_keep_the_range(tmp_path) -> None:  # type: ignore[no-unty
     assert loaded.log_mel_range.tolist() == pytest.approx([-13.8, 2.5])
     g = torch.Generator
     assert torch.equal(
-        loaded.sample(torch.tensor([2]), g().manual_seed(0)),
-        model.sample(torch.tensor([2]), g().manual_seed(0)),
+        loaded.sample(1, labels=torch.tensor([2]), generator=g().manual_seed(0)),
+        model.sample(1, labels=torch.tensor([2]), generator=g().manual_seed(0)),
     )

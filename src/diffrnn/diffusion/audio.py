@@ -2,7 +2,7 @@
 guidance, sampled by any of the shared diffusers samplers.
 
     model = SpectrogramDiffusion(spectrogram_diffusion("full"))
-    x = model.sample(torch.tensor([7, 7]), steps=50, generator=g)   # (2, n_mels, n_frames)
+    x = model.sample(2, labels=torch.tensor([7, 7]), steps=50, generator=g)  # (2, n_mels, n_frames)
 
 The denoiser reads a spectrogram as a sequence of frames whose channels are the mel bands and
 stacks DiffWave's residual blocks over it (Kong et al. 2021, Fig. 2: a dilated convolution, the
@@ -30,6 +30,7 @@ from diffrnn.diffusion.gaussian import (
     GaussianProcessConfig,
 )
 from diffrnn.diffusion.sampling import sample as run_sampler
+from diffrnn.generative import class_labels, sample_method
 from diffrnn.modeling import PretrainedMixin, config_to_dict
 from diffrnn.presets import Size, pick
 
@@ -145,33 +146,40 @@ class SpectrogramDiffusion(PretrainedMixin, nn.Module):
         """The diffusion loss (with label dropout) on `(x0, digits)`; a scalar."""
         return self.diffusion.loss(batch)
 
-    @torch.no_grad()
+    @sample_method
     def sample(
         self,
-        digits: torch.Tensor,
+        num_samples: int,
+        *,
         generator: torch.Generator | None = None,
+        labels: torch.Tensor | None = None,
         steps: int | None = None,
         sampler: str | None = None,
         guidance_scale: float | None = None,
     ) -> torch.Tensor:
-        """Spectrograms of the given digits.
+        """Spectrograms of spoken digits (the generative contract, `diffrnn.generative`).
 
         Args:
-            digits: (B,) labels in [0, num_classes).
-            generator: seeds the noise.
+            num_samples: B.
+            generator: seeds the noise (None: the global RNG).
+            labels: (B,) digits in [0, num_classes) (None: balanced digits 0, 1, ..., 9, 0, ...).
             steps, sampler, guidance_scale: override the config's defaults.
 
         Returns:
             (B, n_mels, n_frames) in the [-1, 1] scale.
         """
         c = self.config
+        device = self.log_mel_range.device
+        cond = None  # an unconditional model ignores labels
+        if c.diffusion.num_classes is not None:
+            cond = class_labels(num_samples, labels, c.diffusion.num_classes, device).to(device)
         return run_sampler(
             self.diffusion,
-            (digits.shape[0], c.n_mels, c.n_frames),
+            (num_samples, c.n_mels, c.n_frames),
             sampler=sampler or c.sampler,
             steps=steps or c.steps,
             generator=generator,
-            cond=digits.to(self.log_mel_range.device),
+            cond=cond,
             guidance_scale=c.guidance_scale if guidance_scale is None else guidance_scale,
         )
 

@@ -76,6 +76,11 @@ class ResidualMLP(nn.Module):
         self.out_norm = nn.LayerNorm(hidden)
         self.out = nn.Linear(hidden, config.dim)
 
+    @property
+    def sample_shape(self) -> tuple[int]:
+        """(D,) of one vector, for `GaussianDiffusion.sample`."""
+        return (self.config.dim,)
+
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor:
         """x_t: (B, D), t: (B,) timesteps, cond: (B,) labels or (B, C) vector -> (B, D)."""
         from diffusers.models.embeddings import get_timestep_embedding

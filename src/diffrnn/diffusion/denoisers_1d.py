@@ -88,6 +88,11 @@ class ConvDenoiser1d(nn.Module):
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
+    @property
+    def sample_shape(self) -> tuple[int, int]:
+        """(H, N) of one window, for `GaussianDiffusion.sample`."""
+        return (self.config.horizon, self.config.num_series)
+
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor:
         """x_t: (B, H, N), t: (B,) timesteps, cond: (B, C, N) context or None -> (B, H, N)."""
         from diffusers.models.embeddings import get_timestep_embedding

@@ -13,8 +13,9 @@ of Nichol & Dhariwal 2021), so training and the diffusers samplers share one sch
 
 `GaussianProcess` holds the schedule and the maths; `GaussianDiffusion` wraps any denoiser
 `eps_model(x_t, t, cond)` into a trainable, saveable model (`loss(batch)`), with label dropout to
-a null class for classifier-free guidance (Ho & Salimans 2022). Sampling lives in
-`diffrnn.diffusion.sampling`.
+a null class for classifier-free guidance (Ho & Salimans 2022), and draws samples by the
+library's contract (`sample(num_samples, generator=...)`, `diffrnn.generative`); the samplers
+themselves live in `diffrnn.diffusion.sampling`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import torch
 from torch import nn
 
 from diffrnn.errors import ConfigError
+from diffrnn.generative import class_labels, sample_method
 from diffrnn.modeling import PretrainedMixin, config_from_dict, config_to_dict, resolve_class
 
 Schedule = Literal["linear", "cosine"]
@@ -246,7 +248,8 @@ class GaussianDiffusion(PretrainedMixin, nn.Module):
 
     Batches are `x0` or `(x0,)` (unconditional) or `(x0, cond)`; x0 (B, ...) in the data scale
     (for images [-1, 1]). Train with `diffrnn.training.fit` (EMA via `TrainConfig(ema_decay=...)`),
-    sample with `diffrnn.diffusion.sampling.sample(model, shape, ...)`.
+    sample with `model.sample(num_samples, generator=...)` when the denoiser declares its
+    `sample_shape`, else with `diffrnn.diffusion.sampling.sample(model, shape, ...)`.
     """
 
     config_class = GaussianDiffusionConfig
@@ -301,6 +304,55 @@ class GaussianDiffusion(PretrainedMixin, nn.Module):
                 "guidance needs a class-conditional model.", "train with num_classes set."
             )
         return torch.full_like(cond, self.config.num_classes)
+
+    @sample_method
+    def sample(
+        self,
+        num_samples: int,
+        *,
+        generator: torch.Generator | None = None,
+        sampler: str = "ddpm",
+        steps: int | None = None,
+        cond: Any = None,
+        guidance_scale: float = 1.0,
+        options: dict[str, Any] | None = None,
+    ) -> torch.Tensor:
+        """Draw samples with a diffusers sampler (`diffrnn.diffusion.sampling.sample`).
+
+        Args:
+            num_samples: B.
+            generator: seeds the initial noise and any stochastic step (None: the global RNG).
+            sampler: "ddpm", "ddim", "dpmsolver++", "sde-dpmsolver++" or a scheduler class name.
+            steps: denoising steps (None: the training T).
+            cond: what the denoiser is conditioned on; for a class-conditional model (B,) labels
+                in [0, num_classes), None giving balanced labels 0, 1, ..., 0, 1, ...
+            guidance_scale: classifier-free guidance weight (1.0: none).
+            options: arguments of the scheduler or of its step, by name.
+
+        Returns:
+            (B, *denoiser.sample_shape) samples in the data scale, e.g. (B, 1, 8, 8) in [-1, 1].
+        """
+        from diffrnn.diffusion.sampling import sample
+
+        shape = getattr(self.denoiser, "sample_shape", None)
+        if shape is None:
+            raise ConfigError(
+                f"{type(self.denoiser).__name__} does not say the shape of one sample.",
+                "call diffrnn.diffusion.sampling.sample(model, shape, ...) with the shape.",
+            )
+        if self.config.num_classes is not None:
+            device = self.process.betas.device
+            cond = class_labels(num_samples, cond, self.config.num_classes, device)
+        return sample(
+            self,
+            (num_samples, *shape),
+            sampler,
+            steps,
+            generator,
+            cond,
+            guidance_scale,
+            options=options,
+        )
 
     def loss(self, batch: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
         """The diffusion training loss on one batch (a scalar)."""

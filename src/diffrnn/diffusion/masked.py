@@ -37,6 +37,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from diffrnn.generative import sample_method
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
 
@@ -233,38 +234,47 @@ class MDLM(PretrainedMixin, nn.Module):
         z = mask_tokens(x, (i / steps).to(x.device), self.mask_id, generator)
         return (steps / i).to(x.device) * self._masked_nll(x, z)
 
-    @torch.no_grad()
+    @sample_method
     def sample(
         self,
-        n: int,
-        steps: int,
+        num_samples: int,
+        *,
         generator: torch.Generator | None = None,
+        steps: int | None = None,
         seq_len: int | None = None,
     ) -> torch.Tensor:
-        """Ancestral sampling by iterative unmasking (MDLM eq. 7) with `steps` uniform steps.
+        """Ancestral sampling by iterative unmasking (MDLM eq. 7) with `steps` uniform steps
+        (the generative contract, `diffrnn.generative`).
 
         The denoiser is not time-conditioned, so its output is reused while no token changes.
 
         Args:
-            n: number of sequences.
-            steps: number of reverse steps (1 reveals every token at once).
+            num_samples: B.
+            generator: seeds the reveals and the drawn tokens (None: the global RNG).
+            steps: number of reverse steps (1 reveals every token at once; None: L, as many as
+                tokens).
+            seq_len: L (None: the config's `seq_len`).
+
         Returns:
-            (n, L) int64 tokens in [0, V), no mask left.
+            (B, L) int64 tokens in [0, V), no mask left.
         """
+        length = seq_len or self.config.seq_len
+        steps = length if steps is None else steps
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
-        length = seq_len or self.config.seq_len
         device = self.codepoints.device
-        z = torch.full((n, length), self.mask_id, dtype=torch.int64, device=device)  # (n, L)
+        z = torch.full(
+            (num_samples, length), self.mask_id, dtype=torch.int64, device=device
+        )  # (B, L)
         probs: torch.Tensor | None = None
         for i in range(steps, 0, -1):
             t, s = i / steps, (i - 1) / steps
             if probs is None:
-                probs = self.log_probs(z).exp()  # (n, L, V)
+                probs = self.log_probs(z).exp()  # (B, L, V)
             a_t, a_s = alpha(torch.tensor(t)), alpha(torch.tensor(s))
             reveal_p = float((a_s - a_t) / (1.0 - a_t))
-            u = torch.rand((n, length), generator=generator, device=device)
-            reveal = (z == self.mask_id) & (u < reveal_p)  # (n, L)
+            u = torch.rand((num_samples, length), generator=generator, device=device)
+            reveal = (z == self.mask_id) & (u < reveal_p)  # (B, L)
             if reveal.any():
                 drawn = torch.multinomial(probs[reveal], 1, generator=generator)  # (R, 1)
                 z = z.masked_scatter(reveal, drawn.squeeze(-1))

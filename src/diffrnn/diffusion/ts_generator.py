@@ -15,8 +15,8 @@ from torch import nn
 
 from diffrnn.diffusion.denoisers_1d import ConvDenoiser1d, ConvDenoiser1dConfig
 from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
-from diffrnn.diffusion.sampling import sample
 from diffrnn.diffusion.sdedit import denoise, posterior_mean
+from diffrnn.generative import sample_method
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
 
@@ -31,7 +31,7 @@ class WindowDiffusionConfig:
     """Args:
     denoiser: the 1-D denoiser with `context=0`; `horizon` is the window length T.
     process: noise schedule and target (data_range 1: samples are clipped to [-1, 1]).
-    sampler: diffusers sampler of `generate`.
+    sampler: default diffusers sampler of `sample`.
     sampler_steps: its number of steps.
     """
 
@@ -67,24 +67,31 @@ class WindowDiffusion(PretrainedMixin, nn.Module):
         x = batch[0] if isinstance(batch, (tuple, list)) else batch  # (B, T, D)
         return self.diffusion.loss(2.0 * x - 1.0)
 
-    @torch.no_grad()
-    def generate(
+    @sample_method
+    def sample(
         self,
-        n: int,
+        num_samples: int,
+        *,
+        generator: torch.Generator | None = None,
         sampler: str | None = None,
         steps: int | None = None,
-        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """n windows in [0, 1]: (n, T, D)."""
-        self.eval()
-        shape = (n, self.config.denoiser.horizon, self.config.denoiser.num_series)
-        x = sample(
-            self.diffusion,
-            shape,
+        """Draw windows (the library's generative contract, `diffrnn.generative`).
+
+        Args:
+            num_samples: B.
+            generator: seeds the noise (None: the global RNG).
+            sampler, steps: override the config's `sampler` and `sampler_steps`.
+
+        Returns:
+            (B, T, D) windows in [0, 1].
+        """
+        x = self.diffusion.sample(
+            num_samples,
+            generator=generator,
             sampler=sampler or self.config.sampler,
             steps=steps or self.config.sampler_steps,
-            generator=generator,
-        )
+        )  # (B, T, D) in [-1, 1]
         return ((x + 1.0) / 2.0).clamp(0.0, 1.0)
 
     @torch.no_grad()

@@ -71,6 +71,11 @@ class UNet(nn.Module):
             num_class_embeds=None if config.num_classes is None else config.num_classes + 1,
         )
 
+    @property
+    def sample_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one image, for `GaussianDiffusion.sample`."""
+        return (self.config.channels, self.config.sample_size, self.config.sample_size)
+
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor:
         """x_t: (B, C, H, W), t: (B,), cond: (B,) labels or None -> (B, C, H, W)."""
         return self.net(x_t, t, class_labels=cond).sample

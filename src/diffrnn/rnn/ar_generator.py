@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from diffrnn.generative import sample_method
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
 from diffrnn.rnn.layers import CellType, check_cell, make_rnn
@@ -80,17 +81,25 @@ class ARGenerator(PretrainedMixin, nn.Module):
         x = batch[0] if isinstance(batch, (tuple, list)) else batch  # (B, T, D)
         return -self.log_likelihood(x).mean() / x[0].numel()
 
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Ancestral sampling of n windows: (n, T, D)."""
+    @sample_method
+    def sample(self, num_samples: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Ancestral sampling of windows (the generative contract, `diffrnn.generative`).
+
+        Args:
+            num_samples: B.
+            generator: seeds the Gaussian noise of every step (None: the global RNG).
+
+        Returns:
+            (B, T, D) windows, unbounded (the Gaussians' support).
+        """
         d = self.config.num_series
         device = self.head.weight.device
-        x_prev = torch.zeros(n, d, device=device)
-        start = torch.ones(n, 1, device=device)
+        x_prev = torch.zeros(num_samples, d, device=device)
+        start = torch.ones(num_samples, 1, device=device)
         state = None
         steps = []
         for _ in range(self.config.length):
-            h, state = self.rnn.step(torch.cat([x_prev, start], dim=-1), state)  # (n, H)
+            h, state = self.rnn.step(torch.cat([x_prev, start], dim=-1), state)  # (B, H)
             mean, std = self._gaussian(h)
             noise = torch.randn(mean.shape, generator=generator).to(device)
             x_prev = mean + std * noise

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from diffrnn.data.tbptt import TBPTTChunks
-from diffrnn.errors import CheckpointError
+from diffrnn.errors import CheckpointError, ConfigError
+from diffrnn.generative import sample_method
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
 from diffrnn.rnn.layers import CellType, State, check_cell, make_rnn
@@ -194,31 +195,45 @@ class CharLM(PretrainedMixin, nn.Module):
         self.train(was_training)
         return total / blocks.numel()
 
-    @torch.no_grad()
+    @sample_method
     def sample(
         self,
-        prompt: Tensor,
+        num_samples: int,
+        *,
         length: int,
+        generator: torch.Generator | None = None,
+        prompt: Tensor | None = None,
         temperature: float = 1.0,
         top_k: int | None = None,
-        generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Continue `prompt` by `length` characters.
+        """Draw `length` characters after a prompt (the generative contract, `diffrnn.generative`).
 
         Args:
-            prompt: (B, P) long, P >= 1.
+            num_samples: B.
             length: characters to draw.
+            generator: seeds every character's draw (None: the global RNG).
+            prompt: (P,) or (B, P) long, P >= 1, the text each sample continues (a (P,) prompt
+                is shared by all); None: token 0 (the newline of Tiny Shakespeare's sorted
+                vocabulary, so every sample starts a line).
             temperature: divides the logits (lower: more conservative).
             top_k: keep only the k most likely characters at each step (None: all).
-            generator: source of randomness (same generator state -> same samples).
 
         Returns:
-            (B, length) long.
+            (B, length) long, the prompt left out.
         """
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
-        was_training = self.training
-        self.eval()
+        device = self.head.weight.device
+        if prompt is None:
+            prompt = torch.zeros(num_samples, 1, dtype=torch.long, device=device)
+        elif prompt.ndim == 1:
+            prompt = prompt.expand(num_samples, -1)  # (B, P)
+        if prompt.ndim != 2 or prompt.shape[0] != num_samples or prompt.shape[1] < 1:
+            raise ConfigError(
+                f"prompt must be (P,) or ({num_samples}, P) with P >= 1, "
+                f"got {tuple(prompt.shape)}.",
+                "pass one prompt for all samples or one row per sample.",
+            )
         logits, state = self(prompt)  # (B, P, V)
         last = logits[:, -1]  # (B, V)
         drawn = []
@@ -231,7 +246,6 @@ class CharLM(PretrainedMixin, nn.Module):
             drawn.append(token)
             h, state = self.rnn.step(self.embed(token[:, 0]), state)  # (B, H)
             last = self.head(h)
-        self.train(was_training)
         return torch.cat(drawn, dim=1)
 
 

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from diffrnn.generative import class_labels, sample_method
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
 from diffrnn.rnn.layers import CellType, check_cell, make_rnn
@@ -120,40 +121,41 @@ class PixelAR(PretrainedMixin, nn.Module):
         self.train(was_training)
         return float(nats) / math.log(2)
 
-    @torch.no_grad()
+    @sample_method
     def sample(
         self,
-        n: int,
+        num_samples: int,
+        *,
+        generator: torch.Generator | None = None,
         labels: Tensor | None = None,
         temperature: float = 1.0,
-        generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Draw `n` images pixel by pixel.
+        """Draw images pixel by pixel (the generative contract, `diffrnn.generative`).
 
         Args:
-            n: number of images.
-            labels: (n,) long class labels (required when conditional, else ignored).
+            num_samples: B.
+            generator: seeds every pixel's draw (None: the global RNG).
+            labels: (B,) long class labels of a conditional model (None: balanced labels
+                0, 1, ..., 9, 0, ...); ignored by an unconditional one.
             temperature: divides the logits.
-            generator: source of randomness.
 
         Returns:
-            (n, 8, 8) long levels.
+            (B, *shape) long levels, (B, 8, 8) for the digits.
         """
-        was_training = self.training
-        self.eval()
         device = self.head.weight.device
-        previous = torch.full((n,), self.config.levels, dtype=torch.long, device=device)
+        if self.config.conditional:
+            labels = class_labels(num_samples, labels, self.config.n_classes, device)
+        previous = torch.full((num_samples,), self.config.levels, dtype=torch.long, device=device)
         state = None
         pixels = []
         for t in range(self.config.num_pixels):
             position = torch.tensor([t], device=device)
-            x = self._inputs(previous[:, None], position, labels)[:, 0]  # (n, E)
-            h, state = self.rnn.step(x, state)  # (n, H)
-            probs = F.softmax(self.head(h) / temperature, dim=-1)  # (n, levels)
+            x = self._inputs(previous[:, None], position, labels)[:, 0]  # (B, E)
+            h, state = self.rnn.step(x, state)  # (B, H)
+            probs = F.softmax(self.head(h) / temperature, dim=-1)  # (B, levels)
             previous = torch.multinomial(probs, 1, generator=generator)[:, 0]
             pixels.append(previous)
-        self.train(was_training)
-        return torch.stack(pixels, dim=1).reshape(n, *self.config.shape)
+        return torch.stack(pixels, dim=1).reshape(num_samples, *self.config.shape)
 
 
 def pixel_lstm(

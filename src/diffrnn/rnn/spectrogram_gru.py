@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from diffrnn.generative import class_labels, sample_method
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
 from diffrnn.rnn.layers import CellType, check_cell, make_rnn
@@ -124,18 +125,21 @@ class SpectrogramGRU(PretrainedMixin, nn.Module):
         x, digits = batch
         return -self.log_prob(x, digits).mean() / (x.shape[1] * x.shape[2])
 
-    @torch.no_grad()
+    @sample_method
     def sample(
         self,
-        digits: torch.Tensor,
+        num_samples: int,
+        *,
         generator: torch.Generator | None = None,
+        labels: torch.Tensor | None = None,
         temperature: float | None = None,
     ) -> torch.Tensor:
-        """Spectrograms of the given digits, one frame at a time.
+        """Spectrograms one frame at a time (the generative contract, `diffrnn.generative`).
 
         Args:
-            digits: (B,) labels.
-            generator: seeds the component choices and the Gaussian noise.
+            num_samples: B.
+            generator: seeds the component choices and the Gaussian noise (None: the global RNG).
+            labels: (B,) digits to say (None: balanced digits 0, 1, ..., 9, 0, ...).
             temperature: scale of the standard deviations (None: the config's).
 
         Returns:
@@ -144,10 +148,9 @@ class SpectrogramGRU(PretrainedMixin, nn.Module):
         c = self.config
         tau = c.temperature if temperature is None else temperature
         device = self.log_mel_range.device
-        digits = digits.to(device)
-        b = digits.shape[0]
+        digits = class_labels(num_samples, labels, c.num_classes, device).to(device)
         label = self.label_embed(digits)  # (B, E)
-        frame = torch.zeros(b, c.n_mels, device=device)
+        frame = torch.zeros(num_samples, c.n_mels, device=device)
         state = None
         frames = []
         for _ in range(c.n_frames):
@@ -156,7 +159,7 @@ class SpectrogramGRU(PretrainedMixin, nn.Module):
             component = torch.multinomial(F.softmax(logits, -1), 1, generator=generator)  # (B, 1)
             pick = component[:, :, None].expand(-1, 1, c.n_mels)  # (B, 1, D)
             mu, sigma = mean.gather(1, pick)[:, 0], log_scale.gather(1, pick)[:, 0].exp()
-            noise = torch.randn(b, c.n_mels, generator=generator).to(device)
+            noise = torch.randn(num_samples, c.n_mels, generator=generator).to(device)
             frame = mu + tau * sigma * noise  # (B, D)
             frames.append(frame)
         return torch.stack(frames, dim=2)  # (B, D, T)

@@ -297,7 +297,9 @@ def generated_audio(
     low, high = model.log_mel_range.tolist()
     generator = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
-    x = model.sample(torch.from_numpy(digits), generator=generator, **sample_kwargs)
+    x = model.sample(
+        len(digits), generator=generator, labels=torch.from_numpy(digits), **sample_kwargs
+    )
     sample_s = time.perf_counter() - start
     log_mels = MelScaling(low, high).denormalise(x.cpu().numpy())
     start = time.perf_counter()

@@ -171,7 +171,6 @@ def test_bound(model: Any, evaluation: Evaluation, conditional: bool) -> tuple[A
 def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     import torch
 
-    from diffrnn.diffusion.sampling import sample
     from diffrnn.evaluation import digit_samples as scoring
     from diffrnn.evaluation.digits_classifier import digits_classifier
     from diffrnn.evaluation.timing import seconds_per_call
@@ -194,13 +193,12 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     for sampler, steps in evaluation.samplers:
         key = f"{sampler}-{steps}"
         generator = torch.Generator().manual_seed(ctx.seed)
-        x = sample(model, (n, 1, 8, 8), sampler, steps, generator, labels, guidance)
+        options = {"sampler": sampler, "steps": steps, "guidance_scale": guidance}
+        x = model.sample(n, generator=generator, cond=labels, **options)
 
-        def draw_probe(sampler: str = sampler, steps: int = steps) -> Any:
+        def draw_probe(options: dict[str, Any] = options) -> Any:
             generator = torch.Generator().manual_seed(ctx.seed)
-            return sample(
-                model, (probe, 1, 8, 8), sampler, steps, generator, probe_labels, guidance
-            )
+            return model.sample(probe, generator=generator, cond=probe_labels, **options)
 
         seconds[key] = seconds_per_call(draw_probe, warmup=0) / probe  # warmed by the batch
         fd[key] = scoring.fd_to_held_out(x, ctx.seed)

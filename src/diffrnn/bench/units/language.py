@@ -126,8 +126,9 @@ def _char_rnn(
     n_chars = ctx.preset(SAMPLE_CHARS)
     drawn, wall = timed_call(
         lambda: model.sample(
-            prompt_ids,
-            n_chars,
+            1,
+            length=n_chars,
+            prompt=prompt_ids,
             temperature=0.8,
             generator=torch.Generator().manual_seed(ctx.seed),
         )

@@ -92,7 +92,6 @@ def ddpm_user_images(ctx: UnitContext) -> UnitOutput:
     import torch
 
     from diffrnn.diffusion.likelihood import variational_bound
-    from diffrnn.diffusion.sampling import sample
     from diffrnn.evaluation.timing import seconds_per_call
 
     data = user_images(ctx.options)
@@ -102,12 +101,14 @@ def ddpm_user_images(ctx: UnitContext) -> UnitOutput:
     model, result = _train(ctx, recipe, images=data.unit_scale(data.train))
     sampler, steps = evaluation.samplers[0]
     n = evaluation.samples
-    x = sample(model, (n, *shape), sampler, steps, torch.Generator().manual_seed(ctx.seed))
+    x = model.sample(
+        n, generator=torch.Generator().manual_seed(ctx.seed), sampler=sampler, steps=steps
+    )  # (n, C, S, S)
     probe = min(n, TIMING_IMAGES)
 
     def draw_probe() -> Any:
         generator = torch.Generator().manual_seed(ctx.seed)
-        return sample(model, (probe, *shape), sampler, steps, generator)
+        return model.sample(probe, generator=generator, sampler=sampler, steps=steps)
 
     seconds = seconds_per_call(draw_probe, warmup=0) / probe
     metrics, notes = _scores(data, x, ctx.seed)
