@@ -650,7 +650,7 @@ def ladder_lines(
     """Each learned family's best model among those run at several budgets (best at its top
     rung, class-conditional models left out as in claim C1), as a `plots.Ladder`: mean training
     CPU seconds and mean ± std of the primary metric over seeds at each budget."""
-    from diffrnn.bench.plots import Ladder
+    from diffrnn.plots import Ladder
 
     sign = 1.0 if task.lower_is_better else -1.0
     lines = []
@@ -679,7 +679,7 @@ def ladder_lines(
 def _ladder_plot(
     task: TaskInfo, ladders: dict[str, list[Rung]], results: dict[str, ModelResult], run_dir: Path
 ) -> list[Block]:
-    from diffrnn.bench import plots
+    from diffrnn import plots
 
     lines = ladder_lines(task, ladders, results)
     if not lines or task.long_range:
@@ -710,7 +710,7 @@ def _file_name(text: str) -> str:
 
 
 def _task_plots(task: TaskInfo, order: list[ModelResult], run_dir: Path) -> list[Block]:
-    from diffrnn.bench import plots
+    from diffrnn import plots
 
     folder = run_dir / PLOTS_DIR
     blocks: list[Block] = []

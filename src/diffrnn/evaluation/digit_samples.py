@@ -98,21 +98,8 @@ def memorisation_share(samples: torch.Tensor) -> float:
 
 
 def save_digit_grid(samples: torch.Tensor, path: str | Path, columns: int = 8) -> Path:
-    """Write the first `columns**2` samples (B, 1, 8, 8) in [-1, 1] as one PNG grid."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Write the first `columns**2` samples (B, 1, 8, 8) in [-1, 1], snapped, as one PNG grid."""
+    from diffrnn.plots import image_grid
 
     images = snap(samples[: columns * columns])[:, 0]  # (n, 8, 8)
-    rows = -(-images.shape[0] // columns)
-    tiles = torch.full((rows * columns, 10, 10), -1.0)  # 1-pixel blank border around each
-    tiles[: images.shape[0], 1:9, 1:9] = images
-    grid = tiles.reshape(rows, columns, 10, 10).transpose(1, 2).reshape(rows * 10, columns * 10)
-    fig, ax = plt.subplots(figsize=(columns / 2, rows / 2), dpi=100)
-    ax.imshow(grid.numpy(), cmap="gray_r", vmin=-1, vmax=1, interpolation="nearest")
-    ax.set_axis_off()
-    path = Path(path)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return image_grid(images.numpy(), Path(path), columns)
