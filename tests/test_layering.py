@@ -2,8 +2,8 @@
 
 Every `import` in src/diffrnn (top level, inside functions, under TYPE_CHECKING) is parsed with
 `ast`; a module may import from its own layer and the layers to its left, never to its right.
-The shared leaves (errors, file I/O, paths, plots, save/load) sit below every layer and import
-only each other. A new top-level module has to be placed in `LAYER_OF` before the test passes.
+The shared leaves (errors, file I/O, paths, plots, save/load, preset sizes) sit below every layer
+and import only each other. A new top-level module has to be placed in `LAYER_OF` first.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ LAYER_OF = {
     "paths": "leaf",
     "plots": "leaf",
     "modeling": "leaf",  # save/load of any model (safetensors + JSON config)
+    "presets": "leaf",  # preset sizes, picked by every model file
     "data": "data",
     "rnn": "models",
     "diffusion": "models",
