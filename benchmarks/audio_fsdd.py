@@ -56,8 +56,8 @@ def main() -> None:
 
     from torch.utils.data import DataLoader, TensorDataset
 
-    from diffrnn.bench.units.audio import audio_bench, build_generator, generated_audio
-    from diffrnn.evaluation.audio import score_audio
+    from diffrnn.bench.units.audio import audio_bench, build_generator
+    from diffrnn.evaluation.audio import generated_audio, score_audio
     from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
 
     args.cache.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ import argparse
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from diffrnn.evaluation.noisy_inputs import NOISE_FRACTIONS, noisy_data
+from diffrnn.data.noisy_inputs import NOISE_FRACTIONS, noisy_data
 from diffrnn.evaluation.psnr import psnr
 from diffrnn.rnn.denoiser import RNNDenoiser, RNNDenoiserConfig
 from diffrnn.training import OptimConfig, TrainConfig, fit

@@ -46,10 +46,9 @@ def main() -> None:
             values = curve["y"] if isinstance(curve, dict) else curve  # the harness stores {x, y}
             by_length[(record["task"], int(length))].setdefault(record["model"], {})[stage] = values
     print("task        T     cell      first/last gradient norm: init   trained")
-    import matplotlib
+    from diffrnn.plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     for (task, length), cells in sorted(by_length.items()):
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -63,8 +62,7 @@ def main() -> None:
         ax.set_title(f"{task}, T = {length}")
         ax.legend()
         path = args.run_dir / f"grad_vs_lag_{task}_T{length}.png"
-        fig.savefig(path, dpi=90, bbox_inches="tight")
-        plt.close(fig)
+        save_png(fig, path, dpi=90, layout=False, bbox_inches="tight")
         print(f"  -> {path}")
 
 

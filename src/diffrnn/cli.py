@@ -208,22 +208,22 @@ def sample(
 ) -> None:
     """Generate one spoken digit as an 8 kHz WAV (log-mel generator + Griffin-Lim)."""
     from diffrnn.bench.train import check_seed
-    from diffrnn.bench.units.audio import GENERATORS
     from diffrnn.errors import ConfigError
+    from diffrnn.spoken_digits import check_name
 
     if task != "audio-fsdd":
         raise ConfigError(f"sample supports --task audio-fsdd, got {task!r}.")
-    if model not in GENERATORS:
-        raise ConfigError(f"--model must be one of {', '.join(GENERATORS)}, got {model!r}.")
+    check_name(model)
     check_seed(seed)
     wav = check.output_file(output, "--output")  # checked before any training
     saved = check.input_dir(from_dir, "--from") if from_dir is not None else None
     import numpy as np
 
     import diffrnn
-    from diffrnn.bench.units.audio import check_generator, generated_audio, quick_generator
     from diffrnn.data.audio import SAMPLE_RATE
     from diffrnn.data.spectrograms import write_wav
+    from diffrnn.evaluation.audio import generated_audio
+    from diffrnn.spoken_digits import check_generator, quick_generator
 
     if saved is None:
         console.print(

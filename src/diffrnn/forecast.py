@@ -548,7 +548,7 @@ class Forecaster:
         Returns:
             The paths written.
         """
-        from diffrnn.bench.plots import forecast_fan_chart
+        from diffrnn.plots import forecast_fan_chart
 
         self._check_fitted()
         history = self.history_frame(rows=max(3 * self.horizon, 2 * self.context_))

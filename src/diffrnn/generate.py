@@ -3,7 +3,7 @@ TimeGAN protocol against windows it never saw.
 
 The rows the series all cover are split in time: the first `1 - HELD_OUT` train the generator,
 the last `HELD_OUT` give the real windows it is scored against. Every value is min-max scaled per
-series with the training rows' statistics (TimeGAN's scaling; `diffrnn.evaluation.timegan`),
+series with the training rows' statistics (TimeGAN's scaling; `diffrnn.data.windows.MinMax`),
 the generator (`diffusion-generator`: the window diffusion of `generate-etth1`; `gru`: the
 autoregressive GRU) is trained on every `length`-step training window, and its windows are
 mapped back to the data's units. Scores (`diffrnn.evaluation.timegan`, post-hoc networks at
@@ -115,13 +115,8 @@ def generate_windows(
 
     from diffrnn.bench.unit_training import seeded_loader
     from diffrnn.bench.units.generation import SCORING
-    from diffrnn.data.windows import forecast_windows
-    from diffrnn.evaluation.timegan import (
-        MINMAX_EPS,
-        MinMax,
-        discriminative_score,
-        predictive_score,
-    )
+    from diffrnn.data.windows import MINMAX_EPS, MinMax, forecast_windows
+    from diffrnn.evaluation.timegan import discriminative_score, predictive_score
     from diffrnn.forecast import common_block
     from diffrnn.training import fit
     from diffrnn.training.overrides import TrainOverrides

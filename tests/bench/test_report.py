@@ -14,7 +14,6 @@ from claim_records import ENOUGH, designed_run
 
 from diffrnn.bench import report as report_module
 from diffrnn.bench.aggregate import ModelResult, TaskInfo
-from diffrnn.bench.plots import Point, pareto_front
 from diffrnn.bench.report import ASPECTS, write_report
 from diffrnn.bench.rules import NOT_EVIDENCE, evidence_budgets
 from diffrnn.bench.verdicts import fmt_seconds, pairwise_wins, rank_verdict, speed_verdict
@@ -153,12 +152,6 @@ def test_rank_and_speed_verdicts() -> None:
         speed_verdict(times, "per sample")
         == "rnn fastest (0.01 s per sample); diffusion 40x slower"
     )
-
-
-def test_pareto_front_keeps_points_nothing_beats() -> None:
-    pts = [Point("a", "rnn", 1.0, 0.5), Point("b", "rnn", 2.0, 0.6), Point("c", "rnn", 3.0, 0.2)]
-    assert [p.model for p in pareto_front(pts, lower_is_better=True)] == ["a", "c"]
-    assert [p.model for p in pareto_front(pts, lower_is_better=False)] == ["a", "b"]
 
 
 def _sections(md: str) -> list[str]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from diffrnn.data.images import load_digits
+from diffrnn.data.images import levels_to_unit, load_digits, unit_to_levels
 
 
 def test_digits_shapes_levels_and_split() -> None:
@@ -25,3 +26,11 @@ def test_digits_split_is_fixed() -> None:
     first, second = load_digits(), load_digits()
     np.testing.assert_array_equal(first.test, second.test)
     assert first.test[:5].tolist() == second.test[:5].tolist()
+
+
+def test_levels_map_to_the_unit_interval_and_back() -> None:
+    levels = levels_to_unit(torch.arange(17))  # (17,)
+    assert levels[0] == -1.0 and levels[-1] == 1.0 and levels[8] == 0.0
+    torch.testing.assert_close(levels[1] - levels[0], torch.tensor(2 / 16))
+    assert torch.equal(unit_to_levels(levels + 0.03), torch.arange(17))
+    assert torch.equal(unit_to_levels(torch.tensor([-3.0, 3.0])), torch.tensor([0, 16]))

@@ -1,10 +1,16 @@
-"""Forecasting loaders: shapes and splits equal the published protocols."""
+"""Forecasting loaders: shapes and splits equal the published protocols; ETTh1's min-max windows."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from diffrnn.data.timeseries import load_etth1, load_exchange_rate, load_exchange_rate_nips
+from diffrnn.data.timeseries import (
+    etth1_windows,
+    load_etth1,
+    load_exchange_rate,
+    load_exchange_rate_nips,
+)
+from diffrnn.data.windows import MINMAX_EPS
 
 
 def test_exchange_rate_table() -> None:
@@ -40,3 +46,17 @@ def test_etth1_informer_split() -> None:
         ett.split("test") * ett.std + ett.mean, ett.split("test", raw=True), atol=1e-12
     )
     assert load_etth1(input_length=336).borders["test"] == (11520 - 336, 14400)
+
+
+def test_etth1_windows_are_scaled_with_the_training_rows_only() -> None:
+    etth1 = load_etth1(input_length=0)
+    train = etth1.split("train", raw=True)
+    low, high = train.min(0), train.max(0)
+    test = etth1.split("test", raw=True)
+    expected = (test[:24] - low) / (high - low + MINMAX_EPS)
+    np.testing.assert_allclose(etth1_windows("test", 24)[0], expected, rtol=1e-6)
+    windows = etth1_windows("train")
+    np.testing.assert_allclose(windows.min((0, 1)), 0.0, atol=1e-7)
+    np.testing.assert_allclose(windows.max((0, 1)), 1.0, atol=1e-6)
+    # refitting on the test rows would put every channel's minimum at 0; the train fit does not
+    assert etth1_windows("test", 24).min((0, 1)).max() > 0.1

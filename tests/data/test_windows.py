@@ -9,6 +9,7 @@ import torch
 
 from diffrnn.data.windows import (
     ForecastProblem,
+    MinMax,
     PastFutureWindows,
     business_day_lags,
     forecast_windows,
@@ -216,3 +217,10 @@ def test_test_windows_never_read_before_the_first_row() -> None:
     assert problem.test_windows(history=20)[0].shape == (2, 20, 1)
     with pytest.raises(DataError, match="before the start of the data"):
         problem.test_windows(history=21)  # the first origin is row 20
+
+
+def test_minmax_maps_the_range_to_unit_interval() -> None:
+    values = np.array([[1.0, -2.0], [3.0, 2.0], [2.0, 0.0]])
+    scaled = MinMax.fit(values).transform(values)
+    assert scaled.min(axis=0) == pytest.approx([0.0, 0.0])
+    assert scaled.max(axis=0) == pytest.approx([1.0, 1.0], abs=1e-6)

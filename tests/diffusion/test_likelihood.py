@@ -9,24 +9,16 @@ import pytest
 import torch
 from torch import nn
 
+from diffrnn.data.images import levels_to_unit
 from diffrnn.diffusion.gaussian import GaussianProcess, GaussianProcessConfig
 from diffrnn.diffusion.likelihood import (
     bound_timesteps,
     discretized_gaussian_log_likelihood,
-    levels_to_unit,
     normal_kl,
-    unit_to_levels,
     variational_bound,
 )
 
 LEVELS = levels_to_unit(torch.arange(17))  # (17,)
-
-
-def test_levels_map_to_the_unit_interval_and_back() -> None:
-    assert LEVELS[0] == -1.0 and LEVELS[-1] == 1.0 and LEVELS[8] == 0.0
-    torch.testing.assert_close(LEVELS[1] - LEVELS[0], torch.tensor(2 / 16))
-    assert torch.equal(unit_to_levels(LEVELS + 0.03), torch.arange(17))
-    assert torch.equal(unit_to_levels(torch.tensor([-3.0, 3.0])), torch.tensor([0, 16]))
 
 
 @pytest.mark.parametrize(

@@ -50,3 +50,24 @@ def test_evaluator_accuracy_equals_the_recognisers_on_real_clips() -> None:
     assert scores.accuracy == pytest.approx(direct)
     assert scores.fd == pytest.approx(0.0, abs=1e-6)  # the same clips as the reference
     assert scores.n == 20
+
+
+def test_generated_audio_voices_the_samples_in_the_models_log_mel_range() -> None:
+    from diffrnn.data.spectrograms import MelScaling, log_mel_to_audio
+    from diffrnn.evaluation.audio import generated_audio
+    from diffrnn.rnn.spectrogram_gru import SpectrogramGRU, SpectrogramGRUConfig
+
+    torch.manual_seed(0)
+    model = SpectrogramGRU(SpectrogramGRUConfig(n_frames=8, hidden_size=8, num_layers=1))
+    model.log_mel_range.copy_(torch.tensor([-13.8, 2.0]))
+    digits = np.array([3, 7])
+    waves, log_mels, sample_s, vocoder_s = generated_audio(model, digits, seed=5)
+    assert waves.shape == (2, (8 - 1) * 80) and log_mels.shape == (2, 40, 8)
+    assert sample_s >= 0 and vocoder_s >= 0
+    # the log-mels are the model's own samples under the same seed, mapped back to its range
+    generator = torch.Generator().manual_seed(5)
+    x = model.sample(2, generator=generator, labels=torch.from_numpy(digits))
+    np.testing.assert_allclose(log_mels, MelScaling(-13.8, 2.0).denormalise(x.numpy()))
+    np.testing.assert_allclose(waves, log_mel_to_audio(log_mels))
+    again, *_ = generated_audio(model, digits, seed=5)
+    np.testing.assert_array_equal(waves, again)

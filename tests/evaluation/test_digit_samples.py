@@ -1,4 +1,4 @@
-"""Scoring of generated digits: snapping, memorisation share, noisy inputs."""
+"""Scoring of generated digits: snapping, memorisation share."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import torch
 from diffrnn.evaluation.digit_samples import (
     digits_reference,
     memorisation_share,
-    noisy_digits,
     snap,
 )
 
@@ -22,11 +21,3 @@ def test_memorisation_share_of_copies_is_one_and_of_held_out_images_is_the_quant
     assert memorisation_share(reference.train[:200]) == 1.0
     # the held-out set against its own 5% quantile: about 5% (ties at the threshold excluded)
     assert 0.0 < memorisation_share(reference.held_out) <= 0.05 + 1e-6
-
-
-def test_noisy_digits_are_repeatable_and_have_the_asked_noise() -> None:
-    clean, noisy = noisy_digits("test", 0.3, seed=0)
-    _, again = noisy_digits("test", 0.3, seed=0)
-    _, other = noisy_digits("val", 0.3, seed=0)
-    assert torch.equal(noisy, again) and clean.shape == (360, 1, 8, 8) and other.shape[0] == 180
-    assert abs((noisy - clean).std().item() - 0.6) < 0.01

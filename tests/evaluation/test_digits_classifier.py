@@ -6,8 +6,7 @@ from pathlib import Path
 
 import torch
 
-from diffrnn.data.images import load_digits
-from diffrnn.diffusion.likelihood import levels_to_unit
+from diffrnn.data.images import levels_to_unit, load_digits
 from diffrnn.evaluation.digits_classifier import train_digits_classifier
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from diffrnn.evaluation.timegan import MinMax, discriminative_score, predictive_score
+from diffrnn.evaluation.timegan import discriminative_score, predictive_score
 
 
 @pytest.fixture(autouse=True)
@@ -20,13 +20,6 @@ def _lagged(rng: np.random.Generator, n: int, steps: int = 10) -> np.ndarray:
     x = rng.random((n, steps + 1, 1))
     noise = rng.random((n, steps, 1))
     return np.concatenate([x[:, 1:], noise, x[:, :-1]], axis=-1).astype(np.float32)
-
-
-def test_minmax_maps_the_range_to_unit_interval() -> None:
-    values = np.array([[1.0, -2.0], [3.0, 2.0], [2.0, 0.0]])
-    scaled = MinMax.fit(values).transform(values)
-    assert scaled.min(axis=0) == pytest.approx([0.0, 0.0])
-    assert scaled.max(axis=0) == pytest.approx([1.0, 1.0], abs=1e-6)
 
 
 def test_discriminative_score_separates_what_differs_and_not_what_is_equal() -> None:

@@ -104,7 +104,6 @@ CLOSE_QUALITY = 0.02
 """A family within this relative margin of the best counts as good as the best (recommendation)."""
 SLOWEST = 5
 """Units listed as the slowest in the report's header (what to trim when a suite runs long)."""
-ASPECTS = ("training cost", "quality", "inference speed", "long sequences", "memory")
 
 
 @dataclass(frozen=True)
@@ -291,6 +290,60 @@ def _evidence_gap(
     return short_of_evidence(task, budgets, evidence)
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What every aspect reads: each family's best model per task, the long-range tasks, and the
+    tasks whose learned units trained below their evidence budget.
+
+    Attributes:
+        per_task: task -> family -> that family's best model on it.
+        long_tasks: long-range task -> model -> its result.
+        gaps: task -> "not evidence at these budgets (...)", for the tasks short of evidence.
+    """
+
+    per_task: PerTask
+    long_tasks: dict[str, dict[str, ModelResult]]
+    gaps: dict[str, str]
+
+    @property
+    def quality(self) -> PerTask:
+        """`per_task` without the long-range tasks (their quality is pass/fail by length)."""
+        return {t: c for t, c in self.per_task.items() if c and t not in self.long_tasks}
+
+    @property
+    def counted(self) -> PerTask:
+        """`per_task` without the tasks short of evidence: what the summary verdicts count."""
+        return {t: c for t, c in self.per_task.items() if t not in self.gaps}
+
+    @property
+    def counted_quality(self) -> PerTask:
+        return {t: c for t, c in self.quality.items() if t not in self.gaps}
+
+
+@dataclass(frozen=True)
+class AspectRow:
+    """One row of the by-task table: an aspect on a task, a cell per family, a verdict."""
+
+    aspect: str
+    task: str
+    cells: dict[str, str]
+    verdict: str
+    label: str = ""  # the task column's text (default: the task's name)
+
+
+Summary = tuple[dict[str, str], list[str]]
+"""An aspect over all tasks: a cell per family and the verdict's lines."""
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """An aspect of the comparison: its row over all tasks and its rows task by task."""
+
+    name: str
+    summary: Callable[[Scope], Summary]
+    rows: Callable[[Scope], list[AspectRow]]
+
+
 def _median_cells(
     per_task: PerTask, get: Callable[[ModelResult], float | None], show: Callable[[float], str]
 ) -> dict[str, str]:
@@ -304,10 +357,49 @@ def _median_cells(
     return cells
 
 
-def _quality_cells(quality: PerTask) -> dict[str, str]:
+def _model_rows(
+    scope: Scope,
+    aspect: str,
+    cell: Callable[[ModelResult], str],
+    verdict: Callable[[dict[str, ModelResult]], str],
+) -> list[AspectRow]:
+    """A row per task: each family's best model with its `cell`, and the task's `verdict`."""
+    return [
+        AspectRow(aspect, t, {f: f"{m.model}: {cell(m)}" for f, m in cells.items()}, verdict(cells))
+        for t, cells in scope.per_task.items()
+    ]
+
+
+# training cost: seconds and parameters of each family's best model
+
+
+def _training_summary(scope: Scope) -> Summary:
+    cells = _median_cells(scope.per_task, _train, fmt_seconds)
+    for family in FAMILIES:
+        counts = [
+            p
+            for c in scope.per_task.values()
+            if family in c and (p := _params(c[family])) is not None
+        ]
+        if counts:
+            cells[family] += f", {fmt_count(statistics.median(counts))} params"
+    return cells, pairwise_ratio(scope.counted, _train, "cheaper to train")
+
+
+def _training_rows(scope: Scope) -> list[AspectRow]:
+    def cell(m: ModelResult) -> str:
+        return f"{fmt_seconds(_train(m))}, {fmt_count(_params(m))} params"
+
+    return _model_rows(scope, "training cost", cell, training_verdict)
+
+
+# quality: the task's primary metric (long-range tasks excepted)
+
+
+def _quality_summary(scope: Scope) -> Summary:
     wins = dict.fromkeys(FAMILIES, 0)
     shared = dict.fromkeys(FAMILIES, 0)
-    for cells in quality.values():
+    for cells in scope.counted_quality.values():
         scored = {f: m.quality for f, m in cells.items() if m.quality is not None}
         if len(scored) < 2:
             continue
@@ -315,128 +407,82 @@ def _quality_cells(quality: PerTask) -> dict[str, str]:
         wins[(min if lower else max)(scored, key=scored.__getitem__)] += 1
         for family in scored:
             shared[family] += 1
-    return {
+    cells_out = {
         f: f"best on {wins[f]} of {shared[f]} shared task(s)" if shared[f] else "—"
         for f in FAMILIES
     }
+    return cells_out, pairwise_wins(scope.counted_quality)
 
 
-def _long_cells(long_tasks: dict[str, dict[str, ModelResult]]) -> dict[str, str]:
+def _quality_verdict(cells: dict[str, ModelResult]) -> str:
+    task = _task_of(cells)
+    values = {f: m.quality for f, m in cells.items() if m.quality is not None}
+    if len(values) == 1 and len(cells) > 1:
+        ((only, value),) = values.items()
+        return f"only {only} reports {task.primary} ({fmt(value)})"
+    return rank_verdict(values, task.lower_is_better, task.primary)
+
+
+def _quality_rows(scope: Scope) -> list[AspectRow]:
+    rows = []
+    for t, cells in scope.quality.items():
+        task = _task_of(cells)
+        text = {f: f"{m.model}: {_quality_text(m)}" for f, m in cells.items()}
+        label = f"{t} ({task.primary} {'↓' if task.lower_is_better else '↑'})"
+        rows.append(AspectRow("quality", t, text, _quality_verdict(cells), label))
+    return rows
+
+
+# inference speed: seconds per sample
+
+
+def _speed_summary(scope: Scope) -> Summary:
+    cells = _median_cells(scope.per_task, _infer, lambda v: f"{fmt_seconds(v)}/sample")
+    return cells, pairwise_ratio(scope.counted, _infer, "faster to sample")
+
+
+def _speed_verdict(cells: dict[str, ModelResult]) -> str:
+    values = {f: v for f, m in cells.items() if (v := _infer(m)) is not None}
+    return speed_verdict(values, "per sample")
+
+
+def _speed_rows(scope: Scope) -> list[AspectRow]:
+    return _model_rows(scope, "inference speed", lambda m: _per_sample(_infer(m)), _speed_verdict)
+
+
+# long sequences: the longest length each model passes, and its gradient across the lags
+
+
+def _long_summary(scope: Scope) -> Summary:
     cells = {}
     for family in FAMILIES:
         parts = []
-        for task, models in long_tasks.items():
+        for task, models in scope.long_tasks.items():
             ranked = [m for m in models.values() if m.family == family and m.ok]
             if ranked:
                 best = best_of_family(models, family)
                 longest = best.longest_pass()[0] if best else None
                 parts.append(f"{task}: {f'T ≤ {longest}' if longest else 'none'} ({best.model})")
         cells[family] = "; ".join(parts) or "—"
-    return cells
-
-
-def comparison(
-    per_task_models: dict[str, dict[str, ModelResult]], evidence: Mapping[str, float]
-) -> list[Block]:
-    """The comparison table by aspect x family, then by aspect x task x family.
-
-    Args:
-        evidence: task -> evidence budget; a verdict cell of a task whose learned units trained
-            below it says so instead, and the summary verdicts count only the other tasks.
-    """
-    per_task: PerTask = {
-        task: cells
-        for task, models in per_task_models.items()
-        if (cells := {f: b for f in FAMILIES if (b := best_of_family(models, f))})
-    }
-    long_tasks = {t: ms for t, ms in per_task_models.items() if ms and _task_of(ms).long_range}
-    quality = {t: c for t, c in per_task.items() if c and t not in long_tasks}
-    gaps = {
-        t: gap
-        for t, models in per_task_models.items()
-        if (gap := _evidence_gap(t, models.values(), evidence))
-    }
-    counted = {t: c for t, c in per_task.items() if t not in gaps}
-    counted_quality = {t: c for t, c in quality.items() if t not in gaps}
-
-    train_cells = _median_cells(per_task, _train, fmt_seconds)
-    for family in FAMILIES:
-        counts = [
-            p for c in per_task.values() if family in c and (p := _params(c[family])) is not None
-        ]
-        if counts:
-            train_cells[family] += f", {fmt_count(statistics.median(counts))} params"
-    long_lines = [
+    lines = [
         f"{t}: {long_range_verdict(list(ms.values()))}"
-        for t, ms in long_tasks.items()
-        if t not in gaps
+        for t, ms in scope.long_tasks.items()
+        if t not in scope.gaps
     ]
-    summary = (
-        ("training cost", train_cells, pairwise_ratio(counted, _train, "cheaper to train")),
-        ("quality", _quality_cells(counted_quality), pairwise_wins(counted_quality)),
-        (
-            "inference speed",
-            _median_cells(per_task, _infer, lambda v: f"{fmt_seconds(v)}/sample"),
-            pairwise_ratio(counted, _infer, "faster to sample"),
-        ),
-        ("long sequences", _long_cells(long_tasks), long_lines),
-        (
-            "memory",
-            _median_cells(per_task, _rss, lambda v: f"{v:.0f} MB added RSS"),
-            pairwise_ratio(counted, _rss, "less peak memory"),
-        ),
-    )
-    if per_task and not counted:
-        summary_verdict = f"{NOT_EVIDENCE}: no task reached its evidence budget"
-    else:
-        summary_verdict = "too few families to compare"
-    skipped = f" (not counted, below their evidence budget: {', '.join(gaps)})" if gaps else ""
-    summary_rows = tuple(
-        (
-            aspect,
-            *(cells[f] for f in FAMILIES),
-            "; ".join(lines) + skipped if lines else summary_verdict,
-        )
-        for aspect, cells, lines in summary
-    )
+    return cells, lines
 
-    rows: list[tuple[str, ...]] = []
 
-    def add(aspect: str, task: str, cells: dict[str, str], verdict: str, label: str = "") -> None:
-        verdict = gaps.get(task, verdict)
-        cells_row = (cells.get(f, "no result") for f in FAMILIES)
-        rows.append((aspect, label or task, *cells_row, verdict))
+def _by_family(text: dict[str, str]) -> dict[str, str]:
+    return {f: v for f, v in text.items() if v}
 
-    for t, cells in per_task.items():
-        text = {
-            f: f"{m.model}: {fmt_seconds(_train(m))}, {fmt_count(_params(m))} params"
-            for f, m in cells.items()
-        }
-        add("training cost", t, text, training_verdict(cells))
-    for t, cells in quality.items():
-        task = _task_of(cells)
-        text = {f: f"{m.model}: {_quality_text(m)}" for f, m in cells.items()}
-        values = {f: m.quality for f, m in cells.items() if m.quality is not None}
-        label = f"{t} ({task.primary} {'↓' if task.lower_is_better else '↑'})"
-        if len(values) == 1 and len(cells) > 1:
-            ((only, value),) = values.items()
-            verdict = f"only {only} reports {task.primary} ({fmt(value)})"
-        else:
-            verdict = rank_verdict(values, task.lower_is_better, task.primary)
-        add("quality", t, text, verdict, label)
-    for t, cells in per_task.items():
-        text = {f: f"{m.model}: {_per_sample(_infer(m))}" for f, m in cells.items()}
-        values = {f: v for f, m in cells.items() if (v := _infer(m)) is not None}
-        add("inference speed", t, text, speed_verdict(values, "per sample"))
-    for t, models in long_tasks.items():
+
+def _long_rows(scope: Scope) -> list[AspectRow]:
+    rows = []
+    for t, models in scope.long_tasks.items():
         ran = [m for m in models.values() if m.ok]
         text = {f: "; ".join(_pass_text(m) for m in ran if m.family == f) for f in FAMILIES}
-        add(
-            "long sequences: pass/fail vs T",
-            t,
-            {f: v for f, v in text.items() if v},
-            long_range_verdict(ran),
-        )
+        verdict = long_range_verdict(ran)
+        rows.append(AspectRow("long sequences: pass/fail vs T", t, _by_family(text), verdict))
         decays = {m.model: d for m in ran if (d := grad_decay(m))}
         if decays:
             text = {
@@ -447,24 +493,91 @@ def comparison(
                 )
                 for f in FAMILIES
             }
-            add(
-                "long sequences: gradient vs lag",
-                t,
-                {f: v for f, v in text.items() if v},
-                gradient_verdict(decays),
-            )
-    for t, cells in per_task.items():
-        text = {f: f"{m.model}: +{_rss(m) or 0:.0f} MB" for f, m in cells.items()}
-        learned = {f: v for f, m in cells.items() if f in LEARNED and (v := _rss(m)) is not None}
-        add(
-            "memory",
-            t,
-            text,
-            rank_verdict(learned, True, "added memory", " MB")
-            if learned
-            else "no learned family ran",
-        )
+            aspect, verdict = "long sequences: gradient vs lag", gradient_verdict(decays)
+            rows.append(AspectRow(aspect, t, _by_family(text), verdict))
+    return rows
 
+
+# memory: peak resident memory a unit added
+
+
+def _memory_summary(scope: Scope) -> Summary:
+    cells = _median_cells(scope.per_task, _rss, lambda v: f"{v:.0f} MB added RSS")
+    return cells, pairwise_ratio(scope.counted, _rss, "less peak memory")
+
+
+def _memory_verdict(cells: dict[str, ModelResult]) -> str:
+    learned = {f: v for f, m in cells.items() if f in LEARNED and (v := _rss(m)) is not None}
+    if not learned:
+        return "no learned family ran"
+    return rank_verdict(learned, True, "added memory", " MB")
+
+
+def _memory_rows(scope: Scope) -> list[AspectRow]:
+    return _model_rows(scope, "memory", lambda m: f"+{_rss(m) or 0:.0f} MB", _memory_verdict)
+
+
+ASPECT_TABLE: tuple[Aspect, ...] = (
+    Aspect("training cost", _training_summary, _training_rows),
+    Aspect("quality", _quality_summary, _quality_rows),
+    Aspect("inference speed", _speed_summary, _speed_rows),
+    Aspect("long sequences", _long_summary, _long_rows),
+    Aspect("memory", _memory_summary, _memory_rows),
+)
+ASPECTS = tuple(aspect.name for aspect in ASPECT_TABLE)
+
+
+def comparison_scope(
+    per_task_models: dict[str, dict[str, ModelResult]], evidence: Mapping[str, float]
+) -> Scope:
+    """Each family's best model per task, the long-range tasks and the evidence gaps."""
+    return Scope(
+        per_task={
+            task: cells
+            for task, models in per_task_models.items()
+            if (cells := {f: b for f in FAMILIES if (b := best_of_family(models, f))})
+        },
+        long_tasks={t: ms for t, ms in per_task_models.items() if ms and _task_of(ms).long_range},
+        gaps={
+            t: gap
+            for t, models in per_task_models.items()
+            if (gap := _evidence_gap(t, models.values(), evidence))
+        },
+    )
+
+
+def comparison(
+    per_task_models: dict[str, dict[str, ModelResult]], evidence: Mapping[str, float]
+) -> list[Block]:
+    """The comparison table by aspect x family, then by aspect x task x family: a row per
+    `ASPECT_TABLE` entry, then every entry's rows task by task.
+
+    Args:
+        evidence: task -> evidence budget; a verdict cell of a task whose learned units trained
+            below it says so instead, and the summary verdicts count only the other tasks.
+    """
+    scope = comparison_scope(per_task_models, evidence)
+    if scope.per_task and not scope.counted:
+        no_lines = f"{NOT_EVIDENCE}: no task reached its evidence budget"
+    else:
+        no_lines = "too few families to compare"
+    gaps = scope.gaps
+    skipped = f" (not counted, below their evidence budget: {', '.join(gaps)})" if gaps else ""
+    summary_rows = []
+    for aspect in ASPECT_TABLE:
+        cells, lines = aspect.summary(scope)
+        verdict = "; ".join(lines) + skipped if lines else no_lines
+        summary_rows.append((aspect.name, *(cells[f] for f in FAMILIES), verdict))
+    task_rows = [
+        (
+            row.aspect,
+            row.label or row.task,
+            *(row.cells.get(f, "no result") for f in FAMILIES),
+            gaps.get(row.task, row.verdict),
+        )
+        for aspect in ASPECT_TABLE
+        for row in aspect.rows(scope)
+    ]
     return [
         Heading("The comparison"),
         Paragraph(
@@ -477,10 +590,12 @@ def comparison(
         ),
         Table(
             ("aspect", *FAMILIES, "verdict"),
-            summary_rows,
+            tuple(summary_rows),
             caption="By aspect, over all tasks of this run",
         ),
-        Table(("aspect", "task", *FAMILIES, "verdict"), tuple(rows), caption="By aspect and task"),
+        Table(
+            ("aspect", "task", *FAMILIES, "verdict"), tuple(task_rows), caption="By aspect and task"
+        ),
     ]
 
 
@@ -650,7 +765,7 @@ def ladder_lines(
     """Each learned family's best model among those run at several budgets (best at its top
     rung, class-conditional models left out as in claim C1), as a `plots.Ladder`: mean training
     CPU seconds and mean ± std of the primary metric over seeds at each budget."""
-    from diffrnn.bench.plots import Ladder
+    from diffrnn.plots import Ladder
 
     sign = 1.0 if task.lower_is_better else -1.0
     lines = []
@@ -679,7 +794,7 @@ def ladder_lines(
 def _ladder_plot(
     task: TaskInfo, ladders: dict[str, list[Rung]], results: dict[str, ModelResult], run_dir: Path
 ) -> list[Block]:
-    from diffrnn.bench import plots
+    from diffrnn import plots
 
     lines = ladder_lines(task, ladders, results)
     if not lines or task.long_range:
@@ -710,7 +825,7 @@ def _file_name(text: str) -> str:
 
 
 def _task_plots(task: TaskInfo, order: list[ModelResult], run_dir: Path) -> list[Block]:
-    from diffrnn.bench import plots
+    from diffrnn import plots
 
     folder = run_dir / PLOTS_DIR
     blocks: list[Block] = []

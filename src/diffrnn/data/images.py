@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 DIGITS_LEVELS = 16  # grey levels run 0..16
 DIGITS_SPLIT_SEED = 0
@@ -42,3 +46,17 @@ def load_digits() -> Digits:
     return Digits(
         images=images, labels=labels, train=np.sort(train), val=np.sort(val), test=np.sort(test)
     )
+
+
+def levels_to_unit(levels: torch.Tensor, max_level: int = DIGITS_LEVELS) -> torch.Tensor:
+    """Integer levels 0..max_level -> float32 in [-1, 1] (level 0 -> -1, max_level -> 1)."""
+    import torch
+
+    return levels.to(torch.float32) * (2.0 / max_level) - 1.0
+
+
+def unit_to_levels(x: torch.Tensor, max_level: int = DIGITS_LEVELS) -> torch.Tensor:
+    """Float in [-1, 1] -> the nearest integer level in 0..max_level (int64)."""
+    import torch
+
+    return torch.round((x.clamp(-1.0, 1.0) + 1.0) * (max_level / 2.0)).to(torch.int64)

@@ -22,6 +22,8 @@ ETT_TRAIN_END = 12 * ETT_MONTH_HOURS  # 8640
 ETT_VAL_END = 16 * ETT_MONTH_HOURS  # 11520
 ETT_TEST_END = 20 * ETT_MONTH_HOURS  # 14400
 ETT_INPUT_LENGTH = 96
+ETTH1_WINDOW = 24
+"""Steps per min-max scaled ETTh1 window (`etth1_windows`; TimeGAN's sequence length)."""
 
 EXCHANGE_NIPS_PREDICTION_LENGTH = 30
 EXCHANGE_NIPS_FREQ = "B"
@@ -142,3 +144,18 @@ def load_etth1(input_length: int = ETT_INPUT_LENGTH) -> ETTh1:
         borders=borders,
         input_length=input_length,
     )
+
+
+def etth1_windows(split: str = "train", stride: int = 1) -> np.ndarray:
+    """ETTh1 windows of `ETTH1_WINDOW` steps, every `stride` rows of one Informer split
+    ("train" | "val" | "test", no overlap between splits), min-max scaled per channel with the
+    training rows' statistics (other splits may leave [0, 1] slightly): (W, 24, 7) float32.
+
+    The data of generate-etth1 (TimeGAN's protocol) and denoise-etth1."""
+    from diffrnn.data.windows import MinMax, forecast_windows
+
+    etth1 = load_etth1(input_length=0)
+    scaler = MinMax.fit(etth1.split("train", raw=True))  # (8640, 7) rows
+    rows = scaler.transform(etth1.split(split, raw=True))  # (T_split, 7)
+    windows, _ = forecast_windows(rows, ETTH1_WINDOW, 0, stride)
+    return windows.astype(np.float32)

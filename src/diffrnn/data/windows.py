@@ -180,6 +180,27 @@ def standard_scaling(context: Array, minimum_scale: float = 1e-5) -> Scaling:
     return Scaling(loc=loc, scale=scale)
 
 
+MINMAX_EPS = 1e-7
+"""TimeGAN's MinMaxScaler adds this to max - min."""
+
+
+@dataclass(frozen=True, eq=False)
+class MinMax:
+    """Per-channel min-max scaling to [0, 1]: x -> (x - low) / (high - low + eps) (TimeGAN's)."""
+
+    low: np.ndarray  # (D,)
+    high: np.ndarray  # (D,)
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> MinMax:
+        """Statistics of (T, D) or (B, T, D) values, over every axis but the last."""
+        flat = values.reshape(-1, values.shape[-1])
+        return cls(flat.min(axis=0), flat.max(axis=0))
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.low) / (self.high - self.low + MINMAX_EPS)
+
+
 # ---------------------------------------------------------------------------------------------
 # Lags
 

@@ -9,8 +9,9 @@
 DDPM's fixed variance beta~_t (diffusers' "fixed_small"; beta~_1 at t = 0) and the mean implied
 by the network's x_0 estimate, clipped to the data range as the samplers do.
 
-Data are the 8x8 digits' 17 grey levels 0..16 mapped to [-1, 1] (`levels_to_unit`), bin width
-2/16, the discretisation the pixel LSTM's exact NLL uses, so the two bits/dim are comparable.
+Data are the 8x8 digits' 17 grey levels 0..16 mapped to [-1, 1]
+(`diffrnn.data.images.levels_to_unit`), bin width 2/16, the discretisation the pixel LSTM's exact
+NLL uses, so the two bits/dim are comparable.
 """
 
 from __future__ import annotations
@@ -20,19 +21,10 @@ from dataclasses import dataclass
 
 import torch
 
+from diffrnn.data.images import DIGITS_LEVELS
 from diffrnn.diffusion.sampling import Denoiser
 
-DIGITS_MAX_LEVEL = 16  # grey levels 0..16
-
-
-def levels_to_unit(levels: torch.Tensor, max_level: int = DIGITS_MAX_LEVEL) -> torch.Tensor:
-    """Integer levels 0..max_level -> float32 in [-1, 1] (level 0 -> -1, max_level -> 1)."""
-    return levels.to(torch.float32) * (2.0 / max_level) - 1.0
-
-
-def unit_to_levels(x: torch.Tensor, max_level: int = DIGITS_MAX_LEVEL) -> torch.Tensor:
-    """Float in [-1, 1] -> the nearest integer level in 0..max_level (int64)."""
-    return torch.round((x.clamp(-1.0, 1.0) + 1.0) * (max_level / 2.0)).to(torch.int64)
+DIGITS_MAX_LEVEL = DIGITS_LEVELS  # grey levels 0..16
 
 
 def normal_kl(

@@ -7,6 +7,7 @@
 - inception_score: exp(E_x KL(p(y|x) || p(y))) over the recogniser's class probabilities
   (Salimans et al. 2016): 1 for indistinct or one-class output, at most the number of classes.
 
+`generated_audio` draws a generator's log-mel spectrograms and voices them with Griffin-Lim.
 Every waveform (generated or real) goes through the same features, the fixed-length log-mel of
 `diffrnn.data.spectrograms.log_mel_batch`, before it reaches the recogniser, so a real clip
 through the Griffin-Lim round trip is scored exactly like a generated one.
@@ -14,13 +15,15 @@ through the Griffin-Lim round trip is scored exactly like a generated one.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
-from diffrnn.data.spectrograms import N_FRAMES, log_mel_batch
+from diffrnn.data.spectrograms import N_FRAMES, MelScaling, log_mel_batch, log_mel_to_audio
 from diffrnn.evaluation.frechet import frechet_distance
 from diffrnn.rnn.speech import SpeechRecognizer
 
@@ -103,3 +106,32 @@ def score_audio(
         inception_score=inception_score(probs),
         n=len(waveforms),
     )
+
+
+def generated_audio(
+    model: Any, digits: np.ndarray, seed: int, **sample_kwargs: Any
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Sample spectrograms for `digits` and voice them.
+
+    Args:
+        model: a spoken-digit generator (`SpectrogramDiffusion` or `SpectrogramGRU`) whose
+            `log_mel_range` buffer holds its training data's log-mel range.
+        digits: (N,) the digit of each clip.
+        seed: seeds the sampling noise (a `torch.Generator`).
+        sample_kwargs: passed to `model.sample` (e.g. the diffusion sampler's `steps`).
+
+    Returns:
+        (waveforms (N, n_samples), log-mel spectrograms (N, n_mels, n_frames), seconds spent
+        sampling the spectrograms, seconds spent in Griffin-Lim).
+    """
+    low, high = model.log_mel_range.tolist()
+    generator = torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    x = model.sample(
+        len(digits), generator=generator, labels=torch.from_numpy(digits), **sample_kwargs
+    )
+    sample_s = time.perf_counter() - start
+    log_mels = MelScaling(low, high).denormalise(x.cpu().numpy())
+    start = time.perf_counter()
+    waveforms = log_mel_to_audio(log_mels)
+    return waveforms, log_mels, sample_s, time.perf_counter() - start

@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diffrnn.diffusion.likelihood import levels_to_unit, unit_to_levels
+from diffrnn.data.images import levels_to_unit, unit_to_levels
 from diffrnn.evaluation.digits_classifier import digits_classifier
 from diffrnn.evaluation.frechet import frechet_distance
-from diffrnn.evaluation.noisy_inputs import add_noise
 
 REFERENCE = 500
 """Images in each real set of the Frechet distance (the issue's 500 vs 500)."""
@@ -99,35 +98,8 @@ def memorisation_share(samples: torch.Tensor) -> float:
 
 
 def save_digit_grid(samples: torch.Tensor, path: str | Path, columns: int = 8) -> Path:
-    """Write the first `columns**2` samples (B, 1, 8, 8) in [-1, 1] as one PNG grid."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Write the first `columns**2` samples (B, 1, 8, 8) in [-1, 1], snapped, as one PNG grid."""
+    from diffrnn.plots import image_grid
 
     images = snap(samples[: columns * columns])[:, 0]  # (n, 8, 8)
-    rows = -(-images.shape[0] // columns)
-    tiles = torch.full((rows * columns, 10, 10), -1.0)  # 1-pixel blank border around each
-    tiles[: images.shape[0], 1:9, 1:9] = images
-    grid = tiles.reshape(rows, columns, 10, 10).transpose(1, 2).reshape(rows * 10, columns * 10)
-    fig, ax = plt.subplots(figsize=(columns / 2, rows / 2), dpi=100)
-    ax.imshow(grid.numpy(), cmap="gray_r", vmin=-1, vmax=1, interpolation="nearest")
-    ax.set_axis_off()
-    path = Path(path)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
-def noisy_digits(split: str, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(clean, noisy) digits of the "val" or "test" split, (N, 1, 8, 8) in the [-1, 1] scale.
-
-    The noise is N(0, (2 * fraction)^2) per pixel (`add_noise`: the data range is 2), fixed by
-    (seed, fraction, split), so every denoiser of a seed sees the same noisy images.
-    """
-    from diffrnn.data.images import load_digits
-
-    digits = load_digits()
-    index = {"val": digits.val, "test": digits.test}[split]
-    clean = levels_to_unit(torch.as_tensor(digits.images[index]))[:, None]
-    return clean, add_noise(clean, fraction, 2.0, split, seed)
+    return image_grid(images.numpy(), Path(path), columns)

@@ -1,7 +1,7 @@
 """The in-project digits classifier whose penultimate features score generated digits.
 
 A small MLP trained on the training split of `diffrnn.data.images.load_digits` (inputs in the
-[-1, 1] scale of `diffrnn.diffusion.likelihood.levels_to_unit`), deterministically under a seed in
+[-1, 1] scale of `diffrnn.data.images.levels_to_unit`), deterministically under a seed in
 a few seconds. It gives:
 
 - `features(x)`: (B, F) penultimate activations, for the Frechet distance;
@@ -83,8 +83,7 @@ RECIPE_VERSION = 1
 
 def train_digits_classifier(seed: int = 0, cache_dir: str | Path | None = None) -> DigitsClassifier:
     """Train (or load from `cache_dir`) the classifier, in eval mode."""
-    from diffrnn.data.images import load_digits
-    from diffrnn.diffusion.likelihood import levels_to_unit
+    from diffrnn.data.images import levels_to_unit, load_digits
     from diffrnn.training import OptimConfig, TrainConfig, fit
     from diffrnn.training.overrides import TrainOverrides, train_overrides
 

@@ -1,7 +1,8 @@
 """The TimeGAN protocol for generated time series (Yoon et al. 2019, sec. 5; their
 `metrics/discriminative_metrics.py` and `metrics/predictive_metrics.py`).
 
-Windows (B, T, D) are min-max scaled per channel to [0, 1] as TimeGAN does.
+Windows (B, T, D) are min-max scaled per channel to [0, 1] as TimeGAN does
+(`diffrnn.data.windows.MinMax`; ETTh1's in `diffrnn.data.timeseries.etth1_windows`).
 
 - Discriminative score: a post-hoc GRU classifier is trained to tell real windows from synthetic
   ones on 80% of each, and scored on the other 20%: |accuracy - 0.5| (0 = indistinguishable,
@@ -18,50 +19,11 @@ run can use fewer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-
-MINMAX_EPS = 1e-7
-"""TimeGAN's MinMaxScaler adds this to max - min."""
-
-
-@dataclass(frozen=True, eq=False)
-class MinMax:
-    """Per-channel min-max scaling to [0, 1]: x -> (x - low) / (high - low + eps)."""
-
-    low: np.ndarray  # (D,)
-    high: np.ndarray  # (D,)
-
-    @classmethod
-    def fit(cls, values: np.ndarray) -> MinMax:
-        """Statistics of (T, D) or (B, T, D) values, over every axis but the last."""
-        flat = values.reshape(-1, values.shape[-1])
-        return cls(flat.min(axis=0), flat.max(axis=0))
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        return (x - self.low) / (self.high - self.low + MINMAX_EPS)
-
-
-ETTH1_WINDOW = 24
-"""Steps per ETTh1 window (TimeGAN's sequence length)."""
-
-
-def etth1_windows(split: str = "train", stride: int = 1) -> np.ndarray:
-    """ETTh1 windows of `ETTH1_WINDOW` steps, every `stride` rows of one Informer split
-    ("train" | "val" | "test", no overlap between splits), min-max scaled per channel with the
-    training rows' statistics (other splits may leave [0, 1] slightly): (W, 24, 7) float32."""
-    from diffrnn.data.timeseries import load_etth1
-    from diffrnn.data.windows import forecast_windows
-
-    etth1 = load_etth1(input_length=0)
-    scaler = MinMax.fit(etth1.split("train", raw=True))  # (8640, 7) rows
-    rows = scaler.transform(etth1.split(split, raw=True))  # (T_split, 7)
-    windows, _ = forecast_windows(rows, ETTH1_WINDOW, 0, stride)
-    return windows.astype(np.float32)
 
 
 class GRUHead(nn.Module):

@@ -14,7 +14,6 @@ notes with the recogniser's accuracy on the untouched test clips.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -253,90 +252,19 @@ def generator_training(
     return model, loader, dataclasses.replace(recipe.train, seed=seed)
 
 
-def quick_generator(name: GeneratorName, seed: int, budget_s: float) -> nn.Module:
-    """The quick-suite generator `name` trained for `budget_s` seconds (CPU seconds on a CPU)
-    on the FSDD train split."""
-    import dataclasses
-
-    from diffrnn.data.audio import load_fsdd
-    from diffrnn.data.spectrograms import spectrogram_sets
-    from diffrnn.training import fit
-
-    fsdd = load_fsdd()
-    train, _ = spectrogram_sets(fsdd.waveforms, fsdd.digits, *fsdd.official_split())
-    model, loader, recipe = generator_training(name, train, "quick", seed)
-    return fit(model, loader, config=dataclasses.replace(recipe, budget_s=budget_s)).model
-
-
-def check_generator(model: Any) -> None:
-    """A ConfigError unless `model` is one of this task's generators (e.g. loaded by --from)."""
-    from diffrnn.diffusion.audio import SpectrogramDiffusion
-    from diffrnn.errors import ConfigError
-    from diffrnn.rnn.spectrogram_gru import SpectrogramGRU
-
-    if not isinstance(model, SpectrogramDiffusion | SpectrogramGRU):
-        raise ConfigError(
-            f"the saved model is a {type(model).__name__}, not a spoken-digit generator.",
-            "pass the model/ folder of an audio-diffusion or audio-gru run.",
-        )
-
-
-def generated_audio(
-    model: Any, digits: np.ndarray, seed: int, **sample_kwargs: Any
-) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Sample spectrograms for `digits` and voice them.
-
-    Returns:
-        (waveforms (N, n_samples), log-mel spectrograms (N, n_mels, n_frames), seconds spent
-        sampling the spectrograms, seconds spent in Griffin-Lim).
-    """
-    import torch
-
-    from diffrnn.data.spectrograms import MelScaling, log_mel_to_audio
-
-    low, high = model.log_mel_range.tolist()
-    generator = torch.Generator().manual_seed(seed)
-    start = time.perf_counter()
-    x = model.sample(
-        len(digits), generator=generator, labels=torch.from_numpy(digits), **sample_kwargs
-    )
-    sample_s = time.perf_counter() - start
-    log_mels = MelScaling(low, high).denormalise(x.cpu().numpy())
-    start = time.perf_counter()
-    waveforms = log_mel_to_audio(log_mels)
-    return waveforms, log_mels, sample_s, time.perf_counter() - start
-
-
 def _write_artefacts(
     out_dir: Path, log_mels: np.ndarray, waveforms: np.ndarray, digits: np.ndarray, title: str
 ) -> dict[str, str]:
     """One WAV per digit (its first clip) and a grid of spectrograms (a column per digit)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from diffrnn.data.spectrograms import write_wav
+    from diffrnn.plots import spectrogram_grid
 
     artefacts = {}
     for d in range(10):
         first = int(np.flatnonzero(digits == d)[0])
         write_wav(out_dir / f"digit_{d}.wav", waveforms[first])
         artefacts[f"wav_{d}"] = f"digit_{d}.wav"
-    rows = min(3, int((digits == 0).sum()))
-    fig, axes = plt.subplots(rows, 10, figsize=(15, 1.6 * rows + 0.5), squeeze=False)
-    for d in range(10):
-        for r, i in enumerate(np.flatnonzero(digits == d)[:rows]):
-            ax = axes[r, d]
-            ax.imshow(log_mels[i], origin="lower", aspect="auto", cmap="magma")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == 0:
-                ax.set_title(str(d))
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(out_dir / "spectrograms.png", dpi=80)
-    plt.close(fig)
+    spectrogram_grid(log_mels, digits, out_dir / "spectrograms.png", title)
     artefacts["spectrogram_grid"] = "spectrograms.png"
     return artefacts
 
@@ -353,7 +281,7 @@ def _generator_unit(ctx: UnitContext, name: GeneratorName) -> UnitOutput:
 
     from diffrnn.data.audio import SAMPLE_RATE
     from diffrnn.data.spectrograms import n_samples
-    from diffrnn.evaluation.audio import score_audio
+    from diffrnn.evaluation.audio import generated_audio, score_audio
     from diffrnn.evaluation.timing import seconds_per_call
 
     bench = audio_bench(ctx.suite, ctx.seed, _judge_cache(ctx))

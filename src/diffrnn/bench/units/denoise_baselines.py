@@ -1,23 +1,29 @@
 """Classical floors of the noise-reduction tasks, each with its parameter tuned per noise level.
 
-denoise-digits: `gaussian-blur` (2-D, width in pixels) and `wiener` (scipy's adaptive filter,
-window size). denoise-etth1: `moving-average` (width in steps), `gaussian-smoothing` (sd in
-steps) and `savitzky-golay` (window, polynomial order), all along time, channel by channel.
+denoise-digits: `gaussian-blur` and `wiener`; denoise-etth1: `moving-average`,
+`gaussian-smoothing` and `savitzky-golay` (the filters: `diffrnn.baselines.denoise`).
 
 Each filter's parameter is chosen on the validation split for each noise level, then scored by
 PSNR on the test split with the same noisy inputs the learned denoisers see
-(`diffrnn.evaluation.noisy_inputs`). Every filter is given the noise level, as the learned
+(`diffrnn.data.noisy_inputs`). Every filter is given the noise level, as the learned
 denoisers are (trained or started for it).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from diffrnn.baselines.denoise import (
+    Filter,
+    gaussian_blur,
+    gaussian_smoothing,
+    moving_average,
+    savitzky_golay,
+    wiener,
+)
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 
 BLUR_SIGMAS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4, 1.7, 2.0)
@@ -27,60 +33,12 @@ SMOOTHING_SIGMAS = (0.3, 0.5, 0.7, 1.0, 1.3, 1.6, 2.0, 2.5, 3.0, 4.0, 5.0, 6.5, 
 SAVGOL_WINDOWS = tuple(
     (window, order) for order in (1, 2, 3) for window in (5, 7, 9, 11, 13, 17, 23)
 )
-TIME_AXIS = 1
-"""Windows are (N, T, D): the time filters run along T."""
-
-Filter = Callable[[np.ndarray, Any, float], np.ndarray]
-"""(noisy data (N, ...), the filter's parameter, the noise sigma) -> estimates."""
-
-
-def gaussian_blur(images: np.ndarray, sigma: float, noise_sigma: float = 0.0) -> np.ndarray:
-    """Blur each (8, 8) image of (N, 1, 8, 8) with a Gaussian of `sigma` pixels (reflect edges)."""
-    from scipy.ndimage import gaussian_filter
-
-    return gaussian_filter(images, sigma=(0, 0, sigma, sigma), mode="reflect")
-
-
-def wiener(images: np.ndarray, window: float, noise_sigma: float) -> np.ndarray:
-    """scipy's adaptive Wiener filter on each image, `window` x `window` neighbourhoods, told the
-    noise power (left to itself it takes the mean local variance, signal included)."""
-    from scipy.signal import wiener as wiener_filter
-
-    size = int(window)
-    return np.stack(
-        [wiener_filter(img[0], (size, size), noise=noise_sigma**2)[None] for img in images]
-    )
-
-
-def moving_average(windows: np.ndarray, width: int, noise_sigma: float = 0.0) -> np.ndarray:
-    """Centred mean over `width` steps of (N, T, D) windows (edges reflected)."""
-    from scipy.ndimage import uniform_filter1d
-
-    return uniform_filter1d(windows, int(width), axis=TIME_AXIS, mode="reflect")
-
-
-def gaussian_smoothing(windows: np.ndarray, sigma: float, noise_sigma: float = 0.0) -> np.ndarray:
-    """Gaussian kernel of `sigma` steps along time of (N, T, D) windows (edges reflected)."""
-    from scipy.ndimage import gaussian_filter1d
-
-    return gaussian_filter1d(windows, sigma, axis=TIME_AXIS, mode="reflect")
-
-
-def savitzky_golay(
-    windows: np.ndarray, window_order: tuple[int, int], noise_sigma: float = 0.0
-) -> np.ndarray:
-    """Savitzky-Golay: a local polynomial of order `order` fitted over `window` steps along
-    time of (N, T, D) windows (scipy's `interp` edges: the fit of the first / last window)."""
-    from scipy.signal import savgol_filter
-
-    window, order = window_order
-    return savgol_filter(windows, window, order, axis=TIME_AXIS, mode="interp")
 
 
 def _run(ctx: UnitContext, data_name: str, apply: Filter, grid: tuple, name: str) -> UnitOutput:
     import torch
 
-    from diffrnn.evaluation.noisy_inputs import NOISE_FRACTIONS, noisy_data
+    from diffrnn.data.noisy_inputs import NOISE_FRACTIONS, noisy_data
     from diffrnn.evaluation.psnr import psnr
     from diffrnn.evaluation.timing import timed_call
 

@@ -60,7 +60,7 @@ def _score(
     `estimate` must be repeatable (seed its own noise)."""
     import torch
 
-    from diffrnn.evaluation.noisy_inputs import NOISE_FRACTIONS, noisy_data
+    from diffrnn.data.noisy_inputs import NOISE_FRACTIONS, noisy_data
     from diffrnn.evaluation.psnr import psnr
     from diffrnn.evaluation.timing import timed_call
 
@@ -97,7 +97,7 @@ def _bigru_unit(ctx: UnitContext, data_name: str) -> UnitOutput:
     import torch
     from torch.utils.data import TensorDataset
 
-    from diffrnn.evaluation.noisy_inputs import NOISE_FRACTIONS, noisy_data
+    from diffrnn.data.noisy_inputs import NOISE_FRACTIONS, noisy_data
     from diffrnn.rnn.denoiser import RNNDenoiser
     from diffrnn.training import FitResult
 
@@ -162,8 +162,8 @@ def ddpm_etth1_unit(ctx: UnitContext) -> UnitOutput:
     from torch.utils.data import TensorDataset
 
     from diffrnn.bench.units.generation import window_diffusion_recipes
+    from diffrnn.data.noisy_inputs import noisy_data
     from diffrnn.diffusion.ts_generator import WindowDiffusion
-    from diffrnn.evaluation.noisy_inputs import noisy_data
 
     train = noisy_data("etth1").train()  # (N, 24, 7) in [0, 1]
     recipe = ctx.preset(window_diffusion_recipes(train.shape[-1], train.shape[1]))

@@ -122,9 +122,8 @@ def _train(ctx: UnitContext, recipe: Recipe[GaussianDiffusionConfig], images: An
     import torch
     from torch.utils.data import TensorDataset
 
-    from diffrnn.data.images import load_digits
+    from diffrnn.data.images import levels_to_unit, load_digits
     from diffrnn.diffusion.gaussian import GaussianDiffusion
-    from diffrnn.diffusion.likelihood import levels_to_unit
 
     conditional = recipe.model.num_classes is not None
     if images is None:
@@ -145,8 +144,8 @@ def test_bound(model: Any, evaluation: Evaluation, conditional: bool) -> tuple[A
     plain, and snapped below the timestep where the noise falls under `SNAP_NOISE`."""
     import torch
 
-    from diffrnn.data.images import load_digits
-    from diffrnn.diffusion.likelihood import levels_to_unit, variational_bound
+    from diffrnn.data.images import levels_to_unit, load_digits
+    from diffrnn.diffusion.likelihood import variational_bound
 
     digits = load_digits()
     index = digits.test[: evaluation.bound_images]
@@ -290,9 +289,8 @@ def denoise_psnr(
     """
     import torch
 
+    from diffrnn.data.noisy_inputs import NOISE_FRACTIONS, noisy_digits
     from diffrnn.diffusion.sdedit import denoise
-    from diffrnn.evaluation.digit_samples import noisy_digits
-    from diffrnn.evaluation.noisy_inputs import NOISE_FRACTIONS
     from diffrnn.evaluation.psnr import psnr
     from diffrnn.evaluation.timing import timed_call
 
@@ -318,9 +316,8 @@ def denoise_psnr(
 def posterior_mean_psnr(model: Any, seed: int) -> dict[str, float]:
     """PSNR (dB) by noise level of the model's one-evaluation posterior mean E[x_0 | y]
     (`diffrnn.diffusion.sdedit.posterior_mean`) on the same noisy test digits."""
+    from diffrnn.data.noisy_inputs import NOISE_FRACTIONS, noisy_digits
     from diffrnn.diffusion.sdedit import posterior_mean
-    from diffrnn.evaluation.digit_samples import noisy_digits
-    from diffrnn.evaluation.noisy_inputs import NOISE_FRACTIONS
     from diffrnn.evaluation.psnr import psnr
 
     by_sigma: dict[str, float] = {}

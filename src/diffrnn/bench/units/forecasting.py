@@ -373,16 +373,13 @@ def fan_chart(problem: ForecastProblem, paths: np.ndarray, path: Path, title: st
     Returns:
         the file name, relative to its directory.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from diffrnn.plots import pyplot, save_png
 
     end, h = problem.test_ends[-1], problem.horizon
     shown = min(problem.num_series, 8)
     past = np.arange(end - h - 2 * h, end - h)
     future = np.arange(end - h, end)
-    fig, axes = plt.subplots(
+    fig, axes = pyplot().subplots(
         2, (shown + 1) // 2, figsize=(3 * ((shown + 1) // 2), 5), squeeze=False
     )
     for n, ax in enumerate(axes.flat[:shown]):
@@ -395,11 +392,7 @@ def fan_chart(problem: ForecastProblem, paths: np.ndarray, path: Path, title: st
         ax.set_title(f"series {n}", fontsize=8)
         ax.tick_params(labelsize=6)
     fig.suptitle(f"{title}: last test window, median and 50% / 90% bands")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path.name
+    return save_png(fig, path, dpi=80).name
 
 
 # ---------------------------------------------------------------------------------------------

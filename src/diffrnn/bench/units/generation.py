@@ -1,7 +1,7 @@
 """generate-etth1: unconditional ETTh1 windows (24 steps x 7 channels) on the TimeGAN protocol.
 
 Real data: every 24-row window (stride 1) of the Informer training split (the first 12 months),
-min-max scaled per channel on those rows (`diffrnn.evaluation.timegan.etth1_windows`). Each unit
+min-max scaled per channel on those rows (`diffrnn.data.timeseries.etth1_windows`). Each unit
 draws as many windows as the real evaluation set holds and scores them with the discriminative
 and predictive scores of `diffrnn.evaluation.timegan`.
 
@@ -106,7 +106,7 @@ def _evaluation_split(windows: np.ndarray, suite: str, seed: int) -> tuple[np.nd
 
 
 def _reference_unit(ctx: UnitContext, kind: str) -> UnitOutput:
-    from diffrnn.evaluation.timegan import etth1_windows
+    from diffrnn.data.timeseries import etth1_windows
 
     windows = etth1_windows()
     real, rest = _evaluation_split(windows, ctx.recipe, ctx.seed)
@@ -122,7 +122,7 @@ def _generator_unit(ctx: UnitContext, family: str) -> UnitOutput:
     import torch
     from torch.utils.data import TensorDataset
 
-    from diffrnn.evaluation.timegan import etth1_windows
+    from diffrnn.data.timeseries import etth1_windows
     from diffrnn.evaluation.timing import timed_call
 
     windows = etth1_windows()

@@ -58,8 +58,7 @@ def pixel_lstm_unit(ctx: UnitContext) -> UnitOutput:
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from diffrnn.data.images import load_digits
-    from diffrnn.diffusion.likelihood import levels_to_unit
+    from diffrnn.data.images import levels_to_unit, load_digits
     from diffrnn.evaluation import digit_samples as scoring
     from diffrnn.evaluation.timing import seconds_per_call
     from diffrnn.rnn.pixel_ar import PixelAR

@@ -1,4 +1,9 @@
-"""The report's figures as PNG files (matplotlib's Agg backend, imported only when drawing)."""
+"""Every figure of diffrnn as a PNG file: the report's plots, sample grids, fan charts.
+
+The one place that sets matplotlib up: `pyplot()` selects the Agg backend (matplotlib is imported
+only when drawing, so the CLI starts fast) and `save_png` writes a figure atomically, so a full
+disk keeps the previous file whole (StorageError).
+"""
 
 from __future__ import annotations
 
@@ -52,7 +57,8 @@ class Ladder:
     std: Sequence[float]
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """`matplotlib.pyplot` on the Agg backend (files only, no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -61,15 +67,22 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(fig: Any, path: Path) -> Path:
-    """Write `fig` as a PNG atomically: a full disk keeps the previous plot whole (StorageError)."""
+def save_png(fig: Any, path: Path, dpi: float = DPI, layout: bool = True, **savefig: Any) -> Path:
+    """Write `fig` as a PNG atomically and close it.
+
+    Args:
+        dpi: dots per inch of the file.
+        layout: apply `tight_layout` first (sample grids without axes skip it).
+        savefig: further arguments of `Figure.savefig` (e.g. `bbox_inches="tight"`).
+    """
     from diffrnn.fileio import atomic_write_with
 
-    fig.tight_layout()
+    if layout:
+        fig.tight_layout()
     try:
-        atomic_write_with(path, lambda name: fig.savefig(name, dpi=DPI, format="png"))
+        atomic_write_with(path, lambda name: fig.savefig(name, dpi=dpi, format="png", **savefig))
     finally:
-        _pyplot().close(fig)
+        pyplot().close(fig)
     return path
 
 
@@ -87,7 +100,7 @@ def pareto_plot(
     points: Sequence[Point], metric: str, lower_is_better: bool, title: str, path: Path
 ) -> Path:
     """Quality against inference seconds per sample (log x), the Pareto front joined."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
     for p in points:
         ax.scatter(p.seconds_per_sample, p.quality, color=FAMILY_COLOURS.get(p.family, "k"), s=36)
@@ -117,12 +130,12 @@ def pareto_plot(
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def curves_plot(series: Sequence[Series], title: str, xlabel: str, ylabel: str, path: Path) -> Path:
     """Every model's curve overlaid (log y when the values are positive and span 20x or more)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 3.8))
     labels = list(dict.fromkeys(s.label for s in series))  # a model keeps its colour
     for s in series:
@@ -140,7 +153,7 @@ def curves_plot(series: Sequence[Series], title: str, xlabel: str, ylabel: str, 
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def ladder_plot(
@@ -153,7 +166,7 @@ def ladder_plot(
 ) -> Path:
     """Quality against training CPU seconds (log x), a line per family's best model with its
     seed spread as a band; models that do not train (label, family, value) as dotted levels."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
     for ladder in ladders:
         colour = FAMILY_COLOURS.get(ladder.family, "k")
@@ -187,7 +200,7 @@ def ladder_plot(
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def forecast_fan_chart(history: Any, forecast: Any, path: Path, title: str) -> Path:
@@ -200,9 +213,7 @@ def forecast_fan_chart(history: Any, forecast: Any, path: Path, title: str) -> P
         path: the PNG to write.
         title: the figure's title (name the series).
     """
-    from diffrnn.fileio import atomic_write_with
-
-    plt = _pyplot()
+    plt = pyplot()
     levels = sorted(float(c[1:]) for c in forecast.columns if c.startswith("q"))
     fig, ax = plt.subplots(figsize=(7.0, 3.2))
     ax.plot(history["ds"], history["y"], color="black", lw=1, label="observed")
@@ -223,7 +234,43 @@ def forecast_fan_chart(history: Any, forecast: Any, path: Path, title: str) -> P
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(alpha=0.3)
     fig.autofmt_xdate()
-    fig.tight_layout()
-    atomic_write_with(path, lambda name: fig.savefig(name, dpi=DPI, format="png"))
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
+
+
+def image_grid(
+    images: Any, path: Path, columns: int = 8, low: float = -1.0, high: float = 1.0
+) -> Path:
+    """Grey images (N, H, W) with values in [low, high] as one grid, `columns` wide, each image
+    framed by one blank pixel, at 20 pixels of the grid per inch (100 dpi: 5 dots a pixel)."""
+    import numpy as np
+
+    images = np.asarray(images)
+    n, h, w = images.shape
+    rows = -(-n // columns)
+    tiles = np.full((rows * columns, h + 2, w + 2), low, dtype=np.float64)
+    tiles[:n, 1 : h + 1, 1 : w + 1] = images
+    grid = tiles.reshape(rows, columns, h + 2, w + 2).transpose(0, 2, 1, 3)  # (R, H+2, C, W+2)
+    grid = grid.reshape(rows * (h + 2), columns * (w + 2))
+    fig, ax = pyplot().subplots(figsize=(columns * (w + 2) / 20, rows * (h + 2) / 20), dpi=100)
+    ax.imshow(grid, cmap="gray_r", vmin=low, vmax=high, interpolation="nearest")
+    ax.set_axis_off()
+    return save_png(fig, path, dpi=100, layout=False, bbox_inches="tight")
+
+
+def spectrogram_grid(log_mels: Any, digits: Any, path: Path, title: str, rows: int = 3) -> Path:
+    """Log-mel spectrograms (N, M, T) in a grid: a column per digit 0-9 (`digits` (N,)), its
+    first `rows` clips (fewer when digit 0 has fewer)."""
+    import numpy as np
+
+    rows = min(rows, int((digits == 0).sum()))
+    fig, axes = pyplot().subplots(rows, 10, figsize=(15, 1.6 * rows + 0.5), squeeze=False)
+    for d in range(10):
+        for r, i in enumerate(np.flatnonzero(digits == d)[:rows]):
+            ax = axes[r, d]
+            ax.imshow(log_mels[i], origin="lower", aspect="auto", cmap="magma")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(str(d))
+    fig.suptitle(title)
+    return save_png(fig, path, dpi=80)

@@ -41,28 +41,35 @@ def noisy_etth1(split: str, fraction: float, seed: int) -> tuple[torch.Tensor, t
     Windows start every `ETTH1_TEST_STRIDE` rows of the split and are min-max scaled with the
     training rows' statistics (`etth1_windows`), so the data range is 1.
     """
-    from diffrnn.evaluation.timegan import etth1_windows
+    from diffrnn.data.timeseries import etth1_windows
 
     clean = torch.from_numpy(etth1_windows(split, ETTH1_TEST_STRIDE))  # (N, 24, 7)
     return clean, add_noise(clean, fraction, 1.0, split, seed)
 
 
+def noisy_digits(split: str, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(clean, noisy) digits of the "val" or "test" split, (N, 1, 8, 8) in the [-1, 1] scale.
+
+    The noise is N(0, (2 * fraction)^2) per pixel (`add_noise`: the data range is 2), fixed by
+    (seed, fraction, split), so every denoiser of a seed sees the same noisy images.
+    """
+    from diffrnn.data.images import levels_to_unit, load_digits
+
+    digits = load_digits()
+    index = {"val": digits.val, "test": digits.test}[split]
+    clean = levels_to_unit(torch.as_tensor(digits.images[index]))[:, None]
+    return clean, add_noise(clean, fraction, 2.0, split, seed)
+
+
 def _digits_train() -> torch.Tensor:
-    from diffrnn.data.images import load_digits
-    from diffrnn.diffusion.likelihood import levels_to_unit
+    from diffrnn.data.images import levels_to_unit, load_digits
 
     digits = load_digits()
     return levels_to_unit(torch.as_tensor(digits.images[digits.train]))[:, None]
 
 
-def _noisy_digits(split: str, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    from diffrnn.evaluation.digit_samples import noisy_digits
-
-    return noisy_digits(split, fraction, seed)
-
-
 def _etth1_train() -> torch.Tensor:
-    from diffrnn.evaluation.timegan import etth1_windows
+    from diffrnn.data.timeseries import etth1_windows
 
     return torch.from_numpy(etth1_windows("train"))
 
@@ -94,5 +101,5 @@ def noisy_data(name: NoisyDataName) -> NoisyData:
     if name not in get_args(NoisyDataName):
         raise ValueError(f"name must be one of {get_args(NoisyDataName)}, got {name!r}")
     if name == "digits":
-        return NoisyData(2.0, -1.0, _noisy_digits, _digits_train)
+        return NoisyData(2.0, -1.0, noisy_digits, _digits_train)
     return NoisyData(1.0, 0.0, noisy_etth1, _etth1_train)

@@ -1,14 +1,12 @@
-"""Noisy inputs of the noise-reduction tasks: ETTh1 windows, train-only scaling, fixed noise."""
+"""Noisy inputs of the noise-reduction tasks: ETTh1 windows and digits, fixed noise."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
-from diffrnn.data.timeseries import load_etth1
-from diffrnn.evaluation.noisy_inputs import add_noise, noisy_data, noisy_etth1
-from diffrnn.evaluation.timegan import MINMAX_EPS, etth1_windows
+from diffrnn.data.noisy_inputs import add_noise, noisy_data, noisy_digits, noisy_etth1
+from diffrnn.data.timeseries import etth1_windows
 
 
 def test_etth1_windows_have_the_stated_shapes_and_do_not_overlap() -> None:
@@ -18,20 +16,6 @@ def test_etth1_windows_have_the_stated_shapes_and_do_not_overlap() -> None:
     assert noisy_etth1("val", 0.1, seed=0)[0].shape == (120, 24, 7)
     rows = clean.reshape(-1, 7)  # non-overlapping windows tile the split row after row
     torch.testing.assert_close(rows[24], clean[1, 0])
-
-
-def test_scaling_uses_the_training_rows_only() -> None:
-    etth1 = load_etth1(input_length=0)
-    train = etth1.split("train", raw=True)
-    low, high = train.min(0), train.max(0)
-    test = etth1.split("test", raw=True)
-    expected = (test[:24] - low) / (high - low + MINMAX_EPS)
-    np.testing.assert_allclose(etth1_windows("test", 24)[0], expected, rtol=1e-6)
-    windows = etth1_windows("train")
-    np.testing.assert_allclose(windows.min((0, 1)), 0.0, atol=1e-7)
-    np.testing.assert_allclose(windows.max((0, 1)), 1.0, atol=1e-6)
-    # refitting on the test rows would put every channel's minimum at 0; the train fit does not
-    assert etth1_windows("test", 24).min((0, 1)).max() > 0.1
 
 
 def test_noise_is_fixed_by_seed_level_and_split() -> None:
@@ -48,6 +32,14 @@ def test_noise_is_fixed_by_seed_level_and_split() -> None:
     )
     with pytest.raises(ValueError, match="split"):
         add_noise(x, 0.1, 1.0, "train", 0)
+
+
+def test_noisy_digits_are_repeatable_and_have_the_asked_noise() -> None:
+    clean, noisy = noisy_digits("test", 0.3, seed=0)
+    _, again = noisy_digits("test", 0.3, seed=0)
+    _, other = noisy_digits("val", 0.3, seed=0)
+    assert torch.equal(noisy, again) and clean.shape == (360, 1, 8, 8) and other.shape[0] == 180
+    assert abs((noisy - clean).std().item() - 0.6) < 0.01
 
 
 def test_noisy_data_describes_both_tasks() -> None:

@@ -1,11 +1,12 @@
-"""The classical floors of denoise-digits beat the noisy input where noise dominates."""
+"""The classical denoising filters keep what they should and beat the noisy input where noise
+dominates."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from diffrnn.bench.units.denoise_baselines import gaussian_blur, wiener
-from diffrnn.evaluation.digit_samples import noisy_digits
+from diffrnn.baselines.denoise import gaussian_blur, wiener
+from diffrnn.data.noisy_inputs import noisy_digits
 from diffrnn.evaluation.psnr import psnr
 
 
@@ -24,12 +25,12 @@ def test_blur_and_wiener_raise_psnr_at_sigma_half() -> None:
 def test_time_filters_keep_what_they_should_and_reduce_noise_on_etth1() -> None:
     import torch
 
-    from diffrnn.bench.units.denoise_baselines import (
+    from diffrnn.baselines.denoise import (
         gaussian_smoothing,
         moving_average,
         savitzky_golay,
     )
-    from diffrnn.evaluation.noisy_inputs import noisy_etth1
+    from diffrnn.data.noisy_inputs import noisy_etth1
 
     t = np.arange(24.0)
     quadratic = np.stack([0.2 + 0.01 * t, 0.5 - 0.001 * (t - 12) ** 2], axis=1)[None]  # (1, 24, 2)
