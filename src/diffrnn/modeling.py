@@ -264,7 +264,7 @@ class PretrainedMixin:
     def from_pretrained(cls, directory: str | Path) -> Self:
         """Load a model saved by `save_pretrained`; refuses pickles and corrupt files."""
         meta = read_config(directory)
-        if meta["class"] != f"{cls.__module__}.{cls.__qualname__}":
+        if not _names_class(meta["class"], cls):
             raise CheckpointError(
                 f"{directory} holds a {meta['class']}, not a {cls.__qualname__}.",
                 "load it with diffrnn.load(directory), which picks the class from config.json.",
@@ -385,6 +385,16 @@ def resolve_class(qualified_name: str) -> type:
     if not isinstance(cls, type):
         raise UnsafeFileError(f"{_show(qualified_name)} is not a class.", "re-save the model.")
     return cls
+
+
+def _names_class(qualified_name: str, cls: type) -> bool:
+    """Whether a saved config's class name is `cls`: its own name, or a former name its module
+    keeps as an alias (`SpeechRecognizer` for `SpeechRecogniser`) so older folders still load."""
+    module_name, _, class_name = qualified_name.rpartition(".")
+    if module_name != cls.__module__:
+        return False
+    alias = getattr(sys.modules[module_name], class_name, None)
+    return class_name == cls.__qualname__ or alias is cls
 
 
 def _check_model_class(cls: type, name: str) -> None:

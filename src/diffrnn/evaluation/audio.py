@@ -22,7 +22,7 @@ import torch
 
 from diffrnn.data.spectrograms import N_FRAMES, log_mel_batch
 from diffrnn.evaluation.frechet import frechet_distance
-from diffrnn.rnn.speech import SpeechRecognizer
+from diffrnn.rnn.speech import SpeechRecogniser
 
 
 def inception_score(probs: np.ndarray) -> float:
@@ -62,7 +62,7 @@ class AudioScores:
 
 @torch.no_grad()
 def recogniser_outputs(
-    recogniser: SpeechRecognizer,
+    recogniser: SpeechRecogniser,
     waveforms: Sequence[np.ndarray],
     n_frames: int = N_FRAMES,
     batch_size: int = 256,
@@ -81,7 +81,7 @@ def recogniser_outputs(
 
 
 def score_audio(
-    recogniser: SpeechRecognizer,
+    recogniser: SpeechRecogniser,
     waveforms: Sequence[np.ndarray],
     digits: np.ndarray,
     reference_features: np.ndarray,

@@ -71,7 +71,7 @@ class SpeechConfig:
             raise ValueError(f"pooling must be one of {get_args(Pooling)}, got {self.pooling!r}")
 
 
-class SpeechRecognizer(PretrainedMixin, nn.Module):
+class SpeechRecogniser(PretrainedMixin, nn.Module):
     """Utterance classifier over feature frames."""
 
     config_class = SpeechConfig
@@ -134,6 +134,11 @@ class SpeechRecognizer(PretrainedMixin, nn.Module):
     def predict(self, features: Tensor, lengths: Tensor) -> Tensor:
         """Most probable class of each recording, (B,) long."""
         return self.embed_and_probs(features, lengths)[1].argmax(-1)
+
+
+SpeechRecognizer = SpeechRecogniser
+"""The class's former name, which the config.json of recognisers saved before the spelling was
+settled still names: `load` and `SpeechRecogniser.from_pretrained` find it through this alias."""
 
 
 def speech(size: Size = "full", cell: CellType = "gru", n_features: int = 40) -> SpeechConfig:
