@@ -284,13 +284,13 @@ class PretrainedMixin:
         _check_shapes(cls, config, saved, weights)
         model = _build(cls, config)
         try:
-            load_model(model, str(weights), strict=False)  # type: ignore[arg-type]
+            load_model(model, str(weights), strict=False)
         except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
             raise CheckpointError(
                 f"{weights} is corrupt or truncated ({_first_line(exc)}).", _FIX_WEIGHTS
             ) from None
         _check_finite(model, saved, weights)
-        model.eval()  # type: ignore[attr-defined]
+        model.eval()
         return model
 
 
@@ -416,7 +416,7 @@ def _read_header(weights: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
     from safetensors import SafetensorError, safe_open
 
     try:
-        with safe_open(str(weights), framework="pt") as handle:  # type: ignore[no-untyped-call]
+        with safe_open(str(weights), framework="pt") as handle:
             return {
                 name: (
                     handle.get_slice(name).get_dtype(),

@@ -19,7 +19,8 @@ from diffrnn.data.tbptt import TBPTTChunks
 from diffrnn.errors import CheckpointError
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
-from diffrnn.rnn.layers import CellType, State, check_cell, make_rnn
+from diffrnn.rnn.cells import CellType, check_cell
+from diffrnn.rnn.layers import State, make_rnn
 
 
 def detach_state(state: State) -> State:

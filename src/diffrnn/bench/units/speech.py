@@ -15,7 +15,7 @@ from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register
 from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, train_for_unit
 
 if TYPE_CHECKING:  # torch stays off the registry's import path
-    from diffrnn.rnn.layers import CellType
+    from diffrnn.rnn.cells import CellType
     from diffrnn.rnn.speech import SpeechConfig
 
 N_FRAMES = 100  # 1 s at a 10 ms hop; 99% of the recordings are shorter
