@@ -20,6 +20,28 @@ checked against its dataclass (types, ranges, sizes); the model is then built on
 device, where nothing is allocated, and its tensors' names, shapes and dtypes are compared with
 the safetensors header before the real model is built, so a 500-byte config cannot make the
 loader allocate gigabytes. Weights must be finite and of the model's dtypes (nothing is cast).
+
+Why not huggingface_hub's `PyTorchModelHubMixin` (read in huggingface_hub 2.4.0, `hub_mixin.py`,
+installed with diffusers): it would break three of the guarantees above, so this module stays.
+- Atomic replacement: `save_pretrained` writes into the existing folder in place (`mkdir(...,
+  exist_ok=True)` l. 403, `config_path.unlink` l. 409, weights straight to their final name
+  l. 412/749, then `config_path.write_text` l. 422), so a kill mid-save leaves new weights with
+  no config.json, or old ones with a new config: neither model loads.
+- No pickle ever: `_from_pretrained` takes any path that is not a local folder for a Hub repo id
+  and downloads it (l. 773), and without a model.safetensors there falls back to
+  `_load_as_pickle` (l. 793), `torch.load(..., weights_only=True)` (l. 799): a restricted
+  unpickler, still an unpickler.
+- A checked config: `json.load` has no size bound (l. 513); a dataclass config is rebuilt by
+  `_load_dataclass` (l. 825-830), which drops unknown keys and checks no type, range or
+  `Literal`; the model is then built at full size on the real device (`cls(**model_kwargs)`
+  l. 766) before any weight is compared, and `strict=False` (l. 762) leaves missing tensors at
+  their random initialisation. With `from __future__ import annotations` (every model file
+  here), `inspect.signature` (l. 272) sees the config's type as a string, so the config arrives
+  as a plain dict: a two-field model saved and loaded through the mixin fails with
+  "AttributeError: 'dict' object has no attribute 'hidden_size'" (measured).
+The class is never resolved from the folder by the mixin (config.json holds only the init
+arguments, l. 416-422), so `load`, which picks the class from config.json, would still need
+`resolve_class`. The mixin also prints (l. 768) and writes a README.md model card (l. 428).
 """
 
 from __future__ import annotations
