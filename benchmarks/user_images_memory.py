@@ -1,6 +1,6 @@
 """Peak memory of `compare --data FOLDER` preparing a folder of many small images.
 
-Writes `--images` random grayscale PNGs (`--side` px, 10 class folders) into a temporary folder,
+Writes `--images` random greyscale PNGs (`--side` px, 10 class folders) into a temporary folder,
 then runs the image task's preparation (`bench.user_images.prepare_user_images`: the header
 survey, the content sha256, decoding into the cached array, the split) in this process and
 reports its peak resident memory (VmHWM) above what the process held before, beside the size of

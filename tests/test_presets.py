@@ -24,14 +24,14 @@ def _presets() -> list[tuple[Callable[..., Any], type, tuple[str, ...]]]:
     from diffrnn.rnn.long_range import LongRangeModel, long_range
     from diffrnn.rnn.pixel_ar import PixelAR, pixel_lstm
     from diffrnn.rnn.spectrogram_gru import SpectrogramGRU, spectrogram_gru
-    from diffrnn.rnn.speech import SpeechRecognizer, speech
+    from diffrnn.rnn.speech import SpeechRecogniser, speech
 
     return [
         (char_lm, CharLM, ("quick", "full")),
         (mdlm, MDLM, ("quick", "full")),
         (pixel_lstm, PixelAR, ("tiny", "quick", "full")),
         (ddpm_digits, GaussianDiffusion, ("quick", "full")),
-        (speech, SpeechRecognizer, ("tiny", "quick", "full")),
+        (speech, SpeechRecogniser, ("tiny", "quick", "full")),
         (long_range, LongRangeModel, ("quick", "full")),
         (window_diffusion, WindowDiffusion, ("quick", "full")),
         (ar_generator, ARGenerator, ("quick", "full")),

@@ -230,7 +230,7 @@ def sample(
             f"no --from given: training the quick configuration of {model} first "
             f"({budget:g} s); its samples will be rough."
         )
-        generator = quick_generator(model, seed, budget)  # type: ignore[arg-type]
+        generator = quick_generator(model, seed, budget)
     else:
         generator = diffrnn.load(saved).eval()
         check_generator(generator)
@@ -1114,7 +1114,7 @@ def denoise(
             budget,
             max_steps,
             seed,
-            progress=progress,  # type: ignore[arg-type]
+            progress=progress,
         )
     how = "estimated from the first differences" if result.estimated else "given"
     shown = ", ".join(
@@ -1188,7 +1188,7 @@ def generate(
             budget,
             max_steps,
             seed,
-            progress,  # type: ignore[arg-type]
+            progress,
         )
     console.print(
         f"trained {model}: {result.steps} steps in {result.cpu_seconds:.1f} CPU s "

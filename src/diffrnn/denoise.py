@@ -163,7 +163,7 @@ def denoise_series(
             [noise_sd_from_differences(data.values[i, s:e]) for i, (s, e) in enumerate(data.spans)]
         )
     else:
-        sigmas = np.full(len(data.series_ids), float(sigma))  # type: ignore[arg-type]
+        sigmas = np.full(len(data.series_ids), float(sigma))
     if not (sigmas > 0).any():
         raise DataError(
             "no noise found: every series' steps are mostly exactly zero.",

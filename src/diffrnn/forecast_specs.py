@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from diffrnn.data.windows import ForecastProblem
+    from diffrnn.rnn.cells import CellType
     from diffrnn.training import FitResult, TrainConfig
 
 Recipe = Literal["quick", "full"]
@@ -257,7 +258,7 @@ def _fit(model: nn.Module, dataset: Any, batch_size: int, settings: Settings, tr
     return fit(model, loader, None, config)
 
 
-def _train_deepar(cell: str) -> Callable[[ForecastProblem, Settings], Fitted]:
+def _train_deepar(cell: CellType) -> Callable[[ForecastProblem, Settings], Fitted]:
     def train(problem: ForecastProblem, settings: Settings) -> Fitted:
         import torch
 

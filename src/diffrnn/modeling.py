@@ -20,6 +20,28 @@ checked against its dataclass (types, ranges, sizes); the model is then built on
 device, where nothing is allocated, and its tensors' names, shapes and dtypes are compared with
 the safetensors header before the real model is built, so a 500-byte config cannot make the
 loader allocate gigabytes. Weights must be finite and of the model's dtypes (nothing is cast).
+
+Why not huggingface_hub's `PyTorchModelHubMixin` (read in huggingface_hub 2.4.0, `hub_mixin.py`,
+installed with diffusers): it would break three of the guarantees above, so this module stays.
+- Atomic replacement: `save_pretrained` writes into the existing folder in place (`mkdir(...,
+  exist_ok=True)` l. 403, `config_path.unlink` l. 409, weights straight to their final name
+  l. 412/749, then `config_path.write_text` l. 422), so a kill mid-save leaves new weights with
+  no config.json, or old ones with a new config: neither model loads.
+- No pickle ever: `_from_pretrained` takes any path that is not a local folder for a Hub repo id
+  and downloads it (l. 773), and without a model.safetensors there falls back to
+  `_load_as_pickle` (l. 793), `torch.load(..., weights_only=True)` (l. 799): a restricted
+  unpickler, still an unpickler.
+- A checked config: `json.load` has no size bound (l. 513); a dataclass config is rebuilt by
+  `_load_dataclass` (l. 825-830), which drops unknown keys and checks no type, range or
+  `Literal`; the model is then built at full size on the real device (`cls(**model_kwargs)`
+  l. 766) before any weight is compared, and `strict=False` (l. 762) leaves missing tensors at
+  their random initialisation. With `from __future__ import annotations` (every model file
+  here), `inspect.signature` (l. 272) sees the config's type as a string, so the config arrives
+  as a plain dict: a two-field model saved and loaded through the mixin fails with
+  "AttributeError: 'dict' object has no attribute 'hidden_size'" (measured).
+The class is never resolved from the folder by the mixin (config.json holds only the init
+arguments, l. 416-422), so `load`, which picks the class from config.json, would still need
+`resolve_class`. The mixin also prints (l. 768) and writes a README.md model card (l. 428).
 """
 
 from __future__ import annotations
@@ -264,7 +286,7 @@ class PretrainedMixin:
     def from_pretrained(cls, directory: str | Path) -> Self:
         """Load a model saved by `save_pretrained`; refuses pickles and corrupt files."""
         meta = read_config(directory)
-        if meta["class"] != f"{cls.__module__}.{cls.__qualname__}":
+        if not _names_class(meta["class"], cls):
             raise CheckpointError(
                 f"{directory} holds a {meta['class']}, not a {cls.__qualname__}.",
                 "load it with diffrnn.load(directory), which picks the class from config.json.",
@@ -284,13 +306,13 @@ class PretrainedMixin:
         _check_shapes(cls, config, saved, weights)
         model = _build(cls, config)
         try:
-            load_model(model, str(weights), strict=False)  # type: ignore[arg-type]
+            load_model(model, str(weights), strict=False)
         except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
             raise CheckpointError(
                 f"{weights} is corrupt or truncated ({_first_line(exc)}).", _FIX_WEIGHTS
             ) from None
         _check_finite(model, saved, weights)
-        model.eval()  # type: ignore[attr-defined]
+        model.eval()
         return model
 
 
@@ -387,6 +409,16 @@ def resolve_class(qualified_name: str) -> type:
     return cls
 
 
+def _names_class(qualified_name: str, cls: type) -> bool:
+    """Whether a saved config's class name is `cls`: its own name, or a former name its module
+    keeps as an alias (`SpeechRecognizer` for `SpeechRecogniser`) so older folders still load."""
+    module_name, _, class_name = qualified_name.rpartition(".")
+    if module_name != cls.__module__:
+        return False
+    alias = getattr(sys.modules[module_name], class_name, None)
+    return class_name == cls.__qualname__ or alias is cls
+
+
 def _check_model_class(cls: type, name: str) -> None:
     """Refuse a class that is not a loadable model (the mixin itself, a config, an error)."""
     from torch import nn
@@ -406,7 +438,7 @@ def _read_header(weights: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
     from safetensors import SafetensorError, safe_open
 
     try:
-        with safe_open(str(weights), framework="pt") as handle:  # type: ignore[no-untyped-call]
+        with safe_open(str(weights), framework="pt") as handle:
             return {
                 name: (
                     handle.get_slice(name).get_dtype(),

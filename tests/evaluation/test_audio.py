@@ -33,7 +33,7 @@ def test_accuracy_counts_argmax_matches() -> None:
 
 def test_evaluator_accuracy_equals_the_recognisers_on_real_clips() -> None:
     from diffrnn.data.audio import load_fsdd, stack_features
-    from diffrnn.rnn.speech import SpeechRecognizer, speech
+    from diffrnn.rnn.speech import SpeechRecogniser, speech
 
     fsdd = load_fsdd()
     _, test = fsdd.official_split()
@@ -41,7 +41,7 @@ def test_evaluator_accuracy_equals_the_recognisers_on_real_clips() -> None:
     waves = [fsdd.waveforms[i] for i in pick]
     digits = fsdd.digits[pick]
     torch.manual_seed(0)
-    recogniser = SpeechRecognizer(speech("tiny")).eval()
+    recogniser = SpeechRecogniser(speech("tiny")).eval()
     # the recogniser on its own, through the data module's per-clip features
     features = torch.from_numpy(stack_features(waves, "log_mel", 64))  # (N, 64, 40)
     lengths = torch.full((len(waves),), 64)

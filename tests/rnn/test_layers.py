@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from diffrnn.rnn import layers
-from diffrnn.rnn.layers import CELL_TYPES, g, make_rnn, scan
+from diffrnn.rnn.cells import CELL_TYPES
+from diffrnn.rnn.layers import g, make_rnn, scan
 
 
 def _reference_mingru(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
     recipe = ctx.preset(speech_recipes(cell, 40))     # a Recipe: model config, TrainConfig, batch
     loader = seeded_loader(dataset, recipe.batch_size, ctx.seed)
-    result = train_for_unit(SpeechRecognizer(recipe.model), loader, ctx, recipe.train)
+    result = train_for_unit(SpeechRecogniser(recipe.model), loader, ctx, recipe.train)
     return fitted_output(result, {"mse": mse}, infer_seconds_per_sample=seconds)
 
 `ctx.budget_s` becomes `TrainConfig.budget_s` with the "auto" clock: process CPU seconds on a CPU,

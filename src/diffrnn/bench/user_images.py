@@ -123,7 +123,7 @@ def prepare_user_images(path: Path, size: int | None = None) -> dict[str, Any]:
         "pixels": f"resized to {side} x {side} ("
         + ("--size" if size else "the largest of 8, 16, 28, 32 the smallest image allows")
         + "), "
-        + ("grayscale" if survey.channels == 1 else "RGB"),
+        + ("greyscale" if survey.channels == 1 else "RGB"),
         "split": f"{len(data.train)} train, {len(data.val)} validation, {len(data.test)} test "
         + ("(80/10/10 within each class)" if survey.classes else "(80/10/10 at random)"),
         "judge": "Frechet distance on the penultimate features of a classifier trained on your "

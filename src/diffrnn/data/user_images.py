@@ -6,7 +6,7 @@
 
 Nothing is decoded to survey a folder (PIL reads the headers), so an unreadable file, a huge
 image or a folder mixing classes and loose files is refused before any pixel is read. Images are
-then decoded one at a time, converted to grayscale or RGB (RGB when any image has colour),
+then decoded one at a time, converted to greyscale or RGB (RGB when any image has colour),
 resized to `size` x `size` (area averaging) and written into one preallocated uint8 array: the
 peak memory is that array plus one image, whatever the number of files.
 """
@@ -44,7 +44,7 @@ class ImageSurvey:
         labels: (N,) int64 class index per file (all 0 without classes).
         classes: class names (the subfolders), empty without classes.
         smallest: the smallest side of any image.
-        channels: 1 (every image grayscale) or 3.
+        channels: 1 (every image greyscale) or 3.
         notes: what the report should say (mixed sizes, squashed aspect ratios, ...).
     """
 
@@ -134,7 +134,7 @@ def survey_images(root: Path) -> ImageSurvey:
         notes.append("images that are not square are squashed to a square")
     channels = 1 if modes <= _GRAY_MODES else 3
     if channels == 3 and modes & _GRAY_MODES:
-        notes.append("grayscale images among colour ones are read as RGB")
+        notes.append("greyscale images among colour ones are read as RGB")
     return ImageSurvey(
         root=root,
         files=tuple(p for p, _ in found),

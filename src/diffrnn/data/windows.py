@@ -8,6 +8,16 @@
 
 Everything works on NumPy arrays; the scaling and lag functions also take torch tensors, so the
 models call the same code on batches. Time is the second-to-last axis, series the last.
+
+Why not `gluonts.time_feature`: GluonTS is not installed (0.17.0 would add itself, 8 MB, and
+toolz; importing `gluonts.time_feature` loads pydantic). The calendar features here equal its
+`time_features_from_frequency_str` bit for bit on B, h, D, W-SUN, MS, ME, QS-OCT, 15min, s and
+min (measured against 0.17.0), so it would add nothing. Its `get_lags_for_frequency` gives other
+lags for every one of those frequencies (hours: 40 to our 10; business days: 29 to our 36, with
+39, 59, 258, 518 and 778 where `business_day_lags` has 261, 263-265, 521, 527-529, 781, 791-793),
+so adopting it would change what the forecasting units compute. `lag_features` runs on NumPy and
+torch inside the models; GluonTS's counterpart (`gluonts.torch.util.lagged_sequence_values`)
+needs its torch extra.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import torch
 
 from diffrnn.data.spectrograms import N_FRAMES, MelScaling, log_mel_batch, log_mel_to_audio
 from diffrnn.evaluation.frechet import frechet_distance
-from diffrnn.rnn.speech import SpeechRecognizer
+from diffrnn.rnn.speech import SpeechRecogniser
 
 
 def inception_score(probs: np.ndarray) -> float:
@@ -65,7 +65,7 @@ class AudioScores:
 
 @torch.no_grad()
 def recogniser_outputs(
-    recogniser: SpeechRecognizer,
+    recogniser: SpeechRecogniser,
     waveforms: Sequence[np.ndarray],
     n_frames: int = N_FRAMES,
     batch_size: int = 256,
@@ -84,7 +84,7 @@ def recogniser_outputs(
 
 
 def score_audio(
-    recogniser: SpeechRecognizer,
+    recogniser: SpeechRecogniser,
     waveforms: Sequence[np.ndarray],
     digits: np.ndarray,
     reference_features: np.ndarray,

@@ -33,7 +33,8 @@ from torch import Tensor, nn
 from diffrnn.data.windows import lag_features, mean_scaling, num_time_features
 from diffrnn.diffusion.gaussian import GaussianProcess, GaussianProcessConfig
 from diffrnn.modeling import PretrainedMixin
-from diffrnn.rnn.layers import CellType, check_cell, make_rnn
+from diffrnn.rnn.cells import CellType, check_cell
+from diffrnn.rnn.layers import make_rnn
 
 LEAKY_SLOPE = 0.4  # negative slope of pytorch-ts's epsilon network activations
 

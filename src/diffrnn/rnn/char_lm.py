@@ -20,7 +20,8 @@ from diffrnn.errors import CheckpointError, ConfigError
 from diffrnn.generative import sample_method
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
-from diffrnn.rnn.layers import CellType, State, check_cell, make_rnn
+from diffrnn.rnn.cells import CellType, check_cell
+from diffrnn.rnn.layers import State, make_rnn
 
 
 def detach_state(state: State) -> State:

@@ -23,7 +23,8 @@ from torch import Tensor, distributions, nn
 
 from diffrnn.data.windows import business_day_lags, lag_features, mean_scaling, num_time_features
 from diffrnn.modeling import PretrainedMixin
-from diffrnn.rnn.layers import CellType, check_cell, make_rnn
+from diffrnn.rnn.cells import CellType, check_cell
+from diffrnn.rnn.layers import make_rnn
 
 DistributionName = Literal["gaussian", "student_t"]
 DISTRIBUTIONS: tuple[DistributionName, ...] = get_args(DistributionName)

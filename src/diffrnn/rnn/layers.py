@@ -19,24 +19,19 @@ for every other.
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-CellType = Literal["rnn", "lstm", "gru", "mingru", "minlstm"]
-CELL_TYPES: tuple[CellType, ...] = get_args(CellType)
+from diffrnn.rnn.cells import CELL_TYPES as CELL_TYPES  # re-exported for older imports
+from diffrnn.rnn.cells import CellType as CellType
+from diffrnn.rnn.cells import MinCell, TorchCell
+from diffrnn.rnn.cells import check_cell as check_cell
 
 State = Tensor | tuple[Tensor, Tensor]
-
-
-def check_cell(cell: str) -> CellType:
-    """Return `cell` if it names a cell type, else raise a ValueError listing the choices."""
-    if cell not in CELL_TYPES:
-        raise ValueError(f"cell must be one of {CELL_TYPES}, got {cell!r}")
-    return cell  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,9 +138,6 @@ def _scan_transposed(w: Tensor, grad_h: Tensor, out: Tensor) -> Tensor:
     return out
 
 
-MinCell = Literal["mingru", "minlstm"]
-
-
 class _MinRNNFunction(torch.autograd.Function):
     """Input projection, gates and scan of one minGRU / minLSTM direction, differentiated by hand.
 
@@ -167,7 +159,7 @@ class _MinRNNFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         x: Tensor,
         weight: Tensor,
@@ -202,7 +194,7 @@ class _MinRNNFunction(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: Any, grad_h: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+    def backward(ctx: Any, grad_h: Tensor) -> tuple[Tensor | None, ...]:
         x, weight, w, h, h0, *parts = ctx.saved_tensors
         hidden, features = h.shape[-1], x.shape[-1]
         g_h = _scan_transposed(w, grad_h, torch.empty_like(h))  # (B, T, H)
@@ -367,7 +359,7 @@ class TorchRNN(nn.Module):
 
     def __init__(
         self,
-        cell: Literal["rnn", "lstm", "gru"],
+        cell: TorchCell,
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
@@ -418,6 +410,6 @@ def make_rnn(
         `step(x_t (B, D), state=None) -> (y_t (B, H * dirs), state)`.
     """
     check_cell(cell)
-    if cell in ("mingru", "minlstm"):
-        return MinRNN(cell, input_size, hidden_size, num_layers, dropout, bidirectional)  # type: ignore[arg-type]
-    return TorchRNN(cell, input_size, hidden_size, num_layers, dropout, bidirectional)  # type: ignore[arg-type]
+    if cell == "mingru" or cell == "minlstm":  # `==` narrows the Literal in both branches
+        return MinRNN(cell, input_size, hidden_size, num_layers, dropout, bidirectional)
+    return TorchRNN(cell, input_size, hidden_size, num_layers, dropout, bidirectional)

@@ -21,7 +21,8 @@ from torch import Tensor, nn
 from diffrnn.data.long_range import COPY_VOCAB
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
-from diffrnn.rnn.layers import CellType, check_cell, make_rnn
+from diffrnn.rnn.cells import CellType, check_cell
+from diffrnn.rnn.layers import make_rnn
 
 LongRangeTask = Literal["adding", "copy"]
 ADDING_CHANNELS = 2

@@ -23,7 +23,8 @@ from torch import Tensor, nn
 from diffrnn.generative import class_labels, sample_method
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
-from diffrnn.rnn.layers import CellType, check_cell, make_rnn
+from diffrnn.rnn.cells import CellType, check_cell
+from diffrnn.rnn.layers import make_rnn
 
 SIDE = 8
 

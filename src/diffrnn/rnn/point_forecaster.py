@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 from diffrnn.modeling import PretrainedMixin
-from diffrnn.rnn.layers import CellType, check_cell, make_rnn
+from diffrnn.rnn.cells import CellType, check_cell
+from diffrnn.rnn.layers import make_rnn
 
 
 @dataclass(frozen=True)

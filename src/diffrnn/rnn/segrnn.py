@@ -39,7 +39,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from diffrnn.modeling import PretrainedMixin
-from diffrnn.rnn.layers import CellType, State, check_cell, make_rnn
+from diffrnn.rnn.cells import CellType, check_cell
+from diffrnn.rnn.layers import State, make_rnn
 
 if TYPE_CHECKING:
     from diffrnn.data.windows import ForecastProblem, PastFutureWindows

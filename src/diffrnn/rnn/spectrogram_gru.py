@@ -21,7 +21,8 @@ from torch import nn
 from diffrnn.generative import class_labels, sample_method
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
-from diffrnn.rnn.layers import CellType, check_cell, make_rnn
+from diffrnn.rnn.cells import CellType, check_cell
+from diffrnn.rnn.layers import make_rnn
 
 LOG_SCALE_MIN = -7.0
 """Lower clamp of log sigma (sigma >= 9e-4 in the [-1, 1] scale), so the NLL stays finite."""

@@ -19,7 +19,8 @@ from torch import Tensor, nn
 
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
-from diffrnn.rnn.layers import CellType, check_cell, make_rnn
+from diffrnn.rnn.cells import CellType, check_cell
+from diffrnn.rnn.layers import make_rnn
 
 Pooling = Literal["mean", "max", "last"]
 
@@ -71,7 +72,7 @@ class SpeechConfig:
             raise ValueError(f"pooling must be one of {get_args(Pooling)}, got {self.pooling!r}")
 
 
-class SpeechRecognizer(PretrainedMixin, nn.Module):
+class SpeechRecogniser(PretrainedMixin, nn.Module):
     """Utterance classifier over feature frames."""
 
     config_class = SpeechConfig
@@ -134,6 +135,11 @@ class SpeechRecognizer(PretrainedMixin, nn.Module):
     def predict(self, features: Tensor, lengths: Tensor) -> Tensor:
         """Most probable class of each recording, (B,) long."""
         return self.embed_and_probs(features, lengths)[1].argmax(-1)
+
+
+SpeechRecognizer = SpeechRecogniser
+"""The class's former name, which the config.json of recognisers saved before the spelling was
+settled still names: `load` and `SpeechRecogniser.from_pretrained` find it through this alias."""
 
 
 def speech(size: Size = "full", cell: CellType = "gru", n_features: int = 40) -> SpeechConfig:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from diffrnn.data.spectrograms import SpectrogramSet
     from diffrnn.diffusion.audio import SpectrogramDiffusionConfig
     from diffrnn.rnn.spectrogram_gru import SpectrogramGRUConfig
-    from diffrnn.rnn.speech import SpeechConfig, SpeechRecognizer
+    from diffrnn.rnn.speech import SpeechConfig, SpeechRecogniser
     from diffrnn.training import TrainConfig
 
 GeneratorName = Literal["audio-diffusion", "audio-gru"]
@@ -120,7 +120,7 @@ class AudioBench:
     train: SpectrogramSet
     test: SpectrogramSet
     test_waveforms: tuple[np.ndarray, ...]
-    recogniser: SpeechRecognizer
+    recogniser: SpeechRecogniser
     recogniser_accuracy: float  # on the untouched test clips
     reference_features: np.ndarray  # (N_test, F) recogniser features of the test clips
     floor_fd: float  # real training clips (n_per_digit per digit) against the test clips
@@ -142,14 +142,14 @@ def _balanced(digits: np.ndarray, n_per_digit: int) -> np.ndarray:
     return np.concatenate([np.flatnonzero(digits == d)[:n_per_digit] for d in range(10)])
 
 
-def train_recogniser(train: SpectrogramSet, suite: str, seed: int) -> SpeechRecognizer:
+def train_recogniser(train: SpectrogramSet, suite: str, seed: int) -> SpeechRecogniser:
     """A recogniser over the 64 x 40 log-mel frames of the training clips (all frames valid)."""
     import dataclasses
 
     import torch
     from torch.utils.data import TensorDataset
 
-    from diffrnn.rnn.speech import SpeechRecognizer
+    from diffrnn.rnn.speech import SpeechRecogniser
     from diffrnn.training import fit
 
     recipe = judge_recipes()[suite]  # type: ignore[index]
@@ -157,7 +157,7 @@ def train_recogniser(train: SpectrogramSet, suite: str, seed: int) -> SpeechReco
     frames = torch.from_numpy(log_mels).transpose(1, 2).contiguous()  # (N, T, M)
     lengths = torch.full((frames.shape[0],), frames.shape[1], dtype=torch.long)
     torch.manual_seed(seed)
-    recogniser = SpeechRecognizer(recipe.model)
+    recogniser = SpeechRecogniser(recipe.model)
     recogniser.set_normalisation(frames, lengths)
     digits = torch.from_numpy(train.digits)
     loader = seeded_loader(TensorDataset(frames, lengths, digits), recipe.batch_size, seed)
@@ -167,13 +167,13 @@ def train_recogniser(train: SpectrogramSet, suite: str, seed: int) -> SpeechReco
 
 def cached_recogniser(
     train: SpectrogramSet, suite: str, seed: int, cache_dir: Path | None
-) -> SpeechRecognizer:
+) -> SpeechRecogniser:
     """`train_recogniser`, or its copy saved in `cache_dir/recogniser-<suite>-seed<seed>`."""
-    from diffrnn.rnn.speech import SpeechRecognizer
+    from diffrnn.rnn.speech import SpeechRecogniser
 
     cached = cache_dir / f"recogniser-{suite}-seed{seed}" if cache_dir is not None else None
     if cached is not None and cached.is_dir():
-        return SpeechRecognizer.from_pretrained(cached).eval()
+        return SpeechRecogniser.from_pretrained(cached).eval()
     recogniser = train_recogniser(train, suite, seed)
     if cached is not None:
         recogniser.save_pretrained(cached)

@@ -32,6 +32,7 @@ from diffrnn.bench.registry import UnitContext, UnitOutput, register_alias, regi
 from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 from diffrnn.data.windows import ForecastProblem, season_length
 from diffrnn.errors import DataError
+from diffrnn.rnn.cells import CellType
 
 if TYPE_CHECKING:
     from diffrnn.forecast_specs import NetworkRecipe
@@ -203,7 +204,7 @@ def origin_curves(
     }
 
 
-def deepar_config_for(problem: ForecastProblem, cell: str, suite: str):
+def deepar_config_for(problem: ForecastProblem, cell: CellType, suite: str):
     """The DeepAR preset for a problem: GluonTS's defaults on exchange, lags that fit elsewhere."""
     from diffrnn.data.windows import lags_for_frequency
     from diffrnn.rnn.deepar import DeepARConfig
@@ -217,7 +218,7 @@ def deepar_config_for(problem: ForecastProblem, cell: str, suite: str):
         prediction_length=problem.horizon,
         lags=lags,
         freq=problem.freq if problem.start is not None else None,
-        cell=cell,  # type: ignore[arg-type]
+        cell=cell,
         hidden_size=recipe.hidden_size,
         num_layers=recipe.num_layers,
         dropout=0.1 if recipe.num_layers > 1 else 0.0,
@@ -233,7 +234,7 @@ SHORT_LAG_LIMIT = 23
 
 
 def deepar_unit(
-    problem: ForecastProblem, ctx: UnitContext, cell: str = "lstm", chart: bool = True
+    problem: ForecastProblem, ctx: UnitContext, cell: CellType = "lstm", chart: bool = True
 ) -> UnitOutput:
     """Train DeepAR with `cell` on the training rows within ctx.budget_s and score its paths.
 
@@ -501,7 +502,7 @@ def direct_unit(
 
 
 def point_forecaster_unit(
-    problems: list[ForecastProblem], ctx: UnitContext, cell: str = "gru"
+    problems: list[ForecastProblem], ctx: UnitContext, cell: CellType = "gru"
 ) -> UnitOutput:
     """The direct RNN point forecaster with `cell`, trained and scored by `direct_unit`."""
     import torch
@@ -515,7 +516,7 @@ def point_forecaster_unit(
         input_length=longest.context,
         horizon=longest.horizon,
         num_series=longest.num_series,
-        cell=cell,  # type: ignore[arg-type]
+        cell=cell,
         hidden_size=recipe.hidden_size,
         num_layers=recipe.num_layers,
     )
@@ -570,7 +571,7 @@ def exchange_floor(ctx: UnitContext, method: FloorName) -> UnitOutput:
     return probabilistic_floor_unit(exchange_problem(), ctx, method)
 
 
-def exchange_deepar(ctx: UnitContext, cell: str) -> UnitOutput:
+def exchange_deepar(ctx: UnitContext, cell: CellType) -> UnitOutput:
     """DeepAR with `cell` on forecast-exchange (the quick suite charts only the LSTM's paths)."""
     return deepar_unit(exchange_problem(), ctx, cell, chart=ctx.recipe == "full" or cell == "lstm")
 
@@ -584,7 +585,7 @@ def etth1_floor(ctx: UnitContext, method: Literal["last-value", "linear-ar"]) ->
     return point_floor_unit(_etth1_problems(ctx.recipe), ctx, method)
 
 
-def etth1_rnn(ctx: UnitContext, cell: str) -> UnitOutput:
+def etth1_rnn(ctx: UnitContext, cell: CellType) -> UnitOutput:
     """The point forecaster with `cell` on ETTh1 (horizon 96; all four in the full suite)."""
     return point_forecaster_unit(_etth1_problems(ctx.recipe), ctx, cell)
 
@@ -594,6 +595,7 @@ def etth1_segrnn(ctx: UnitContext) -> UnitOutput:
     return segrnn_unit(_etth1_problems(ctx.recipe), ctx)
 
 
+_cell: CellType  # the loop variable of the cell loops below
 # Units are partials of module-level functions so the harness can pickle them.
 for _floor in ("last-value", "seasonal-naive", "random-walk", "linear-ar"):
     register_unit("forecast-exchange", _floor, "baseline", f"{_floor} floor, 100 paths")(

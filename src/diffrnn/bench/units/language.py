@@ -20,8 +20,8 @@ from diffrnn.bench.units.masked_diffusion import mdlm_validation_blocks
 
 if TYPE_CHECKING:  # numpy, torch and the corpus stay off the registry's import path
     from diffrnn.data.text import CharCorpus
+    from diffrnn.rnn.cells import CellType
     from diffrnn.rnn.char_lm import CharLMConfig
-    from diffrnn.rnn.layers import CellType
 
 NGRAM_ORDER = 5
 QUICK_VAL_CHARS = 20_000  # the quick suite scores the first 20k validation characters

@@ -18,7 +18,7 @@ from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register
 from diffrnn.bench.unit_training import Recipe, fitted_output, train_for_unit
 
 if TYPE_CHECKING:  # torch stays off the registry's import path
-    from diffrnn.rnn.layers import CellType
+    from diffrnn.rnn.cells import CellType
     from diffrnn.rnn.long_range import LongRangeConfig, LongRangeTask
 
 ADDING_LENGTHS = (50, 100, 200, 400, 1000)

@@ -15,7 +15,7 @@ from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register
 from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, train_for_unit
 
 if TYPE_CHECKING:  # torch stays off the registry's import path
-    from diffrnn.rnn.layers import CellType
+    from diffrnn.rnn.cells import CellType
     from diffrnn.rnn.speech import SpeechConfig
 
 N_FRAMES = 100  # 1 s at a 10 ms hop; 99% of the recordings are shorter
@@ -88,13 +88,13 @@ def _fit_and_score(ctx: UnitContext, cell: CellType, data, train, test, share: f
     import torch
     from torch.utils.data import TensorDataset
 
-    from diffrnn.rnn.speech import SpeechRecognizer
+    from diffrnn.rnn.speech import SpeechRecogniser
 
     x_train, len_train, y_train = (t[train] for t in data)
     x_test, len_test, y_test = (t[test] for t in data)
     recipe = ctx.preset(speech_recipes(cell, x_train.shape[-1]))
     torch.manual_seed(ctx.seed)
-    model = SpeechRecognizer(recipe.model)
+    model = SpeechRecogniser(recipe.model)
     model.set_normalisation(x_train, len_train)
     loader = seeded_loader(TensorDataset(x_train, len_train, y_train), recipe.batch_size, ctx.seed)
     result = train_for_unit(model, loader, ctx, recipe.train, name=name, share=share)

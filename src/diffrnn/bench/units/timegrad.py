@@ -27,6 +27,7 @@ from diffrnn.bench.units.forecasting import (
     origin_curves,
 )
 from diffrnn.data.windows import ForecastProblem
+from diffrnn.rnn.cells import CellType
 
 FAST_SAMPLERS = ("ddim", "dpmsolver++")
 FAST_STEPS = (10, 25, 50)
@@ -80,7 +81,7 @@ DDPM on the full recipe (CRPS-sum 0.0070 vs 0.0070 over 3 seeds, BENCHMARKS.md) 
 27.5 CPU s, and skips the sampler sweep: a ladder runs the unit nine times."""
 
 
-def timegrad_config_for(problem: ForecastProblem, recipe: TimeGradRecipe, cell: str) -> Any:
+def timegrad_config_for(problem: ForecastProblem, recipe: TimeGradRecipe, cell: CellType) -> Any:
     """TimeGrad for a problem: the paper's network, lags that fit the training rows."""
     from diffrnn.data.windows import lags_for_frequency
     from diffrnn.hybrid.timegrad import TimeGradConfig
@@ -94,7 +95,7 @@ def timegrad_config_for(problem: ForecastProblem, recipe: TimeGradRecipe, cell: 
         prediction_length=problem.horizon,
         lags=lags,
         freq=problem.freq if problem.start is not None else None,
-        cell=cell,  # type: ignore[arg-type]
+        cell=cell,
         hidden_size=recipe.hidden_size,
         num_layers=recipe.num_layers,
         dropout=0.1 if recipe.num_layers > 1 else 0.0,
@@ -149,7 +150,7 @@ def forecast_paths(
     return paths.double().numpy(), wall
 
 
-def timegrad_unit(problem: ForecastProblem, ctx: UnitContext, cell: str = "gru") -> UnitOutput:
+def timegrad_unit(problem: ForecastProblem, ctx: UnitContext, cell: CellType = "gru") -> UnitOutput:
     """Train TimeGrad on the training rows of `problem` within ctx.budget_s; score its paths."""
     import torch
 

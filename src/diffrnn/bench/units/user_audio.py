@@ -13,6 +13,7 @@ from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.unit_training import fitted_output
 from diffrnn.bench.units.speech import _fit_and_score
 from diffrnn.bench.user_audio import TASK, user_speech
+from diffrnn.rnn.cells import CellType
 
 
 @register_unit(TASK, "majority", family="baseline")
@@ -27,7 +28,7 @@ def majority_user_audio(ctx: UnitContext) -> UnitOutput:
     return UnitOutput(metrics={"accuracy": accuracy}, notes=[f"always {s.classes[majority]!r}"])
 
 
-def _recogniser_user(ctx: UnitContext, cell: str) -> UnitOutput:
+def _recogniser_user(ctx: UnitContext, cell: CellType) -> UnitOutput:
     from diffrnn.evaluation.timing import timed_call
 
     s = user_speech(ctx.options)

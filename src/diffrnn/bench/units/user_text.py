@@ -14,8 +14,9 @@ from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.units.language import _char_rnn, ngram_unit
 from diffrnn.bench.units.masked_diffusion import _run as mdlm_run
 from diffrnn.bench.user_text import TASK, prompt_of, user_corpus
+from diffrnn.rnn.cells import CellType
 
-RNN_CELLS = ("lstm", "gru", "mingru")
+RNN_CELLS: tuple[CellType, ...] = ("lstm", "gru", "mingru")
 """The recurrent cells measured on the user's text (the article's LSTM and GRU, and minGRU)."""
 MDLM_DENOISERS = {"mdlm": "transformer", "mdlm-bigru": "bigru"}
 
@@ -27,7 +28,7 @@ def ngram_user(ctx: UnitContext) -> UnitOutput:
     return ngram_unit(ctx, corpus, prompt_of(corpus))
 
 
-def _rnn_user(ctx: UnitContext, cell: str) -> UnitOutput:
+def _rnn_user(ctx: UnitContext, cell: CellType) -> UnitOutput:
     corpus = user_corpus(ctx.options)
     return _char_rnn(ctx, cell, corpus, prompt_of(corpus))
 
