@@ -39,8 +39,13 @@ SPLIT = (0.6, 0.2, 0.2)
 """Training, validation and test shares of the rows, in time order (ETTh1's 12/4/4 months)."""
 MIN_HELD_OUT_WINDOWS = 4
 """Non-overlapping windows the validation and the test rows must each hold."""
+LOADER_KEYS = ("format", "freq", "fill", "id_column", "time_column", "target_column", "encoding")
+"""The series loader's options (`user_data.load_series`), None when not given."""
 MAX_CHANNELS = 64
 """Most series a window holds as channels (the generators and denoisers model them jointly)."""
+MAX_WINDOW_VALUES = 25_000_000
+"""Most values the stride-1 windows of one part hold (100 MB as float32); longer histories
+take every k-th window instead (the summary says so)."""
 
 
 def parse_uses(text: str | None) -> tuple[str, ...]:
@@ -66,10 +71,12 @@ class UserWindows:
     """The user's series as windows (B, WINDOW, D) in the training rows' [0, 1] scale, float32.
 
     Attributes:
-        train: every window of the training rows (stride 1).
+        train: every window of the training rows (stride 1, or more past MAX_WINDOW_VALUES).
         val, test: the non-overlapping windows of the validation and test rows.
-        held_out: every window of the rows after training (stride 1): generate-user's real set.
+        held_out: every window of the rows after training (stride as `train`'s): generate-user's
+            real set.
         series_ids: the channels' names.
+        train_rows: the rows before validation (the scaling's statistics).
     """
 
     train: np.ndarray
@@ -77,6 +84,7 @@ class UserWindows:
     test: np.ndarray
     held_out: np.ndarray
     series_ids: tuple[str, ...]
+    train_rows: int
 
     def noisy_data(self) -> NoisyData:
         """The windows as denoise-etth1's `NoisyData`: data range 1, estimates clamped to [0, 1],
@@ -92,19 +100,27 @@ class UserWindows:
         return NoisyData(1.0, 0.0, noisy, lambda: torch.from_numpy(self.train))
 
 
+def _bounds(rows: int) -> tuple[int, int]:
+    """(training rows, training + validation rows) of `rows` by SPLIT."""
+    return int(rows * SPLIT[0]), int(rows * (SPLIT[0] + SPLIT[1]))
+
+
 def _rows(rows: int) -> tuple[int, int]:
-    """(training rows, training + validation rows) of `rows`; a DataError when too few."""
-    train_end = int(rows * SPLIT[0])
-    val_end = int(rows * (SPLIT[0] + SPLIT[1]))
-    if min(val_end - train_end, rows - val_end) < MIN_HELD_OUT_WINDOWS * WINDOW:
-        need = int(np.ceil(MIN_HELD_OUT_WINDOWS * WINDOW / min(SPLIT[1:]))) + 1
+    """`_bounds(rows)`; a DataError when the validation or test rows hold too few windows."""
+
+    def fits(count: int) -> bool:
+        train_end, val_end = _bounds(count)
+        return min(val_end - train_end, count - val_end) >= MIN_HELD_OUT_WINDOWS * WINDOW
+
+    if not fits(rows):
+        need = next(n for n in range(rows, 10 * rows + 1000) if fits(n))
         raise DataError(
             f"generate and denoise need at least {need} rows common to all series (windows of "
             f"{WINDOW} steps, {MIN_HELD_OUT_WINDOWS} of them in each of the last "
             f"{SPLIT[1]:.0%} and {SPLIT[2]:.0%}); your file has {rows}.",
             "give more history, or pass --uses forecast.",
         )
-    return train_end, val_end
+    return _bounds(rows)
 
 
 def user_windows(options: dict[str, Any], data: Any = None) -> UserWindows:
@@ -129,15 +145,20 @@ def user_windows(options: dict[str, Any], data: Any = None) -> UserWindows:
     train_end, val_end = _rows(len(raw))
     rows = MinMax.fit(raw[:train_end]).transform(raw).astype(np.float32)  # (T, D)
 
-    def windows(part: np.ndarray, stride: int) -> np.ndarray:  # (T', D) -> (B, WINDOW, D)
-        return np.ascontiguousarray(forecast_windows(part, WINDOW, 0, stride)[0])
+    def windows(part: np.ndarray, stride: int | None = None) -> np.ndarray:
+        """(T', D) -> (B, WINDOW, D) copies, every `stride` rows (None: 1, or the stride that
+        keeps them within MAX_WINDOW_VALUES)."""
+        if stride is None:
+            stride = -(-(len(part) - WINDOW + 1) * WINDOW * part.shape[1] // MAX_WINDOW_VALUES)
+        return forecast_windows(part, WINDOW, 0, max(stride, 1))[0].copy()
 
     return UserWindows(
-        train=windows(rows[:train_end], 1),
+        train=windows(rows[:train_end]),
         val=windows(rows[train_end:val_end], WINDOW),
         test=windows(rows[val_end:], WINDOW),
-        held_out=windows(rows[train_end:], 1),
+        held_out=windows(rows[train_end:]),
         series_ids=tuple(data.series_ids),
+        train_rows=train_end,
     )
 
 
@@ -176,7 +197,7 @@ def prepare_series(
                 f"{given[0]} is for the forecast use; --uses is {','.join(uses)}.",
                 f"drop {given[0]}, or add forecast to --uses.",
             )
-        options = {"path": str(Path(path).resolve()), "fill": "error", **loader}
+        options = {"path": str(Path(path).resolve()), **dict.fromkeys(LOADER_KEYS), **loader}
         options["fill"] = options["fill"] or "error"
         data = load_series(options)
         options["summary"] = {
@@ -191,16 +212,16 @@ def prepare_series(
         windows = user_windows(options)
         summary["windows"] = (
             f"{WINDOW} steps x {len(windows.series_ids)} series (one channel each), min-max "
-            f"scaled per series on the first {len(windows.train) + WINDOW - 1} rows (training, "
+            f"scaled per series on the first {windows.train_rows} rows (training, "
             f"{SPLIT[0]:.0%}); validation and test: the next {SPLIT[1]:.0%} and the last "
             f"{SPLIT[2]:.0%} of the rows ({len(windows.val)} and {len(windows.test)} "
             "non-overlapping windows)"
         )
         if "generate" in uses:
             summary["generate"] = (
-                f"generators train on the {len(windows.train):,} training windows (stride 1) "
+                f"generators train on the {len(windows.train):,} windows of the training rows "
                 f"and are scored against windows of the last {1 - SPLIT[0]:.0%} of the rows "
-                f"({len(windows.held_out):,} at stride 1, a random draw of them per seed)"
+                f"({len(windows.held_out):,}, a random draw of them per seed)"
             )
         if "denoise" in uses:
             summary["denoise"] = (
