@@ -869,6 +869,7 @@ def _c9(runs: Runs) -> list[Finding]:
         found += versus(runs, task, metric, dcrnn, Pick("baseline", "linear-ar"))
     found += _on_user_data(runs, "graph-user", "mse", dcrnn, Pick("rnn", "gru-per-node"))
     found += _on_user_data(runs, "graph-user", "mse", dcrnn, Pick("baseline", "linear-ar"))
+    found += _on_user_data(runs, "graph-user", "mse", timegrad, Pick("rnn", "gru-per-node"))
     return found
 
 

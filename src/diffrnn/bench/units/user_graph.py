@@ -3,8 +3,10 @@
 Each unit rebuilds the user's windows and adjacency from `ctx.options` (see
 `diffrnn.bench.user_graph`) and runs the code graph-chickenpox runs: the last value, one
 least-squares AR shared by every node, the per-node GRU (DCRNN with K = 0: the same seq2seq, no
-graph) and DCRNN (K = 2, dual random walk), at chickenpox's recipe sizes. MSE and MAE over every
-node and step of the test windows, on the standardised scale.
+graph) and DCRNN (K = 2, dual random walk), at chickenpox's recipe sizes; and TimeGrad over the
+node series (`units.timegrad`, every node a dimension of one diffusion, no graph). MSE and MAE
+over every node and step of the test windows, on the standardised scale (TimeGrad's of its
+paths' mean and median, beside its CRPS).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from diffrnn.bench.units.graph import (
     predict_windows,
     train_dcrnn,
 )
+from diffrnn.bench.units.timegrad import timegrad_unit
 from diffrnn.bench.user_graph import TASK, graph_problem
 
 
@@ -73,3 +76,9 @@ def gru_per_node_user_graph(ctx: UnitContext) -> UnitOutput:
 def dcrnn_user_graph(ctx: UnitContext) -> UnitOutput:
     """DCRNN, dual random walk on the user's graph, K = 2."""
     return _dcrnn(ctx, 2)
+
+
+@register_unit(TASK, "timegrad", family="hybrid")
+def timegrad_user_graph(ctx: UnitContext) -> UnitOutput:
+    """TimeGrad over the node series: a GRU conditioning one diffusion over all nodes, no graph."""
+    return timegrad_unit(graph_problem(ctx.options).forecast_problem(), ctx)
