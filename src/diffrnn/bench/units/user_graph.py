@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.units.graph import (
-    _dcrnn_output,
     chickenpox_recipes,
+    dcrnn_output,
     predict_windows,
     train_dcrnn,
 )
@@ -48,7 +48,7 @@ def _dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
     model, result = train_dcrnn(ctx, p.adjacency, p.x_train, p.y_train, recipe)
     forecast, wall = predict_windows(model, p.x_test)
     metrics = _metrics(p.y_test, forecast)
-    output = _dcrnn_output(model, result, metrics, wall, len(p.x_test), recipe.batch_size)
+    output = dcrnn_output(model, result, metrics, wall, len(p.x_test), recipe.batch_size)
     if max_diffusion_step:
         output.notes.extend(p.notes)
     return output
