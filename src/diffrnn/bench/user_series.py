@@ -116,8 +116,8 @@ def _rows(rows: int) -> tuple[int, int]:
         need = next(n for n in range(rows, 10 * rows + 1000) if fits(n))
         raise DataError(
             f"generate and denoise need at least {need} rows common to all series (windows of "
-            f"{WINDOW} steps, {MIN_HELD_OUT_WINDOWS} of them in each of the last "
-            f"{SPLIT[1]:.0%} and {SPLIT[2]:.0%}); your file has {rows}.",
+            f"{WINDOW} steps, {MIN_HELD_OUT_WINDOWS} of them in each of the validation "
+            f"({SPLIT[1]:.0%}) and the test ({SPLIT[2]:.0%}) rows); your file has {rows}.",
             "give more history, or pass --uses forecast.",
         )
     return _bounds(rows)
