@@ -29,7 +29,7 @@ def _wide(path: Path, rows: int = 600, series: int = 3) -> Path:
     return path
 
 
-def test_windows_split_in_time_and_scale_on_the_training_rows(tmp_path: Path) -> None:
+def test_windows_split_in_time_and_scale_over_every_row(tmp_path: Path) -> None:
     options = prepare_series(_wide(tmp_path / "w.csv"), ("generate", "denoise"))
     assert options["tasks"] == ["generate-user", "denoise-user"]
     w = user_windows(options)
@@ -37,17 +37,16 @@ def test_windows_split_in_time_and_scale_on_the_training_rows(tmp_path: Path) ->
     assert w.train.shape == (360 - WINDOW + 1, WINDOW, 3) and w.train.dtype == np.float32
     assert (w.val.shape, w.test.shape) == ((5, WINDOW, 3), (5, WINDOW, 3))
     assert w.held_out.shape == (240 - WINDOW + 1, WINDOW, 3)
-    scaled = lambda row: (row - 0) / (359 + 1e-7)  # noqa: E731  min-max of rows 0..359
+    scaled = lambda row: row / (599 + 1e-7)  # noqa: E731  min-max of rows 0..599
     assert w.train[0, :, 1] == pytest.approx(scaled(np.arange(24)), abs=1e-6)
-    assert w.train[-1, -1, 0] == pytest.approx(1.0)  # the last training row is the maximum
+    assert w.test[-1, -1, 0] == pytest.approx(1.0)  # the last row is the maximum
     assert w.val[1, 0, 2] == pytest.approx(scaled(360 + 24), abs=1e-6)  # non-overlapping
     assert w.test[0, 0, 0] == pytest.approx(scaled(480), abs=1e-6)
     assert w.held_out[0, 0, 0] == pytest.approx(scaled(360), abs=1e-6)
     summary = options["summary"]
     assert summary["uses"] == "generate (generate-user), denoise (denoise-user)"
-    assert (
-        "first 360 rows" in summary["windows"] and "5 and 5 non-overlapping" in summary["windows"]
-    )
+    assert "the first 360 rows (60%)" in summary["windows"]
+    assert "5 and 5 non-overlapping" in summary["windows"]
     assert "backtest" not in summary  # no forecast asked for
 
 
@@ -99,4 +98,4 @@ def test_long_histories_take_every_kth_window_within_the_memory_bound(
     monkeypatch.setattr(user_series, "MAX_WINDOW_VALUES", 337 * WINDOW * 3 // 4 - 1)
     w = user_windows(options)
     assert len(w.train) == len(range(0, 337, 5)) and w.train_rows == 360  # stride 5
-    assert w.train[1, 0, 0] == pytest.approx(5 / (359 + 1e-7), abs=1e-6)
+    assert w.train[1, 0, 0] == pytest.approx(5 / (599 + 1e-7), abs=1e-6)

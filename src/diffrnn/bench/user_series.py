@@ -5,9 +5,12 @@
 
 `forecast` is the rolling-origin backtest of `user_data` (forecast-user). `generate` and `denoise`
 read the series as generate-etth1 and denoise-etth1 read ETTh1: every series is a channel of one
-window of WINDOW steps, min-max scaled per series on the training rows (TimeGAN's scaling, so
-the data range is 1). The rows every series covers split in time, SPLIT of them (ETTh1's
-Informer proportions) for training, validation and test, no window crossing a boundary.
+window of WINDOW steps, min-max scaled per series over all the rows every series covers (as
+TimeGAN scales its whole data set: the data range is 1, the noise sd and PSNR's peak are
+fractions of it, and estimates clamped to [0, 1] clamp nothing real; scaling on the training
+rows alone would put a drifting series' later windows outside [0, 1], where the clamp alone
+would cost PSNR). Those rows split in time, SPLIT of them (ETTh1's Informer proportions) for
+training, validation and test, no window crossing a boundary.
 
 - generate-user: the generators train on every training window (stride 1) and are scored with
   the discriminative and predictive scores against windows of the rows they never saw (stride 1
@@ -68,7 +71,7 @@ def parse_uses(text: str | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True, eq=False)
 class UserWindows:
-    """The user's series as windows (B, WINDOW, D) in the training rows' [0, 1] scale, float32.
+    """The user's series as windows (B, WINDOW, D) in [0, 1] (min-max per series), float32.
 
     Attributes:
         train: every window of the training rows (stride 1, or more past MAX_WINDOW_VALUES).
@@ -76,7 +79,7 @@ class UserWindows:
         held_out: every window of the rows after training (stride as `train`'s): generate-user's
             real set.
         series_ids: the channels' names.
-        train_rows: the rows before validation (the scaling's statistics).
+        train_rows: the rows before validation.
     """
 
     train: np.ndarray
@@ -143,7 +146,7 @@ def user_windows(options: dict[str, Any], data: Any = None) -> UserWindows:
     start, end = common_range(data)
     raw = np.ascontiguousarray(data.values[:, start:end].T)  # (T, D)
     train_end, val_end = _rows(len(raw))
-    rows = MinMax.fit(raw[:train_end]).transform(raw).astype(np.float32)  # (T, D)
+    rows = MinMax.fit(raw).transform(raw).astype(np.float32)  # (T, D)
 
     def windows(part: np.ndarray, stride: int | None = None) -> np.ndarray:
         """(T', D) -> (B, WINDOW, D) copies, every `stride` rows (None: 1, or the stride that
@@ -212,8 +215,9 @@ def prepare_series(
         windows = user_windows(options)
         summary["windows"] = (
             f"{WINDOW} steps x {len(windows.series_ids)} series (one channel each), min-max "
-            f"scaled per series on the first {windows.train_rows} rows (training, "
-            f"{SPLIT[0]:.0%}); validation and test: the next {SPLIT[1]:.0%} and the last "
+            f"scaled per series over all the rows used; training: the first "
+            f"{windows.train_rows} rows ({SPLIT[0]:.0%}); validation and test: the next "
+            f"{SPLIT[1]:.0%} and the last "
             f"{SPLIT[2]:.0%} of the rows ({len(windows.val)} and {len(windows.test)} "
             "non-overlapping windows)"
         )
