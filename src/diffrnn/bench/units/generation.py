@@ -12,6 +12,9 @@ GRU with a Gaussian per step), and two references that train nothing:
   its predictive score is "train on real, test on real".
 - `shuffled-real`: real windows with their 24 steps permuted at random: every step's marginal is
   right, the dynamics are gone. A generator should score better than this.
+
+`generator_unit` and `reference_unit` take the windows as arguments, so generate-user runs them
+on the user's series (`units.user_series`).
 """
 
 from __future__ import annotations
