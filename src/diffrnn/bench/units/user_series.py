@@ -21,7 +21,7 @@ from diffrnn.bench.units.denoise_baselines import (
     tuned_filter_unit,
 )
 from diffrnn.bench.units.denoising import bigru_denoiser_unit, window_ddpm_denoiser_unit
-from diffrnn.bench.units.generation import SCORE_RECIPES, generator_unit, reference_unit
+from diffrnn.bench.units.generation import SCORING, generator_unit, reference_unit
 from diffrnn.bench.user_series import WINDOW, user_windows
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def _real(ctx: UnitContext) -> tuple[np.ndarray, np.ndarray, list[str]]:
     import numpy as np
 
     windows = user_windows(ctx.options)
-    count = min(SCORE_RECIPES[ctx.recipe].num_windows, len(windows.held_out))
+    count = min(SCORING[ctx.recipe].num_windows, len(windows.held_out))
     order = np.random.default_rng(ctx.seed).permutation(len(windows.held_out))
     notes = [
         f"scored against {count} of the {len(windows.held_out)} held-out windows (after the "
