@@ -65,7 +65,7 @@ def test_kind_override_and_flags_of_another_kind(
     err = _fails(["compare", "--data", str(table), "--horizon", "1", "--tokens", "bytes"], capsys)
     assert "--tokens is not for series" in err
     err = _fails(["compare", "--tokens", "bytes", *out], capsys)
-    assert "--kind, --tokens, --graph and --size are for your own data" in err
+    assert "--kind, --tokens, --graph, --size and --uses are for your own data" in err
 
 
 @pytest.mark.parametrize(

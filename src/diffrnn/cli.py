@@ -451,6 +451,12 @@ def compare(
             "the smallest image allows)."
         ),
     ] = None,
+    uses: Annotated[
+        str | None,
+        typer.Option(
+            help="Series: what to measure, some of forecast,generate,denoise (default forecast)."
+        ),
+    ] = None,
     executor: Annotated[
         str,
         typer.Option(
@@ -495,9 +501,10 @@ def compare(
             "--id-col, --time-col, --target-col and --encoding are for your own data.",
             "pass them with --data FILE.",
         )
-    if data is None and any(v is not None for v in (kind, tokens, graph, size)):
+    if data is None and any(v is not None for v in (kind, tokens, graph, size, uses)):
         raise ConfigError(
-            "--kind, --tokens, --graph and --size are for your own data.", "pass them with --data."
+            "--kind, --tokens, --graph, --size and --uses are for your own data.",
+            "pass them with --data.",
         )
     data_kind, stated = "series", ""
     if data is not None:
@@ -559,20 +566,21 @@ def compare(
             raise ConfigError(f"--tokens is for text; --data holds {stated}.", "drop --tokens.")
         if size is not None and data_kind != "images":
             raise ConfigError(f"--size is for images; --data holds {stated}.", "drop --size.")
+        if uses is not None:
+            raise ConfigError(f"--uses is for series; --data holds {stated}.", "drop --uses.")
         user_options = prepare_data(data_path, data_kind, stated, **settings)
         if seeds is None:
-            seeds, why = data_seeds(suite, budget, jobs, _names(models), user_options["task"])
+            seeds, why = data_seeds(suite, budget, jobs, _names(models), [user_options["task"]])
         else:
             why = f"{seeds} (--seeds)"
         user_options["summary"]["seeds"] = why
     elif data is not None:
-        from diffrnn.bench.user_data import data_seeds, prepare_user_data
+        from diffrnn.bench.user_data import data_seeds
+        from diffrnn.bench.user_series import parse_uses, prepare_series
 
         if tokens is not None or size is not None:
             flag = "--tokens" if tokens is not None else "--size"
             raise ConfigError(f"{flag} is not for series; --data holds {stated}.", f"drop {flag}.")
-        if horizon is None:
-            raise ConfigError("--data needs a forecast horizon.", "pass --horizon H (steps).")
         if data_format not in (None, "long", "wide"):
             raise ConfigError(f"--format must be long or wide, got {data_format!r}.", "")
         if fill not in ("error", "ffill", "interpolate", "zero"):
@@ -580,11 +588,12 @@ def compare(
                 f"--fill must be error, ffill, interpolate or zero, got {fill!r}.", ""
             )
         check.input_file(data, "--data")
-        user_options = prepare_user_data(
+        user_options = prepare_series(
             data,
+            parse_uses(uses),
             horizon,
-            data_format,
-            freq,
+            format=data_format,
+            freq=freq,
             context=context,
             windows=windows,
             fill=fill,
@@ -594,7 +603,8 @@ def compare(
             encoding=encoding,
         )
         if seeds is None:
-            seeds, why = data_seeds(suite, budget, jobs, _names(models))
+            tasks_made = user_options["tasks"]
+            seeds, why = data_seeds(suite, budget, jobs, _names(models), tasks_made)
         else:
             why = f"{seeds} (--seeds)"
         user_options["summary"] = {"kind": stated, **user_options["summary"], "seeds": why}

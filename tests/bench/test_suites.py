@@ -195,9 +195,20 @@ def test_a_suite_narrows_a_tasks_models_and_the_command_line_overrides_it() -> N
 
 
 def test_data_of_a_kind_plans_its_own_task_and_refuses_another_users_task() -> None:
-    lm = plan(get_suite("quick"), models=("ngram",), user_data=True, user_task="lm-user")
+    lm = plan(get_suite("quick"), models=("ngram",), user_data=True, user_tasks=("lm-user",))
     assert {u.task for u in lm} == {"lm-user"}  # not forecast-user, though it also needs data
     series = plan(get_suite("quick"), models=("last-value",), user_data=True)
     assert {u.task for u in series} == {"forecast-user"}
-    with pytest.raises(ConfigError, match="not built from the kind of data --data holds"):
-        plan(get_suite("quick"), tasks=("forecast-user",), user_data=True, user_task="lm-user")
+    with pytest.raises(ConfigError, match="not built from --data as given"):
+        plan(get_suite("quick"), tasks=("forecast-user",), user_data=True, user_tasks=("lm-user",))
+
+
+def test_series_uses_plan_one_task_each_in_the_order_given() -> None:
+    uses = ("denoise-user", "generate-user")
+    units = plan(get_suite("quick"), models=("gru", "bigru"), user_data=True, user_tasks=uses)
+    assert [(u.task, u.model) for u in units] == [
+        ("denoise-user", "bigru"),
+        ("generate-user", "gru"),
+    ]
+    with pytest.raises(ConfigError, match=r"that makes 'denoise-user', 'generate-user'"):
+        plan(get_suite("quick"), tasks=("forecast-user",), user_data=True, user_tasks=uses)

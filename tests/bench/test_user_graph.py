@@ -46,3 +46,25 @@ def test_a_table_without_edges_is_refused(tmp_path: Path) -> None:
     folder = _graph(tmp_path, 60)
     with pytest.raises(DataError, match=r"pass --graph edges\.csv"):
         prepare_user_graph(folder / "nodes.csv")
+
+
+def test_the_forecast_problem_holds_the_same_test_windows(tmp_path: Path) -> None:
+    p = graph_problem(prepare_user_graph(_graph(tmp_path, 60), horizon=3, context=4))
+    problem = p.forecast_problem()  # TimeGrad's view: the node series, no graph
+    assert problem.train_end == p.train_rows and problem.num_series == 3
+    past, future = problem.test_windows()
+    np.testing.assert_array_equal(future, p.y_test)
+    np.testing.assert_array_equal(past[:, -4:], p.x_test)
+    np.testing.assert_array_equal(problem.train, p.values[: p.train_rows])
+
+
+def test_timegrad_runs_on_the_node_series(tmp_path: Path) -> None:
+    from diffrnn.bench.registry import UnitContext
+    from diffrnn.bench.units.user_graph import timegrad_user_graph
+
+    options = prepare_user_graph(_graph(tmp_path, 60), horizon=2, context=4)
+    ctx = UnitContext(seed=0, budget_s=1.0, suite="quick", out_dir=tmp_path, options=options)
+    output = timegrad_user_graph(ctx)
+    assert {"mse", "mae", "crps"} <= set(output.metrics) and output.steps
+    assert all(np.isfinite(v) for v in output.metrics.values())
+    assert output.artefacts["fan_chart"] and output.params > 0

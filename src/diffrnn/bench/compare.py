@@ -45,8 +45,8 @@ class CompareRequest:
         out: the run directory (default `runs/<UTC timestamp>`); an existing one is resumed.
         jobs: units at once (default: the suite's).
         threads: torch threads per unit.
-        user_options: the user's data for its task (`user_data.prepare_user_data` for series,
-            `user_kinds.prepare_data` for the other kinds; its "task" names the task).
+        user_options: the user's data for its tasks (`user_series.prepare_series` for series,
+            `user_kinds.prepare_data` for the other kinds; its "task" or "tasks" name them).
         command: the command line, kept in run.json.
         rerun: run again the units whose stored results other code made (else refused).
         executor: "local" (processes of this machine) or "ray" (tasks on a Ray cluster).
@@ -91,6 +91,12 @@ def default_run_dir() -> Path:
     return Path("runs") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
 
+def user_tasks(options: dict[str, Any]) -> tuple[str, ...]:
+    """The tasks the user's data makes: its options' "tasks" (series with --uses), else its
+    "task" (one per kind), else forecast-user."""
+    return tuple(options.get("tasks") or [options.get("task", "forecast-user")])
+
+
 def prepare(request: CompareRequest) -> CompareJob:
     """Check `request`, plan its units and record the run's set-up in `run.json`.
 
@@ -120,7 +126,7 @@ def prepare(request: CompareRequest) -> CompareJob:
         budget_s=request.budget_s,
         user_data=bool(request.user_options),
         budgets=request.budgets,
-        user_task=request.user_options.get("task", "forecast-user"),
+        user_tasks=user_tasks(request.user_options),
     )
     if not units:
         raise ConfigError(
@@ -132,8 +138,9 @@ def prepare(request: CompareRequest) -> CompareJob:
     # every chosen task is reported, those without any model too (unless --models narrowed it)
     names = [u.task for u in units]
     if request.models is None:
-        user_task = request.user_options.get("task", "forecast-user")
-        chosen = selected_tasks(request.tasks, bool(request.user_options), user_task)
+        chosen = selected_tasks(
+            request.tasks, bool(request.user_options), user_tasks(request.user_options)
+        )
         names = [t.name for t in chosen]
     tasks = {name: get_task(name) for name in dict.fromkeys(names)}
     run_dir = request.out or default_run_dir()

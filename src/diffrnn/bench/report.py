@@ -890,12 +890,16 @@ def _task_plots(task: TaskInfo, order: list[ModelResult], run_dir: Path) -> list
 # ---- 4. the user's data ----------------------------------------------------------------------
 
 
-def recommendation(results: dict[str, ModelResult], task: TaskInfo) -> list[Block]:
-    """Which family to pick for the user's data, how sure that is, and why (bench/recommend.py)."""
+def recommendation(
+    results: dict[str, ModelResult], task: TaskInfo, named: bool = False
+) -> list[Block]:
+    """Which family to pick for the user's data, how sure that is, and why (bench/recommend.py);
+    `named`: the heading names the task (a run of several tasks of the user's data)."""
     from diffrnn.bench.recommend import recommend
 
     rec = recommend(results, task, close=CLOSE_QUALITY)
-    blocks: list[Block] = [Heading("Recommendation for your data")]
+    heading = "Recommendation for your data" + (f": {task.name}" if named else "")
+    blocks: list[Block] = [Heading(heading)]
     if rec.pick is None:
         return [
             *blocks,
@@ -1037,9 +1041,9 @@ def build(run_dir: Path, evidence: Mapping[str, float] | None = None) -> list[Bl
     blocks.append(Heading("Per task"))
     for name, task in tasks.items():
         blocks += task_section(task, per_task[name], run_dir, ladders.get(name))
-    for name, task in tasks.items():
-        if task.dataset == USER_DATASET:
-            blocks += recommendation(per_task[name], task)
+    yours = [name for name, task in tasks.items() if task.dataset == USER_DATASET]
+    for name in yours:
+        blocks += recommendation(per_task[name], tasks[name], named=len(yours) > 1)
     return blocks
 
 

@@ -89,6 +89,8 @@ QUALITY_TASKS = {
     "graph-user": "mse",
     "image-user": "fd",
     "speech-user": "accuracy",
+    "generate-user": "discriminative_score",
+    "denoise-user": "psnr",
 }
 """The tasks C1, C5 and C10 read wherever both families ran, each with its primary metric (a
 test keeps them equal to the registry's): data of the claims, so a report reads the same in any
@@ -821,6 +823,9 @@ def _c6(runs: Runs) -> list[Finding]:
     return [
         *versus(runs, "denoise-digits", "psnr", Pick("diffusion"), Pick("rnn"), Pick("baseline")),
         *versus(runs, "denoise-etth1", "psnr", Pick("diffusion"), Pick("rnn"), Pick("baseline")),
+        *_on_user_data(
+            runs, "denoise-user", "psnr", Pick("diffusion"), Pick("rnn"), Pick("baseline")
+        ),
     ]
 
 
@@ -841,6 +846,10 @@ def _c8(runs: Runs) -> list[Finding]:
     return [
         *versus(runs, gen, "discriminative_score", Pick("diffusion"), Pick("rnn")),
         *versus(runs, gen, "predictive_score", Pick("diffusion"), Pick("rnn")),
+        *_on_user_data(
+            runs, "generate-user", "discriminative_score", Pick("diffusion"), Pick("rnn")
+        ),
+        *_on_user_data(runs, "generate-user", "predictive_score", Pick("diffusion"), Pick("rnn")),
         *versus(runs, audio, "accuracy", Pick("diffusion"), Pick("rnn")),
         *versus(runs, audio, "fd", Pick("diffusion"), Pick("rnn")),
         *_c3(runs),
@@ -860,6 +869,7 @@ def _c9(runs: Runs) -> list[Finding]:
         found += versus(runs, task, metric, dcrnn, Pick("baseline", "linear-ar"))
     found += _on_user_data(runs, "graph-user", "mse", dcrnn, Pick("rnn", "gru-per-node"))
     found += _on_user_data(runs, "graph-user", "mse", dcrnn, Pick("baseline", "linear-ar"))
+    found += _on_user_data(runs, "graph-user", "mse", timegrad, Pick("rnn", "gru-per-node"))
     return found
 
 
@@ -1024,7 +1034,8 @@ class Claim:
         return judge(self.id, self.findings(runs))
 
 
-# C3, C7 and C9 also read the tasks built from the user's data (image-user, lm-user, graph-user)
+# C3, C6, C7, C8 and C9 also read the tasks built from the user's data (image-user, denoise-user,
+# lm-user, generate-user, graph-user)
 # when a run holds them (`_on_user_data`); their `reads` name the vendored tasks only, so the
 # committed evidence's report reads the same.
 CLAIMS: tuple[Claim, ...] = (

@@ -155,6 +155,8 @@ FULL = Suite(
         "graph-user": 120.0,
         "image-user": 600.0,
         "speech-user": 300.0,
+        "generate-user": 300.0,
+        "denoise-user": 300.0,
     },
     jobs=1,
 )
@@ -295,10 +297,12 @@ def get_suite(name: str) -> Suite:
 
 
 def selected_tasks(
-    tasks: Sequence[str] | None, user_data: bool, user_task: str = "forecast-user"
+    tasks: Sequence[str] | None,
+    user_data: bool,
+    user_tasks: Sequence[str] = ("forecast-user",),
 ) -> list[Task]:
-    """The tasks named (checked), else the user's task with `--data` (`user_task`: the one its
-    kind of data makes), else every other task."""
+    """The tasks named (checked), else the user's tasks with `--data` (`user_tasks`: those its
+    kind of data and, for series, `--uses` make), else every other task."""
     registry = load_registry()
     if tasks:
         chosen = [get_task(name) for name in tasks]
@@ -310,15 +314,16 @@ def selected_tasks(
                     if task.name == "forecast-user"
                     else "pass it with --data PATH.",
                 )
-            if task.needs_user_data and task.name != user_task:
+            if task.needs_user_data and task.name not in user_tasks:
+                made = ", ".join(repr(name) for name in user_tasks)
                 raise ConfigError(
-                    f"task {task.name!r} is not built from the kind of data --data holds "
-                    f"(that makes {user_task!r}).",
-                    f"pass --tasks {user_task}, or --kind to read --data as another kind.",
+                    f"task {task.name!r} is not built from --data as given (that makes {made}).",
+                    f"pass --tasks {','.join(user_tasks)}, or --kind to read --data as another "
+                    "kind (series: --uses forecast,generate,denoise).",
                 )
         return chosen
     if user_data:
-        return [get_task(user_task)]
+        return [get_task(name) for name in user_tasks]
     return [task for task in registry.values() if not task.needs_user_data]
 
 
@@ -338,7 +343,7 @@ def plan(
     budget_s: float | None = None,
     user_data: bool = False,
     budgets: Sequence[float] | None = None,
-    user_task: str = "forecast-user",
+    user_tasks: Sequence[str] = ("forecast-user",),
 ) -> list[UnitSpec]:
     """The units of `suite`, narrowed by the command line's options.
 
@@ -351,7 +356,7 @@ def plan(
         user_data: `--data` was given: default to the task built from the user's file.
         budgets: a compute ladder for every chosen task (`--budgets 30,120,480`): each unit runs
             once per budget. Overrides the suite's budgets and ladders; exclusive with `budget_s`.
-        user_task: the task `--data` makes (by its kind of data).
+        user_tasks: the tasks `--data` makes (by its kind of data and, for series, --uses).
 
     Returns:
         The units, ordered task by task, model by model, budget by budget (ascending), seed by
@@ -377,7 +382,7 @@ def plan(
             )
         for value in budgets:
             _check_budget(value, "--budgets")
-    chosen = selected_tasks(tasks, user_data, user_task)
+    chosen = selected_tasks(tasks, user_data, user_tasks)
     if models:
         known = {name for task in chosen for name in (*task.models, *task.aliases)}
         unknown = [name for name in models if name not in known]

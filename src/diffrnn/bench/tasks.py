@@ -232,3 +232,30 @@ define_task(
         needs_user_data=True,
     )
 )
+define_task(
+    Task(
+        name="generate-user",
+        dataset="user:--data",
+        description="The user's own series as windows (`diffrnn compare --data FILE --uses "
+        "generate`): 24 steps x every series, min-max scaled per series; the generators train on "
+        "the first 60% of the rows; TimeGAN's discriminative and predictive scores against "
+        "windows of the last 40%.",
+        metrics=("discriminative_score", "predictive_score"),
+        primary_metric="discriminative_score",
+        needs_user_data=True,
+    )
+)
+define_task(
+    Task(
+        name="denoise-user",
+        dataset="user:--data",
+        description="The user's own series as windows (`diffrnn compare --data FILE --uses "
+        "denoise`): Gaussian noise (sigma 0.1/0.3/0.5 of the range) on the non-overlapping "
+        "windows of the last 20% of the rows (24 steps x every series, min-max scaled per "
+        "series; the denoisers train on the first 60%); PSNR in dB, data range 1.",
+        metrics=("psnr",),
+        primary_metric="psnr",
+        lower_is_better=False,
+        needs_user_data=True,
+    )
+)

@@ -13,6 +13,7 @@ are cut to the range all of them cover. Messages name `diffrnn compare`'s flags.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,8 @@ MAX_SEEDED_TRAINING_S = 3600.0
 """Wall seconds of training (learned units x seeds x budget / jobs) the default seeds may cost."""
 
 
-def _load(options: dict[str, Any]) -> Any:
+def load_series(options: dict[str, Any]) -> Any:
+    """The user's `UserSeries`, read as a unit's `ctx.options` (the loader's keys) say."""
     from diffrnn.data.user import load_user_data
 
     time_column = options.get("time_column")
@@ -72,7 +74,8 @@ def _stamp(moment: np.datetime64) -> str:
     return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M")
 
 
-def _common_range(data: Any) -> tuple[int, int]:
+def common_range(data: Any) -> tuple[int, int]:
+    """(start, end) of the rows every series covers; a DataError when they share none."""
     start, end = int(data.spans[:, 0].max()), int(data.spans[:, 1].min())
     if end <= start:
         raise DataError(
@@ -197,8 +200,8 @@ def prepare_user_data(
         "target_column": target_column,
         "encoding": encoding,
     }
-    data = _load(options)
-    start, end = _common_range(data)
+    data = load_series(options)
+    start, end = common_range(data)
     context, windows, stride, why = plan_backtest(
         end - start, horizon, len(data.series_ids), context, windows
     )
@@ -208,15 +211,8 @@ def prepare_user_data(
     stamps = data.timestamps[start:end]
     origins = [_stamp(stamps[e - horizon]) for e in problem.test_ends]
     covered = problem.test_ends[-1] - problem.train_end
-    how = {True: "inferred", False: "given"}
     options["summary"] = {
-        "file": str(path),
-        "format": f"{data.format} ({how[data.format_inferred]})",
-        "frequency": f"{data.freq} ({how[data.freq_inferred]})",
-        "series": f"{len(data.series_ids)} ({', '.join(data.series_ids[:8])}"
-        + (", ...)" if len(data.series_ids) > 8 else ")"),
-        "rows used": f"{end - start}, {_stamp(stamps[0])} to {_stamp(stamps[-1])}"
-        + ("" if (start, end) == (0, len(data.timestamps)) else " (the range all series cover)"),
+        **series_summary(path, data),
         "backtest": f"{windows} rolling origin(s) every {stride} steps over the last {covered} "
         f"rows ({covered / (end - start):.0%} of the history), horizon {horizon}, context "
         f"{context}; models train on the first {problem.train_end} rows only"
@@ -230,6 +226,23 @@ def prepare_user_data(
     return options
 
 
+def series_summary(path: str | Path, data: Any) -> dict[str, str]:
+    """The report's lines on the file `path` loaded as `data` (a `UserSeries`): its file,
+    format, frequency, series and the rows used (those every series covers)."""
+    start, end = common_range(data)
+    stamps = data.timestamps[start:end]
+    how = {True: "inferred", False: "given"}
+    return {
+        "file": str(path),
+        "format": f"{data.format} ({how[data.format_inferred]})",
+        "frequency": f"{data.freq} ({how[data.freq_inferred]})",
+        "series": f"{len(data.series_ids)} ({', '.join(data.series_ids[:8])}"
+        + (", ...)" if len(data.series_ids) > 8 else ")"),
+        "rows used": f"{end - start}, {_stamp(stamps[0])} to {_stamp(stamps[-1])}"
+        + ("" if (start, end) == (0, len(data.timestamps)) else " (the range all series cover)"),
+    }
+
+
 def user_problem(options: dict[str, Any], data: Any | None = None) -> Any:
     """The `ForecastProblem` of the user's file with the backtest `options` describe.
 
@@ -239,8 +252,8 @@ def user_problem(options: dict[str, Any], data: Any | None = None) -> Any:
     """
     from diffrnn.data.windows import ForecastProblem
 
-    data = data if data is not None else _load(options)
-    start, end = _common_range(data)
+    data = data if data is not None else load_series(options)
+    start, end = common_range(data)
     values = np.ascontiguousarray(data.values[:, start:end].T)  # (T, N)
     horizon, windows = options["horizon"], options["windows"]
     stride = options.get("stride", horizon)
@@ -274,33 +287,36 @@ def data_seeds(
     budget_s: float | None,
     jobs: int | None,
     models: tuple[str, ...] | None,
-    task: str = "forecast-user",
+    tasks: Sequence[str] = ("forecast-user",),
 ) -> tuple[int, str]:
     """Seeds `compare --data` runs when `--seeds` is not given, and a sentence saying why.
 
-    DATA_SEEDS when the learned units' training (units x seeds x budget, over the parallel
-    jobs) stays within MAX_SEEDED_TRAINING_S of wall time, else 1.
+    DATA_SEEDS when the learned units' training (units x seeds x budget over `tasks`, over the
+    parallel jobs) stays within MAX_SEEDED_TRAINING_S of wall time, else 1.
     """
     from diffrnn.bench.registry import get_task, load_registry
     from diffrnn.bench.suites import get_suite
 
     load_registry()
     chosen = get_suite(suite)
-    budget = budget_s if budget_s is not None else chosen.budget_for(task)
-    learned = [
-        entry.name
-        for entry in get_task(task).models.values()
-        if entry.family != "baseline" and (not models or entry.name in models)
-    ]
-    cost = DATA_SEEDS * len(learned) * budget / (jobs or chosen.default_jobs())
+    learned, training = 0, 0.0
+    for task in tasks:
+        budget = budget_s if budget_s is not None else chosen.budget_for(task)
+        count = sum(
+            entry.family != "baseline" and (not models or entry.name in models)
+            for entry in get_task(task).models.values()
+        )
+        learned += count
+        training += count * budget
+    cost = DATA_SEEDS * training / (jobs or chosen.default_jobs())
     if cost <= MAX_SEEDED_TRAINING_S:
         return DATA_SEEDS, (
             f"{DATA_SEEDS} (the default with --data: the spread over seeds is part of the "
             "recommendation)"
         )
     return 1, (
-        f"1: {DATA_SEEDS} seeds of {len(learned)} learned model(s) at {budget:g} s would train "
-        f"for about {cost:,.0f} s of wall time, over the {MAX_SEEDED_TRAINING_S:,.0f} s the "
-        f"default allows; pass --seeds {DATA_SEEDS} to run them (the spread over seeds is "
-        "unknown with one)"
+        f"1: {DATA_SEEDS} seeds of {learned} learned model(s) at {training / max(learned, 1):g} s "
+        f"would train for about {cost:,.0f} s of wall time, over the "
+        f"{MAX_SEEDED_TRAINING_S:,.0f} s the default allows; pass --seeds {DATA_SEEDS} to run them "
+        "(the spread over seeds is unknown with one)"
     )

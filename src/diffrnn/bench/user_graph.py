@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from diffrnn.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from diffrnn.data.windows import ForecastProblem
 
 TASK = "graph-user"
 TRAIN_FRACTION = 0.7
@@ -39,6 +42,7 @@ class GraphProblem:
         values: (T, N) standardised values; `train_rows` of them are all the models fit on.
         x_train, y_train, x_test, y_test: (W, context, N) and (W, horizon, N) windows.
         node_ids: the nodes' names.
+        freq: the table's frequency.
         notes: the edge list's notes (duplicates, isolated nodes, a disconnected graph).
     """
 
@@ -50,7 +54,25 @@ class GraphProblem:
     x_test: np.ndarray
     y_test: np.ndarray
     node_ids: tuple[str, ...]
+    freq: str
     notes: tuple[str, ...] = ()
+
+    def forecast_problem(self) -> ForecastProblem:
+        """The same task as a `ForecastProblem` over the standardised node series (T, N): the
+        training rows, and one test window per row of `y_test` (sliding by one), ending where
+        its targets end; no calendar features (the graph models have none)."""
+        from diffrnn.data.windows import ForecastProblem
+
+        context, horizon = self.x_test.shape[1], self.y_test.shape[1]
+        first_end = self.train_rows + horizon  # the first test target is the first held-out row
+        return ForecastProblem(
+            values=self.values,
+            train_end=self.train_rows,
+            test_ends=tuple(range(first_end, first_end + len(self.y_test))),
+            horizon=horizon,
+            context=context,
+            freq=self.freq,
+        )
 
 
 def _series(options: dict[str, Any]) -> Any:
@@ -111,6 +133,7 @@ def graph_problem(options: dict[str, Any], data: Any = None) -> GraphProblem:
         x_test=past[first_test:],
         y_test=future[first_test:],
         node_ids=tuple(data.series_ids),
+        freq=data.freq,
         notes=tuple(notes),
     )
 

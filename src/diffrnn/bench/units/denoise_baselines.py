@@ -12,7 +12,7 @@ denoisers are (trained or started for it).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from diffrnn.baselines.denoise import (
 )
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 
+if TYPE_CHECKING:
+    from diffrnn.data.noisy_inputs import NoisyData
+
 BLUR_SIGMAS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4, 1.7, 2.0)
 WIENER_WINDOWS = (2, 3, 4, 5)
 MOVING_AVERAGE_WIDTHS = (1, 2, 3, 4, 5, 6, 7, 9, 11, 13, 17, 24)  # 1: none; 24: the window
@@ -35,14 +38,16 @@ SAVGOL_WINDOWS = tuple(
 )
 
 
-def _run(ctx: UnitContext, data_name: str, apply: Filter, grid: tuple, name: str) -> UnitOutput:
+def tuned_filter_unit(
+    ctx: UnitContext, data: NoisyData, apply: Filter, grid: tuple, name: str
+) -> UnitOutput:
+    """`apply` with its parameter chosen from `grid` on `data`'s validation split per noise
+    level, scored by PSNR on its test split; `name` keys the chosen parameters in the metrics."""
     import torch
 
-    from diffrnn.data.noisy_inputs import NOISE_FRACTIONS, noisy_data
+    from diffrnn.data.noisy_inputs import NOISE_FRACTIONS
     from diffrnn.evaluation.psnr import psnr
     from diffrnn.evaluation.timing import timed_call
-
-    data = noisy_data(data_name)  # type: ignore[arg-type]
 
     def denoised(param: Any, noisy: torch.Tensor, sigma: float) -> torch.Tensor:
         return torch.as_tensor(apply(noisy.numpy().astype(np.float64), param, sigma))
@@ -90,28 +95,46 @@ def _run(ctx: UnitContext, data_name: str, apply: Filter, grid: tuple, name: str
 @register_unit("denoise-digits", "gaussian-blur", family="baseline")
 def gaussian_blur_unit(ctx: UnitContext) -> UnitOutput:
     """Gaussian blur with its width tuned on validation digits per noise level."""
-    return _run(ctx, "digits", gaussian_blur, BLUR_SIGMAS, "blur_sigma")
+    from diffrnn.data.noisy_inputs import noisy_data
+
+    return tuned_filter_unit(ctx, noisy_data("digits"), gaussian_blur, BLUR_SIGMAS, "blur_sigma")
 
 
 @register_unit("denoise-digits", "wiener", family="baseline")
 def wiener_unit(ctx: UnitContext) -> UnitOutput:
     """scipy's adaptive Wiener filter with its window tuned on validation digits."""
-    return _run(ctx, "digits", wiener, tuple(float(w) for w in WIENER_WINDOWS), "wiener_window")
+    from diffrnn.data.noisy_inputs import noisy_data
+
+    return tuned_filter_unit(
+        ctx, noisy_data("digits"), wiener, tuple(float(w) for w in WIENER_WINDOWS), "wiener_window"
+    )
 
 
 @register_unit("denoise-etth1", "moving-average", family="baseline")
 def moving_average_unit(ctx: UnitContext) -> UnitOutput:
     """Centred moving average along time, width tuned on validation windows per noise level."""
-    return _run(ctx, "etth1", moving_average, MOVING_AVERAGE_WIDTHS, "width")
+    from diffrnn.data.noisy_inputs import noisy_data
+
+    return tuned_filter_unit(
+        ctx, noisy_data("etth1"), moving_average, MOVING_AVERAGE_WIDTHS, "width"
+    )
 
 
 @register_unit("denoise-etth1", "gaussian-smoothing", family="baseline")
 def gaussian_smoothing_unit(ctx: UnitContext) -> UnitOutput:
     """Gaussian smoothing along time, sd tuned on validation windows per noise level."""
-    return _run(ctx, "etth1", gaussian_smoothing, SMOOTHING_SIGMAS, "smoothing_sigma")
+    from diffrnn.data.noisy_inputs import noisy_data
+
+    return tuned_filter_unit(
+        ctx, noisy_data("etth1"), gaussian_smoothing, SMOOTHING_SIGMAS, "smoothing_sigma"
+    )
 
 
 @register_unit("denoise-etth1", "savitzky-golay", family="baseline")
 def savitzky_golay_unit(ctx: UnitContext) -> UnitOutput:
     """Savitzky-Golay filter along time, window and order tuned on validation windows."""
-    return _run(ctx, "etth1", savitzky_golay, SAVGOL_WINDOWS, "savgol_window_order")
+    from diffrnn.data.noisy_inputs import noisy_data
+
+    return tuned_filter_unit(
+        ctx, noisy_data("etth1"), savitzky_golay, SAVGOL_WINDOWS, "savgol_window_order"
+    )

@@ -10,7 +10,9 @@
   matches each observation's (`diffrnn.diffusion.sdedit`).
 
 Both are scored like the classical floors (`denoise_baselines`): PSNR on the test split's fixed
-noisy inputs, estimates clamped to the clean data's range.
+noisy inputs, estimates clamped to the clean data's range. `bigru_denoiser_unit` and
+`window_ddpm_denoiser_unit` take the data as a `NoisyData`, so denoise-user runs them on the
+user's windows.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register
 from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, train_for_unit
 
 if TYPE_CHECKING:  # torch stays off the registry's import path
+    from diffrnn.data.noisy_inputs import NoisyData
     from diffrnn.rnn.denoiser import RNNDenoiserConfig
 
 
@@ -51,7 +54,7 @@ DDPM_DENOISE_STEPS = {"quick": 20, "full": 100}
 
 def _score(
     ctx: UnitContext,
-    data_name: str,
+    data: NoisyData,
     estimate: Callable[[Any, float, float], Any],
     timed: bool = True,
 ) -> tuple[dict[str, float], dict[str, float], float]:
@@ -60,11 +63,10 @@ def _score(
     `estimate` must be repeatable (seed its own noise)."""
     import torch
 
-    from diffrnn.data.noisy_inputs import NOISE_FRACTIONS, noisy_data
+    from diffrnn.data.noisy_inputs import NOISE_FRACTIONS
     from diffrnn.evaluation.psnr import psnr
     from diffrnn.evaluation.timing import timed_call
 
-    data = noisy_data(data_name)  # type: ignore[arg-type]
     by_sigma: dict[str, float] = {}
     noisy_psnr: dict[str, float] = {}
     seconds = 0.0
@@ -93,15 +95,17 @@ def _metrics(by_sigma: dict[str, float], noisy_psnr: dict[str, float]) -> dict[s
     }
 
 
-def _bigru_unit(ctx: UnitContext, data_name: str) -> UnitOutput:
+def bigru_denoiser_unit(ctx: UnitContext, data: NoisyData, shape: str) -> UnitOutput:
+    """The residual bi-GRU, one per noise level, trained on `data`'s clean training examples
+    and scored by PSNR on its test split; `shape` says how an example is read as a sequence
+    (the notes). Examples of more than (T, D) are read with their leading axes flattened."""
     import torch
     from torch.utils.data import TensorDataset
 
-    from diffrnn.data.noisy_inputs import NOISE_FRACTIONS, noisy_data
+    from diffrnn.data.noisy_inputs import NOISE_FRACTIONS
     from diffrnn.rnn.denoiser import RNNDenoiser
     from diffrnn.training import FitResult
 
-    data = noisy_data(data_name)  # type: ignore[arg-type]
     train = data.train().flatten(0, -3)  # (N, T, D): digits as 8 rows of 8 pixels
     share = 1 / len(NOISE_FRACTIONS)
     models: dict[float, RNNDenoiser] = {}
@@ -124,8 +128,7 @@ def _bigru_unit(ctx: UnitContext, data_name: str) -> UnitOutput:
     def estimate(noisy: torch.Tensor, fraction: float, sigma: float) -> torch.Tensor:
         return models[fraction].denoise(noisy.flatten(0, -3)).view_as(noisy)
 
-    by_sigma, noisy_psnr, seconds = _score(ctx, data_name, estimate)
-    shape = "8 rows of 8 pixels" if data_name == "digits" else "24 steps of 7 channels"
+    by_sigma, noisy_psnr, seconds = _score(ctx, data, estimate)
     return fitted_output(
         results,
         _metrics(by_sigma, noisy_psnr),
@@ -146,26 +149,37 @@ def _bigru_unit(ctx: UnitContext, data_name: str) -> UnitOutput:
 @register_unit("denoise-digits", "bigru", family="rnn")
 def bigru_digits_unit(ctx: UnitContext) -> UnitOutput:
     """Supervised residual bi-GRU over the rows, one model per noise level."""
-    return _bigru_unit(ctx, "digits")
+    from diffrnn.data.noisy_inputs import noisy_data
+
+    return bigru_denoiser_unit(ctx, noisy_data("digits"), "8 rows of 8 pixels")
 
 
 @register_unit("denoise-etth1", "bigru", family="rnn")
 def bigru_etth1_unit(ctx: UnitContext) -> UnitOutput:
     """Supervised residual bi-GRU over the 24 steps, one model per noise level."""
-    return _bigru_unit(ctx, "etth1")
+    from diffrnn.data.noisy_inputs import noisy_data
+
+    return bigru_denoiser_unit(ctx, noisy_data("etth1"), "24 steps of 7 channels")
 
 
 @register_unit("denoise-etth1", "ddpm", family="diffusion")
 def ddpm_etth1_unit(ctx: UnitContext) -> UnitOutput:
     """Window diffusion prior; the reverse process from the matching noise level (SDEdit)."""
+    from diffrnn.data.noisy_inputs import noisy_data
+
+    return window_ddpm_denoiser_unit(ctx, noisy_data("etth1"))
+
+
+def window_ddpm_denoiser_unit(ctx: UnitContext, data: NoisyData) -> UnitOutput:
+    """generate-etth1's window diffusion trained on `data`'s clean training windows (N, T, D)
+    in [0, 1], then started at each noise level (SDEdit) and scored by PSNR on the test split."""
     import torch
     from torch.utils.data import TensorDataset
 
     from diffrnn.bench.units.generation import window_diffusion_recipes
-    from diffrnn.data.noisy_inputs import noisy_data
     from diffrnn.diffusion.ts_generator import WindowDiffusion
 
-    train = noisy_data("etth1").train()  # (N, 24, 7) in [0, 1]
+    train = data.train()  # (N, T, D) in [0, 1]
     recipe = ctx.preset(window_diffusion_recipes(train.shape[-1], train.shape[1]))
     torch.manual_seed(ctx.seed)
     model = WindowDiffusion(recipe.model)
@@ -178,9 +192,9 @@ def ddpm_etth1_unit(ctx: UnitContext) -> UnitOutput:
         generator = torch.Generator().manual_seed(ctx.seed)  # each (timed) call draws the same
         return model.denoise(noisy, sigma, steps, generator)
 
-    by_sigma, noisy_psnr, seconds = _score(ctx, "etth1", estimate)
+    by_sigma, noisy_psnr, seconds = _score(ctx, data, estimate)
     mean_by_sigma, _, _ = _score(
-        ctx, "etth1", lambda y, _, sigma: model.posterior_mean(y, sigma), timed=False
+        ctx, data, lambda y, _, sigma: model.posterior_mean(y, sigma), timed=False
     )
     return fitted_output(
         result,

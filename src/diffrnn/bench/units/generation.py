@@ -12,6 +12,9 @@ GRU with a Gaussian per step), and two references that train nothing:
   its predictive score is "train on real, test on real".
 - `shuffled-real`: real windows with their 24 steps permuted at random: every step's marginal is
   right, the dynamics are gone. A generator should score better than this.
+
+`generator_unit` and `reference_unit` take the windows as arguments, so generate-user runs them
+on the user's series (`units.user_series`).
 """
 
 from __future__ import annotations
@@ -84,18 +87,21 @@ def ar_generator_recipes(
 
 
 def score(real: np.ndarray, synthetic: np.ndarray, suite: str, seed: int) -> dict[str, float]:
-    """Discriminative and predictive scores of `synthetic` against `real` (both (B, T, D))."""
+    """Discriminative and predictive scores of `synthetic` against `real` (both (B, T, D));
+    the predictive score only for D >= 2 (TimeGAN's predictor reads channels 0..D-2)."""
     from diffrnn.evaluation.timegan import discriminative_score, predictive_score
 
     recipe = SCORING[suite]
-    return {
+    metrics = {
         "discriminative_score": discriminative_score(
             real, synthetic, iterations=recipe.discriminative_iterations, lr=recipe.lr, seed=seed
-        ),
-        "predictive_score": predictive_score(
-            real, synthetic, iterations=recipe.predictive_iterations, lr=recipe.lr, seed=seed
-        ),
+        )
     }
+    if real.shape[-1] >= 2:
+        metrics["predictive_score"] = predictive_score(
+            real, synthetic, iterations=recipe.predictive_iterations, lr=recipe.lr, seed=seed
+        )
+    return metrics
 
 
 def _evaluation_split(windows: np.ndarray, suite: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -105,28 +111,42 @@ def _evaluation_split(windows: np.ndarray, suite: str, seed: int) -> tuple[np.nd
     return windows[order[:count]], windows[order[count:]]
 
 
-def _reference_unit(ctx: UnitContext, kind: str) -> UnitOutput:
-    from diffrnn.data.timeseries import etth1_windows
-
-    windows = etth1_windows()
-    real, rest = _evaluation_split(windows, ctx.recipe, ctx.seed)
+def reference_unit(ctx: UnitContext, kind: str, real: np.ndarray, pool: np.ndarray) -> UnitOutput:
+    """A reference that trains nothing, scored against `real` (B, T, D): "real-data" draws B
+    windows of `pool` (N >= B, T, D) disjoint from `real`; "shuffled-real" permutes their steps."""
     rng = np.random.default_rng(ctx.seed + 1)
-    synthetic = rest[rng.choice(len(rest), len(real), replace=False)]
+    synthetic = pool[rng.choice(len(pool), len(real), replace=False)]
     if kind == "shuffled-real":
         steps = np.argsort(rng.random(synthetic.shape[:2]), axis=1)  # (B, T) permutations
         synthetic = np.take_along_axis(synthetic, steps[..., None], axis=1)
     return UnitOutput(metrics=score(real, synthetic, ctx.recipe, ctx.seed))
 
 
-def _generator_unit(ctx: UnitContext, family: str) -> UnitOutput:
-    import torch
-    from torch.utils.data import TensorDataset
-
+def _reference_unit(ctx: UnitContext, kind: str) -> UnitOutput:
     from diffrnn.data.timeseries import etth1_windows
-    from diffrnn.evaluation.timing import timed_call
+
+    real, rest = _evaluation_split(etth1_windows(), ctx.recipe, ctx.seed)
+    return reference_unit(ctx, kind, real, rest)
+
+
+def _generator_unit(ctx: UnitContext, family: str) -> UnitOutput:
+    from diffrnn.data.timeseries import etth1_windows
 
     windows = etth1_windows()
     real, _ = _evaluation_split(windows, ctx.recipe, ctx.seed)
+    return generator_unit(ctx, family, windows, real)
+
+
+def generator_unit(
+    ctx: UnitContext, family: str, windows: np.ndarray, real: np.ndarray
+) -> UnitOutput:
+    """Train `family`'s generator ("diffusion" or "rnn") on `windows` (N, T, D) in [0, 1] and
+    score as many samples as `real` (B, T, D) holds against it (`score`)."""
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from diffrnn.evaluation.timing import timed_call
+
     num_series, length = windows.shape[-1], windows.shape[1]
     torch.manual_seed(ctx.seed)
     if family == "diffusion":

@@ -129,9 +129,11 @@ def predict_windows(model: Any, x: np.ndarray, batch_size: int = 64) -> tuple[np
     return out.double().numpy(), wall
 
 
-def _dcrnn_output(
+def dcrnn_output(
     model: Any, result: Any, metrics: dict[str, Any], wall: float, n: int, batch_size: int
 ) -> UnitOutput:
+    """A trained DCRNN's `metrics` as a unit's output: `wall` seconds to forecast `n` windows,
+    its training curve and a note of its graph filter and batch size."""
     k = model.config.max_diffusion_step
     return fitted_output(
         result,
@@ -193,7 +195,7 @@ def chickenpox_dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
     model, result = train_dcrnn(ctx, adjacency, x_train, y_train, recipe)
     forecast, wall = predict_windows(model, x_test)
     metrics = {"mse": mse(y_test, forecast)}
-    return _dcrnn_output(model, result, metrics, wall, len(x_test), recipe.batch_size)
+    return dcrnn_output(model, result, metrics, wall, len(x_test), recipe.batch_size)
 
 
 @register_unit("graph-chickenpox", "last-value", family="baseline")
@@ -296,7 +298,7 @@ def losloop_dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
     model, result = train_dcrnn(ctx, adjacency, data["x_train"], data["y_train"], recipe)
     forecast, wall = predict_windows(model, data["x_test"])
     metrics = losloop_metrics(data["y_test"], forecast)
-    output = _dcrnn_output(model, result, metrics, wall, len(forecast), recipe.batch_size)
+    output = dcrnn_output(model, result, metrics, wall, len(forecast), recipe.batch_size)
     if max_diffusion_step:
         output.notes.append(f"graph: {ctx.options.get('graph', 'metr_la')}")
     return output

@@ -3,19 +3,22 @@
 Each unit rebuilds the user's windows and adjacency from `ctx.options` (see
 `diffrnn.bench.user_graph`) and runs the code graph-chickenpox runs: the last value, one
 least-squares AR shared by every node, the per-node GRU (DCRNN with K = 0: the same seq2seq, no
-graph) and DCRNN (K = 2, dual random walk), at chickenpox's recipe sizes. MSE and MAE over every
-node and step of the test windows, on the standardised scale.
+graph) and DCRNN (K = 2, dual random walk), at chickenpox's recipe sizes; and TimeGrad over the
+node series (`units.timegrad`, every node a dimension of one diffusion, no graph). MSE and MAE
+over every node and step of the test windows, on the standardised scale (TimeGrad's of its
+paths' mean and median, beside its CRPS).
 """
 
 from __future__ import annotations
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.units.graph import (
-    _dcrnn_output,
     chickenpox_recipes,
+    dcrnn_output,
     predict_windows,
     train_dcrnn,
 )
+from diffrnn.bench.units.timegrad import timegrad_unit
 from diffrnn.bench.user_graph import TASK, graph_problem
 
 
@@ -45,7 +48,7 @@ def _dcrnn(ctx: UnitContext, max_diffusion_step: int) -> UnitOutput:
     model, result = train_dcrnn(ctx, p.adjacency, p.x_train, p.y_train, recipe)
     forecast, wall = predict_windows(model, p.x_test)
     metrics = _metrics(p.y_test, forecast)
-    output = _dcrnn_output(model, result, metrics, wall, len(p.x_test), recipe.batch_size)
+    output = dcrnn_output(model, result, metrics, wall, len(p.x_test), recipe.batch_size)
     if max_diffusion_step:
         output.notes.extend(p.notes)
     return output
@@ -73,3 +76,9 @@ def gru_per_node_user_graph(ctx: UnitContext) -> UnitOutput:
 def dcrnn_user_graph(ctx: UnitContext) -> UnitOutput:
     """DCRNN, dual random walk on the user's graph, K = 2."""
     return _dcrnn(ctx, 2)
+
+
+@register_unit(TASK, "timegrad", family="hybrid")
+def timegrad_user_graph(ctx: UnitContext) -> UnitOutput:
+    """TimeGrad over the node series: a GRU conditioning one diffusion over all nodes, no graph."""
+    return timegrad_unit(graph_problem(ctx.options).forecast_problem(), ctx)
