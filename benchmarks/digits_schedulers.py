@@ -46,7 +46,7 @@ def main() -> None:
     import tempfile
 
     from diffrnn.bench.registry import UnitContext
-    from diffrnn.bench.units.digits_diffusion import _train, ddpm_recipes
+    from diffrnn.bench.units.digits_diffusion import ddpm_recipes, train_ddpm
     from diffrnn.diffusion.sampling import sample
     from diffrnn.errors import DiffrnnError
     from diffrnn.evaluation import digit_samples as scoring
@@ -56,7 +56,7 @@ def main() -> None:
         ctx = UnitContext(seed=args.seed, budget_s=1e9, suite="quick", out_dir=Path(tmp))
         cpu, wall = time.process_time(), time.perf_counter()
         with train_overrides(TrainOverrides(max_steps=args.steps)):
-            model, _ = _train(ctx, ddpm_recipes()["quick"])
+            model, _ = train_ddpm(ctx, ddpm_recipes()["quick"])
         print(
             f"trained {args.steps} steps in {time.process_time() - cpu:.0f} CPU s "
             f"({time.perf_counter() - wall:.0f} s wall)"

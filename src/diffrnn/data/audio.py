@@ -109,7 +109,7 @@ def load_fsdd() -> FSDD:
     )
 
 
-def _fit_frames(waveform: np.ndarray, n_frames: int | None) -> np.ndarray:
+def fit_frames(waveform: np.ndarray, n_frames: int | None) -> np.ndarray:
     """Zero-pad or cut the waveform so that it gives exactly `n_frames` frames."""
     if n_frames is None:
         return waveform
@@ -130,7 +130,7 @@ def log_mel(waveform: np.ndarray, n_mels: int = N_MELS, n_frames: int | None = N
     librosa = import_audio("librosa")
 
     mel = librosa.feature.melspectrogram(
-        y=_fit_frames(waveform.astype(np.float32), n_frames),
+        y=fit_frames(waveform.astype(np.float32), n_frames),
         sr=SAMPLE_RATE,
         n_fft=N_FFT,
         win_length=WIN_LENGTH,
@@ -152,7 +152,7 @@ def mfcc(waveform: np.ndarray, n_mfcc: int = N_MFCC, n_frames: int | None = None
     librosa = import_audio("librosa")
 
     coefficients = librosa.feature.mfcc(
-        y=_fit_frames(waveform.astype(np.float32), n_frames),
+        y=fit_frames(waveform.astype(np.float32), n_frames),
         sr=SAMPLE_RATE,
         n_mfcc=n_mfcc,
         n_fft=N_FFT,

@@ -28,7 +28,7 @@ from diffrnn.data.audio import (
     N_MELS,
     SAMPLE_RATE,
     WIN_LENGTH,
-    _fit_frames,
+    fit_frames,
     import_audio,
 )
 from diffrnn.fileio import atomic_write_bytes
@@ -60,7 +60,7 @@ def log_mel_batch(
     """
     librosa = import_audio("librosa")
 
-    batch = np.stack([_fit_frames(np.asarray(w, np.float32), n_frames) for w in waveforms])
+    batch = np.stack([fit_frames(np.asarray(w, np.float32), n_frames) for w in waveforms])
     stft = librosa.stft(batch, n_fft=N_FFT, hop_length=HOP_LENGTH, win_length=WIN_LENGTH)
     power = np.abs(stft) ** 2  # (N, 1 + N_FFT // 2, n_frames)
     basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=n_mels)  # (n_mels, freqs)

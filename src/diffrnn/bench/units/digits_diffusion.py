@@ -116,7 +116,9 @@ def ddpm_recipes(
     }
 
 
-def _train(ctx: UnitContext, recipe: Recipe[GaussianDiffusionConfig], images: Any = None) -> Any:
+def train_ddpm(
+    ctx: UnitContext, recipe: Recipe[GaussianDiffusionConfig], images: Any = None
+) -> Any:
     """Train the U-Net DDPM on the training digits (with their labels when the recipe's model
     is class-conditional), or on `images` (N, C, S, S) in [-1, 1]; returns (model, FitResult)."""
     import torch
@@ -179,7 +181,7 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     if conditional and ctx.recipe == "full":
         evaluation = dataclasses.replace(evaluation, samplers=CONDITIONAL_SAMPLERS)
     digits_classifier(ctx.seed)  # train or load the evaluator before the clock starts
-    model, result = _train(ctx, recipe)
+    model, result = train_ddpm(ctx, recipe)
 
     n = evaluation.samples
     labels = torch.arange(n) % 10 if conditional else None
@@ -330,7 +332,7 @@ def posterior_mean_psnr(model: Any, seed: int) -> dict[str, float]:
 @register_unit("denoise-digits", "ddpm", family="diffusion")
 def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
     """Noise reduction with the learned prior: the reverse process from the matching noise level."""
-    model, result = _train(ctx, ctx.preset(ddpm_recipes()))
+    model, result = train_ddpm(ctx, ctx.preset(ddpm_recipes()))
     steps = ctx.preset(EVALUATION).denoise_steps
     by_sigma, noisy_psnr, seconds = denoise_psnr(model, steps, ctx.seed)
     mean_by_sigma = posterior_mean_psnr(model, ctx.seed)

@@ -95,7 +95,7 @@ def ngram_unit(
     )
 
 
-def _char_rnn(
+def char_rnn_unit(
     ctx: UnitContext, cell: CellType, corpus: CharCorpus | None = None, prompt: str = PROMPT
 ) -> UnitOutput:
     """A `cell` character LM on `corpus` (default Tiny Shakespeare), sampled after `prompt`."""
@@ -167,4 +167,4 @@ for _cell in ("lstm", "gru", "rnn", "mingru", "minlstm"):  # partials pickle int
         _cell,
         family="rnn",
         description=f"One-layer {_cell} character LM, stateful truncated BPTT.",
-    )(partial(_char_rnn, cell=_cell))
+    )(partial(char_rnn_unit, cell=_cell))

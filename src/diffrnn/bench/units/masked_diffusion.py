@@ -63,7 +63,9 @@ def mdlm_validation_blocks(corpus: CharCorpus, suite: RecipeSize) -> Tensor:
     return blocks if n_blocks is None else blocks[:n_blocks]
 
 
-def _run(ctx: UnitContext, denoiser: DenoiserName, corpus: CharCorpus | None = None) -> UnitOutput:
+def mdlm_denoiser_unit(
+    ctx: UnitContext, denoiser: DenoiserName, corpus: CharCorpus | None = None
+) -> UnitOutput:
     """MDLM with `denoiser` on `corpus` (default Tiny Shakespeare)."""
     import torch
     from torch.utils.data import TensorDataset
@@ -140,10 +142,10 @@ def _run(ctx: UnitContext, denoiser: DenoiserName, corpus: CharCorpus | None = N
 @register_unit("lm-shakespeare", "mdlm", family="diffusion")
 def mdlm_unit(ctx: UnitContext) -> UnitOutput:
     """MDLM with a bidirectional transformer denoiser; bound in nats/char (upper bound)."""
-    return _run(ctx, "transformer")
+    return mdlm_denoiser_unit(ctx, "transformer")
 
 
 @register_unit("lm-shakespeare", "mdlm-bigru", family="diffusion")
 def mdlm_bigru_unit(ctx: UnitContext) -> UnitOutput:
     """MDLM with a bidirectional GRU denoiser (an RNN inside a diffusion model)."""
-    return _run(ctx, "bigru")
+    return mdlm_denoiser_unit(ctx, "bigru")

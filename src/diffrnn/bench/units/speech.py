@@ -81,7 +81,7 @@ def majority_unit(ctx: UnitContext) -> UnitOutput:
     return UnitOutput(metrics={"accuracy": accuracy}, notes=[f"always digit {majority}"])
 
 
-def _fit_and_score(ctx: UnitContext, cell: CellType, data, train, test, share: float, name: str):  # type: ignore[no-untyped-def]
+def fit_and_score(ctx: UnitContext, cell: CellType, data, train, test, share: float, name: str):  # type: ignore[no-untyped-def]
     """Train on rows `train` of `data` = (features, lengths, labels) for `share` of the unit's
     budget, score rows `test`; `name` keeps this training's checkpoints apart from the unit's
     other trainings."""
@@ -117,7 +117,7 @@ def _recogniser(ctx: UnitContext, cell: CellType) -> UnitOutput:
     else:
         data = _features(tuple(range(len(fsdd.digits))))
     share = 0.5 if ctx.recipe == "full" else 1.0  # the other half goes to leave-one-speaker-out
-    result, accuracy = _fit_and_score(ctx, cell, data, train, test, share, "official")
+    result, accuracy = fit_and_score(ctx, cell, data, train, test, share, "official")
     results = [result]
     x_test, len_test = data[0][test], data[1][test]
     per_sample = timed_call(lambda: result.model.predict(x_test, len_test))[1] / len(test)
@@ -130,7 +130,7 @@ def _recogniser(ctx: UnitContext, cell: CellType) -> UnitOutput:
         for speaker in fsdd.speaker_names:
             held_in, held_out = fsdd.leave_one_speaker_out(speaker)
             fold_share = (1 - share) / len(fsdd.speaker_names)
-            fold, loso[speaker] = _fit_and_score(
+            fold, loso[speaker] = fit_and_score(
                 ctx, cell, data, held_in, held_out, fold_share, f"loso-{speaker}"
             )
             results.append(fold)

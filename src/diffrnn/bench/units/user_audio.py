@@ -1,7 +1,7 @@
 """Units of `speech-user`: the recognisers of speech-fsdd on the user's class folders.
 
 The majority class and the bidirectional GRU and LSTM over log-mel frames, trained and scored by
-speech-fsdd's own code (`units.speech._fit_and_score`) on the user's split (see
+speech-fsdd's own code (`units.speech.fit_and_score`) on the user's split (see
 `diffrnn.bench.user_audio`).
 """
 
@@ -11,7 +11,7 @@ from functools import partial
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.unit_training import fitted_output
-from diffrnn.bench.units.speech import _fit_and_score
+from diffrnn.bench.units.speech import fit_and_score
 from diffrnn.bench.user_audio import TASK, user_speech
 from diffrnn.rnn.cells import CellType
 
@@ -32,7 +32,7 @@ def _recogniser_user(ctx: UnitContext, cell: CellType) -> UnitOutput:
     from diffrnn.evaluation.timing import timed_call
 
     s = user_speech(ctx.options)
-    result, accuracy = _fit_and_score(ctx, cell, s.data, s.train, s.test, 1.0, "user")
+    result, accuracy = fit_and_score(ctx, cell, s.data, s.train, s.test, 1.0, "user")
     x_test, len_test = s.data[0][s.test], s.data[1][s.test]
     per_sample = timed_call(lambda: result.model.predict(x_test, len_test))[1] / len(s.test)
     return fitted_output(

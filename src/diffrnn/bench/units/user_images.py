@@ -23,8 +23,8 @@ from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_
 from diffrnn.bench.units.digits_diffusion import (
     EVALUATION,
     TIMING_IMAGES,
-    _train,
     ddpm_recipes,
+    train_ddpm,
 )
 from diffrnn.bench.units.pixels import SAMPLES, pixel_recipes
 from diffrnn.bench.user_images import TASK, UserImages, user_images
@@ -98,7 +98,7 @@ def ddpm_user_images(ctx: UnitContext) -> UnitOutput:
     shape = data.images.shape[1:]
     recipe = ctx.preset(ddpm_recipes(sample_size=shape[-1], channels=shape[0]))
     evaluation = ctx.preset(EVALUATION)
-    model, result = _train(ctx, recipe, images=data.unit_scale(data.train))
+    model, result = train_ddpm(ctx, recipe, images=data.unit_scale(data.train))
     sampler, steps = evaluation.samplers[0]
     n = evaluation.samples
     x = model.sample(

@@ -11,8 +11,8 @@ from __future__ import annotations
 from functools import partial
 
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
-from diffrnn.bench.units.language import _char_rnn, ngram_unit
-from diffrnn.bench.units.masked_diffusion import _run as mdlm_run
+from diffrnn.bench.units.language import char_rnn_unit, ngram_unit
+from diffrnn.bench.units.masked_diffusion import mdlm_denoiser_unit
 from diffrnn.bench.user_text import TASK, prompt_of, user_corpus
 from diffrnn.rnn.cells import CellType
 
@@ -30,11 +30,11 @@ def ngram_user(ctx: UnitContext) -> UnitOutput:
 
 def _rnn_user(ctx: UnitContext, cell: CellType) -> UnitOutput:
     corpus = user_corpus(ctx.options)
-    return _char_rnn(ctx, cell, corpus, prompt_of(corpus))
+    return char_rnn_unit(ctx, cell, corpus, prompt_of(corpus))
 
 
 def _mdlm_user(ctx: UnitContext, denoiser: str) -> UnitOutput:
-    return mdlm_run(ctx, denoiser, user_corpus(ctx.options))
+    return mdlm_denoiser_unit(ctx, denoiser, user_corpus(ctx.options))
 
 
 for _cell in RNN_CELLS:  # partials pickle into unit processes
