@@ -246,3 +246,27 @@ def test_a_folders_content_identity_is_the_sha256_its_task_computed(tmp_path: Pa
         {"path": str(folder), "data_sha256": "ab12", "size": 8, "summary": {"kind": "images"}}
     )
     assert identity == {"data_sha256": "ab12", "size": 8}
+
+
+def test_a_narrower_rerun_keeps_every_command_and_task_in_run_json(tmp_path: Path) -> None:
+    """A partial rerun (`--rerun --tasks X` into a finished run) must not pass off its command
+    as the whole run's, nor drop the other tasks' snapshots."""
+    from diffrnn.bench.compare import CompareRequest, prepare
+
+    first = "diffrnn compare --tasks long-adding,graph-chickenpox"
+    second = "diffrnn compare --rerun --tasks graph-chickenpox"
+    prepare(CompareRequest(tasks=("long-adding", "graph-chickenpox"), out=tmp_path, command=first))
+    prepare(CompareRequest(tasks=("graph-chickenpox",), out=tmp_path, command=second, rerun=True))
+    info = runner.read_run_info(tmp_path)
+    assert [i["command"] for i in info["invocations"]] == [first, second]
+    assert info["invocations"][1]["tasks"] == ["graph-chickenpox"]
+    assert set(info["tasks"]) == {"long-adding", "graph-chickenpox"}
+    header = " ".join(str(block) for block in _header(info, []))
+    assert f"commands, in order (2): {first} (" in header and f"; {second} (" in header
+
+
+def test_a_run_json_from_before_invocations_counts_its_command_as_the_first() -> None:
+    legacy = {"command": "diffrnn compare --suite reference", "tasks": {"long-adding": {}}}
+    (only,) = runner.invocations(legacy)
+    assert only["command"] == legacy["command"] and only["tasks"] == ["long-adding"]
+    assert runner.invocations({}) == []

@@ -17,9 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from diffrnn.bench.provenance import code_identity, options_identity
+from diffrnn.bench.provenance import code_identity, describe_code, options_identity
 from diffrnn.bench.registry import UNIT_IMPORT_ERRORS, Task, get_task, load_registry
-from diffrnn.bench.runner import EventFn, resumption, run_units, task_snapshot, write_run_info
+from diffrnn.bench.runner import (
+    EventFn,
+    invocations,
+    read_run_info,
+    resumption,
+    run_units,
+    task_snapshot,
+    write_run_info,
+)
 from diffrnn.bench.suites import Suite, UnitSpec, get_suite, plan, selected_tasks
 from diffrnn.bench.worker import utc_now
 from diffrnn.errors import ConfigError
@@ -153,10 +161,20 @@ def prepare(request: CompareRequest) -> CompareJob:
         jobs = request.jobs or cluster.slots(request.threads)
     else:
         jobs = request.jobs or suite.default_jobs()
+    previous = read_run_info(run_dir)
+    code = code_identity()
+    invocation = {
+        "command": request.command,
+        "prepared_at": utc_now(),
+        "code": describe_code(code),
+        "tasks": list(tasks),
+        "units_planned": len(units),
+    }
     write_run_info(
         run_dir,
         {
             "command": request.command,
+            "invocations": [*invocations(previous), invocation],
             "cwd": os.getcwd(),
             "suite": suite.name,
             "suite_description": suite.description,
@@ -169,12 +187,16 @@ def prepare(request: CompareRequest) -> CompareJob:
             "ray": None
             if cluster is None
             else {"address": cluster.address, "nodes": cluster.nodes, "cpus": cluster.cpus},
-            "tasks": {name: task_snapshot(task) for name, task in tasks.items()},
+            # a narrower resume (`--rerun --tasks X`) keeps the other tasks' snapshots
+            "tasks": {
+                **previous.get("tasks", {}),
+                **{name: task_snapshot(task) for name, task in tasks.items()},
+            },
             "unit_import_errors": dict(UNIT_IMPORT_ERRORS),
             "user_data": request.user_options.get("summary"),
             "inputs": options_identity(request.user_options),
-            "code": code_identity(),
-            "prepared_at": utc_now(),
+            "code": code,
+            "prepared_at": invocation["prepared_at"],
         },
     )
     return CompareJob(

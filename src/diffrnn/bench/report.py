@@ -63,7 +63,7 @@ from diffrnn.bench.rules import (
     evidence_budgets,
     short_of_evidence,
 )
-from diffrnn.bench.runner import read_run_info
+from diffrnn.bench.runner import invocations, read_run_info
 from diffrnn.bench.scorecard import (
     CLAIMS,
     CONDITIONAL,
@@ -960,8 +960,19 @@ def _header(run_info: dict[str, Any], records: list[dict[str, Any]]) -> list[Blo
     for r in records:
         code = describe_code(r.get("code"))
         codes[code] = codes.get(code, 0) + 1
+    commands = [f"command: {run_info.get('command', 'unknown')}"]
+    runs = invocations(run_info)
+    if len({r.get("command") for r in runs}) > 1:  # a resume that narrowed or changed the run
+        commands = [
+            f"commands, in order ({len(runs)}): "
+            + "; ".join(
+                f"{r.get('command')} ({str(r.get('prepared_at'))[:16]}, {r.get('code')}, "
+                f"{r.get('units_planned')} units planned)"
+                for r in runs
+            )
+        ]
     lines = [
-        f"command: {run_info.get('command', 'unknown')}",
+        *commands,
         suite,
         f"training budget per unit: {'; '.join(budgets) or 'unknown'}",
         "code: " + "; ".join(f"{c} ({n} units)" if len(codes) > 1 else c for c, n in codes.items()),

@@ -171,6 +171,24 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
     return info
 
 
+def invocations(run_info: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every `diffrnn compare` that prepared this run directory, oldest first: run.json's
+    "invocations", or for a run.json written before they were kept, its one "command"."""
+    if isinstance(run_info.get("invocations"), list):
+        return list(run_info["invocations"])
+    if not run_info.get("command"):
+        return []
+    return [
+        {
+            "command": run_info["command"],
+            "prepared_at": run_info.get("prepared_at"),
+            "code": describe_code(run_info.get("code")),
+            "tasks": list(run_info.get("tasks") or {}),
+            "units_planned": run_info.get("units_planned"),
+        }
+    ]
+
+
 _TEXT, _NUMBER = (str,), (int, float)
 _RUN_INFO_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(
@@ -180,7 +198,7 @@ _RUN_INFO_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(("jobs", "threads", "seeds", "units_planned"), (int,)),
     **dict.fromkeys(("wall_seconds", "budget_override_s"), _NUMBER),
     **dict.fromkeys(("tasks", "unit_import_errors", "user_data", "inputs", "code", "ray"), (dict,)),
-    "budgets_override_s": (list,),
+    **dict.fromkeys(("budgets_override_s", "invocations"), (list,)),
 }
 _SNAPSHOT_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(("name", "primary_metric", "description", "dataset"), _TEXT),
