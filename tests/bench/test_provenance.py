@@ -270,3 +270,14 @@ def test_a_run_json_from_before_invocations_counts_its_command_as_the_first() ->
     (only,) = runner.invocations(legacy)
     assert only["command"] == legacy["command"] and only["tasks"] == ["long-adding"]
     assert runner.invocations({}) == []
+
+
+def test_the_reference_snapshot_names_each_code_of_a_partly_rerun_run(tmp_path: Path) -> None:
+    from diffrnn.bench.scorecard import reference_snapshot
+
+    _run([_spec("fake-rnn")], tmp_path)
+    _rewrite_code(tmp_path, OTHER_CODE)
+    _run([_spec("fake-baseline")], tmp_path, rerun=True)
+    commit = reference_snapshot(tmp_path)["commit"]
+    assert "commit 0123456, source ffffffff (1 units)" in commit
+    assert f"source {provenance.source_sha256()[:8]} (1 units)" in commit

@@ -28,6 +28,7 @@ import logging
 import math
 import statistics
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -1130,15 +1131,21 @@ def score_runs(runs: Runs) -> list[ClaimResult]:
 def reference_snapshot(run_dir: Path) -> dict[str, Any]:
     """The scorecard of a committed run, as stored in `reference_scorecard.json`."""
     from diffrnn.bench.provenance import describe_code
-    from diffrnn.bench.results import RESULTS_FILE, read_records
-    from diffrnn.bench.runner import read_run_info
+    from diffrnn.bench.results import RESULTS_FILE, latest_by_unit, read_records
+    from diffrnn.bench.runner import invocations, read_run_info
 
     info = read_run_info(run_dir)
-    card = score(read_records(run_dir / RESULTS_FILE))
+    records = read_records(run_dir / RESULTS_FILE)
+    card = score(records)
+    made_by = (r.get("code") or info.get("code") for r in latest_by_unit(records).values())
+    codes = Counter(describe_code(code) for code in made_by)
+    commands = dict.fromkeys(i.get("command") for i in invocations(info))
     return {
         "run": REFERENCE_RUN,
-        "command": info.get("command"),
-        "commit": describe_code(info.get("code")),  # run.json's code: commit, dirty, source
+        "command": "; then ".join(str(c) for c in commands) or info.get("command"),
+        # the code that made the units: one commit, or each with its count after a partial rerun
+        "commit": "; ".join(f"{c} ({n} units)" if len(codes) > 1 else c for c, n in codes.items())
+        or describe_code(info.get("code")),
         "prepared_at": info.get("prepared_at"),
         "claims": {c.claim: c.to_json() for c in card},
     }
