@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from diffrnn.training import OptimConfig, TrainConfig, fit
+from diffrnn.training import OptimConfig, TrainConfig, budgeted, fit
 
 
 class Quadratic(nn.Module):
@@ -73,3 +73,14 @@ def test_keep_best_returns_the_weights_of_the_lowest_validation_loss(tmp_path) -
     assert torch.equal(resumed.model.w, best.model.w)
     with pytest.raises(ValueError, match="val_loader"):
         fit(Pulled(), DataLoader(TensorDataset(torch.ones(4))), config=TrainConfig(keep_best=True))
+
+
+def test_budgeted_is_an_uncapped_adamw_recipe_with_the_other_fields_passed_through() -> None:
+    config = budgeted(3e-3, 50, ema_decay=0.995, keep_best=True)
+    assert config == TrainConfig(
+        max_steps=-1,
+        ema_decay=0.995,
+        keep_best=True,
+        optim=OptimConfig(lr=3e-3, warmup_steps=50),
+    )
+    assert budgeted(1e-2).optim == OptimConfig(lr=1e-2, warmup_steps=0)

@@ -1,13 +1,21 @@
 """Training machinery: one generic LightningModule, a trainer factory, checkpoints."""
 
 from diffrnn.training.module import LitModel, OptimConfig
-from diffrnn.training.trainer import FitResult, TrainConfig, count_parameters, fit, make_trainer
+from diffrnn.training.trainer import (
+    FitResult,
+    TrainConfig,
+    budgeted,
+    count_parameters,
+    fit,
+    make_trainer,
+)
 
 __all__ = [
     "FitResult",
     "LitModel",
     "OptimConfig",
     "TrainConfig",
+    "budgeted",
     "count_parameters",
     "fit",
     "make_trainer",

@@ -91,6 +91,12 @@ class TrainConfig:
                 raise ValueError(f"{name} must be positive seconds or None, got {value}")
 
 
+def budgeted(lr: float, warmup_steps: int = 0, **fields: Any) -> TrainConfig:
+    """A `TrainConfig` with no step cap (a time budget or `max_epochs` ends it): AdamW at peak
+    `lr` after `warmup_steps` of linear warm-up; `fields` set any other `TrainConfig` field."""
+    return TrainConfig(max_steps=-1, optim=OptimConfig(lr=lr, warmup_steps=warmup_steps), **fields)
+
+
 StoppedBy = Literal["budget", "step_cap", "epochs"]
 
 

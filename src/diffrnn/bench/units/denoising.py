@@ -32,19 +32,11 @@ def bigru_recipes(features: int, noise_sd: float) -> dict[RecipeSize, Recipe[RNN
     """The recipe of the residual bi-GRU denoiser (`features` values per step, trained at noise
     sd `noise_sd`) on denoise-digits and denoise-etth1 (and `diffrnn denoise`) by suite size."""
     from diffrnn.rnn.denoiser import rnn_denoiser
-    from diffrnn.training import OptimConfig, TrainConfig
+    from diffrnn.training import budgeted
 
     return {
-        "quick": Recipe(
-            rnn_denoiser("quick", features, noise_sd),
-            TrainConfig(max_steps=-1, optim=OptimConfig(lr=1e-2, warmup_steps=10)),
-            batch_size=64,
-        ),
-        "full": Recipe(
-            rnn_denoiser("full", features, noise_sd),
-            TrainConfig(max_steps=-1, optim=OptimConfig(lr=2e-3, warmup_steps=50)),
-            batch_size=64,
-        ),
+        "quick": Recipe(rnn_denoiser("quick", features, noise_sd), budgeted(1e-2, 10), 64),
+        "full": Recipe(rnn_denoiser("full", features, noise_sd), budgeted(2e-3, 50), 64),
     }
 
 

@@ -99,19 +99,18 @@ def ddpm_recipes(
     """The recipe of the U-Net DDPM on the digits (and image-user: its `sample_size` and
     `channels`) by suite size: EMA weights, a 100-step warm-up."""
     from diffrnn.diffusion.unet import ddpm_digits
-    from diffrnn.training import OptimConfig, TrainConfig
-
-    def train(ema_decay: float) -> TrainConfig:
-        return TrainConfig(
-            max_steps=-1, ema_decay=ema_decay, optim=OptimConfig(lr=2e-3, warmup_steps=100)
-        )
+    from diffrnn.training import budgeted
 
     return {
         "quick": Recipe(
-            ddpm_digits("quick", conditional, sample_size, channels), train(0.99), batch_size=64
+            ddpm_digits("quick", conditional, sample_size, channels),
+            budgeted(2e-3, 100, ema_decay=0.99),
+            batch_size=64,
         ),
         "full": Recipe(
-            ddpm_digits("full", conditional, sample_size, channels), train(0.995), batch_size=128
+            ddpm_digits("full", conditional, sample_size, channels),
+            budgeted(2e-3, 100, ema_decay=0.995),
+            batch_size=128,
         ),
     }
 

@@ -31,7 +31,6 @@ from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, tr
 if TYPE_CHECKING:  # torch stays off the registry's import path
     from diffrnn.diffusion.ts_generator import WindowDiffusionConfig
     from diffrnn.rnn.ar_generator import ARGeneratorConfig
-    from diffrnn.training import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -54,22 +53,19 @@ SCORING = {
 }
 
 
-def _train(lr: float, ema_decay: float | None = None) -> TrainConfig:
-    from diffrnn.training import OptimConfig, TrainConfig
-
-    return TrainConfig(max_steps=-1, ema_decay=ema_decay, optim=OptimConfig(lr, warmup_steps=50))
-
-
 def window_diffusion_recipes(
     num_series: int, length: int
 ) -> dict[RecipeSize, Recipe[WindowDiffusionConfig]]:
     """The recipe of the window diffusion on generate-etth1 (and denoise-etth1, `diffrnn
     generate`) by suite size; the full one averages its weights (EMA)."""
     from diffrnn.diffusion.ts_generator import window_diffusion
+    from diffrnn.training import budgeted
 
     return {
-        "quick": Recipe(window_diffusion("quick", num_series, length), _train(3e-3), 64),
-        "full": Recipe(window_diffusion("full", num_series, length), _train(1e-3, 0.995), 64),
+        "quick": Recipe(window_diffusion("quick", num_series, length), budgeted(3e-3, 50), 64),
+        "full": Recipe(
+            window_diffusion("full", num_series, length), budgeted(1e-3, 50, ema_decay=0.995), 64
+        ),
     }
 
 
@@ -79,10 +75,11 @@ def ar_generator_recipes(
     """The recipe of the autoregressive GRU on generate-etth1 (and `diffrnn generate`) by suite
     size."""
     from diffrnn.rnn.ar_generator import ar_generator
+    from diffrnn.training import budgeted
 
     return {
-        "quick": Recipe(ar_generator("quick", num_series, length), _train(3e-3), 64),
-        "full": Recipe(ar_generator("full", num_series, length), _train(1e-3), 64),
+        "quick": Recipe(ar_generator("quick", num_series, length), budgeted(3e-3, 50), 64),
+        "full": Recipe(ar_generator("full", num_series, length), budgeted(1e-3, 50), 64),
     }
 
 

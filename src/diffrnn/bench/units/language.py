@@ -37,19 +37,11 @@ SAMPLE_CHARS = {"quick": 100, "full": 500}
 def char_lm_recipes(cell: CellType, vocab_size: int) -> dict[RecipeSize, Recipe[CharLMConfig]]:
     """The recipe of a `cell` character LM on lm-shakespeare (and lm-user) by suite size."""
     from diffrnn.rnn.char_lm import char_lm
-    from diffrnn.training import OptimConfig, TrainConfig
+    from diffrnn.training import budgeted
 
     return {
-        "quick": Recipe(
-            char_lm("quick", cell, vocab_size),
-            TrainConfig(max_steps=-1, optim=OptimConfig(lr=1e-2)),
-            batch_size=16,
-        ),
-        "full": Recipe(
-            char_lm("full", cell, vocab_size),
-            TrainConfig(max_steps=-1, optim=OptimConfig(lr=3e-3)),
-            batch_size=32,
-        ),
+        "quick": Recipe(char_lm("quick", cell, vocab_size), budgeted(1e-2), batch_size=16),
+        "full": Recipe(char_lm("full", cell, vocab_size), budgeted(3e-3), batch_size=32),
     }
 
 

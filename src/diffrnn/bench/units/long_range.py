@@ -41,19 +41,11 @@ def long_range_recipes(
     """The recipe of a `cell` on long-adding / long-copy (`task`) by suite size; each length T
     trains a model of its own."""
     from diffrnn.rnn.long_range import long_range
-    from diffrnn.training import OptimConfig, TrainConfig
+    from diffrnn.training import budgeted
 
     return {
-        "quick": Recipe(
-            long_range("quick", task, cell),
-            TrainConfig(max_steps=-1, optim=OptimConfig(lr=3e-3)),
-            batch_size=32,
-        ),
-        "full": Recipe(
-            long_range("full", task, cell),
-            TrainConfig(max_steps=-1, optim=OptimConfig(lr=2e-3)),
-            batch_size=64,
-        ),
+        "quick": Recipe(long_range("quick", task, cell), budgeted(3e-3), batch_size=32),
+        "full": Recipe(long_range("full", task, cell), budgeted(2e-3), batch_size=64),
     }
 
 

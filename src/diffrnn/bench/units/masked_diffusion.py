@@ -34,19 +34,11 @@ VALIDATION = {"quick": (64, 1), "full": (None, 4)}
 def mdlm_recipes(denoiser: DenoiserName, vocab_size: int) -> dict[RecipeSize, Recipe[MDLMConfig]]:
     """The recipe of MDLM with `denoiser` on lm-shakespeare (and lm-user) by suite size."""
     from diffrnn.diffusion.masked import mdlm
-    from diffrnn.training import OptimConfig, TrainConfig
+    from diffrnn.training import budgeted
 
     return {
-        "quick": Recipe(
-            mdlm("quick", denoiser, vocab_size),
-            TrainConfig(max_steps=-1, optim=OptimConfig(lr=3e-3, warmup_steps=100)),
-            batch_size=32,
-        ),
-        "full": Recipe(
-            mdlm("full", denoiser, vocab_size),
-            TrainConfig(max_steps=-1, optim=OptimConfig(lr=2e-3, warmup_steps=100)),
-            batch_size=32,
-        ),
+        "quick": Recipe(mdlm("quick", denoiser, vocab_size), budgeted(3e-3, 100), batch_size=32),
+        "full": Recipe(mdlm("full", denoiser, vocab_size), budgeted(2e-3, 100), batch_size=32),
     }
 
 

@@ -32,21 +32,17 @@ def pixel_recipes(
     suite size: validation NLL every so many steps, the weights of the best kept (1,257
     training digits: the LSTM overfits within minutes)."""
     from diffrnn.rnn.pixel_ar import pixel_lstm
-    from diffrnn.training import OptimConfig, TrainConfig
+    from diffrnn.training import budgeted
 
     return {
         "quick": Recipe(
             pixel_lstm("quick", levels=levels, shape=shape),
-            TrainConfig(
-                max_steps=-1, val_every_n_steps=20, keep_best=True, optim=OptimConfig(lr=1e-2)
-            ),
+            budgeted(1e-2, val_every_n_steps=20, keep_best=True),
             batch_size=32,
         ),
         "full": Recipe(
             pixel_lstm("full", levels=levels, shape=shape),
-            TrainConfig(
-                max_steps=-1, val_every_n_steps=50, keep_best=True, optim=OptimConfig(lr=2e-3)
-            ),
+            budgeted(2e-3, val_every_n_steps=50, keep_best=True),
             batch_size=32,
         ),
     }

@@ -25,19 +25,11 @@ QUICK_TRAIN_PER_CLASS = 20  # the quick suite trains on 200 recordings
 def speech_recipes(cell: CellType, n_features: int) -> dict[RecipeSize, Recipe[SpeechConfig]]:
     """The recipe of a `cell` recogniser on speech-fsdd by suite size."""
     from diffrnn.rnn.speech import speech
-    from diffrnn.training import OptimConfig, TrainConfig
+    from diffrnn.training import budgeted
 
     return {
-        "quick": Recipe(
-            speech("quick", cell, n_features),
-            TrainConfig(max_steps=-1, optim=OptimConfig(lr=1e-2)),
-            batch_size=32,
-        ),
-        "full": Recipe(
-            speech("full", cell, n_features),
-            TrainConfig(max_steps=-1, optim=OptimConfig(lr=3e-3)),
-            batch_size=32,
-        ),
+        "quick": Recipe(speech("quick", cell, n_features), budgeted(1e-2), batch_size=32),
+        "full": Recipe(speech("full", cell, n_features), budgeted(3e-3), batch_size=32),
     }
 
 
