@@ -19,7 +19,7 @@ for every other.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -240,13 +240,17 @@ def _differentiable(*tensors: Tensor) -> bool:
     return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
-class MinGRULayer(nn.Module):
-    """One minGRU direction: z_t = sigmoid(W_z x_t), h_t = (1 - z_t) h_{t-1} + z_t g(W_h x_t)."""
+class _MinLayer(nn.Module):
+    """One minGRU or minLSTM direction: x_t's linear map to the `parts` pre-activations (H each)
+    and the parallel form; the subclass names its `cell` and writes the sequential `step`."""
+
+    cell: ClassVar[MinCell]
+    parts: ClassVar[int]
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
         self.hidden_size = hidden_size
-        self.linear = nn.Linear(input_size, 2 * hidden_size)  # [k (gate) | h_tilde]
+        self.linear = nn.Linear(input_size, self.parts * hidden_size)
 
     def forward(self, x: Tensor, h0: Tensor | None = None) -> Tensor:
         """Parallel form. x (B, T, D), h0 (B, H) or None -> h (B, T, H)."""
@@ -254,7 +258,14 @@ class MinGRULayer(nn.Module):
             h0 = x.new_zeros(x.shape[0], self.hidden_size)
         weight, bias = self.linear.weight, self.linear.bias
         differentiable = _differentiable(x, weight, bias, h0)
-        return _MinRNNFunction.apply(x, weight, bias, h0, "mingru", differentiable)
+        return _MinRNNFunction.apply(x, weight, bias, h0, self.cell, differentiable)
+
+
+class MinGRULayer(_MinLayer):
+    """One minGRU direction: z_t = sigmoid(W_z x_t), h_t = (1 - z_t) h_{t-1} + z_t g(W_h x_t)."""
+
+    cell = "mingru"
+    parts = 2  # linear: [k (gate) | h_tilde]
 
     def step(self, x_t: Tensor, h_prev: Tensor) -> Tensor:
         """Sequential form. x_t (B, D), h_prev (B, H) -> h_t (B, H)."""
@@ -262,25 +273,15 @@ class MinGRULayer(nn.Module):
         return torch.lerp(h_prev, g(h_tilde), torch.sigmoid(k))
 
 
-class MinLSTMLayer(nn.Module):
+class MinLSTMLayer(_MinLayer):
     """One minLSTM direction (length-independent scaling of the gates, paper section 3.2.3).
 
     f_t, i_t = sigmoid(W_f x_t), sigmoid(W_i x_t); f'_t, i'_t = f_t, i_t / (f_t + i_t);
     h_t = f'_t h_{t-1} + i'_t g(W_h x_t), with i'_t = sigmoid(log i_t - log f_t) = 1 - f'_t.
     """
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
-        super().__init__()
-        self.hidden_size = hidden_size
-        self.linear = nn.Linear(input_size, 3 * hidden_size)  # [f | i | h_tilde]
-
-    def forward(self, x: Tensor, h0: Tensor | None = None) -> Tensor:
-        """Parallel form. x (B, T, D), h0 (B, H) or None -> h (B, T, H)."""
-        if h0 is None:
-            h0 = x.new_zeros(x.shape[0], self.hidden_size)
-        weight, bias = self.linear.weight, self.linear.bias
-        differentiable = _differentiable(x, weight, bias, h0)
-        return _MinRNNFunction.apply(x, weight, bias, h0, "minlstm", differentiable)
+    cell = "minlstm"
+    parts = 3  # linear: [f | i | h_tilde]
 
     def step(self, x_t: Tensor, h_prev: Tensor) -> Tensor:
         """Sequential form. x_t (B, D), h_prev (B, H) -> h_t (B, H)."""
