@@ -548,8 +548,7 @@ def compare(
         elif data_kind == "images":
             settings = {"size": size}
         elif data_kind == "graph":
-            _choice(data_format, "--format", ("long", "wide"))
-            _choice(fill, "--fill", ("error", "ffill", "interpolate", "zero"))
+            _check_table_flags(data_format, fill)
             settings = {
                 "edges": edges,
                 "horizon": horizon,
@@ -581,12 +580,7 @@ def compare(
         if tokens is not None or size is not None:
             flag = "--tokens" if tokens is not None else "--size"
             raise ConfigError(f"{flag} is not for series; --data holds {stated}.", f"drop {flag}.")
-        if data_format not in (None, "long", "wide"):
-            raise ConfigError(f"--format must be long or wide, got {data_format!r}.", "")
-        if fill not in ("error", "ffill", "interpolate", "zero"):
-            raise ConfigError(
-                f"--fill must be error, ffill, interpolate or zero, got {fill!r}.", ""
-            )
+        _check_table_flags(data_format, fill)
         check.input_file(data, "--data")
         user_options = prepare_series(
             data,
@@ -805,6 +799,41 @@ EncodingOption = Annotated[
     str | None, typer.Option("--encoding", help="The CSV's text encoding (default UTF-8).")
 ]
 ThreadsOption = Annotated[int, typer.Option("--threads", min=1, help="Torch threads.")]
+BudgetOption = Annotated[float, typer.Option(min=0.1, help="Training CPU seconds.")]
+MaxStepsOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Optimiser steps instead of the time budget (repeatable)."),
+]
+FILL_POLICIES = ("error", "ffill", "interpolate", "zero")
+
+
+def _check_table_flags(data_format: str | None, fill: str) -> None:
+    """--format and --fill of a series table, checked before anything is read."""
+    _choice(data_format, "--format", ("long", "wide"))
+    _choice(fill, "--fill", FILL_POLICIES)
+
+
+def _started() -> tuple[float, float]:
+    """Wall and CPU clocks now, for `_done_in`."""
+    import time
+
+    return time.perf_counter(), time.process_time()
+
+
+def _done_in(started: tuple[float, float]) -> str:
+    """'done in W s (C CPU s)' since `started` (`_started()`)."""
+    import time
+
+    wall, cpu = time.perf_counter() - started[0], time.process_time() - started[1]
+    return f"done in {wall:.1f} s ({cpu:.1f} CPU s)"
+
+
+def _trained_line(what: str, steps: int, cpu_s: float, wall_s: float, stopped_by: str) -> str:
+    """One line on a training: its steps, CPU and wall seconds, and what stopped it."""
+    return (
+        f"trained {what}: {steps} steps in {cpu_s:.1f} CPU s ({wall_s:.1f} s wall), stopped by "
+        f"{stopped_by.replace('_', ' ')}"
+    )
 
 
 def _user_series(
@@ -912,10 +941,7 @@ def forecast(
         int | None, typer.Option(min=1, help="History steps (default 2 x horizon).")
     ] = None,
     budget: Annotated[float, typer.Option(min=0.1, help="Training CPU seconds per model.")] = 30.0,
-    max_steps: Annotated[
-        int | None,
-        typer.Option(min=1, help="Optimiser steps instead of the time budget (repeatable)."),
-    ] = None,
+    max_steps: MaxStepsOption = None,
     candidates: Annotated[
         str | None, typer.Option(help="Comma-separated models --model auto backtests.")
     ] = None,
@@ -937,20 +963,17 @@ def forecast(
     A model is trained on all of --data (--model auto: the one with the lowest CRPS in a
     rolling-origin backtest, as compare --data runs it), or loaded with --from.
     """
-    import time
-
     from diffrnn.errors import ConfigError
     from diffrnn.fileio import atomic_write_table
     from diffrnn.forecast import ALIASES, MODEL_NAMES, MODELS, Forecaster
 
-    started = (time.perf_counter(), time.process_time())
+    started = _started()
     target = _table_file(output, "--output")
     levels = _levels(quantiles, "--quantiles")
     if model not in ALIASES:  # an old name is taken, with a note (Forecaster.notes_)
         _choice(model, "--model", MODEL_NAMES)
     _choice(recipe, "--recipe", ("quick", "full"))
-    _choice(data_format, "--format", ("long", "wide"))
-    _choice(fill, "--fill", ("error", "ffill", "interpolate", "zero"))
+    _check_table_flags(data_format, fill)
     for name in _names(candidates) or ():
         if name not in ALIASES:
             _choice(name, "--candidates", tuple(MODELS))
@@ -1019,8 +1042,7 @@ def forecast(
     if plot_dir is not None:
         charts = forecaster.plot(forecasts, plot_dir)
         console.print(f"fan charts: {len(charts)} PNG in {plot}", highlight=False)
-    wall, cpu = time.perf_counter() - started[0], time.process_time() - started[1]
-    console.print(f"done in {wall:.1f} s ({cpu:.1f} CPU s)", highlight=False)
+    console.print(_done_in(started), highlight=False)
 
 
 def _print_fit(forecaster: Any) -> None:
@@ -1053,11 +1075,10 @@ def _print_fit(forecaster: Any) -> None:
         )
     info = forecaster.fit_info_
     if info.get("steps"):
+        what = f"{forecaster.model_} on {info['rows']} rows"
+        steps, cpu_s, wall_s = info["steps"], info["cpu_seconds"], info["wall_seconds"]
         console.print(
-            f"trained {forecaster.model_} on {info['rows']} rows: {info['steps']} steps in "
-            f"{info['cpu_seconds']:.1f} CPU s ({info['wall_seconds']:.1f} s wall), stopped by "
-            f"{info['stopped_by'].replace('_', ' ')}",
-            highlight=False,
+            _trained_line(what, steps, cpu_s, wall_s, info["stopped_by"]), highlight=False
         )
     else:
         console.print(f"fitted {forecaster.model_} on {info['rows']} rows", highlight=False)
@@ -1073,11 +1094,8 @@ def denoise(
         str,
         typer.Option(help="Noise sd in the data's units, or auto (from the first differences)."),
     ] = "auto",
-    budget: Annotated[float, typer.Option(min=0.1, help="Training CPU seconds.")] = 30.0,
-    max_steps: Annotated[
-        int | None,
-        typer.Option(min=1, help="Optimiser steps instead of the time budget (repeatable)."),
-    ] = None,
+    budget: BudgetOption = 30.0,
+    max_steps: MaxStepsOption = None,
     threads: ThreadsOption = 1,
     seed: Annotated[int, typer.Option(help="Seeds training and the noise draws.")] = 0,
     freq: FreqOption = None,
@@ -1091,14 +1109,12 @@ def denoise(
     """Remove white noise from your series with a bi-GRU trained on them alone (Noisier2Noise);
     the output has the input's format (wide or long)."""
     import math
-    import time
 
     from diffrnn.errors import ConfigError
 
-    started = (time.perf_counter(), time.process_time())
+    started = _started()
     target = _table_file(output, "--output")
-    _choice(data_format, "--format", ("long", "wide"))
-    _choice(fill, "--fill", ("error", "ffill", "interpolate", "zero"))
+    _check_table_flags(data_format, fill)
     level: float | str = "auto"
     if sigma != "auto":
         try:
@@ -1118,30 +1134,19 @@ def denoise(
     series = _user_series(path, data_format, freq, fill, columns, encoding)
     _set_threads(threads)
     with _TrainingProgress(console) as progress:
-        result = denoise_series(
-            series,
-            level,
-            budget,
-            max_steps,
-            seed,
-            progress=progress,
-        )
+        result = denoise_series(series, level, budget, max_steps, seed, progress=progress)
     how = "estimated from the first differences" if result.estimated else "given"
     shown = ", ".join(
         f"{sid} {s:.4g}" for sid, s in zip(series.series_ids[:8], result.sigmas[:8], strict=False)
     )
     more = f", ... ({len(result.sigmas)} series)" if len(result.sigmas) > 8 else ""
     console.print(f"noise sd ({how}): {shown}{more}", highlight=False, soft_wrap=True)
-    console.print(
-        f"trained the bi-GRU denoiser: {result.steps} steps in {result.cpu_seconds:.1f} CPU s "
-        f"({result.wall_seconds:.1f} s wall), stopped by {result.stopped_by.replace('_', ' ')}",
-        highlight=False,
-    )
+    costs = (result.steps, result.cpu_seconds, result.wall_seconds, result.stopped_by)
+    console.print(_trained_line("the bi-GRU denoiser", *costs), highlight=False)
     atomic_write_table(target, as_frame(series, result.values))
-    wall, cpu = time.perf_counter() - started[0], time.process_time() - started[1]
     console.print(
         f"wrote {output} ({series.format} format, {len(series.series_ids)} series x "
-        f"{len(series.timestamps)} steps); done in {wall:.1f} s ({cpu:.1f} CPU s)",
+        f"{len(series.timestamps)} steps); {_done_in(started)}",
         highlight=False,
         soft_wrap=True,
     )
@@ -1156,11 +1161,8 @@ def generate(
     length: Annotated[int, typer.Option(min=2, help="Steps per synthetic window.")] = 24,
     n: Annotated[int, typer.Option("-n", "--num", min=1, help="Windows to draw.")] = 100,
     model: Annotated[str, typer.Option(help="diffusion-generator or gru.")] = "gru",
-    budget: Annotated[float, typer.Option(min=0.1, help="Training CPU seconds.")] = 30.0,
-    max_steps: Annotated[
-        int | None,
-        typer.Option(min=1, help="Optimiser steps instead of the time budget (repeatable)."),
-    ] = None,
+    budget: BudgetOption = 30.0,
+    max_steps: MaxStepsOption = None,
     threads: ThreadsOption = 1,
     seed: Annotated[int, typer.Option(help="Seeds training, the draws and the scores.")] = 0,
     freq: FreqOption = None,
@@ -1173,15 +1175,12 @@ def generate(
 ) -> None:
     """Draw synthetic windows of your series from a generator fitted to them, scored against
     the last 20% of the rows (TimeGAN's discriminative and predictive scores)."""
-    import time
-
     from diffrnn.generate import GENERATORS
 
-    started = (time.perf_counter(), time.process_time())
+    started = _started()
     target = _table_file(output, "--output")
     _choice(model, "--model", GENERATORS)
-    _choice(data_format, "--format", ("long", "wide"))
-    _choice(fill, "--fill", ("error", "ffill", "interpolate", "zero"))
+    _check_table_flags(data_format, fill)
     path = check.input_file(data, "--data")
     from diffrnn.fileio import atomic_write_table
     from diffrnn.generate import generate_windows, windows_frame
@@ -1190,21 +1189,9 @@ def generate(
     series = _user_series(path, data_format, freq, fill, columns, encoding)
     _set_threads(threads)
     with _TrainingProgress(console) as progress:
-        result = generate_windows(
-            series,
-            model,
-            length,
-            n,
-            budget,
-            max_steps,
-            seed,
-            progress,
-        )
-    console.print(
-        f"trained {model}: {result.steps} steps in {result.cpu_seconds:.1f} CPU s "
-        f"({result.wall_seconds:.1f} s wall), stopped by {result.stopped_by.replace('_', ' ')}",
-        highlight=False,
-    )
+        result = generate_windows(series, model, length, n, budget, max_steps, seed, progress)
+    costs = (result.steps, result.cpu_seconds, result.wall_seconds, result.stopped_by)
+    console.print(_trained_line(model, *costs), highlight=False)
     for name, value in result.scores.items():
         meaning = {
             "discriminative_score": "|accuracy - 0.5| of a classifier telling them from real; "
@@ -1218,10 +1205,9 @@ def generate(
             soft_wrap=True,
         )
     atomic_write_table(target, windows_frame(result))
-    wall, cpu = time.perf_counter() - started[0], time.process_time() - started[1]
     console.print(
         f"wrote {output}: {n} windows x {length} steps x {len(result.series_ids)} series; "
-        f"done in {wall:.1f} s ({cpu:.1f} CPU s)",
+        f"{_done_in(started)}",
         highlight=False,
         soft_wrap=True,
     )
