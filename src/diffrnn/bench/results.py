@@ -153,32 +153,34 @@ def append_record(path: Path, record: dict[str, Any]) -> None:
 
 
 _NUMBER = (int, float)
+_STRING = ((str,), "a string")
+_STRING_OR_NULL = ((str, type(None)), "a string")
+_NUMBER_OR_NULL = ((*_NUMBER, type(None)), "a number or null")
+_OBJECT_OR_NULL = ((dict, type(None)), "an object")
 _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
-    "task": ((str,), "a string"),
-    "model": ((str,), "a string"),
-    "family": ((str,), "a string"),
+    **dict.fromkeys(("task", "model", "family"), _STRING),
     "seed": ((int,), "an integer"),
     "budget_s": (_NUMBER, "a number"),
-    "status": ((str,), "a string"),
-    "suite": ((str, type(None)), "a string"),
+    "status": _STRING,
+    "suite": _STRING_OR_NULL,
     "error": ((str, type(None)), "a string or null"),
-    "params": ((*_NUMBER, type(None)), "a number or null"),
-    "metrics": ((dict, type(None)), "an object"),
-    "curves": ((dict, type(None)), "an object"),
-    "artefacts": ((dict, type(None)), "an object"),
+    "params": _NUMBER_OR_NULL,
+    **dict.fromkeys(("metrics", "curves", "artefacts"), _OBJECT_OR_NULL),
     "notes": ((list, type(None)), "a list"),
-    "host": ((dict, type(None)), "an object"),
-    "code": ((dict, type(None)), "an object"),
-    "inputs": ((dict, type(None)), "an object"),
-    "out_dir": ((str, type(None)), "a string"),
-    "throughput_unit": ((str, type(None)), "a string"),
-    "input_fingerprint": ((str, type(None)), "a string"),
-    "started_at": ((str, type(None)), "a string"),
-    "finished_at": ((str, type(None)), "a string"),
-    "stopped_by": ((str, type(None)), "a string"),
-    **{
-        name: ((*_NUMBER, type(None)), "a number or null")
-        for name in (
+    **dict.fromkeys(("host", "code", "inputs"), _OBJECT_OR_NULL),
+    **dict.fromkeys(
+        (
+            "out_dir",
+            "throughput_unit",
+            "input_fingerprint",
+            "started_at",
+            "finished_at",
+            "stopped_by",
+        ),
+        _STRING_OR_NULL,
+    ),
+    **dict.fromkeys(
+        (
             "train_seconds",
             "train_cpu_seconds",
             "infer_seconds_per_sample",
@@ -190,8 +192,9 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
             "peak_rss_mb",
             "start_rss_mb",
             "threads",
-        )
-    },
+        ),
+        _NUMBER_OR_NULL,
+    ),
 }
 """Each field's JSON type, checked on reading (the report and the resume logic rely on them)."""
 LATER_FIELDS = ("inputs", "input_fingerprint", "code", "steps", "stopped_by")
