@@ -507,3 +507,29 @@ def test_saved_models_get_the_permissions_the_umask_allows(
     assert stat.S_IMODE((tmp_path / "m").stat().st_mode) == folder
     for name in ("config.json", "model.safetensors"):
         assert stat.S_IMODE((tmp_path / "m" / name).stat().st_mode) == file
+
+
+def test_the_leftovers_of_a_writer_that_died_unreaped_are_cleared(tmp_path: Path) -> None:
+    """A writer killed while its parent has not reaped it yet (a zombie) is dead: the next
+    save clears what it left, as it does a vanished writer's."""
+    import time
+
+    from diffrnn import modeling
+    from diffrnn.fileio import alive
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    try:
+        deadline = time.monotonic() + 10
+        proc_stat = Path(f"/proc/{pid}/stat")
+        while proc_stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child never became a zombie"
+            time.sleep(0.01)
+        leftover = tmp_path / f".m.tmp-{pid}-0"
+        leftover.mkdir()
+        assert alive(os.getpid()) and not alive(pid)
+        modeling._recover(tmp_path / "m")
+        assert not leftover.exists()
+    finally:
+        os.waitpid(pid, 0)

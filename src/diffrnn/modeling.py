@@ -65,7 +65,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
 from diffrnn.errors import CheckpointError, ConfigError, DiffrnnError, UnsafeFileError
-from diffrnn.fileio import atomic_write_json, atomic_write_with, fsync_directory
+from diffrnn.fileio import alive, atomic_write_json, atomic_write_with, fsync_directory
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -733,7 +733,7 @@ def _recover(target: Path) -> None:
             path.name.startswith(prefix)
             and kind in ("tmp", "v", "link")
             and pid.isdigit()
-            and not _alive(int(pid))
+            and not alive(int(pid))
         ):
             leftovers.append((kind, path))
     if not (target.exists() or target.is_symlink()):
@@ -751,15 +751,3 @@ def _recover(target: Path) -> None:
         else:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

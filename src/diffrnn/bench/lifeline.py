@@ -15,27 +15,13 @@ import logging
 import os
 import signal
 import sys
-from pathlib import Path
+
+from diffrnn.fileio import alive
 
 logger = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 """From <linux/prctl.h>."""
-
-
-def alive(pid: int) -> bool:
-    """Whether process `pid` runs (a zombie, dead but not yet reaped, does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
 
 
 def die_with_parent(watched_pid: int | None = None) -> bool:
