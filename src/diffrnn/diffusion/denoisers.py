@@ -15,6 +15,20 @@ import torch
 from torch import nn
 
 
+class StepEmbedding(nn.Sequential):
+    """t (B,) -> (B, H): the sinusoidal embedding of the diffusion step (size `embed_dim`,
+    diffusers' `get_timestep_embedding`), then Linear, SiLU, Linear to the network's width."""
+
+    def __init__(self, embed_dim: int, hidden: int) -> None:
+        super().__init__(nn.Linear(embed_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
+        self.embed_dim = embed_dim
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        from diffusers.models.embeddings import get_timestep_embedding
+
+        return super().forward(get_timestep_embedding(t, self.embed_dim, flip_sin_to_cos=True))
+
+
 class ResidualBlock(nn.Module):
     """x + W2 SiLU(W1 LayerNorm(x) + emb): a pre-norm residual block with an added embedding."""
 
@@ -62,9 +76,7 @@ class ResidualMLP(nn.Module):
         super().__init__()
         self.config = config
         hidden = config.hidden
-        self.time_mlp = nn.Sequential(
-            nn.Linear(config.time_embed_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden)
-        )
+        self.time_mlp = StepEmbedding(config.time_embed_dim, hidden)
         self.class_embed = (
             nn.Embedding(config.num_classes + 1, hidden) if config.num_classes is not None else None
         )
@@ -83,11 +95,7 @@ class ResidualMLP(nn.Module):
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor:
         """x_t: (B, D), t: (B,) timesteps, cond: (B,) labels or (B, C) vector -> (B, D)."""
-        from diffusers.models.embeddings import get_timestep_embedding
-
-        emb = self.time_mlp(
-            get_timestep_embedding(t, self.config.time_embed_dim, flip_sin_to_cos=True)
-        )  # (B, H)
+        emb = self.time_mlp(t)  # (B, H)
         if self.class_embed is not None and cond is not None:
             emb = emb + self.class_embed(cond)
         if self.cond_proj is not None and cond is not None:

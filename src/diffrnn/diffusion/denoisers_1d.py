@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from diffrnn.diffusion.denoisers import StepEmbedding
+
 
 class GatedResidualLayer(nn.Module):
     """h -> (h + out) / sqrt(2), skip: a dilated conv with the step embedding and a gated unit."""
@@ -75,9 +77,7 @@ class ConvDenoiser1d(nn.Module):
         super().__init__()
         self.config = config
         hidden = config.hidden
-        self.time_mlp = nn.Sequential(
-            nn.Linear(config.time_embed_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden)
-        )
+        self.time_mlp = StepEmbedding(config.time_embed_dim, hidden)
         self.inp = nn.Conv1d(config.num_series + 1, hidden, 1)
         self.layers = nn.ModuleList(
             GatedResidualLayer(hidden, config.kernel, 2 ** (i % config.dilation_cycle))
@@ -95,11 +95,7 @@ class ConvDenoiser1d(nn.Module):
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor:
         """x_t: (B, H, N), t: (B,) timesteps, cond: (B, C, N) context or None -> (B, H, N)."""
-        from diffusers.models.embeddings import get_timestep_embedding
-
-        emb = self.time_mlp(
-            get_timestep_embedding(t, self.config.time_embed_dim, flip_sin_to_cos=True)
-        )  # (B, Hd)
+        emb = self.time_mlp(t)  # (B, Hd)
         observed = torch.zeros_like(x_t[..., :1])  # (B, H, 1)
         seq = torch.cat([x_t, observed], dim=-1)  # (B, H, N + 1)
         if cond is not None:
