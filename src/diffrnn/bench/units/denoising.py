@@ -26,6 +26,7 @@ from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, tr
 if TYPE_CHECKING:  # torch stays off the registry's import path
     from diffrnn.data.noisy_inputs import NoisyData
     from diffrnn.rnn.denoiser import RNNDenoiserConfig
+    from diffrnn.training import FitResult
 
 
 def bigru_recipes(features: int, noise_sd: float) -> dict[RecipeSize, Recipe[RNNDenoiserConfig]]:
@@ -87,6 +88,51 @@ def _metrics(by_sigma: dict[str, float], noisy_psnr: dict[str, float]) -> dict[s
     }
 
 
+def diffusion_denoiser_output(
+    result: FitResult,
+    scores: tuple[dict[str, float], dict[str, float], float],
+    mean_by_sigma: dict[str, float],
+    steps: int,
+    example: str,
+    what: str,
+    noise: str,
+) -> UnitOutput:
+    """The output of a diffusion prior used as a denoiser (SDEdit, `diffrnn.diffusion.sdedit`).
+
+    Args:
+        result: the prior's training.
+        scores: PSNR (dB) by noise level of its estimates, of the noisy inputs, and the seconds
+            one estimate took (`_score`).
+        mean_by_sigma: PSNR by noise level of its one-evaluation posterior mean E[x_0 | y].
+        steps: the reverse process's steps.
+        example: what one estimate is ("image", "window"), throughput counted in them per s.
+        what: the notes' opening (the model and the test set).
+        noise: how the matched noise level is read, after "nearest the noise".
+    """
+    by_sigma, noisy_psnr, seconds = scores
+    return fitted_output(
+        result,
+        {
+            **_metrics(by_sigma, noisy_psnr),
+            "psnr_posterior_mean": sum(mean_by_sigma.values()) / len(mean_by_sigma),
+            "psnr_posterior_mean_by_sigma": mean_by_sigma,
+        },
+        infer_seconds_per_sample=seconds,
+        throughput=1.0 / seconds,
+        throughput_unit=f"{example}s/s",
+        sampler_steps=steps,
+        curves={"train_loss": result.train_losses},
+        notes=[
+            f"{what}; the reverse process (DDIM, {steps}-step trailing grid) starts at the grid "
+            f"timestep whose sqrt((1 - alpha_bar) / alpha_bar) is nearest the noise {noise}, "
+            f"from sqrt(alpha_bar) * noisy {example} (SDEdit).",
+            "psnr_posterior_mean: the same model's x_0 prediction at that noise level, E[x_0 | y] "
+            "by Tweedie's formula (one network evaluation; the MMSE estimate a supervised "
+            "denoiser also learns).",
+        ],
+    )
+
+
 def bigru_denoiser_unit(ctx: UnitContext, data: NoisyData, shape: str) -> UnitOutput:
     """The residual bi-GRU, one per noise level, trained on `data`'s clean training examples
     and scored by PSNR on its test split; `shape` says how an example is read as a sequence
@@ -96,7 +142,6 @@ def bigru_denoiser_unit(ctx: UnitContext, data: NoisyData, shape: str) -> UnitOu
 
     from diffrnn.data.noisy_inputs import NOISE_FRACTIONS
     from diffrnn.rnn.denoiser import RNNDenoiser
-    from diffrnn.training import FitResult
 
     train = data.train().flatten(0, -3)  # (N, T, D): digits as 8 rows of 8 pixels
     share = 1 / len(NOISE_FRACTIONS)
@@ -184,31 +229,18 @@ def window_ddpm_denoiser_unit(ctx: UnitContext, data: NoisyData) -> UnitOutput:
         generator = torch.Generator().manual_seed(ctx.seed)  # each (timed) call draws the same
         return model.denoise(noisy, sigma, steps, generator)
 
-    by_sigma, noisy_psnr, seconds = _score(ctx, data, estimate)
+    scores = _score(ctx, data, estimate)
     mean_by_sigma, _, _ = _score(
         ctx, data, lambda y, _, sigma: model.posterior_mean(y, sigma), timed=False
     )
-    return fitted_output(
+    denoiser = model.config.denoiser
+    return diffusion_denoiser_output(
         result,
-        {
-            **_metrics(by_sigma, noisy_psnr),
-            "psnr_posterior_mean": sum(mean_by_sigma.values()) / len(mean_by_sigma),
-            "psnr_posterior_mean_by_sigma": mean_by_sigma,
-        },
-        infer_seconds_per_sample=seconds,
-        throughput=1.0 / seconds,
-        throughput_unit="windows/s",
-        sampler_steps=steps,
-        curves={"train_loss": result.train_losses},
-        notes=[
-            f"generate-etth1's window diffusion ({model.config.denoiser.layers} conv blocks of "
-            f"{model.config.denoiser.hidden} channels), {result.steps} training steps; the "
-            f"reverse process (DDIM, {steps}-step "
-            "trailing grid) starts at the grid timestep whose sqrt((1 - alpha_bar) / alpha_bar) "
-            "is nearest the noise sd (2 sigma in the diffusion's [-1, 1] scale), from "
-            "sqrt(alpha_bar) * noisy window (SDEdit).",
-            "psnr_posterior_mean: the same model's x_0 prediction at that noise level, E[x | y] "
-            "by Tweedie's formula (one network evaluation; the MMSE estimate a supervised "
-            "denoiser also learns).",
-        ],
+        scores,
+        mean_by_sigma,
+        steps,
+        "window",
+        f"generate-etth1's window diffusion ({denoiser.layers} conv blocks of {denoiser.hidden} "
+        f"channels), {result.steps} training steps",
+        "sd (2 sigma in the diffusion's [-1, 1] scale)",
     )

@@ -335,27 +335,15 @@ def ddpm_denoise_unit(ctx: UnitContext) -> UnitOutput:
     steps = ctx.preset(EVALUATION).denoise_steps
     by_sigma, noisy_psnr, seconds = denoise_psnr(model, steps, ctx.seed)
     mean_by_sigma = posterior_mean_psnr(model, ctx.seed)
-    return fitted_output(
+    from diffrnn.bench.units.denoising import diffusion_denoiser_output
+
+    return diffusion_denoiser_output(
         result,
-        {
-            "psnr": sum(by_sigma.values()) / len(by_sigma),
-            "psnr_by_sigma": by_sigma,
-            "psnr_noisy_input": noisy_psnr,
-            "psnr_posterior_mean": sum(mean_by_sigma.values()) / len(mean_by_sigma),
-            "psnr_posterior_mean_by_sigma": mean_by_sigma,
-        },
-        infer_seconds_per_sample=seconds,
-        throughput=1.0 / seconds,
-        throughput_unit="images/s",
-        sampler_steps=steps,
-        curves={"train_loss": result.train_losses},
-        notes=[
-            "psnr: mean over sigma = 0.1/0.3/0.5 of the data range of PSNR (dB, peak-to-peak 2) "
-            f"on the 360 test digits; the reverse process (DDIM, {steps}-step "
-            "trailing grid) starts at the grid timestep whose sqrt((1 - alpha_bar) / alpha_bar) "
-            "is nearest the noise sigma, from sqrt(alpha_bar) * noisy image (SDEdit).",
-            "psnr_posterior_mean: the same model's x_0 prediction at that noise level, E[x_0 | y] "
-            "by Tweedie's formula (one network evaluation; the MMSE estimate a supervised "
-            "denoiser also learns).",
-        ],
+        (by_sigma, noisy_psnr, seconds),
+        mean_by_sigma,
+        steps,
+        "image",
+        "psnr: mean over sigma = 0.1/0.3/0.5 of the data range of PSNR (dB, peak-to-peak 2) "
+        "on the 360 test digits",
+        "sigma",
     )
