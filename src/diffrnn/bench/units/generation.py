@@ -20,12 +20,20 @@ on the user's series (`units.user_series`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 import diffrnn.bench.tasks  # noqa: F401  (defines the tasks registered on below)
-from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register_unit
+from diffrnn.bench.registry import (
+    Family,
+    RecipeSize,
+    UnitContext,
+    UnitFn,
+    UnitOutput,
+    register_unit,
+)
 from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, train_for_unit
 
 if TYPE_CHECKING:  # torch stays off the registry's import path
@@ -181,25 +189,32 @@ def generator_unit(
     )
 
 
-@register_unit("generate-etth1", "diffusion-generator", family="diffusion")
-def diffusion_generator_etth1(ctx: UnitContext) -> UnitOutput:
-    """1-D conv Gaussian diffusion over min-max scaled windows, DPM-Solver++ 20 steps."""
-    return _generator_unit(ctx, "diffusion")
-
-
-@register_unit("generate-etth1", "gru", family="rnn")
-def gru_generator_etth1(ctx: UnitContext) -> UnitOutput:
-    """Autoregressive GRU with a diagonal Gaussian per step, ancestral sampling."""
-    return _generator_unit(ctx, "rnn")
-
-
-@register_unit("generate-etth1", "real-data", family="reference")
-def real_data_etth1(ctx: UnitContext) -> UnitOutput:
-    """Held-out real windows: the noise floor of the scores (train-on-real predictive score)."""
-    return _reference_unit(ctx, "real-data")
-
-
-@register_unit("generate-etth1", "shuffled-real", family="reference")
-def shuffled_real_etth1(ctx: UnitContext) -> UnitOutput:
-    """Real windows with their steps shuffled: right marginals, no dynamics."""
-    return _reference_unit(ctx, "shuffled-real")
+UNITS: tuple[tuple[str, Family, UnitFn, str], ...] = (  # partials pickle into unit processes
+    (
+        "diffusion-generator",
+        "diffusion",
+        partial(_generator_unit, family="diffusion"),
+        "1-D conv Gaussian diffusion over min-max scaled windows, DPM-Solver++ 20 steps.",
+    ),
+    (
+        "gru",
+        "rnn",
+        partial(_generator_unit, family="rnn"),
+        "Autoregressive GRU with a diagonal Gaussian per step, ancestral sampling.",
+    ),
+    (
+        "real-data",
+        "reference",
+        partial(_reference_unit, kind="real-data"),
+        "Held-out real windows: the noise floor of the scores (train-on-real predictive score).",
+    ),
+    (
+        "shuffled-real",
+        "reference",
+        partial(_reference_unit, kind="shuffled-real"),
+        "Real windows with their steps shuffled: right marginals, no dynamics.",
+    ),
+)
+"""generate-etth1's models: name, family, unit, description."""
+for _model, _family, _unit, _description in UNITS:
+    register_unit("generate-etth1", _model, _family, _description)(_unit)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from functools import partial
 from typing import TYPE_CHECKING
 
 from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register_unit
@@ -131,13 +132,18 @@ def mdlm_denoiser_unit(
     )
 
 
-@register_unit("lm-shakespeare", "mdlm", family="diffusion")
-def mdlm_unit(ctx: UnitContext) -> UnitOutput:
-    """MDLM with a bidirectional transformer denoiser; bound in nats/char (upper bound)."""
-    return mdlm_denoiser_unit(ctx, "transformer")
-
-
-@register_unit("lm-shakespeare", "mdlm-bigru", family="diffusion")
-def mdlm_bigru_unit(ctx: UnitContext) -> UnitOutput:
-    """MDLM with a bidirectional GRU denoiser (an RNN inside a diffusion model)."""
-    return mdlm_denoiser_unit(ctx, "bigru")
+MDLM_UNITS: dict[str, tuple[DenoiserName, str]] = {
+    "mdlm": (
+        "transformer",
+        "MDLM with a bidirectional transformer denoiser; bound in nats/char (upper bound).",
+    ),
+    "mdlm-bigru": (
+        "bigru",
+        "MDLM with a bidirectional GRU denoiser (an RNN inside a diffusion model).",
+    ),
+}
+"""lm-shakespeare's MDLM models: name -> (denoiser, description); lm-user runs the same."""
+for _name, (_denoiser, _description) in MDLM_UNITS.items():  # partials pickle into unit processes
+    register_unit("lm-shakespeare", _name, "diffusion", _description)(
+        partial(mdlm_denoiser_unit, denoiser=_denoiser)
+    )

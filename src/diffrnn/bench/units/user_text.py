@@ -9,16 +9,19 @@ carried, and on the MDLM validation blocks) and MDLM (the bound on those blocks)
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
-from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
+from diffrnn.bench.registry import TASKS, UnitContext, UnitFn, UnitOutput, register_unit
 from diffrnn.bench.units.language import char_rnn_unit, ngram_unit
-from diffrnn.bench.units.masked_diffusion import mdlm_denoiser_unit
+from diffrnn.bench.units.masked_diffusion import MDLM_UNITS, mdlm_denoiser_unit
 from diffrnn.bench.user_text import TASK, prompt_of, user_corpus
 from diffrnn.rnn.cells import CellType
 
+if TYPE_CHECKING:
+    from diffrnn.diffusion.masked import DenoiserName
+
 RNN_CELLS: tuple[CellType, ...] = ("lstm", "gru", "mingru")
 """The recurrent cells measured on the user's text (the article's LSTM and GRU, and minGRU)."""
-MDLM_DENOISERS = {"mdlm": "transformer", "mdlm-bigru": "bigru"}
 
 
 @register_unit(TASK, "ngram", family="baseline")
@@ -33,21 +36,14 @@ def _rnn_user(ctx: UnitContext, cell: CellType) -> UnitOutput:
     return char_rnn_unit(ctx, cell, corpus, prompt_of(corpus))
 
 
-def _mdlm_user(ctx: UnitContext, denoiser: str) -> UnitOutput:
+def _mdlm_user(ctx: UnitContext, denoiser: DenoiserName) -> UnitOutput:
     return mdlm_denoiser_unit(ctx, denoiser, user_corpus(ctx.options))
 
 
-for _cell in RNN_CELLS:  # partials pickle into unit processes
-    register_unit(
-        TASK,
-        _cell,
-        family="rnn",
-        description=f"One-layer {_cell} character LM, stateful truncated BPTT.",
-    )(partial(_rnn_user, cell=_cell))
-for _name, _denoiser in MDLM_DENOISERS.items():
-    register_unit(
-        TASK,
-        _name,
-        family="diffusion",
-        description=f"MDLM with a bidirectional {_denoiser} denoiser; bound in nats/char.",
-    )(partial(_mdlm_user, denoiser=_denoiser))
+_UNITS: dict[str, UnitFn] = {  # partials pickle into unit processes
+    **{cell: partial(_rnn_user, cell=cell) for cell in RNN_CELLS},
+    **{name: partial(_mdlm_user, denoiser=denoiser) for name, (denoiser, _) in MDLM_UNITS.items()},
+}
+for _model, _unit in _UNITS.items():
+    _entry = TASKS["lm-shakespeare"].models[_model]  # the same model, described once
+    register_unit(TASK, _model, _entry.family, _entry.description)(_unit)
