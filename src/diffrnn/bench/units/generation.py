@@ -26,19 +26,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 import diffrnn.bench.tasks  # noqa: F401  (defines the tasks registered on below)
-from diffrnn.bench.registry import (
-    Family,
-    RecipeSize,
-    UnitContext,
-    UnitFn,
-    UnitOutput,
-    register_unit,
-)
+from diffrnn.bench.registry import Family, RecipeSize, UnitContext, UnitOutput, register_unit
 from diffrnn.bench.unit_training import Recipe, fitted_output, seeded_loader, train_for_unit
 
 if TYPE_CHECKING:  # torch stays off the registry's import path
     from diffrnn.diffusion.ts_generator import WindowDiffusionConfig
     from diffrnn.rnn.ar_generator import ARGeneratorConfig
+
+TASK = "generate-etth1"
 
 
 @dataclass(frozen=True)
@@ -189,32 +184,22 @@ def generator_unit(
     )
 
 
-UNITS: tuple[tuple[str, Family, UnitFn, str], ...] = (  # partials pickle into unit processes
-    (
-        "diffusion-generator",
+GENERATOR_UNITS: dict[str, tuple[Family, str]] = {
+    "diffusion-generator": (
         "diffusion",
-        partial(_generator_unit, family="diffusion"),
         "1-D conv Gaussian diffusion over min-max scaled windows, DPM-Solver++ 20 steps.",
     ),
-    (
-        "gru",
-        "rnn",
-        partial(_generator_unit, family="rnn"),
-        "Autoregressive GRU with a diagonal Gaussian per step, ancestral sampling.",
-    ),
-    (
-        "real-data",
-        "reference",
-        partial(_reference_unit, kind="real-data"),
-        "Held-out real windows: the noise floor of the scores (train-on-real predictive score).",
-    ),
-    (
-        "shuffled-real",
-        "reference",
-        partial(_reference_unit, kind="shuffled-real"),
-        "Real windows with their steps shuffled: right marginals, no dynamics.",
-    ),
-)
-"""generate-etth1's models: name, family, unit, description."""
-for _model, _family, _unit, _description in UNITS:
-    register_unit("generate-etth1", _model, _family, _description)(_unit)
+    "gru": ("rnn", "Autoregressive GRU with a diagonal Gaussian per step, ancestral sampling."),
+}
+"""generate-etth1's generators: name -> (family, description); `generator_unit` trains each."""
+REFERENCE_UNITS = {
+    "real-data": "Held-out real windows: the noise floor of the scores (train-on-real predictive "
+    "score).",
+    "shuffled-real": "Real windows with their steps shuffled: right marginals, no dynamics.",
+}
+"""generate-etth1's references (`reference_unit`): name -> description."""
+# partials pickle into unit processes
+for _name, (_family, _description) in GENERATOR_UNITS.items():
+    register_unit(TASK, _name, _family, _description)(partial(_generator_unit, family=_family))
+for _name, _description in REFERENCE_UNITS.items():
+    register_unit(TASK, _name, "reference", _description)(partial(_reference_unit, kind=_name))
