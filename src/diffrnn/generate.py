@@ -114,9 +114,8 @@ def generate_windows(
     from torch.utils.data import TensorDataset
 
     from diffrnn.bench.unit_training import seeded_loader
-    from diffrnn.bench.units.generation import SCORING
+    from diffrnn.bench.units.generation import score
     from diffrnn.data.windows import MINMAX_EPS, MinMax, forecast_windows
-    from diffrnn.evaluation.timegan import discriminative_score, predictive_score
     from diffrnn.forecast import common_block
     from diffrnn.training import fit
     from diffrnn.training.overrides import TrainOverrides
@@ -153,16 +152,7 @@ def generate_windows(
     synthetic = drawn.double().numpy()  # (n, L, N) in [0, 1]
     if progress is not None:
         progress(f"scoring against {len(real)} held-out windows", None)
-    sizes = SCORING["quick"]
-    scores = {
-        "discriminative_score": discriminative_score(
-            real, synthetic, iterations=sizes.discriminative_iterations, lr=sizes.lr, seed=seed
-        )
-    }
-    if values.shape[1] > 1:  # the predictive score predicts the last series from the others
-        scores["predictive_score"] = predictive_score(
-            real, synthetic, iterations=sizes.predictive_iterations, lr=sizes.lr, seed=seed
-        )
+    scores = score(real, synthetic, "quick", seed)  # predictive: only for two series or more
     windows = synthetic * (scaler.high - scaler.low + MINMAX_EPS) + scaler.low  # the inverse
     log.info("generated %d windows of %d steps with %s", n, length, model)
     return Generated(
