@@ -40,15 +40,20 @@ import json
 import logging
 import os
 import secrets
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from diffrnn.bench.provenance import code_identity, describe_code, same_code
 from diffrnn.bench.registry import UnitFn
-from diffrnn.bench.runner import POLL_S, host_info, prepare_unit, supervise_unit, unit_dir
+from diffrnn.bench.runner import (
+    POLL_S,
+    Dispatch,
+    host_info,
+    prepare_unit,
+    supervise_unit,
+    unit_dir,
+)
 from diffrnn.bench.suites import UnitSpec
 from diffrnn.bench.worker import utc_now
 from diffrnn.errors import ConfigError
@@ -263,26 +268,17 @@ def _lost_result(exc: Exception, directory: Path) -> dict[str, Any]:
     }
 
 
-def run_on_ray(
-    cluster: RayCluster,
-    pending: deque[UnitSpec],
-    run_dir: Path,
-    jobs: int,
-    threads: int,
-    options: dict[str, Any] | None,
-    resolve: Callable[[UnitSpec], UnitFn] | None,
-    started: Callable[[UnitSpec], None],
-    finished: Callable[[UnitSpec, dict[str, Any], dict[str, Any] | None], None],
-) -> None:
-    """Run `pending` as Ray tasks, `jobs` in flight, reporting each through `started` and
-    `finished` (spec, result, host of the node); tasks still in flight when this ends (an error,
-    Ctrl-C) are cancelled, their unit processes killed with their worker.
+def run_on_ray(cluster: RayCluster, dispatch: Dispatch) -> None:
+    """Run `dispatch.pending` as Ray tasks, `jobs` in flight, reporting each through `started`
+    and `finished` (spec, result, host of the node); tasks still in flight when this ends (an
+    error, Ctrl-C) are cancelled, their unit processes killed with their worker.
 
     Raises:
         ConfigError: the run directory is not on storage every node sees.
     """
     ray = _import_ray()
-    run_dir = run_dir.resolve()
+    pending, threads, finished = dispatch.pending, dispatch.threads, dispatch.finished
+    run_dir = dispatch.run_dir.resolve()
     check_shared_storage(run_dir)
     task = ray.remote(run_unit_task).options(
         num_cpus=threads,
@@ -294,12 +290,13 @@ def run_on_ray(
     in_flight: dict[Any, UnitSpec] = {}
     try:
         while pending or in_flight:
-            while pending and len(in_flight) < jobs:
+            while pending and len(in_flight) < dispatch.jobs:
                 spec = pending.popleft()
-                target = resolve(spec) if resolve else (spec.task, spec.model)
+                target = dispatch.target(spec)
                 (unit_dir(run_dir, spec) / ATTEMPTS_FILE).unlink(missing_ok=True)
-                in_flight[task.remote(target, spec, str(run_dir), threads, options, code)] = spec
-                started(spec)
+                ref = task.remote(target, spec, str(run_dir), threads, dispatch.options, code)
+                in_flight[ref] = spec
+                dispatch.started(spec)
             done, _ = ray.wait(list(in_flight), num_returns=1, timeout=POLL_S)
             for ref in done:
                 spec = in_flight.pop(ref)

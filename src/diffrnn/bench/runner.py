@@ -334,6 +334,25 @@ def process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+@dataclass(frozen=True)
+class Dispatch:
+    """What an executor (the local `_run_here`, or Ray's `run_on_ray`) is handed: the units to
+    run, `jobs` at once on `threads` torch threads each, and how to report each one."""
+
+    pending: deque[UnitSpec]
+    run_dir: Path
+    jobs: int
+    threads: int
+    options: dict[str, Any] | None
+    resolve: Callable[[UnitSpec], UnitFn] | None
+    started: Callable[[UnitSpec], None]
+    finished: Callable[[UnitSpec, dict[str, Any], dict[str, Any] | None], None]
+
+    def target(self, spec: UnitSpec) -> UnitFn | tuple[str, str]:
+        """The unit's function (`resolve`d here), or its (task, model) for the worker to find."""
+        return self.resolve(spec) if self.resolve else (spec.task, spec.model)
+
+
 @dataclass
 class _Running:
     spec: UnitSpec
@@ -561,37 +580,30 @@ def run_units(
         records[spec.key] = record
         emit(UnitEvent("finished", spec, record, resume.reasons.get(spec.key)))
 
+    dispatch = Dispatch(pending, run_dir, jobs, threads, options, resolve, started, finished)
     if cluster is not None and pending:
         from diffrnn.bench.ray_executor import run_on_ray
 
-        run_on_ray(cluster, pending, run_dir, jobs, threads, options, resolve, started, finished)
+        run_on_ray(cluster, dispatch)
     elif pending:
-        _run_here(pending, run_dir, jobs, threads, options, resolve, started, finished, host)
+        _run_here(dispatch, host)
     return [records[spec.key] for spec in units if spec.key in records]
 
 
-def _run_here(
-    pending: deque[UnitSpec],
-    run_dir: Path,
-    jobs: int,
-    threads: int,
-    options: dict[str, Any] | None,
-    resolve: Callable[[UnitSpec], UnitFn] | None,
-    started: Callable[[UnitSpec], None],
-    finished: Callable[[UnitSpec, dict[str, Any], dict[str, Any] | None], None],
-    host: dict[str, Any],
-) -> None:
+def _run_here(dispatch: Dispatch, host: dict[str, Any]) -> None:
     """The local executor: `jobs` unit processes at once, forked from this machine's fork server."""
+    pending, run_dir, finished = dispatch.pending, dispatch.run_dir, dispatch.finished
     running: dict[int, _Running] = {}
     context = _context()
     try:
         while pending or running:
-            while pending and len(running) < jobs:
+            while pending and len(running) < dispatch.jobs:
                 spec = pending.popleft()
-                ctx = prepare_unit(spec, run_dir, threads, options)
-                target = resolve(spec) if resolve else (spec.task, spec.model)
+                ctx = prepare_unit(spec, run_dir, dispatch.threads, dispatch.options)
                 process = context.Process(
-                    target=child_main, args=(target, ctx, os.getpid()), name=f"unit {spec.key}"
+                    target=child_main,
+                    args=(dispatch.target(spec), ctx, os.getpid()),
+                    name=f"unit {spec.key}",
                 )
                 try:
                     process.start()
@@ -601,7 +613,7 @@ def _run_here(
                     )
                     continue
                 running[process.sentinel] = _Running(spec, process, time.monotonic())
-                started(spec)
+                dispatch.started(spec)
             ready = set(wait(list(running), timeout=POLL_S))
             now = time.monotonic()
             for sentinel in list(running):
