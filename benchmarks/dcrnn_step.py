@@ -8,7 +8,7 @@ loss on the first training windows. A step is forward + backward + gradient clip
 AdamW, what `fit` does per batch. The two models alternate (GRU, DCRNN, GRU, ...) after one
 warm-up each, so contention falls on both; the table gives the median wall and CPU seconds of
 each (and the fastest wall time, the least disturbed on a loaded machine) and the ratio of the
-medians, measured in the same run. `--sparse` uses torch sparse COO
+medians, measured in the same run. `--sparse` uses torch sparse
 supports instead of dense ones. `--save-data FILE.npz` writes the graph and the batch;
 `--data FILE.npz` reads them, to time on a machine without the data cache. `--baseline-src DIR`
 adds the same two models from another checkout's `src` (e.g. main before a change), interleaved
@@ -107,7 +107,7 @@ def timed(fn: Callable[[], None]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--sparse", action="store_true", help="torch sparse COO supports")
+    parser.add_argument("--sparse", action="store_true", help="torch sparse supports (the recipe's; dense without)")
     parser.add_argument("--data", help="read adjacency, x, y from this .npz")
     parser.add_argument("--save-data", help="write adjacency, x, y to this .npz and stop")
     parser.add_argument("--baseline-src", help="also time hybrid/dcrnn.py of this src folder")

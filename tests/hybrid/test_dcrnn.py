@@ -17,8 +17,8 @@ from diffrnn.hybrid.dcrnn import (
     DiffusionConv,
     diffusion_supports,
     diffusion_terms,
+    prepare_supports,
     random_walk_matrix,
-    stack_supports,
 )
 
 TOL = {"rtol": 1e-5, "atol": 1e-5}
@@ -54,7 +54,7 @@ def test_dual_random_walk_restarts_from_x_for_each_support() -> None:
         [[1.0, 3.0, 4.0, 4.0, 7 / 3], [2.0, 4.0, 1.0, 0.0, 6.0], [4.0, 1.0, 5 / 3, 2.0, 0.0]]
     )
     for sparse in (False, True):
-        terms = diffusion_terms(X, stack_supports(supports, sparse), 2)  # (N, B, P, C)
+        terms = diffusion_terms(X, prepare_supports(supports, sparse), 2)  # (N, B, P, C)
         torch.testing.assert_close(terms[:, 0, :, 0], expected)
 
 
@@ -87,29 +87,44 @@ def test_diffusion_terms_and_gradients_match_dense_polynomials(
     legacy = [0] + [1 + mi * k + ki for ki in range(k) for mi in range(m)]
     expected = expected[..., legacy].transpose(2, 3)  # (N, B, P, C) step-major
     (expected_grad,) = torch.autograd.grad((expected * weights).sum(), x)
-    terms = diffusion_terms(x, stack_supports(supports, sparse), k)
+    terms = diffusion_terms(x, prepare_supports(supports, sparse), k)
     (grad,) = torch.autograd.grad((terms * weights).sum(), x)
     torch.testing.assert_close(terms, expected, **TOL)
     torch.testing.assert_close(grad, expected_grad, **TOL)
 
 
-def test_diffusion_conv_reads_the_legacy_weight_layout() -> None:
+@pytest.mark.parametrize("filter_type", ["dual_random_walk", "random_walk"])
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_diffusion_conv_reads_the_legacy_weight_layout(filter_type: str, k: int) -> None:
     # Column c * P + p of linear.weight multiplies term p of channel c, p = 1 + m * K + (k - 1)
-    # for T_k(S_m), as in earlier versions: saved models keep their meaning.
-    n, batch, c_in, c_out, k = 5, 2, 3, 4, 2
-    supports = diffusion_supports(torch.rand(n, n) * (torch.rand(n, n) < 0.6), "dual_random_walk")
-    conv = DiffusionConv(c_in, c_out, num_supports=2, max_diffusion_step=k)
+    # for T_k(S_m), as in earlier versions: saved models keep their meaning. The hand-written
+    # forward and backward (per-term products, Clenshaw) equal dense polynomials with autograd.
+    n, batch, c_in, c_out = 5, 2, 3, 4
+    adjacency = torch.rand(n, n) * (torch.rand(n, n) < 0.6)
+    supports = diffusion_supports(adjacency, filter_type)  # type: ignore[arg-type]
+    conv = DiffusionConv(c_in, c_out, num_supports=len(supports), max_diffusion_step=k)
     nn.init.normal_(conv.linear.bias)
     x = torch.randn(n, batch, c_in, requires_grad=True)
     features = dense_reference_terms(x, supports, k).flatten(2)  # (N, B, C * P)
     expected = features @ conv.linear.weight.T + conv.linear.bias
     expected_grads = torch.autograd.grad(expected.square().sum(), [x, *conv.parameters()])
     for sparse in (False, True):
-        out = conv(x, stack_supports(supports, sparse))
+        out = conv(x, prepare_supports(supports, sparse))
         grads = torch.autograd.grad(out.square().sum(), [x, *conv.parameters()])
         torch.testing.assert_close(out, expected, **TOL)
         for got, want in zip(grads, expected_grads, strict=True):
             torch.testing.assert_close(got, want, **TOL)
+
+
+def test_diffusion_conv_input_gradient_passes_gradcheck() -> None:
+    # float64 finite differences of the hand-written Clenshaw backward, K = 3, sparse CSR
+    # supports of a directed graph (the weight's gradient is checked against autograd above).
+    torch.manual_seed(0)
+    adjacency = (torch.rand(6, 6) * (torch.rand(6, 6) < 0.5)).double()
+    supports = prepare_supports(diffusion_supports(adjacency, "dual_random_walk"), sparse=True)
+    conv = DiffusionConv(3, 2, num_supports=2, max_diffusion_step=3).double()
+    x = torch.randn(6, 2, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: torch.tanh(conv(x, supports)), (x,))
 
 
 def test_random_walk_rows_are_stochastic_and_sinks_stay_zero() -> None:
@@ -126,14 +141,14 @@ def test_k_zero_is_a_dense_layer_applied_to_each_node() -> None:
     dense = nn.Linear(4, 5)
     dense.load_state_dict(conv.linear.state_dict())
     x = torch.randn(7, 2, 4)  # (N, B, C)
-    supports = stack_supports(diffusion_supports(torch.rand(7, 7), "dual_random_walk"), True)
+    supports = prepare_supports(diffusion_supports(torch.rand(7, 7), "dual_random_walk"), True)
     torch.testing.assert_close(conv(x, supports), dense(x))
 
 
 def test_dcgru_cell_shapes_and_two_hop_receptive_field() -> None:
     cell = DCGRUCell(input_size=3, hidden_size=8, num_supports=1, max_diffusion_step=1)
     chain = torch.diag(torch.ones(3), diagonal=1)  # 0 -> 1 -> 2 -> 3
-    supports = stack_supports(diffusion_supports(chain, "random_walk"), True)
+    supports = prepare_supports(diffusion_supports(chain, "random_walk"), True)
     x, h = torch.randn(4, 2, 3), torch.randn(4, 2, 8)  # (N, B, C), (N, B, H)
     out = cell(x, h, supports)
     assert out.shape == (4, 2, 8)

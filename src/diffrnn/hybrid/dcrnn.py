@@ -18,14 +18,15 @@ inverse-sigmoid decay). With `max_diffusion_step = 0` every node runs the same G
 the no-graph ablation (`gru-per-node`).
 
 Cost (benchmarks/dcrnn_step.py): cells work node-major, (N, B, C), so a signal is an (N, B*C)
-matrix the supports multiply without a transpose; the M supports are stacked so that each
-diffusion step is one sparse product for all walks ([S_1; S_2] for T_1, blockdiag(S_1, S_2)
-after), and the backward pass sums the transposed polynomials by Clenshaw's recurrence.
+matrix the supports multiply without a transpose, as sparse CSR products. A diffusion
+convolution is one autograd function: the terms of every walk go into one buffer, one `addmm`
+maps them, and the backward pass sums the transposed polynomials by Clenshaw's recurrence.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -71,97 +72,142 @@ def diffusion_supports(adjacency: Tensor, filter_type: FilterType) -> list[Tenso
 
 
 @dataclass(frozen=True)
-class StackedSupports:
-    """M supports stacked so that each diffusion step is one matrix product for all of them.
+class Supports:
+    """The M random-walk supports S_m and their transposes, ready to multiply (N, W) signals.
 
     Attributes:
-        first: (M*N, N) [S_1; ...; S_M], the first step of every walk at once.
-        block: (M*N, M*N) blockdiag(S_1, ..., S_M), the later steps.
-        first_t, block_t: their transposes, for the backward pass.
-        num_supports: M.
+        mats: M (N, N) matrices S_m, sparse CSR or dense.
+        mats_t: their transposes S_m^T (the backward pass), in the same format.
     """
 
-    first: Tensor
-    block: Tensor
-    first_t: Tensor
-    block_t: Tensor
-    num_supports: int
+    mats: tuple[Tensor, ...]
+    mats_t: tuple[Tensor, ...]
+
+    @property
+    def num_supports(self) -> int:
+        """M."""
+        return len(self.mats)
 
 
-def stack_supports(supports: list[Tensor], sparse: bool) -> StackedSupports:
-    """Stack dense (N, N) supports for `chebyshev_diffusion`, as sparse COO if `sparse`.
+def prepare_supports(supports: list[Tensor], sparse: bool) -> Supports:
+    """Dense (N, N) supports for `diffusion_terms` and `DiffusionConv`, as sparse CSR if `sparse`.
 
-    On the 207-node METR-LA graph (4% non-zero) a sparse COO product is about 5x faster than a
-    dense one on one CPU thread (benchmarks/dcrnn_step.py); dense suits small dense graphs.
-    """
-    first, block = torch.cat(supports), torch.block_diag(*supports)
-    mats = (first, block, first.T, block.T)
-    mats = tuple(m.to_sparse() if sparse else m.contiguous() for m in mats)
-    return StackedSupports(*mats, num_supports=len(supports))
-
-
-class _ChebyshevDiffusion(torch.autograd.Function):
-    """T_k(S_m) X for k = 1..K and every support m; the backward pass is Clenshaw's recurrence.
-
-    Forward: T_1 = S X, T_k = 2 S T_{k-1} - T_{k-2}, all supports per product (block-diagonal).
-    Backward: the gradient of X is sum_k T_k(S)^T G_k = sum_k T_k(S^T) G_k, summed by Clenshaw:
-    b_K = G_K, b_k = G_k + 2 S^T b_{k+1} - b_{k+2}, result S^T b_1 - b_2 (K products, like the
-    forward; autograd through a sparse product would transpose the COO matrix at every step).
+    On the 207-node METR-LA graph (4% non-zero) a CSR product with a (207, 544) signal takes
+    0.11 ms on one CPU thread, a dense one 0.48 ms, a COO one 0.21 ms (benchmarks/dcrnn_step.py
+    times the whole step); dense suits small dense graphs.
     """
 
-    @staticmethod
-    def forward(ctx, x0: Tensor, supports: StackedSupports, k_max: int) -> Tensor:
-        ctx.supports, ctx.k_max = supports, k_max
-        m, (nodes, width) = supports.num_supports, x0.shape
-        terms = x0.new_empty(k_max, m * nodes, width)  # (K, M*N, W), written in place
-        torch.mm(supports.first, x0, out=terms[0])  # T_1(S_m) X
-        if k_max > 1:  # T_2(S_m) X = 2 S_m T_1 X - X
-            torch.mm(supports.block, terms[0], out=terms[1])
-            terms[1].mul_(2.0).view(m, nodes, width).sub_(x0)
-        for k in range(2, k_max):  # terms[k] = T_{k+1} X = 2 S T_k X - T_{k-1} X
-            torch.addmm(
-                terms[k - 2], supports.block, terms[k - 1], beta=-1.0, alpha=2.0, out=terms[k]
-            )
-        return terms
+    def convert(m: Tensor) -> Tensor:
+        if not sparse:
+            return m.contiguous()
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": mm is all we use
+            warnings.simplefilter("ignore", UserWarning)
+            return m.to_sparse_csr()
 
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
-        supports, k_max = ctx.supports, ctx.k_max
-        m = supports.num_supports
-        b1, b2 = grad[k_max - 1], None  # b_K; b_{K+1} = 0
-        for k in range(k_max - 1, 0, -1):  # b_k = G_k + 2 S^T b_{k+1} - b_{k+2}
-            b = torch.addmm(grad[k - 1], supports.block_t, b1, alpha=2.0)
+    return Supports(tuple(convert(m) for m in supports), tuple(convert(m.T) for m in supports))
+
+
+def _chebyshev_terms(x0: Tensor, supports: Supports, k_max: int) -> list[Tensor]:
+    """(N, W) -> P (N, W) terms, step-major: [X, T_1(S_1) X, ..., T_1(S_M) X, T_2(S_1) X, ...],
+    T_1 = S X, T_k = 2 S T_{k-1} - T_{k-2}, every support's recursion from X."""
+    m_all = supports.num_supports
+    terms = [x0] + [torch.mm(s, x0) for s in supports.mats]
+    for k in range(2, k_max + 1):
+        for m, s in enumerate(supports.mats):
+            previous = terms[1 + (k - 2) * m_all + m]  # T_{k-1}(S_m) X
+            before = x0 if k == 2 else terms[1 + (k - 3) * m_all + m]  # T_{k-2}(S_m) X
+            terms.append(torch.addmm(before, s, previous, beta=-1.0, alpha=2.0))
+    return terms
+
+
+def _chebyshev_adjoint(grads: list[Tensor], supports: Supports, k_max: int) -> Tensor:
+    """Gradients G_p (N, W) of the step-major terms -> sum_p T_p(S)^T G_p, (N, W), by Clenshaw.
+
+    T_k(S)^T = T_k(S^T), so per support b_K = G_K, b_k = G_k + 2 S^T b_{k+1} - b_{k+2} and the
+    sum is S^T b_1 - b_2: K products, like the forward (G_0 belongs to X itself).
+    """
+    m_all = supports.num_supports
+    total = grads[0].clone()
+    for m, s_t in enumerate(supports.mats_t):
+        walk = grads[1 + m :: m_all]  # G of T_1(S_m) X, ..., T_K(S_m) X
+        b1, b2 = walk[k_max - 1], None  # b_K; b_{K+1} = 0
+        for k in range(k_max - 1, 0, -1):
+            b = torch.addmm(walk[k - 1], s_t, b1, alpha=2.0)
             if b2 is not None:
-                b = b - b2
+                b.sub_(b2)
             b1, b2 = b, b1
-        grad_x = torch.mm(supports.first_t, b1)  # (N, W): sum_m S_m^T b_1
+        total.addmm_(s_t, b1)
         if b2 is not None:
-            grad_x = grad_x - b2.view(m, -1, b2.shape[-1]).sum(0)
-        return grad_x, None, None
+            total.sub_(b2)
+    return total
 
 
-def diffusion_terms(x: Tensor, supports: StackedSupports, max_diffusion_step: int) -> Tensor:
+class _DiffusionConvFunction(torch.autograd.Function):
+    """Paper eq. 2 followed by the dense map, forward and backward by hand.
+
+    Forward: the Chebyshev terms Z_p (N, B*C) of every support, then out = b + sum_p Z_p W_p
+    with each Z_p read as (N*B, C) and W_p the weight's columns of term p: no (N, B, P, C)
+    copy of the terms. Backward: G^T Z_p per term for the weight, G W_p^T per term for the
+    terms, and the input's gradient by Clenshaw's recurrence (autograd through the recursion
+    would keep every intermediate and transpose each sparse matrix at every step).
+    """
+
+    @staticmethod
+    def forward(
+        ctx, x: Tensor, weight: Tensor, bias: Tensor, supports: Supports, k_max: int
+    ) -> Tensor:
+        nodes, batch, channels = x.shape
+        terms = _chebyshev_terms(x.reshape(nodes, batch * channels), supports, k_max)
+        terms = [t.view(nodes * batch, channels) for t in terms]  # P x (N*B, C)
+        w = weight.view(weight.shape[0], len(terms), channels)  # (C_out, P, C)
+        out = torch.addmm(bias, terms[0], w[:, 0].T)  # (N*B, C_out)
+        for p in range(1, len(terms)):
+            out.addmm_(terms[p], w[:, p].T)
+        ctx.save_for_backward(weight, *terms)
+        ctx.supports, ctx.k_max, ctx.shape = supports, k_max, (nodes, batch, channels)
+        return out.view(nodes, batch, -1)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
+        weight, *terms = ctx.saved_tensors
+        nodes, batch, channels = ctx.shape
+        grad = grad.reshape(nodes * batch, -1)  # (N*B, C_out)
+        w = weight.view(weight.shape[0], len(terms), channels)  # (C_out, P, C)
+        grad_weight = grad_bias = grad_x = None
+        if ctx.needs_input_grad[1]:
+            grad_weight = torch.cat([grad.T @ t for t in terms], dim=1)  # (C_out, P*C)
+        if ctx.needs_input_grad[2]:
+            grad_bias = grad.sum(0)
+        if ctx.needs_input_grad[0]:
+            grads = [(grad @ w[:, p]).view(nodes, -1) for p in range(len(terms))]  # (N, B*C)
+            grad_x = _chebyshev_adjoint(grads, ctx.supports, ctx.k_max).view(ctx.shape)
+        return grad_x, grad_weight, grad_bias, None, None
+
+
+def diffusion_terms(x: Tensor, supports: Supports, max_diffusion_step: int) -> Tensor:
     """The diffusion terms of `x` over every support (the inputs of paper eq. 2).
 
-    Each support's Chebyshev recursion starts again from X.
+    Each support's Chebyshev recursion starts again from X. Plain autograd: the reference that
+    `DiffusionConv`'s hand-written backward is tested against.
 
     Args:
         x: (N, B, C) graph signals, node-major.
-        supports: M stacked supports.
+        supports: the M supports.
         max_diffusion_step: K; K = 0 returns `x` alone.
 
     Returns:
         (N, B, 1 + K*M, C): [X, T_1(S_1) X, ..., T_1(S_M) X, T_2(S_1) X, ..., T_K(S_M) X].
     """
     nodes, batch, channels = x.shape
-    if max_diffusion_step == 0:
-        return x.unsqueeze(2)
-    m = supports.num_supports
     x0 = x.reshape(nodes, batch * channels)  # (N, B*C)
-    d = _ChebyshevDiffusion.apply(x0, supports, max_diffusion_step)  # (K, M*N, B*C)
-    d = d.view(max_diffusion_step, m, nodes, batch, channels).permute(2, 3, 0, 1, 4)
-    d = d.reshape(nodes, batch, max_diffusion_step * m, channels)  # a view: (N, B, K*M, C)
-    return torch.cat([x.unsqueeze(2), d], dim=2)  # (N, B, P, C)
+    walks = []  # walks[m][k] = T_k(S_m) X
+    for s in supports.mats:
+        walk = [x0, torch.mm(s, x0)]
+        for _ in range(2, max_diffusion_step + 1):
+            walk.append(2.0 * torch.mm(s, walk[-1]) - walk[-2])
+        walks.append(walk)
+    terms = [x0] + [w[k] for k in range(1, max_diffusion_step + 1) for w in walks]
+    return torch.stack(terms).view(-1, nodes, batch, channels).permute(1, 2, 0, 3)  # (N, B, P, C)
 
 
 class DiffusionConv(nn.Module):
@@ -198,13 +244,14 @@ class DiffusionConv(nn.Module):
         columns = [c * num_terms + p for p in legacy_term for c in range(in_channels)]
         self.register_buffer("columns", torch.tensor(columns), persistent=False)
 
-    def forward(self, x: Tensor, supports: StackedSupports) -> Tensor:
+    def forward(self, x: Tensor, supports: Supports) -> Tensor:
         """(N, B, C_in) -> (N, B, C_out)."""
-        terms = diffusion_terms(x, supports, self.max_diffusion_step)  # (N, B, P, C_in)
-        if self.max_diffusion_step == 0:  # one term: the legacy order is this order
-            return self.linear(terms.flatten(2))
+        if self.max_diffusion_step == 0:  # one term: a dense layer on each node
+            return self.linear(x)
         weight = self.linear.weight.index_select(1, self.columns)  # (C_out, P * C_in)
-        return nn.functional.linear(terms.flatten(2), weight, self.linear.bias)
+        return _DiffusionConvFunction.apply(
+            x.contiguous(), weight, self.linear.bias, supports, self.max_diffusion_step
+        )
 
 
 class DCGRUCell(nn.Module):
@@ -222,7 +269,7 @@ class DCGRUCell(nn.Module):
         self.gates = DiffusionConv(size, 2 * hidden_size, num_supports, max_diffusion_step, 1.0)
         self.candidate = DiffusionConv(size, hidden_size, num_supports, max_diffusion_step)
 
-    def forward(self, x: Tensor, h: Tensor, supports: StackedSupports) -> Tensor:
+    def forward(self, x: Tensor, h: Tensor, supports: Supports) -> Tensor:
         """x (N, B, C_in), h (N, B, H) -> the next hidden state (N, B, H), node-major."""
         gates = torch.sigmoid(self.gates(torch.cat([x, h], dim=-1), supports))  # (N, B, 2H)
         r, u = gates.chunk(2, dim=-1)  # (N, B, H) each
@@ -243,7 +290,7 @@ class DCRNNConfig:
         num_layers: stacked DCGRU layers in encoder and decoder.
         max_diffusion_step: K; 0 removes the graph (a GRU per node with shared weights).
         filter_type: which random-walk supports to use.
-        use_sparse: multiply by the supports as torch sparse COO matrices (faster on road
+        use_sparse: multiply by the supports as torch sparse CSR matrices (faster on road
             graphs of a few hundred nodes; dense suits small dense graphs).
         dropout: dropout on what each layer passes up (the next layer's input, the projection's
             input), never on the recurrent state; in training only.
@@ -323,10 +370,11 @@ class DCRNN(PretrainedMixin, nn.Module):
         self.loc.copy_(loc)
         self.scale.copy_(scale.clamp_min(1e-8))
 
-    def supports(self) -> StackedSupports:
-        """The random-walk supports of the stored adjacency, stacked (sparse COO if configured)."""
+    def supports(self) -> Supports:
+        """The random-walk supports of the stored adjacency (sparse CSR if configured); built once
+        per forward, about 1 ms for 207 nodes."""
         dense = diffusion_supports(self.adjacency, self.config.filter_type)
-        return stack_supports(dense, self.config.use_sparse)
+        return prepare_supports(dense, self.config.use_sparse)
 
     def teacher_forcing_probability(self) -> float:
         """Inverse-sigmoid decay tau / (tau + exp(step / tau)) of the batches seen so far."""
