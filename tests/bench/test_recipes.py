@@ -17,7 +17,11 @@ def _tables() -> dict[str, Any]:
     from diffrnn.bench.units.denoising import bigru_recipes
     from diffrnn.bench.units.digits_diffusion import ddpm_recipes
     from diffrnn.bench.units.generation import ar_generator_recipes, window_diffusion_recipes
-    from diffrnn.bench.units.graph import chickenpox_recipes, losloop_recipes
+    from diffrnn.bench.units.graph import (
+        chickenpox_graph_recipes,
+        chickenpox_recipes,
+        losloop_recipes,
+    )
     from diffrnn.bench.units.language import char_lm_recipes
     from diffrnn.bench.units.long_range import long_range_recipes
     from diffrnn.bench.units.masked_diffusion import mdlm_recipes
@@ -33,6 +37,8 @@ def _tables() -> dict[str, Any]:
         "speech": speech_recipes("gru", 40),
         "long_range": long_range_recipes("adding", "lstm"),
         "chickenpox": chickenpox_recipes(20, 2),
+        "chickenpox_dcrnn": chickenpox_graph_recipes(20, 2),
+        "chickenpox_gru": chickenpox_graph_recipes(20, 0),
         "losloop": losloop_recipes(207, 2),
         "window_diffusion": window_diffusion_recipes(7, 24),
         "ar_generator": ar_generator_recipes(7, 24),
@@ -72,6 +78,13 @@ GOLDEN = {  # table -> size -> (model fields, train fields, batch size)
     "chickenpox": {
         "quick": ({"hidden_size": 16, "num_layers": 1}, {"lr": 3e-3, "max_epochs": 10}, 16),
         "full": ({"hidden_size": 16, "num_layers": 1}, {"lr": 3e-3, "max_epochs": 40}, 16),
+    },
+    "chickenpox_dcrnn": {  # what validation chose for the graph (graph-user keeps "chickenpox")
+        "quick": ({"filter_type": "random_walk"}, {"weight_decay": 0.1, "max_epochs": 10}, 16),
+        "full": ({"filter_type": "random_walk"}, {"weight_decay": 0.1, "max_epochs": 40}, 16),
+    },
+    "chickenpox_gru": {
+        "full": ({"filter_type": "dual_random_walk"}, {"weight_decay": 0.0, "lr": 3e-3}, 16),
     },
     "losloop": {
         "quick": ({"hidden_size": 8}, {"lr": 1e-2, "max_epochs": 1, "max_steps": 10}, 32),
