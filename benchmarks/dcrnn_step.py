@@ -107,7 +107,9 @@ def timed(fn: Callable[[], None]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--sparse", action="store_true", help="torch sparse supports (the recipe's; dense without)")
+    parser.add_argument(
+        "--sparse", action="store_true", help="torch sparse supports (the recipe's; dense without)"
+    )
     parser.add_argument("--data", help="read adjacency, x, y from this .npz")
     parser.add_argument("--save-data", help="write adjacency, x, y to this .npz and stop")
     parser.add_argument("--baseline-src", help="also time hybrid/dcrnn.py of this src folder")
