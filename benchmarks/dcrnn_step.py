@@ -8,8 +8,8 @@ loss on the first training windows. A step is forward + backward + gradient clip
 AdamW, what `fit` does per batch. The two models alternate (GRU, DCRNN, GRU, ...) after one
 warm-up each, so contention falls on both; the table gives the median wall and CPU seconds of
 each (and the fastest wall time, the least disturbed on a loaded machine) and the ratio of the
-medians, measured in the same run. `--sparse` uses torch sparse
-supports instead of dense ones. `--save-data FILE.npz` writes the graph and the batch;
+medians, measured in the same run. `--sparse` uses sparse CSR supports (the recipe's)
+instead of dense ones. `--save-data FILE.npz` writes the graph and the batch;
 `--data FILE.npz` reads them, to time on a machine without the data cache. `--baseline-src DIR`
 adds the same two models from another checkout's `src` (e.g. main before a change), interleaved
 in the same run, for a before/after that contention cannot skew.
