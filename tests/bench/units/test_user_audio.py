@@ -51,7 +51,10 @@ def test_compare_generates_every_class_and_judges_it(
         wave, rate = soundfile.read(unit / f"class_{label}.wav")
         assert rate == RATE and wave.shape == ((64 - 1) * 80,)
         assert records["audio-gru"]["artefacts"][f"wav_{word}"] == f"class_{label}.wav"
-    assert (run / "units" / "audio-user" / "recogniser-quick-seed0").is_dir()  # shared judge
+    judge = run / "units" / "audio-user" / "recogniser-quick-seed0"  # shared by the units
+    assert json.loads((judge / "config.json").read_text())["config"]["n_classes"] == 2
+    generator = json.loads((unit / "model" / "config.json").read_text())["config"]
+    assert generator["num_classes"] == 2  # one embedding row per class folder
     report = (run / "report.md").read_text()
     assert "audio-gru (seed 0): wav_high" in report
     assert "- generation: audio-user: audio-fsdd's 64-frame log-mel" in report
