@@ -51,3 +51,15 @@ def test_the_grid_frames_each_image_with_one_blank_pixel(tmp_path: Path) -> None
     gap = cols[gaps[0] + 1] - cols[gaps[0]] - 1
     assert gap / height == pytest.approx(2 / 3, abs=0.1)
     assert (cols.max() - cols.min() + 1) / height == pytest.approx(8 / 3, abs=0.2)
+
+
+def test_the_spectrogram_grid_has_a_column_per_class_even_an_empty_one(tmp_path: Path) -> None:
+    from matplotlib.image import imread
+
+    log_mels = np.random.default_rng(0).normal(size=(3, 40, 16))
+    labels = np.array([1, 1, 2])  # class "a" (0) has no clip, as in a user's test split
+    spectrogram_grid(log_mels, labels, tmp_path / "three.png", "t", classes=("a", "b", "c"))
+    spectrogram_grid(log_mels, labels, tmp_path / "four.png", "t", classes=("a", "b", "c", "d"))
+    three, four = imread(tmp_path / "three.png"), imread(tmp_path / "four.png")
+    assert three.shape[0] == four.shape[0]  # two rows: class "b" has two clips
+    assert four.shape[1] / three.shape[1] == pytest.approx(4 / 3, abs=0.02)  # a column a class

@@ -257,20 +257,32 @@ def image_grid(
     return save_png(fig, path, dpi=100, layout=False, bbox_inches="tight")
 
 
-def spectrogram_grid(log_mels: Any, digits: Any, path: Path, title: str, rows: int = 3) -> Path:
-    """Log-mel spectrograms (N, M, T) in a grid: a column per digit 0-9 (`digits` (N,)), its
-    first `rows` clips (fewer when digit 0 has fewer)."""
+def spectrogram_grid(
+    log_mels: Any,
+    digits: Any,
+    path: Path,
+    title: str,
+    classes: Sequence[str] = tuple("0123456789"),
+    rows: int = 3,
+) -> Path:
+    """Log-mel spectrograms (N, M, T) in a grid: a column per class (`digits` (N,) the labels,
+    indices into `classes`), its first `rows` clips (fewer when no class has as many)."""
     import numpy as np
 
-    rows = min(rows, int((digits == 0).sum()))
-    fig, axes = pyplot().subplots(rows, 10, figsize=(15, 1.6 * rows + 0.5), squeeze=False)
-    for d in range(10):
+    rows = min(rows, int(np.bincount(digits, minlength=len(classes)).max()))
+    fig, axes = pyplot().subplots(
+        rows, len(classes), figsize=(1.5 * len(classes), 1.6 * rows + 0.5), squeeze=False
+    )
+    for d, name in enumerate(classes):
+        for r in range(rows):
+            axes[r, d].set_axis_off()
         for r, i in enumerate(np.flatnonzero(digits == d)[:rows]):
             ax = axes[r, d]
+            ax.set_axis_on()
             ax.imshow(log_mels[i], origin="lower", aspect="auto", cmap="magma")
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
-                ax.set_title(str(d))
+                ax.set_title(name)
     fig.suptitle(title)
     return save_png(fig, path, dpi=80)

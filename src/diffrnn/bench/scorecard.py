@@ -90,6 +90,7 @@ QUALITY_TASKS = {
     "graph-user": "mse",
     "image-user": "fd",
     "speech-user": "accuracy",
+    "audio-user": "accuracy",
     "generate-user": "discriminative_score",
     "denoise-user": "psnr",
 }
@@ -853,6 +854,8 @@ def _c8(runs: Runs) -> list[Finding]:
         *_on_user_data(runs, "generate-user", "predictive_score", Pick("diffusion"), Pick("rnn")),
         *versus(runs, audio, "accuracy", Pick("diffusion"), Pick("rnn")),
         *versus(runs, audio, "fd", Pick("diffusion"), Pick("rnn")),
+        *_on_user_data(runs, "audio-user", "accuracy", Pick("diffusion"), Pick("rnn")),
+        *_on_user_data(runs, "audio-user", "fd", Pick("diffusion"), Pick("rnn")),
         *_c3(runs),
         *divergence(runs, [gen, audio, "image-digits"], strict=False),
     ]
@@ -1036,7 +1039,7 @@ class Claim:
 
 
 # C3, C6, C7, C8 and C9 also read the tasks built from the user's data (image-user, denoise-user,
-# lm-user, generate-user, graph-user)
+# lm-user, generate-user, audio-user, graph-user)
 # when a run holds them (`_on_user_data`); their `reads` name the vendored tasks only, so the
 # committed evidence's report reads the same.
 CLAIMS: tuple[Claim, ...] = (

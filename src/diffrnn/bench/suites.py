@@ -155,6 +155,7 @@ FULL = Suite(
         "graph-user": 120.0,
         "image-user": 600.0,
         "speech-user": 300.0,
+        "audio-user": 600.0,
         "generate-user": 300.0,
         "denoise-user": 300.0,
     },

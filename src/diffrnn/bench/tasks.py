@@ -234,6 +234,22 @@ define_task(
 )
 define_task(
     Task(
+        name="audio-user",
+        dataset="user:--data",
+        description="The user's own recordings (`diffrnn compare --data FOLDER`, one subfolder per "
+        "class), generated as audio-fsdd generates: 64-frame log-mel spectrograms of the training "
+        "split (speech-user's split), class-conditional generators voiced by Griffin-Lim, judged "
+        "by a recogniser of the user's classes trained on that split: accuracy on the samples, "
+        "Frechet distance to the test recordings in its features (with the real-vs-real floor), "
+        "inception-style score; WAVs of every class.",
+        metrics=("accuracy", "fd", "inception_score", "fd_real_vs_real"),
+        primary_metric="accuracy",
+        lower_is_better=False,
+        needs_user_data=True,
+    )
+)
+define_task(
+    Task(
         name="generate-user",
         dataset="user:--data",
         description="The user's own series as windows (`diffrnn compare --data FILE --uses "

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -119,6 +119,17 @@ def fit_frames(waveform: np.ndarray, n_frames: int | None) -> np.ndarray:
     return np.pad(waveform, (0, n_samples - len(waveform)))
 
 
+def _framing(waveform: np.ndarray, n_frames: int | None) -> dict[str, Any]:
+    """librosa's arguments for this module's frames of `waveform` (fitted to `n_frames`)."""
+    return {
+        "y": fit_frames(waveform.astype(np.float32), n_frames),
+        "sr": SAMPLE_RATE,
+        "n_fft": N_FFT,
+        "win_length": WIN_LENGTH,
+        "hop_length": HOP_LENGTH,
+    }
+
+
 def log_mel(waveform: np.ndarray, n_mels: int = N_MELS, n_frames: int | None = None) -> np.ndarray:
     """Natural-log mel power spectrogram, (frames, n_mels) float32.
 
@@ -130,13 +141,7 @@ def log_mel(waveform: np.ndarray, n_mels: int = N_MELS, n_frames: int | None = N
     librosa = import_audio("librosa")
 
     mel = librosa.feature.melspectrogram(
-        y=fit_frames(waveform.astype(np.float32), n_frames),
-        sr=SAMPLE_RATE,
-        n_fft=N_FFT,
-        win_length=WIN_LENGTH,
-        hop_length=HOP_LENGTH,
-        n_mels=n_mels,
-        power=2.0,
+        **_framing(waveform, n_frames), n_mels=n_mels, power=2.0
     )  # (n_mels, frames)
     return np.log(mel + LOG_MEL_FLOOR).T.astype(np.float32)
 
@@ -152,13 +157,7 @@ def mfcc(waveform: np.ndarray, n_mfcc: int = N_MFCC, n_frames: int | None = None
     librosa = import_audio("librosa")
 
     coefficients = librosa.feature.mfcc(
-        y=fit_frames(waveform.astype(np.float32), n_frames),
-        sr=SAMPLE_RATE,
-        n_mfcc=n_mfcc,
-        n_fft=N_FFT,
-        win_length=WIN_LENGTH,
-        hop_length=HOP_LENGTH,
-        n_mels=N_MELS,
+        **_framing(waveform, n_frames), n_mfcc=n_mfcc, n_mels=N_MELS
     )  # (n_mfcc, frames)
     return coefficients.T.astype(np.float32)
 

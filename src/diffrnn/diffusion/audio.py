@@ -205,15 +205,18 @@ def spectrogram_diffusion_config(
     )
 
 
-def spectrogram_diffusion(size: Size = "full") -> SpectrogramDiffusionConfig:
+def spectrogram_diffusion(size: Size = "full", num_classes: int = 10) -> SpectrogramDiffusionConfig:
     """The FSDD presets: "full" 8 blocks of 64 channels (dilations 1-8 twice: a 61-frame field),
     sized for CPU training (12 blocks of 128 took 4.4 s a step on the contended 2-core
     machine); "quick" 4 blocks of 32 channels over 200 noise levels, for the quick suite and
-    tests."""
+    tests. `num_classes`: the classes to say (10 digits; the user's class folders)."""
     presets = {
         "quick": spectrogram_diffusion_config(
-            SpectrogramDenoiserConfig(channels=32, layers=4, embed_dim=32), num_timesteps=200
+            SpectrogramDenoiserConfig(channels=32, layers=4, embed_dim=32, num_classes=num_classes),
+            num_timesteps=200,
         ),
-        "full": spectrogram_diffusion_config(SpectrogramDenoiserConfig(channels=64, layers=8)),
+        "full": spectrogram_diffusion_config(
+            SpectrogramDenoiserConfig(channels=64, layers=8, num_classes=num_classes)
+        ),
     }
     return pick(size, presets)

@@ -166,11 +166,16 @@ class SpectrogramGRU(PretrainedMixin, nn.Module):
         return torch.stack(frames, dim=2)  # (B, D, T)
 
 
-def spectrogram_gru(size: Size = "full") -> SpectrogramGRUConfig:
+def spectrogram_gru(size: Size = "full", num_classes: int = 10) -> SpectrogramGRUConfig:
     """The FSDD presets: "full" 2 layers of 256 GRU units, 4 mixture components per frame;
-    "quick" 1 layer of 64 units, one Gaussian per frame, for the quick suite and tests."""
+    "quick" 1 layer of 64 units, one Gaussian per frame, for the quick suite and tests.
+    `num_classes`: the classes to say (10 digits; the user's class folders)."""
     presets = {
-        "quick": SpectrogramGRUConfig(hidden_size=64, num_layers=1, n_components=1),
-        "full": SpectrogramGRUConfig(hidden_size=256, num_layers=2, n_components=4),
+        "quick": SpectrogramGRUConfig(
+            num_classes=num_classes, hidden_size=64, num_layers=1, n_components=1
+        ),
+        "full": SpectrogramGRUConfig(
+            num_classes=num_classes, hidden_size=256, num_layers=2, n_components=4
+        ),
     }
     return pick(size, presets)
