@@ -235,3 +235,26 @@ def test_compare_data_on_class_folders_of_recordings_runs_the_speech_task(
     report = (run / "report.md").read_text()
     assert "- kind: audio (inferred: a folder of 18 audio files)" in report
     assert "12 train, 6 test: file-name prefixes held out for the test" in report
+
+
+def test_default_seeds_count_every_task_the_data_makes(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder of recordings makes two tasks: the seeds must fit the time limit of both."""
+    import diffrnn.bench.user_data as user_data
+    import diffrnn.bench.user_kinds as user_kinds
+    from diffrnn.cli import main
+
+    made = {"tasks": ["speech-user", "audio-user"], "task": "speech-user", "summary": {}}
+    monkeypatch.setattr(user_kinds, "prepare_data", lambda *a, **k: dict(made))
+    asked: list[list[str]] = []
+
+    def seeds(suite, budget, jobs, models, tasks):  # type: ignore[no-untyped-def]
+        asked.append(list(tasks))
+        raise SystemExit(0)  # stop before anything runs
+
+    monkeypatch.setattr(user_data, "data_seeds", seeds)
+    (tmp_path / "a").mkdir()
+    with pytest.raises(SystemExit):
+        main(["compare", "--data", str(tmp_path), "--kind", "audio", "--out", str(tmp_path / "r")])
+    assert asked == [["speech-user", "audio-user"]]

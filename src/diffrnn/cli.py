@@ -520,7 +520,6 @@ def compare(
         if edges is not None and data_kind != "graph":
             raise ConfigError(f"--graph is for graphs; --data holds {stated}.", "drop --graph.")
     if data is not None and data_kind != "series":
-        from diffrnn.bench.user_data import data_seeds
         from diffrnn.bench.user_kinds import prepare_data
 
         series_only = {
@@ -568,13 +567,7 @@ def compare(
         if uses is not None:
             raise ConfigError(f"--uses is for series; --data holds {stated}.", "drop --uses.")
         user_options = prepare_data(data_path, data_kind, stated, **settings)
-        if seeds is None:
-            seeds, why = data_seeds(suite, budget, jobs, _names(models), [user_options["task"]])
-        else:
-            why = f"{seeds} (--seeds)"
-        user_options["summary"]["seeds"] = why
     elif data is not None:
-        from diffrnn.bench.user_data import data_seeds
         from diffrnn.bench.user_series import parse_uses, prepare_series
 
         if tokens is not None or size is not None:
@@ -596,12 +589,16 @@ def compare(
             target_column=target_col,
             encoding=encoding,
         )
+        user_options["summary"] = {"kind": stated, **user_options["summary"]}
+    if data is not None:  # seeds that fit the time limit of every task the data made
+        from diffrnn.bench.compare import user_tasks
+        from diffrnn.bench.user_data import data_seeds
+
+        why = f"{seeds} (--seeds)"
         if seeds is None:
-            tasks_made = user_options["tasks"]
-            seeds, why = data_seeds(suite, budget, jobs, _names(models), tasks_made)
-        else:
-            why = f"{seeds} (--seeds)"
-        user_options["summary"] = {"kind": stated, **user_options["summary"], "seeds": why}
+            made = user_tasks(user_options)
+            seeds, why = data_seeds(suite, budget, jobs, _names(models), made)
+        user_options["summary"]["seeds"] = why
     request = CompareRequest(
         suite=suite,
         tasks=_names(tasks),
