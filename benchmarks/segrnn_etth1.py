@@ -1,10 +1,10 @@
 """SegRNN against the direct linear model on ETTh1 (Informer protocol), inputs 96 and 720.
 
 The `forecast-etth1` task reads 96 steps; SegRNN's paper reads 720. This script runs the task's
-units (`segrnn_unit`, and `point_floor_unit` for `linear-ar`) on the task's problems at each
-input length, horizons 96 / 192 / 336 / 720, every test window, and prints one row per (input,
-model, seed, horizon): MSE, MAE on the standardised data, training and whole-unit CPU and wall
-seconds.
+units (`direct_unit` of the `segrnn` spec, `point_floor_unit` for `linear-ar`) on the task's
+problems at each input length, horizons 96 / 192 / 336 / 720, every test window, and prints one
+row per (input, model, seed, horizon): MSE, MAE on the standardised data, training and whole-unit
+CPU and wall seconds.
 
     PYTHONPATH=src nice -n 10 python benchmarks/segrnn_etth1.py --inputs 96,720 --budget 100 \\
         --seeds 1
@@ -13,7 +13,7 @@ One SegRNN is trained per (input, seed) for the longest of `--horizons` (default
 `--budget` process-CPU seconds on one thread; the shorter horizons are the first h steps of its
 forecast (as the task's units do). `--horizons 96` trains a model for horizon 96 alone.
 `--hidden`, `--segment`, `--dropout`, `--loss`, `--lr`, `--batch` replace the "full" preset's
-sizes (`diffrnn.rnn.segrnn.segrnn_forecaster`).
+sizes (`diffrnn.forecast_specs.segrnn_recipe`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ def run(args: argparse.Namespace) -> list[dict]:
     import torch
 
     from diffrnn.bench.registry import UnitContext
-    from diffrnn.bench.units.forecasting import etth1_problem, point_floor_unit, segrnn_unit
-    from diffrnn.rnn.segrnn import segrnn_forecaster
+    from diffrnn.bench.units.forecasting import direct_unit, etth1_problem, point_floor_unit
+    from diffrnn.forecast_specs import segrnn_recipe
 
     torch.set_num_threads(1)
     model_sizes = {
@@ -46,17 +46,19 @@ def run(args: argparse.Namespace) -> list[dict]:
         )
         if value is not None
     }
-    training = {
-        field: value
-        for field, value in (("lr", args.lr), ("batch_size", args.batch))
-        if value is not None
-    }
     rows = []
     for length in args.inputs:
         problems = [etth1_problem(h, length) for h in args.horizons]
-        preset = segrnn_forecaster(max(problems, key=lambda p: p.horizon), "full")
-        config = dataclasses.replace(preset.config, **model_sizes)
-        recipe = dataclasses.replace(preset, config=config, **training)
+        recipe = segrnn_recipe(max(problems, key=lambda p: p.horizon), "full")
+        train = recipe.train
+        if args.lr is not None:
+            train = dataclasses.replace(train, optim=dataclasses.replace(train.optim, lr=args.lr))
+        recipe = dataclasses.replace(
+            recipe,
+            model=dataclasses.replace(recipe.model, **model_sizes),
+            train=train,
+            batch_size=recipe.batch_size if args.batch is None else args.batch,
+        )
         for model in args.models:
             seeds = range(args.first_seed, args.first_seed + args.seeds)
             for seed in seeds if model == "segrnn" else (0,):
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> list[dict]:
                     ctx = UnitContext(seed, args.budget, "full", Path(tmp))
                     wall, cpu = time.perf_counter(), time.process_time()
                     if model == "segrnn":
-                        out = segrnn_unit(problems, ctx, recipe)
+                        out = direct_unit(problems, ctx, "segrnn", recipe)
                     else:
                         out = point_floor_unit(problems, ctx, "linear-ar")
                     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

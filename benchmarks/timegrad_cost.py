@@ -17,9 +17,9 @@ import time
 import torch
 from torch.utils.data import DataLoader
 
-from diffrnn.bench.units.forecasting import _calendar, exchange_problem
-from diffrnn.bench.units.timegrad import TIMEGRAD_RECIPES, forecast_paths, timegrad_config_for
-from diffrnn.data.windows import MultivariateWindows
+from diffrnn.bench.units.forecasting import _calendar_windows, exchange_problem
+from diffrnn.evaluation.timing import timed_call
+from diffrnn.forecast_specs import timegrad_recipe, timegrad_sample_paths, timegrad_training_data
 from diffrnn.hybrid.timegrad import TimeGrad
 
 SAMPLERS = (("ddpm", None), ("ddim", 10), ("dpmsolver++", 10), ("dpmsolver++", 25))
@@ -32,15 +32,15 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     problem = exchange_problem()
-    recipe = TIMEGRAD_RECIPES["full"]
-    config = timegrad_config_for(problem, recipe, "gru")
-    calendar = _calendar(problem)
-    windows = MultivariateWindows(
-        problem.train, config.window_length, calendar[: problem.train_end]
-    )
-    loader = iter(DataLoader(windows, batch_size=recipe.batch_size, shuffle=True))
+    recipe = timegrad_recipe(problem, "full")
+    config = recipe.model
     model = TimeGrad(config)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=recipe.lr)
+    windows = timegrad_training_data(model, problem)
+    loader = iter(DataLoader(windows, batch_size=recipe.batch_size, shuffle=True))
+    optimiser = torch.optim.AdamW(model.parameters(), lr=recipe.train.optim.lr)
+    history, _ = problem.test_windows(history=config.history_length)  # (W, L, N)
+    history_t = torch.as_tensor(history, dtype=torch.float32)
+    calendar = torch.as_tensor(_calendar_windows(problem), dtype=torch.float32)  # (W, C + H, F)
     walls, cpus = [], []
     for _ in range(args.train_steps):
         batch = next(loader)
@@ -59,7 +59,18 @@ def main() -> None:
     model.eval()
     for sampler, steps in SAMPLERS:
         cpu = time.process_time()
-        _, wall = forecast_paths(model, problem, calendar, sampler, steps, seed=0)
+        with torch.no_grad():
+            _, wall = timed_call(
+                lambda sampler=sampler, steps=steps: timegrad_sample_paths(
+                    model,
+                    history_t,
+                    calendar,
+                    100,
+                    torch.Generator().manual_seed(0),
+                    sampler,
+                    steps,
+                )
+            )
         print(
             f"forecast 5 windows x 100 paths, {sampler} {steps or config.num_diffusion_steps} "
             f"steps: CPU {time.process_time() - cpu:.1f} s, wall {wall:.1f} s",

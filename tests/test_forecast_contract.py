@@ -1,7 +1,8 @@
-"""The forecaster contract, checked on every model of `diffrnn.forecast_specs.MODELS` at a tiny
-size (the "quick" recipe, 2 optimiser steps): paths of shape (W, S, H, N), finite training losses,
-the same seed gives the same paths whatever the global RNG, no value after an origin reaches its
-forecast (through training or sampling), and a saved Forecaster forecasts exactly as before."""
+"""The forecaster contract, checked on every model of `diffrnn.forecast_specs` (`MODELS` and
+`SPECS`) at a tiny size (the "quick" recipe, 2 optimiser steps): paths of shape (W, S, H, N),
+finite training losses, the same seed gives the same paths whatever the global RNG, no value after
+an origin reaches its forecast (through training or sampling), and a saved Forecaster forecasts
+exactly as before."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import torch
 
 from diffrnn import Forecaster, load
 from diffrnn.data.windows import ForecastProblem
-from diffrnn.forecast_specs import MODELS, Fitted, ModelSpec, Settings
+from diffrnn.forecast_specs import MODELS, SPECS, Fitted, ModelSpec, Settings
 
 HORIZON, CONTEXT, SAMPLES = 6, 12, 4
 TRAIN_END, TEST_ENDS = 200, (212, 226, 240)
@@ -50,10 +51,10 @@ def _paths(spec: ModelSpec, fitted: Fitted, problem: ForecastProblem, seed: int)
     return np.stack(paths)
 
 
-@pytest.fixture(scope="module", params=list(MODELS))
+@pytest.fixture(scope="module", params=list({**MODELS, **SPECS}))
 def trained(request: pytest.FixtureRequest) -> tuple[ModelSpec, Fitted, ForecastProblem]:
     torch.set_num_threads(1)
-    spec = MODELS[request.param]
+    spec = {**MODELS, **SPECS}[request.param]
     problem = _problem(_values())
     return spec, spec.train(problem, TINY), problem
 
@@ -117,21 +118,6 @@ def test_a_saved_forecaster_gives_identical_paths(tmp_path: Path, name: str) -> 
 # network_spec: a forecaster implementing NetworkForecaster is one line of MODELS
 
 
-def test_a_network_recipe_trains_with_train_configs_defaults() -> None:
-    from diffrnn.forecast_specs import NetworkRecipe
-    from diffrnn.training import OptimConfig, TrainConfig
-
-    plain = NetworkRecipe(None, batch_size=8, max_steps=5, lr=1e-2)
-    assert plain.train_config() == TrainConfig(max_steps=5, optim=OptimConfig(lr=1e-2))
-    cosine = NetworkRecipe(None, 8, 40, 1e-2, grad_clip=None, ema_decay=0.9, schedule="cosine")
-    assert cosine.train_config() == TrainConfig(
-        max_steps=40,
-        grad_clip=None,
-        ema_decay=0.9,
-        optim=OptimConfig(lr=1e-2, schedule="cosine", total_steps=40),
-    )
-
-
 def test_standard_scaling_makes_a_network_forecast_equivariant_to_units() -> None:
     """The data in other units (100 y + 7) standardise to the same rows, so the same seed trains
     the same network, and the paths come back in the new units: 100 paths + 7."""
@@ -150,7 +136,11 @@ def test_a_network_spec_line_names_objects_inside_diffrnn_only() -> None:
     from diffrnn.forecast_specs import network_spec
 
     with pytest.raises(ValueError, match="inside diffrnn"):
-        network_spec("x", "rnn", "d", "os.system", preset="diffrnn.rnn.segrnn.segrnn_forecaster")
+        network_spec("x", "rnn", "d", "os.system", recipe="diffrnn.forecast_specs.segrnn_recipe")
+    with pytest.raises(ValueError, match="inside diffrnn"):
+        network_spec(
+            "x", "rnn", "d", "diffrnn.rnn.segrnn.SegRNN", "diffrnn.x", sample_paths="os.system"
+        )
     with pytest.raises(ValueError, match="scaling must be one of"):
         network_spec("x", "rnn", "d", "diffrnn.rnn.segrnn.SegRNN", "diffrnn.rnn.segrnn.x", "minmax")
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from diffrnn.errors import CheckpointError, ConfigError, DataError
-from diffrnn.forecast_specs import ALIASES, MODELS, RECIPES, Fitted, Recipe, Settings
+from diffrnn.forecast_specs import ALIASES, MODELS, RECIPES, Fitted, RecipeSize, Settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -199,7 +199,7 @@ class Forecaster:
         context: int | None = None,
         budget: float = 30.0,
         seed: int = 0,
-        recipe: Recipe = "quick",
+        recipe: RecipeSize = "quick",
         max_steps: int | None = None,
         candidates: Sequence[str] | None = None,
         format: Literal["long", "wide"] | None = None,
@@ -239,7 +239,7 @@ class Forecaster:
         self.context = context
         self.budget = float(budget)
         self.seed = seed
-        self.recipe: Recipe = recipe
+        self.recipe: RecipeSize = recipe
         self.max_steps = max_steps
         self.candidates = tuple(candidates) if candidates else tuple(MODELS)
         self.format = format

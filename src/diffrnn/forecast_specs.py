@@ -1,30 +1,31 @@
-"""The forecasting models a `Forecaster` trains: how each learns from a `ForecastProblem` and
-draws sample paths from a history.
+"""The forecaster contract: how each forecasting model is built for a `ForecastProblem`, trained
+and asked for sample paths, for the bench's forecasting units and the `Forecaster` alike.
 
     spec = MODELS["deepar"]
     fitted = spec.train(problem, Settings("quick", seed=0, budget_s=30.0, max_steps=None))
     paths = spec.sample(fitted, history, calendar, horizon, 100, seed=0)   # (S, H, N)
 
-Each spec builds its model with the recipe the `forecast-user` unit of the same name uses
-(`diffrnn.bench.units`), so a model trained here is the one `compare --data` backtested, and
-trains it with the one training loop, `diffrnn.training.fit`.
-
-A network forecaster that implements `NetworkForecaster` (built by a preset from the problem,
-`training_data`, `loss`, `sample_paths`) needs nothing here but its line in `MODELS`:
+A network forecaster is one `network_spec` line: its class, and its recipe (the model's config
+for the problem, a `TrainConfig` and a batch size: `diffrnn.bench.unit_training.Recipe`). A class
+that implements `NetworkForecaster` (`training_data`, `loss`, `sample_paths`) needs nothing more:
 
     "segrnn": network_spec("segrnn", "rnn", "SegRNN: ...", "diffrnn.rnn.segrnn.SegRNN",
-                           preset="diffrnn.rnn.segrnn.segrnn_forecaster", scaling="standard"),
+                           recipe="diffrnn.forecast_specs.segrnn_recipe", scaling="standard"),
 
-and that line also makes it a `forecast-user` unit (`diffrnn.bench.units.user_forecast`), so
-`compare --data` backtests it and `Forecaster(model="auto")` considers it.
+and that line makes it a unit of every forecasting task that registers it
+(`diffrnn.bench.units.forecasting.forecast_unit`, `direct_unit`), a `forecast-user` unit when it is
+in `MODELS`, so `compare --data` backtests it, and a model `Forecaster(model=...)` trains. DeepAR,
+TimeGrad and the diffusion forecaster predate the contract: their spec lines name the functions
+below that give them `training_data` and `sample_paths` (their files are their own).
+
+Every spec trains with the one training loop, `diffrnn.training.fit`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
@@ -33,12 +34,14 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
     from torch import nn
+    from torch.utils.data import Dataset
 
+    from diffrnn.bench.unit_training import Recipe
     from diffrnn.data.windows import ForecastProblem
     from diffrnn.rnn.cells import CellType
-    from diffrnn.training import FitResult, TrainConfig
+    from diffrnn.training import FitResult
 
-Recipe = Literal["quick", "full"]
+RecipeSize = Literal["quick", "full"]
 RECIPES: tuple[str, ...] = ("quick", "full")
 ScalingName = Literal["none", "standard"]
 SCALINGS: tuple[ScalingName, ...] = ("none", "standard")
@@ -46,49 +49,22 @@ ALIASES: dict[str, str] = {"gru": "deepar-gru"}
 """Old model names still accepted (`Forecaster(model="gru")`), each the model it now names:
 `gru` meant DeepAR with a GRU cell here and on forecast-exchange, but the point forecaster on
 forecast-etth1 (issue 18); it is `deepar-gru` now."""
-
-
-@dataclass(frozen=True)
-class NetworkRecipe:
-    """A network forecaster's preset for one problem: its config, batch size and training.
-
-    Attributes:
-        config: the model's frozen config (the network is `cls(config)`).
-        batch_size, max_steps, lr: batches of `training_data`, optimiser steps, AdamW's rate.
-        grad_clip, ema_decay, schedule, warmup_steps: as `TrainConfig` / `OptimConfig` take them
-            (defaults: theirs).
-    """
-
-    config: Any
-    batch_size: int
-    max_steps: int
-    lr: float
-    grad_clip: float | None = 1.0
-    ema_decay: float | None = None
-    schedule: Literal["constant", "cosine"] = "constant"
-    warmup_steps: int = 0
-
-    def train_config(self) -> TrainConfig:
-        """The `TrainConfig` of this recipe (budget and seed are the caller's to set)."""
-        from diffrnn.training import OptimConfig, TrainConfig
-
-        optim = OptimConfig(lr=self.lr, warmup_steps=self.warmup_steps, schedule=self.schedule)
-        if self.schedule == "cosine":
-            optim = dataclasses.replace(optim, total_steps=self.max_steps)
-        return TrainConfig(
-            max_steps=self.max_steps,
-            grad_clip=self.grad_clip,
-            ema_decay=self.ema_decay,
-            optim=optim,
-        )
+SAMPLE_CHUNK_PATHS = 100_000
+"""Series paths sampled at once (DeepAR: series x windows x samples; TimeGrad: whole windows of
+samples x series). DeepAR's 3M paths of 10,000 series x 3 origins at once peaked at 16.8 GB,
+in chunks of 100k at 1.5 GB (the GRU unit, quick suite)."""
+SHORT_LAG_LIMIT = 23
+"""Largest lag used: GluonTS's business-day lags up to a month (22 +- 1). The yearly lags
+(259..793) cost 770 extra rows per window and scored worse on exchange within the budget
+(BENCHMARKS.md)."""
 
 
 class NetworkForecaster(Protocol):
     """What a network forecaster implements to be one line of `MODELS` (`network_spec`).
 
     `config.history_length` (if present; else the problem's context) is the rows of past a
-    forecast reads. Built as `cls(preset(problem, size).config)` and saved with
-    `save_pretrained` (`diffrnn.modeling.PretrainedMixin`).
+    forecast reads. Built as `cls(recipe.model)` and saved with `save_pretrained`
+    (`diffrnn.modeling.PretrainedMixin`).
     """
 
     config: Any
@@ -114,7 +90,7 @@ class NetworkForecaster(Protocol):
         ...
 
 
-Trainer = Callable[["nn.Module", Any, NetworkRecipe], "FitResult"]
+Trainer = Callable[["nn.Module", Any, "Recipe"], "FitResult"]
 """(network, dataset, recipe) -> `fit`'s result: how a network is trained (a `Forecaster` with its
 budget and step cap, a unit with its checkpoints)."""
 
@@ -125,20 +101,20 @@ class Fitted:
 
     network: nn.Module | None
     params: dict[str, np.ndarray]
-    recipe: Recipe
+    recipe: RecipeSize
     result: FitResult | None = None
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One forecasting model of the `forecast-user` task, as the Forecaster uses it.
+    """One forecasting model, as the units and the Forecaster use it.
 
     Attributes:
-        name, family, description: as registered on the task.
+        name, family, description: as registered on the tasks.
         scaling: how values are scaled before the model sees them (saved as JSON).
         uses_calendar: the model reads calendar features of the timestamps.
         network_class: the class of its trained network (None: a floor without one).
-        network: how `network_spec` builds, trains and samples it (None: a hand-written spec).
+        network: how `network_spec` builds, trains and samples it (None: a floor).
         train: (problem, settings) -> Fitted, on every training row of `problem`.
         history: (fitted, problem) -> rows of past a forecast reads.
         sample: (fitted, history (L, N), calendar (C + H, F) or None, horizon, S, seed)
@@ -161,7 +137,7 @@ class ModelSpec:
 class Settings:
     """What a training is given: recipe size, seed, CPU-second budget, optional step cap."""
 
-    recipe: Recipe
+    recipe: RecipeSize
     seed: int
     budget_s: float
     max_steps: int | None
@@ -240,10 +216,8 @@ def _sample_floor(name: str) -> Any:
     return sample
 
 
-def _fit(model: nn.Module, dataset: Any, batch_size: int, settings: Settings, train: Any) -> Any:
+def _fit(model: nn.Module, dataset: Any, recipe: Recipe, settings: Settings) -> FitResult:
     """The one training loop (`diffrnn.training.fit`) with the settings' budget, seed and cap."""
-    import dataclasses
-
     import torch
 
     from diffrnn.bench.unit_training import seeded_loader
@@ -251,163 +225,11 @@ def _fit(model: nn.Module, dataset: Any, batch_size: int, settings: Settings, tr
     from diffrnn.training.overrides import TrainOverrides
 
     torch.manual_seed(settings.seed)
-    config = dataclasses.replace(train, budget_s=settings.budget_s, seed=settings.seed)
+    config = replace(recipe.train, budget_s=settings.budget_s, seed=settings.seed)
     if settings.max_steps is not None:  # steps instead of seconds, as `diffrnn train` does
         config = TrainOverrides(max_steps=settings.max_steps).apply(config)
-    loader = seeded_loader(dataset, batch_size, settings.seed)
+    loader = seeded_loader(dataset, recipe.batch_size, settings.seed)
     return fit(model, loader, None, config)
-
-
-def _train_deepar(cell: CellType) -> Callable[[ForecastProblem, Settings], Fitted]:
-    def train(problem: ForecastProblem, settings: Settings) -> Fitted:
-        import torch
-
-        from diffrnn.bench.units.forecasting import DEEPAR_RECIPES, deepar_config_for
-        from diffrnn.data.windows import SeriesWindows
-        from diffrnn.rnn.deepar import DeepAR
-        from diffrnn.training import OptimConfig, TrainConfig
-
-        recipe = DEEPAR_RECIPES[settings.recipe]
-        config = deepar_config_for(problem, cell, settings.recipe)
-        calendar = problem.calendar()  # (T, F) or None
-        windows = SeriesWindows(problem.train, config.window_length, calendar)
-        torch.manual_seed(settings.seed)
-        model = DeepAR(config)
-        train_config = TrainConfig(
-            max_steps=recipe.max_steps,
-            grad_clip=10.0,
-            ema_decay=recipe.ema_decay,
-            optim=OptimConfig(lr=recipe.lr, schedule=recipe.schedule, total_steps=recipe.max_steps),
-        )
-        result = _fit(model, windows, recipe.batch_size, settings, train_config)
-        return Fitted(result.model, {}, settings.recipe, result)
-
-    return train
-
-
-def _sample_deepar(
-    fitted: Fitted,
-    history: np.ndarray,
-    calendar: np.ndarray | None,
-    horizon: int,
-    num_samples: int,
-    seed: int,
-) -> np.ndarray:
-    import torch
-
-    model = fitted.network
-    assert model is not None
-    n = history.shape[1]
-    steps = model.config.context_length + horizon
-    feats = np.zeros((steps, 0), np.float32) if calendar is None else calendar
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)  # DeepAR draws from the global generator
-        paths = model.sample(
-            torch.as_tensor(history.T, dtype=torch.float32),  # (N, L)
-            torch.as_tensor(feats, dtype=torch.float32)[None].expand(n, -1, -1),  # (N, C + H, F)
-            torch.arange(n),
-            num_samples,
-        )  # (N, S, H)
-    return paths.permute(1, 2, 0).double().numpy()  # (S, H, N)
-
-
-def _train_diffusion(problem: ForecastProblem, settings: Settings) -> Fitted:
-    import torch
-    from torch.utils.data import TensorDataset
-
-    from diffrnn.bench.units.diffusion_forecasting import RECIPES
-    from diffrnn.data.windows import forecast_windows
-    from diffrnn.diffusion.denoisers_1d import ConvDenoiser1dConfig
-    from diffrnn.diffusion.ts_forecaster import DiffusionForecaster, DiffusionForecasterConfig
-    from diffrnn.training import OptimConfig, TrainConfig
-
-    recipe = RECIPES[settings.recipe]
-    past, future = forecast_windows(problem.train, problem.context, problem.horizon)
-    dataset = TensorDataset(
-        torch.tensor(past, dtype=torch.float32), torch.tensor(future, dtype=torch.float32)
-    )
-    torch.manual_seed(settings.seed)
-    config = DiffusionForecasterConfig(
-        ConvDenoiser1dConfig(
-            num_series=problem.num_series,
-            horizon=problem.horizon,
-            context=problem.context,
-            hidden=recipe.hidden,
-            layers=recipe.layers,
-        ),
-        sampler_steps=recipe.sampler_steps,
-    )
-    train_config = TrainConfig(
-        max_steps=recipe.max_steps,
-        ema_decay=recipe.ema_decay,
-        optim=OptimConfig(lr=recipe.lr, warmup_steps=100),
-    )
-    result = _fit(DiffusionForecaster(config), dataset, recipe.batch_size, settings, train_config)
-    return Fitted(result.model, {}, settings.recipe, result)
-
-
-def _sample_diffusion(
-    fitted: Fitted,
-    history: np.ndarray,
-    calendar: np.ndarray | None,
-    horizon: int,
-    num_samples: int,
-    seed: int,
-) -> np.ndarray:
-    import torch
-
-    model = fitted.network
-    assert model is not None
-    past = torch.as_tensor(history[None], dtype=torch.float32)  # (1, C, N)
-    paths = model.forecast(past, num_samples, generator=torch.Generator().manual_seed(seed))
-    return paths[0].double().numpy()  # (S, H, N)
-
-
-def _train_timegrad(problem: ForecastProblem, settings: Settings) -> Fitted:
-    import torch
-
-    from diffrnn.bench.units.timegrad import TIMEGRAD_RECIPES, timegrad_config_for
-    from diffrnn.data.windows import MultivariateWindows
-    from diffrnn.hybrid.timegrad import TimeGrad
-    from diffrnn.training import OptimConfig, TrainConfig
-
-    recipe = TIMEGRAD_RECIPES[settings.recipe]
-    config = timegrad_config_for(problem, recipe, "gru")
-    windows = MultivariateWindows(problem.train, config.window_length, problem.calendar())
-    torch.manual_seed(settings.seed)
-    train_config = TrainConfig(
-        max_steps=recipe.max_steps, grad_clip=10.0, optim=OptimConfig(lr=recipe.lr)
-    )
-    result = _fit(TimeGrad(config), windows, recipe.batch_size, settings, train_config)
-    return Fitted(result.model, {}, settings.recipe, result)
-
-
-def _sample_timegrad(
-    fitted: Fitted,
-    history: np.ndarray,
-    calendar: np.ndarray | None,
-    horizon: int,
-    num_samples: int,
-    seed: int,
-) -> np.ndarray:
-    import torch
-
-    from diffrnn.bench.units.timegrad import TIMEGRAD_RECIPES
-
-    model = fitted.network
-    assert model is not None
-    steps = model.config.context_length + horizon
-    feats = np.zeros((steps, 0), np.float32) if calendar is None else calendar
-    recipe = TIMEGRAD_RECIPES[fitted.recipe]  # the backtest's sampler for this recipe
-    paths = model.sample(
-        torch.as_tensor(history[None], dtype=torch.float32),  # (1, L, N)
-        torch.as_tensor(feats[None], dtype=torch.float32),  # (1, C + H, F)
-        num_samples,
-        sampler=recipe.sampler,
-        steps=recipe.sampler_steps,
-        generator=torch.Generator().manual_seed(seed),
-    )  # (1, S, H, N)
-    return paths[0].double().numpy()
 
 
 def _positive_std(values: np.ndarray) -> np.ndarray:
@@ -424,28 +246,64 @@ def _resolve(path: str) -> Any:
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """A `NetworkForecaster` as `MODELS` uses it: its class, its preset and its scaling.
+    """A network forecaster as `MODELS` uses it: its class, its recipe and its scaling.
 
     Attributes:
-        network_class: dotted path of the class (implements `NetworkForecaster`).
-        preset: dotted path of `preset(problem, size) -> NetworkRecipe`.
+        network_class: dotted path of the class.
+        recipe: dotted path of `recipe(problem, size[, cell=...]) -> Recipe`.
         scaling: "standard": each series standardised by its training rows' mean and standard
             deviation (kept in `Fitted.params`, undone on the paths); "none": the model scales.
+        cell: the recurrent cell handed to the recipe (None: the recipe's own).
+        training_data, sample_paths: dotted paths of `(network, ...)` functions standing in for
+            the `NetworkForecaster` methods of a class without them (None: the class's).
+        sampling: by suite or recipe size, keyword arguments of `sample_paths` (a sampler, its
+            steps); a size without an entry uses the defaults.
     """
 
     network_class: str
-    preset: str
+    recipe: str
     scaling: ScalingName = "none"
+    cell: CellType | None = None
+    training_data: str | None = None
+    sample_paths: str | None = None
+    sampling: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {SCALINGS}, got {self.scaling!r}")
-        for path in (self.network_class, self.preset):
-            if not path.startswith("diffrnn."):
+        paths = (self.network_class, self.recipe, self.training_data, self.sample_paths)
+        for path in paths:
+            if path is not None and not path.startswith("diffrnn."):
                 raise ValueError(f"a network spec names objects inside diffrnn, got {path!r}")
 
-    def fit(self, problem: ForecastProblem, size: Recipe, seed: int, trainer: Trainer) -> Fitted:
-        """Build the network for `problem` (weights from `seed`) and train it on its rows."""
+    def build(self, problem: ForecastProblem, size: RecipeSize) -> Recipe:
+        """The recipe of this network for `problem` at `size` (with the spec's cell)."""
+        options = {} if self.cell is None else {"cell": self.cell}
+        return _resolve(self.recipe)(problem, size, **options)
+
+    def network(self, recipe: Recipe) -> nn.Module:
+        """A new network of the recipe's config (weights from torch's global generator)."""
+        return _resolve(self.network_class)(recipe.model)
+
+    def dataset(self, network: nn.Module, problem: ForecastProblem) -> Dataset:
+        """The network's training items of `problem.train` (`NetworkForecaster.training_data`)."""
+        if self.training_data is None:
+            return network.training_data(problem)  # type: ignore[operator]
+        return _resolve(self.training_data)(network, problem)
+
+    def fit(
+        self,
+        problem: ForecastProblem,
+        size: RecipeSize,
+        seed: int,
+        trainer: Trainer,
+        recipe: Recipe | None = None,
+    ) -> Fitted:
+        """Build the network for `problem` (weights from `seed`) and train it on its rows.
+
+        Args:
+            recipe: instead of `build(problem, size)` (e.g. a benchmark's other sizes).
+        """
         import torch
 
         params: dict[str, np.ndarray] = {}
@@ -453,11 +311,11 @@ class NetworkSpec:
             train = problem.train  # (T, N)
             params = {"mean": train.mean(axis=0), "std": _positive_std(train)}
             scaled = (problem.values - params["mean"]) / params["std"]
-            problem = dataclasses.replace(problem, values=scaled)
-        recipe = _resolve(self.preset)(problem, size)
+            problem = replace(problem, values=scaled)
+        recipe = self.build(problem, size) if recipe is None else recipe
         torch.manual_seed(seed)
-        network = _resolve(self.network_class)(recipe.config)
-        result = trainer(network, network.training_data(problem), recipe)
+        network = self.network(recipe)
+        result = trainer(network, self.dataset(network, problem), recipe)
         return Fitted(result.model, params, size, result)
 
     def paths(
@@ -467,30 +325,35 @@ class NetworkSpec:
         calendar: np.ndarray | None,
         num_samples: int,
         seed: int,
+        sampling: Mapping[str, Any] | None = None,
     ) -> np.ndarray:
         """Paths in the data's units: history (B, L, N), calendar (B, C + H, F) or None ->
-        (B, S, H, N), S = 1 for a point forecast."""
+        (B, S, H, N), S = 1 for a point forecast.
+
+        Args:
+            sampling: keyword arguments of `sample_paths` (default: `sampling[fitted.recipe]`).
+        """
         import torch
 
         network = fitted.network
         assert network is not None
+        if sampling is None:
+            sampling = self.sampling.get(fitted.recipe, {})
         mean, std = fitted.params.get("mean", 0.0), fitted.params.get("std", 1.0)
         past = torch.as_tensor((history - mean) / std, dtype=torch.float32)  # (B, L, N)
         feats = None if calendar is None else torch.as_tensor(calendar, dtype=torch.float32)
         generator = torch.Generator().manual_seed(seed)
+        if self.sample_paths is None:
+            draw = network.sample_paths  # type: ignore[assignment]
+        else:
+            draw = partial(_resolve(self.sample_paths), network)
         with torch.no_grad():
-            paths = network.sample_paths(past, feats, num_samples, generator)  # (B, S, H, N)
+            paths = draw(past, feats, num_samples, generator, **sampling)  # (B, S, H, N)
         return paths.double().numpy() * std + mean
 
 
-def _fit_with_settings(
-    model: nn.Module, dataset: Any, recipe: NetworkRecipe, settings: Settings
-) -> FitResult:
-    return _fit(model, dataset, recipe.batch_size, settings, recipe.train_config())
-
-
 def _train_network(network: NetworkSpec, problem: ForecastProblem, settings: Settings) -> Fitted:
-    trainer = partial(_fit_with_settings, settings=settings)
+    trainer = partial(_fit, settings=settings)
     return network.fit(problem, settings.recipe, settings.seed, trainer)
 
 
@@ -530,31 +393,36 @@ def network_spec(
     family: str,
     description: str,
     network_class: str,
-    preset: str,
+    recipe: str,
     scaling: ScalingName = "none",
     uses_calendar: bool = False,
+    *,
+    scaling_text: str | None = None,
+    **network: Any,
 ) -> ModelSpec:
-    """The spec of a network forecaster implementing `NetworkForecaster`: one line of `MODELS`.
+    """The spec of a network forecaster: one line of `MODELS`.
 
     Args:
-        name, family, description: as registered on `forecast-user`.
+        name, family, description: as registered on the tasks.
         network_class: dotted path of its class, e.g. "diffrnn.rnn.segrnn.SegRNN".
-        preset: dotted path of `preset(problem, size) -> NetworkRecipe`.
+        recipe: dotted path of `recipe(problem, size) -> Recipe`.
         scaling: "standard" (per series on the training rows, outside the model) or "none".
         uses_calendar: `sample_paths` reads calendar features of the context and horizon.
+        scaling_text: how the model scales, where `scaling` is "none" (for the saved config).
+        **network: `NetworkSpec`'s other fields (cell, training_data, sample_paths, sampling).
     """
-    network = NetworkSpec(network_class, preset, scaling)
+    spec = NetworkSpec(network_class, recipe, scaling, **network)
     return ModelSpec(
         name=name,
         family=family,
         description=description,
-        scaling=_SCALING_TEXT[scaling],
+        scaling=scaling_text or _SCALING_TEXT[scaling],
         uses_calendar=uses_calendar,
         network_class=network_class,
-        train=partial(_train_network, network),
+        train=partial(_train_network, spec),
         history=_network_history,
-        sample=partial(_sample_network, network),
-        network=network,
+        sample=partial(_sample_network, spec),
+        network=spec,
     )
 
 
@@ -572,45 +440,312 @@ def _floor_spec(name: str, description: str) -> ModelSpec:
     )
 
 
-MODELS: dict[str, ModelSpec] = {
-    "last-value": _floor_spec("last-value", "the last observed value repeated (a point forecast)"),
-    "seasonal-naive": _floor_spec(
-        "seasonal-naive", "the last season, by the data's frequency, repeated (a point forecast)"
-    ),
-    "random-walk": _floor_spec("random-walk", "a Gaussian random walk per series"),
-    "linear-ar": _floor_spec("linear-ar", "least-squares AR(<= 7) per series, Gaussian residuals"),
-    "deepar": ModelSpec(
-        "deepar",
+# ---------------------------------------------------------------------------------------------
+# Recipes: each network's config for a problem, its training and batch size, set once
+
+
+def _lags(problem: ForecastProblem) -> tuple[int, ...]:
+    """The frequency's lags that fit twice in the training rows before a window (and
+    `SHORT_LAG_LIMIT`)."""
+    from diffrnn.data.windows import lags_for_frequency
+
+    room = problem.train_end - problem.context - problem.horizon  # rows available for lags
+    limit = min(room // 2, SHORT_LAG_LIMIT)
+    return tuple(lag for lag in lags_for_frequency(problem.freq) if lag <= limit)
+
+
+def deepar_recipe(problem: ForecastProblem, size: RecipeSize, cell: CellType = "lstm") -> Recipe:
+    """DeepAR for a problem: GluonTS's defaults on exchange (2 x 40, Student-t), lags that fit;
+    quick: 1 x 16, 150 steps at 3e-3; full: 2000 steps, cosine from 1e-3, EMA 0.995."""
+    from diffrnn.bench.unit_training import Recipe
+    from diffrnn.rnn.deepar import DeepARConfig
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    quick = size == "quick"
+    layers, steps = (1, 150) if quick else (2, 2000)
+    config = DeepARConfig(
+        context_length=problem.context,
+        prediction_length=problem.horizon,
+        lags=_lags(problem),
+        freq=problem.freq if problem.start is not None else None,
+        cell=cell,
+        hidden_size=16 if quick else 40,
+        num_layers=layers,
+        dropout=0.1 if layers > 1 else 0.0,
+        distribution="student_t",
+        num_series=problem.num_series,
+    )
+    optim = OptimConfig(
+        lr=3e-3 if quick else 1e-3, schedule="constant" if quick else "cosine", total_steps=steps
+    )
+    train = TrainConfig(
+        max_steps=steps, grad_clip=10.0, ema_decay=None if quick else 0.995, optim=optim
+    )
+    return Recipe(config, train, batch_size=32)
+
+
+def deepar_training_data(network: nn.Module, problem: ForecastProblem) -> Dataset:
+    """Every window of every series of the training rows, with their calendar."""
+    from diffrnn.data.windows import SeriesWindows
+
+    calendar = problem.calendar()  # (T, F) or None
+    length = network.config.window_length
+    return SeriesWindows(
+        problem.train, length, None if calendar is None else calendar[: problem.train_end]
+    )
+
+
+def deepar_sample_paths(
+    network: nn.Module,
+    history: torch.Tensor,
+    calendar: torch.Tensor | None,
+    num_samples: int,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """DeepAR's ancestral paths of every series of every window, `SAMPLE_CHUNK_PATHS` at a time:
+    history (B, L, N), calendar (B, C + H, F) or None -> (B, S, H, N)."""
+    import torch
+
+    c = network.config
+    batch, _, n = history.shape
+    if calendar is None:
+        calendar = history.new_zeros(batch, c.context_length + c.prediction_length, 0)
+    rows = history.permute(0, 2, 1).reshape(batch * n, -1)  # (B N, L)
+    feats = calendar.repeat_interleave(n, dim=0)  # (B N, C + H, F)
+    ids = torch.arange(n).repeat(batch)
+    chunk = max(1, SAMPLE_CHUNK_PATHS // num_samples)
+    paths = torch.cat(
+        [
+            network.sample(
+                rows[i : i + chunk],
+                feats[i : i + chunk],
+                ids[i : i + chunk],
+                num_samples,
+                generator,
+            )
+            for i in range(0, len(rows), chunk)
+        ]
+    )  # (B N, S, H)
+    return paths.view(batch, n, num_samples, -1).permute(0, 2, 3, 1)  # (B, S, H, N)
+
+
+def point_recipe(problem: ForecastProblem, size: RecipeSize, cell: CellType = "gru") -> Recipe:
+    """The direct RNN point forecaster (`point_forecaster_for`) with AdamW at a constant rate:
+    quick: 60 steps of 16 at 3e-3; full: 3000 steps of 32 at 1e-3."""
+    from diffrnn.bench.unit_training import Recipe
+    from diffrnn.rnn.point_forecaster import point_forecaster_for
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    quick = size == "quick"
+    train = TrainConfig(
+        max_steps=60 if quick else 3000, optim=OptimConfig(lr=3e-3 if quick else 1e-3)
+    )
+    return Recipe(point_forecaster_for(problem, size, cell), train, batch_size=16 if quick else 32)
+
+
+def segrnn_recipe(problem: ForecastProblem, size: RecipeSize) -> Recipe:
+    """SegRNN (`segrnn_forecaster`) with AdamW at a constant rate: quick: 60 steps of 16 at
+    3e-3; full: 20,000 steps of 64 at 1e-3."""
+    from diffrnn.bench.unit_training import Recipe
+    from diffrnn.rnn.segrnn import segrnn_forecaster
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    quick = size == "quick"
+    train = TrainConfig(
+        max_steps=60 if quick else 20_000, optim=OptimConfig(lr=3e-3 if quick else 1e-3)
+    )
+    return Recipe(segrnn_forecaster(problem, size), train, batch_size=16 if quick else 64)
+
+
+def diffusion_recipe(problem: ForecastProblem, size: RecipeSize) -> Recipe:
+    """The conditional diffusion forecaster: a 1-D conv denoiser over the horizon given the
+    context; quick: 16 x 4, 400 steps at 3e-3, 5 sampler steps; full: 64 x 8, 20,000 steps at
+    1e-3, EMA 0.995, 10 sampler steps; 100 warm-up steps."""
+    from diffrnn.bench.unit_training import Recipe
+    from diffrnn.diffusion.denoisers_1d import ConvDenoiser1dConfig
+    from diffrnn.diffusion.ts_forecaster import DiffusionForecasterConfig
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    quick = size == "quick"
+    denoiser = ConvDenoiser1dConfig(
+        num_series=problem.num_series,
+        horizon=problem.horizon,
+        context=problem.context,
+        hidden=16 if quick else 64,
+        layers=4 if quick else 8,
+    )
+    config = DiffusionForecasterConfig(denoiser, sampler_steps=5 if quick else 10)
+    train = TrainConfig(
+        max_steps=400 if quick else 20_000,
+        ema_decay=None if quick else 0.995,
+        optim=OptimConfig(lr=3e-3 if quick else 1e-3, warmup_steps=100),
+    )
+    return Recipe(config, train, batch_size=64)
+
+
+def diffusion_training_data(network: nn.Module, problem: ForecastProblem) -> Dataset:
+    """Every (context, horizon) window of the training rows, as (past, future) pairs."""
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from diffrnn.data.windows import forecast_windows
+
+    past, future = forecast_windows(problem.train, problem.context, problem.horizon)
+    return TensorDataset(
+        torch.tensor(past, dtype=torch.float32), torch.tensor(future, dtype=torch.float32)
+    )
+
+
+def diffusion_sample_paths(
+    network: nn.Module,
+    history: torch.Tensor,
+    calendar: torch.Tensor | None,
+    num_samples: int,
+    generator: torch.Generator | None,
+    steps: int | None = None,
+) -> torch.Tensor:
+    """`forecast` with the config's sampler (at `steps`, default the config's): history (B, C, N)
+    -> (B, S, H, N); no calendar."""
+    return network.forecast(history, num_samples, steps=steps, generator=generator)
+
+
+def timegrad_recipe(problem: ForecastProblem, size: RecipeSize, cell: CellType = "gru") -> Recipe:
+    """TimeGrad for a problem: the paper's network (full: GRU 2 x 40, 8 residual layers, 2000
+    steps of 64 at 1e-3, pytorch-ts's run), lags that fit; quick: 1 x 16, 4 layers, 150 of 32."""
+    from diffrnn.bench.unit_training import Recipe
+    from diffrnn.hybrid.timegrad import TimeGradConfig
+    from diffrnn.training import OptimConfig, TrainConfig
+
+    quick = size == "quick"
+    layers = 1 if quick else 2
+    config = TimeGradConfig(
+        target_dim=problem.num_series,
+        context_length=problem.context,
+        prediction_length=problem.horizon,
+        lags=_lags(problem),
+        freq=problem.freq if problem.start is not None else None,
+        cell=cell,
+        hidden_size=16 if quick else 40,
+        num_layers=layers,
+        dropout=0.1 if layers > 1 else 0.0,
+        residual_layers=4 if quick else 8,
+    )
+    train = TrainConfig(
+        max_steps=150 if quick else 2000,
+        grad_clip=10.0,
+        optim=OptimConfig(lr=3e-3 if quick else 1e-3),
+    )
+    return Recipe(config, train, batch_size=32 if quick else 64)
+
+
+TIMEGRAD_SAMPLING: dict[str, dict[str, Any]] = {
+    "quick": {"sampler": "dpmsolver++", "steps": 5},
+    "full": {"sampler": "ddpm", "steps": None},  # the paper's: every one of the 100 steps
+    "reference": {"sampler": "dpmsolver++", "steps": 10},
+}
+"""TimeGrad's sampler by suite. The reference suite's DPM-Solver++ at 10 steps matched the paper's
+100-step DDPM on the full recipe (CRPS-sum 0.0070 vs 0.0070 over 3 seeds, BENCHMARKS.md) at 1/8
+of its 27.5 CPU s."""
+
+
+def timegrad_training_data(network: nn.Module, problem: ForecastProblem) -> Dataset:
+    """Every window of all series of the training rows together, with their calendar."""
+    from diffrnn.data.windows import MultivariateWindows
+
+    calendar = problem.calendar()  # (T, F) or None
+    length = network.config.window_length
+    return MultivariateWindows(
+        problem.train, length, None if calendar is None else calendar[: problem.train_end]
+    )
+
+
+def timegrad_sample_paths(
+    network: nn.Module,
+    history: torch.Tensor,
+    calendar: torch.Tensor | None,
+    num_samples: int,
+    generator: torch.Generator | None,
+    sampler: str = "ddpm",
+    steps: int | None = None,
+) -> torch.Tensor:
+    """TimeGrad's paths with `sampler` at `steps` (None: every diffusion step), whole windows at
+    once, at most `SAMPLE_CHUNK_PATHS` series paths a call: history (B, L, N), calendar
+    (B, C + H, F) or None -> (B, S, H, N)."""
+    import torch
+
+    c = network.config
+    batch, _, n = history.shape
+    if calendar is None:
+        calendar = history.new_zeros(batch, c.context_length + c.prediction_length, 0)
+    chunk = max(1, SAMPLE_CHUNK_PATHS // (num_samples * n))  # windows at once
+    return torch.cat(
+        [
+            network.sample(
+                history[i : i + chunk],
+                calendar[i : i + chunk],
+                num_samples,
+                sampler=sampler,
+                steps=steps,
+                generator=generator,
+            )
+            for i in range(0, batch, chunk)
+        ]
+    )  # (B, S, H, N)
+
+
+# ---------------------------------------------------------------------------------------------
+# The specs
+
+_HERE = "diffrnn.forecast_specs"
+
+
+def _deepar(name: str, cell: CellType, description: str) -> ModelSpec:
+    return network_spec(
+        name,
         "rnn",
-        "DeepAR: an LSTM over lags and calendar features, Student-t paths",
-        _MEAN_SCALING,
-        True,
+        description,
         "diffrnn.rnn.deepar.DeepAR",
-        _train_deepar("lstm"),
-        _network_history,
-        _sample_deepar,
-    ),
-    "deepar-gru": ModelSpec(
-        "deepar-gru",
+        f"{_HERE}.deepar_recipe",
+        uses_calendar=True,
+        scaling_text=_MEAN_SCALING,
+        cell=cell,
+        training_data=f"{_HERE}.deepar_training_data",
+        sample_paths=f"{_HERE}.deepar_sample_paths",
+    )
+
+
+def _point(cell: CellType) -> ModelSpec:
+    return network_spec(
+        f"point-{cell}",
         "rnn",
-        "DeepAR with a GRU cell",
-        _MEAN_SCALING,
-        True,
-        "diffrnn.rnn.deepar.DeepAR",
-        _train_deepar("gru"),
-        _network_history,
-        _sample_deepar,
+        f"direct multi-horizon {cell} point forecaster: the cell reads the context, a linear "
+        "head emits the horizon",
+        "diffrnn.rnn.point_forecaster.PointForecaster",
+        f"{_HERE}.point_recipe",
+        scaling="standard",
+        cell=cell,
+    )
+
+
+SPECS: dict[str, ModelSpec] = {
+    "deepar": _deepar(
+        "deepar", "lstm", "DeepAR: an LSTM over lags and calendar features, Student-t paths"
     ),
-    "diffusion-forecaster": ModelSpec(
+    "deepar-gru": _deepar("deepar-gru", "gru", "DeepAR with a GRU cell"),
+    "deepar-mingru": _deepar("deepar-mingru", "mingru", "DeepAR with a minGRU cell"),
+    "deepar-minlstm": _deepar("deepar-minlstm", "minlstm", "DeepAR with a minLSTM cell"),
+    "point-lstm": _point("lstm"),
+    "point-gru": _point("gru"),
+    "point-mingru": _point("mingru"),
+    "diffusion-forecaster": network_spec(
         "diffusion-forecaster",
         "diffusion",
         "conditional diffusion over the horizon given the context (DPM-Solver++)",
-        _STANDARD_SCALING,
-        False,
         "diffrnn.diffusion.ts_forecaster.DiffusionForecaster",
-        _train_diffusion,
-        _network_history,
-        _sample_diffusion,
+        f"{_HERE}.diffusion_recipe",
+        scaling_text=_STANDARD_SCALING,
+        training_data=f"{_HERE}.diffusion_training_data",
+        sample_paths=f"{_HERE}.diffusion_sample_paths",
     ),
     "segrnn": network_spec(
         "segrnn",
@@ -618,18 +753,36 @@ MODELS: dict[str, ModelSpec] = {
         "SegRNN: a GRU over segments of the context, the horizon's segments decoded in parallel "
         "(a point forecast)",
         "diffrnn.rnn.segrnn.SegRNN",
-        preset="diffrnn.rnn.segrnn.segrnn_forecaster",
+        f"{_HERE}.segrnn_recipe",
         scaling="standard",
     ),
-    "timegrad": ModelSpec(
+    "timegrad": network_spec(
         "timegrad",
         "hybrid",
         "TimeGrad: a GRU conditioning a diffusion model of each next step of all series",
-        _MEAN_SCALING,
-        True,
         "diffrnn.hybrid.timegrad.TimeGrad",
-        _train_timegrad,
-        _network_history,
-        _sample_timegrad,
+        f"{_HERE}.timegrad_recipe",
+        uses_calendar=True,
+        scaling_text=_MEAN_SCALING,
+        training_data=f"{_HERE}.timegrad_training_data",
+        sample_paths=f"{_HERE}.timegrad_sample_paths",
+        sampling=TIMEGRAD_SAMPLING,
     ),
 }
+"""Every network forecaster of the forecasting tasks, by name."""
+
+MODELS: dict[str, ModelSpec] = {
+    "last-value": _floor_spec("last-value", "the last observed value repeated (a point forecast)"),
+    "seasonal-naive": _floor_spec(
+        "seasonal-naive", "the last season, by the data's frequency, repeated (a point forecast)"
+    ),
+    "random-walk": _floor_spec("random-walk", "a Gaussian random walk per series"),
+    "linear-ar": _floor_spec("linear-ar", "least-squares AR(<= 7) per series, Gaussian residuals"),
+    **{
+        name: SPECS[name]
+        for name in ("deepar", "deepar-gru", "diffusion-forecaster", "segrnn", "timegrad")
+    },
+}
+"""The models a `Forecaster` trains and `forecast-user` backtests: the floors and the networks
+that model a user's series (the point forecaster is SegRNN's weaker sibling, and DeepAR's
+minimal cells are on forecast-exchange only)."""

@@ -6,17 +6,25 @@ and the LTSF-Linear study found best on ETT), and each window is shifted by its 
 the network and back after (NLinear's normalisation against level shifts between splits).
 
 Batch: past (B, C, N) and future (B, H, N), already standardised (e.g. on the training split).
+
+As a forecaster (`diffrnn.forecast_specs`, the lines `point-<cell>`): configured for a problem by
+`point_forecaster_for`, trained on `training_data`, forecasting with `sample_paths` (one path).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
+import torch
 from torch import Tensor, nn
 
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.rnn.cells import CellType, check_cell
 from diffrnn.rnn.layers import make_rnn
+
+if TYPE_CHECKING:
+    from diffrnn.data.windows import ForecastProblem, PastFutureWindows
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,39 @@ class PointForecaster(PretrainedMixin, nn.Module):
     def loss(self, batch: dict[str, Tensor]) -> Tensor:
         """MSE of the forecast: batch past (B, C, N), future (B, H, N)."""
         return (self.predict(batch["past"]) - batch["future"]).pow(2).mean()
+
+    def training_data(self, problem: ForecastProblem) -> PastFutureWindows:
+        """Every (C, H) window of `problem`'s training rows, as `loss` reads them."""
+        from diffrnn.data.windows import PastFutureWindows
+
+        return PastFutureWindows(problem.train, self.config.input_length, self.config.horizon)
+
+    @torch.no_grad()
+    def sample_paths(
+        self,
+        history: Tensor,
+        calendar: Tensor | None,
+        num_samples: int,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """The forecast as one path (a point forecast draws nothing): history (B, C, N) ->
+        (B, 1, H, N). `calendar`, `num_samples` and `generator` are the contract's, unused."""
+        return self.predict(history)[:, None]  # (B, 1, H, N)
+
+
+def point_forecaster_for(
+    problem: ForecastProblem, size: Literal["quick", "full"] = "full", cell: CellType = "gru"
+) -> PointForecasterConfig:
+    """The point forecaster for a problem (input = its context, its horizon and series):
+    1 x 32 ("quick") or 1 x 64 ("full") channel-independent `cell`, last-value normalisation."""
+    return PointForecasterConfig(
+        input_length=problem.context,
+        horizon=problem.horizon,
+        num_series=problem.num_series,
+        cell=cell,
+        hidden_size=32 if size == "quick" else 64,
+        num_layers=1,
+    )
 
 
 def point_forecaster_etth1(cell: CellType = "gru", horizon: int = 96) -> PointForecasterConfig:

@@ -23,9 +23,9 @@ first value; where the horizon is not, the last segment is cut.
 
 Batch: past (B, L, N) and future (B, H, N), already standardised (e.g. on the training split).
 
-As a forecaster (`diffrnn.forecast_specs`, the one line `network_spec("segrnn", ...)`): built for
-a problem by `segrnn_forecaster`, trained on `training_data`, forecasting with `sample_paths` (a
-point forecast: one path).
+As a forecaster (`diffrnn.forecast_specs`, the one line `network_spec("segrnn", ...)`): configured
+for a problem by `segrnn_forecaster`, trained on `training_data`, forecasting with `sample_paths`
+(a point forecast: one path).
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ from diffrnn.rnn.layers import State, make_rnn
 
 if TYPE_CHECKING:
     from diffrnn.data.windows import ForecastProblem, PastFutureWindows
-    from diffrnn.forecast_specs import NetworkRecipe, Recipe
 
 LossName = Literal["mse", "mae"]
 LOSSES: tuple[LossName, ...] = ("mse", "mae")
@@ -178,21 +177,21 @@ class SegRNN(PretrainedMixin, nn.Module):
         return self.predict(history)[:, None]  # (B, 1, H, N)
 
 
-def segrnn_forecaster(problem: ForecastProblem, size: Recipe = "full") -> NetworkRecipe:
+def segrnn_forecaster(
+    problem: ForecastProblem, size: Literal["quick", "full"] = "full"
+) -> SegRNNConfig:
     """SegRNN for a problem (input = its context, its horizon and series), the paper's GRU
-    and MAE loss, segments no longer than the input; trained with AdamW at a constant rate.
+    and MAE loss, segments no longer than the input (its training: `forecast_specs.segrnn_recipe`).
 
     The paper's ETTh1 run is d = 512, batch 256, 30 epochs on a GPU; "full" is sized for minutes
     of one CPU thread (BENCHMARKS.md, SegRNN on ETTh1).
 
     Args:
         problem: the series (N), context (L) and horizon (H) to build for.
-        size: "quick" (d = 32, w = 24, 60 steps) or "full" (d = 128, w = 48, 20,000 steps).
+        size: "quick" (d = 32, w = 24, no dropout) or "full" (d = 128, w = 48, dropout 0.5).
     """
-    from diffrnn.forecast_specs import NetworkRecipe
-
     quick = size == "quick"
-    config = SegRNNConfig(
+    return SegRNNConfig(
         input_length=problem.context,
         horizon=problem.horizon,
         num_series=problem.num_series,
@@ -201,12 +200,6 @@ def segrnn_forecaster(problem: ForecastProblem, size: Recipe = "full") -> Networ
         hidden_size=32 if quick else 128,
         dropout=0.0 if quick else 0.5,
         loss="mae",
-    )
-    return NetworkRecipe(
-        config,
-        batch_size=16 if quick else 64,
-        max_steps=60 if quick else 20_000,
-        lr=3e-3 if quick else 1e-3,
     )
 
 

@@ -7,12 +7,11 @@ import pytest
 
 from diffrnn.bench.registry import UnitContext
 from diffrnn.bench.units.forecasting import (
-    deepar_unit,
+    direct_unit,
     etth1_problem,
     exchange_problem,
-    point_forecaster_unit,
+    forecast_unit,
     probabilistic_floor_unit,
-    segrnn_unit,
 )
 from diffrnn.data.windows import ForecastProblem
 
@@ -52,7 +51,7 @@ def _toy_problem(horizon: int = 6, dated: bool = True) -> ForecastProblem:
 @pytest.mark.parametrize("dated", [True, False])
 def test_deepar_unit_runs_on_any_problem_and_writes_a_fan_chart(tmp_path, dated: bool) -> None:
     ctx = UnitContext(seed=0, budget_s=1.0, suite="quick", out_dir=tmp_path)
-    out = deepar_unit(_toy_problem(dated=dated), ctx, cell="gru")
+    out = forecast_unit(_toy_problem(dated=dated), ctx, "deepar-gru")
     assert set(out.metrics) == {"crps", "crps_sum", "mse", "mae"}
     assert all(np.isfinite(v) for v in out.metrics.values())
     assert out.params > 0 and out.throughput > 0
@@ -61,14 +60,14 @@ def test_deepar_unit_runs_on_any_problem_and_writes_a_fan_chart(tmp_path, dated:
 
 def test_point_forecaster_unit_reports_every_horizon(tmp_path) -> None:
     ctx = UnitContext(seed=0, budget_s=1.0, suite="quick", out_dir=tmp_path)
-    out = point_forecaster_unit([_toy_problem(6), _toy_problem(3)], ctx, cell="mingru")
+    out = direct_unit([_toy_problem(6), _toy_problem(3)], ctx, "point-mingru")
     assert set(out.metrics["by_horizon"]) == {"6", "3"}
     assert out.metrics["mse"] == out.metrics["by_horizon"]["6"]["mse"]
 
 
 def test_segrnn_unit_scores_every_horizon_from_one_model(tmp_path) -> None:
     ctx = UnitContext(seed=0, budget_s=1.0, suite="quick", out_dir=tmp_path)
-    out = segrnn_unit([_toy_problem(6), _toy_problem(3)], ctx)
+    out = direct_unit([_toy_problem(6), _toy_problem(3)], ctx, "segrnn")
     assert set(out.metrics["by_horizon"]) == {"6", "3"}
     assert out.metrics["mse"] == out.metrics["by_horizon"]["6"]["mse"]
     assert all(np.isfinite(m["mse"]) for m in out.metrics["by_horizon"].values())

@@ -1,4 +1,5 @@
-"""The TimeGrad unit's sampling: whole windows at once, never more series paths than the budget."""
+"""TimeGrad's sampling over the contract: whole windows at once, never more series paths than the
+budget, the suite's sampler."""
 
 from __future__ import annotations
 
@@ -9,20 +10,27 @@ import numpy as np
 import pytest
 import torch
 
-from diffrnn.bench.units import timegrad as unit
-from diffrnn.data.windows import ForecastProblem
+from diffrnn import forecast_specs
+from diffrnn.bench.registry import UnitContext
+from diffrnn.bench.units.forecasting import EVALUATIONS
+from diffrnn.bench.units.timegrad import NAME, sampler_sweep
 
 
 class _Recorder:
-    """Stands in for TimeGrad: records the windows of each `sample` call, returns their index."""
+    """Stands in for TimeGrad: records the windows and sampler of each `sample` call, returns
+    their index."""
 
     config = SimpleNamespace(history_length=6, context_length=4, prediction_length=3)
 
     def __init__(self) -> None:
         self.calls: list[list[float]] = []
+        self.samplers: list[tuple[str, int | None]] = []
 
-    def sample(self, history: torch.Tensor, feats: torch.Tensor, n: int, **_: Any) -> torch.Tensor:
+    def sample(
+        self, history: torch.Tensor, feats: torch.Tensor, n: int, **kwargs: Any
+    ) -> torch.Tensor:
         self.calls.append(history[:, 0, 0].tolist())  # (W,) the first value names the window
+        self.samplers.append((kwargs["sampler"], kwargs["steps"]))
         w, _, series = history.shape
         return history[:, None, :1, :1].expand(w, n, 3, series).clone()  # (W, S, H, N)
 
@@ -33,15 +41,27 @@ def test_windows_are_sampled_in_chunks_within_the_path_budget(
 ) -> None:
     """10,000 series x 100 paths x 3 origins at once asked for far more than one window's worth;
     each call now holds at most budget // (samples x series) windows (one if a window is over)."""
-    rows = np.arange(40.0)[:, None] * np.ones((1, 4))  # (T, N=4): row t holds t everywhere
-    problem = ForecastProblem(rows, 25, (28, 31, 34, 37, 40), horizon=3, context=4, freq="D")
-    monkeypatch.setattr(unit, "SAMPLE_CHUNK_PATHS", budget)
+    history = torch.arange(5.0)[:, None, None] * torch.ones(5, 6, 4)  # (W=5, L, N=4)
+    monkeypatch.setattr(forecast_specs, "SAMPLE_CHUNK_PATHS", budget)
     model = _Recorder()
-    paths, _ = unit.forecast_paths(
-        model, problem, None, "ddpm", None, seed=0, num_samples=5, repeats=1, warmup=0
-    )
+    paths = forecast_specs.timegrad_sample_paths(model, history, None, 5, None, "ddim", 10)
     sizes = [len(c) for c in model.calls]
     assert max(sizes) == per_call and sum(sizes) == 5
-    starts = [e - 3 - 6 for e in problem.test_ends]  # each window's first history row
+    assert set(model.samplers) == {("ddim", 10)}
     assert paths.shape == (5, 5, 3, 4)
-    np.testing.assert_array_equal(paths[:, 0, 0, 0], starts)  # windows in order, none lost
+    np.testing.assert_array_equal(paths[:, 0, 0, 0], np.arange(5.0))  # windows in order
+
+
+@pytest.mark.parametrize(
+    ("suite", "sampler"),
+    [("quick", ("dpmsolver++", 5)), ("full", ("ddpm", None)), ("reference", ("dpmsolver++", 10))],
+)
+def test_each_suite_forecasts_with_its_sampler(suite: str, sampler: tuple[str, Any]) -> None:
+    """The headline sampler of a suite (`TIMEGRAD_SAMPLING`), and the sweep in the full suite."""
+    ctx = UnitContext(seed=0, budget_s=1.0, suite=suite, out_dir=None)
+    spec = forecast_specs.SPECS[NAME].network
+    assert spec is not None
+    chosen = ctx.preset(spec.sampling)
+    assert (chosen["sampler"], chosen["steps"]) == sampler
+    extras = ctx.preset(EVALUATIONS[NAME]).extras
+    assert (extras is sampler_sweep) == (suite == "full")

@@ -1,25 +1,27 @@
-"""Forecasting units: floors, DeepAR (any cell) and the RNN point forecaster.
+"""Forecasting units: the floors, and every network forecaster over the contract.
 
 The work is done by generic functions over a `ForecastProblem` (train rows, test windows,
-context, horizon, freq), so the same code serves the vendored tasks and users' data:
+context, horizon, freq) and a spec of `diffrnn.forecast_specs.SPECS`, so the same code serves
+every forecaster on the vendored tasks and on users' data:
 
     probabilistic_floor_unit(problem, ctx, "random-walk")  # crps, crps_sum, mse, mae from paths
-    deepar_unit(problem, ctx, cell="lstm")                 # trains DeepAR within ctx.budget_s
+    forecast_unit(problem, ctx, "deepar")                  # any network spec: trains, scores paths
     point_floor_unit([problem], ctx, "linear-ar")          # mse, mae
-    point_forecaster_unit([problem], ctx, cell="gru")      # one model for the longest horizon
-    segrnn_unit([problem], ctx)                            # SegRNN, the same way
-    network_unit(problem, ctx, "segrnn")                   # any network_spec forecaster: paths
+    direct_unit([problem], ctx, "segrnn")                  # one point model for the longest horizon
 
 Registered here: on forecast-exchange `last-value`, `seasonal-naive`, `random-walk`,
-`linear-ar`, `deepar` (LSTM) and DeepAR with other cells as `deepar-gru` (formerly `gru`, still
-accepted), `mingru`, `minlstm`; on
-forecast-etth1 `last-value`, `linear-ar`, `lstm`, `gru`, `mingru` (point forecasters) and
-`segrnn` (Lin et al. 2023, `diffrnn.rnn.segrnn`).
+`linear-ar`, and DeepAR with each cell: `deepar` (LSTM), `deepar-gru`, `deepar-mingru`,
+`deepar-minlstm` (formerly `gru`, `mingru`, `minlstm`, still accepted); on forecast-etth1
+`last-value`, `linear-ar`, the point forecasters `lstm`, `gru`, `mingru` and `segrnn` (Lin et al.
+2023, `diffrnn.rnn.segrnn`). A model with settings of its own for scoring (sample count, test
+windows, extra curves) puts an `Evaluation` in `EVALUATIONS` (`units/diffusion_forecasting.py`,
+`units/timegrad.py`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -32,57 +34,18 @@ from diffrnn.bench.registry import UnitContext, UnitOutput, register_alias, regi
 from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 from diffrnn.data.windows import ForecastProblem, season_length
 from diffrnn.errors import DataError
-from diffrnn.rnn.cells import CellType
+from diffrnn.forecast_specs import SPECS
 
 if TYPE_CHECKING:
-    from diffrnn.forecast_specs import NetworkRecipe
+    from diffrnn.bench.unit_training import Recipe
+    from diffrnn.forecast_specs import Fitted, NetworkSpec
+    from diffrnn.rnn.cells import CellType
 
 NUM_SAMPLES = 100  # sample paths per series and window (the task protocol)
-SAMPLE_CHUNK_PATHS = 100_000
-"""Series paths sampled at once (DeepAR: series x windows x samples; TimeGrad: whole windows of
-samples x series). DeepAR's 3M paths of 10,000 series x 3 origins at once peaked at 16.8 GB,
-in chunks of 100k at 1.5 GB (the GRU unit, quick suite)."""
 FloorName = Literal["last-value", "seasonal-naive", "random-walk", "linear-ar"]
 ETTH1_HORIZONS = (96, 192, 336, 720)
-
-
-@dataclass(frozen=True)
-class TrainRecipe:
-    """Training and evaluation settings of a learned unit for one suite."""
-
-    max_steps: int
-    batch_size: int
-    lr: float
-    hidden_size: int
-    num_layers: int
-    eval_stride: int  # every how many test windows are scored (1 = all)
-    ema_decay: float | None = None  # average the weights (the final iterate's noise biases z)
-    schedule: Literal["constant", "cosine"] = "constant"
-
-
-DEEPAR_RECIPES = {
-    "quick": TrainRecipe(
-        max_steps=150, batch_size=32, lr=3e-3, hidden_size=16, num_layers=1, eval_stride=1
-    ),
-    "full": TrainRecipe(
-        max_steps=2000,
-        batch_size=32,
-        lr=1e-3,
-        hidden_size=40,
-        num_layers=2,
-        eval_stride=1,
-        ema_decay=0.995,
-        schedule="cosine",
-    ),
-}
-POINT_RECIPES = {
-    "quick": TrainRecipe(
-        max_steps=60, batch_size=16, lr=3e-3, hidden_size=32, num_layers=1, eval_stride=16
-    ),
-    "full": TrainRecipe(
-        max_steps=3000, batch_size=32, lr=1e-3, hidden_size=64, num_layers=1, eval_stride=1
-    ),
-}
+ETTH1_EVAL_STRIDE = {"quick": 16, "full": 1}
+"""Every how many ETTh1 test windows a point model is scored (1 = all of its 2,785)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,164 +167,134 @@ def origin_curves(
     }
 
 
-def deepar_config_for(problem: ForecastProblem, cell: CellType, suite: str):
-    """The DeepAR preset for a problem: GluonTS's defaults on exchange, lags that fit elsewhere."""
-    from diffrnn.data.windows import lags_for_frequency
-    from diffrnn.rnn.deepar import DeepARConfig
+@dataclass(frozen=True)
+class Scored:
+    """What a network unit scored, for an `Evaluation`'s extras: the trained model, the scored
+    windows (`problem.test_ends`), their history (W, L, N), calendar (W, C + H, F) or None and
+    future (W, H, N)."""
 
-    recipe = DEEPAR_RECIPES[suite]
-    room = problem.train_end - problem.context - problem.horizon  # rows available for lags
-    lags = lags_for_frequency(problem.freq)
-    lags = tuple(lag for lag in lags if lag <= min(room // 2, SHORT_LAG_LIMIT))
-    return DeepARConfig(
-        context_length=problem.context,
-        prediction_length=problem.horizon,
-        lags=lags,
-        freq=problem.freq if problem.start is not None else None,
-        cell=cell,
-        hidden_size=recipe.hidden_size,
-        num_layers=recipe.num_layers,
-        dropout=0.1 if recipe.num_layers > 1 else 0.0,
-        distribution="student_t",
-        num_series=problem.num_series,
-    )
+    fitted: Fitted
+    network: NetworkSpec
+    problem: ForecastProblem
+    history: np.ndarray
+    calendar: np.ndarray | None
+    future: np.ndarray
+    seed: int
 
 
-SHORT_LAG_LIMIT = 23
-"""Largest lag used: GluonTS's business-day lags up to a month (22 +- 1). The yearly lags
-(259..793) cost 770 extra rows per window and scored worse on exchange within the budget
-(BENCHMARKS.md)."""
+@dataclass(frozen=True)
+class Evaluation:
+    """How a network unit scores a model in one suite.
 
-
-def deepar_unit(
-    problem: ForecastProblem, ctx: UnitContext, cell: CellType = "lstm", chart: bool = True
-) -> UnitOutput:
-    """Train DeepAR with `cell` on the training rows within ctx.budget_s and score its paths.
-
-    With `chart`, also writes a fan chart of the last test window (`fan_chart.png`).
+    Attributes:
+        num_samples: paths per window.
+        max_windows: test windows scored, evenly spaced (None: all).
+        extras: (scored) -> more `UnitOutput` fields (curves and notes are added to the unit's).
     """
-    import torch
 
-    from diffrnn.data.windows import SeriesWindows
-    from diffrnn.evaluation.forecast import sample_metrics
-    from diffrnn.evaluation.timing import timed_call
-    from diffrnn.rnn.deepar import DeepAR
-    from diffrnn.training import OptimConfig, TrainConfig
+    num_samples: int = NUM_SAMPLES
+    max_windows: int | None = None
+    extras: Callable[[Scored], dict[str, Any]] | None = None
 
-    recipe = DEEPAR_RECIPES[ctx.recipe]
-    config = deepar_config_for(problem, cell, ctx.recipe)
+
+EVALUATIONS: dict[str, Mapping[str, Evaluation]] = {}
+"""Spec name -> suite or recipe size -> `Evaluation` (`ctx.preset`); a spec without one is scored
+with the task protocol's 100 paths on every window."""
+_PROTOCOL = {"quick": Evaluation(), "full": Evaluation()}
+
+
+def fit_network(
+    problem: ForecastProblem, ctx: UnitContext, network: NetworkSpec, recipe: Recipe | None = None
+) -> Fitted:
+    """Train `network` on `problem`'s training rows with the suite's recipe (or `recipe`),
+    within ctx.budget_s, checkpointed in the unit's folder."""
+
+    def trainer(model: Any, dataset: Any, recipe: Recipe) -> Any:
+        loader = seeded_loader(dataset, recipe.batch_size, ctx.seed)
+        return train_for_unit(model, loader, ctx, recipe.train)
+
+    return network.fit(problem, ctx.recipe, ctx.seed, trainer, recipe)
+
+
+def _calendar_windows(problem: ForecastProblem) -> np.ndarray | None:
+    """Calendar features of each test window's context and horizon: (W, C + H, F) or None."""
     calendar = problem.calendar()  # (T, F) or None
-    windows = SeriesWindows(
-        problem.train,
-        config.window_length,
-        None if calendar is None else calendar[: problem.train_end],
-    )
-    torch.manual_seed(ctx.seed)
-    train = TrainConfig(
-        max_steps=recipe.max_steps,
-        grad_clip=10.0,
-        ema_decay=recipe.ema_decay,
-        optim=OptimConfig(lr=recipe.lr, schedule=recipe.schedule, total_steps=recipe.max_steps),
-    )
-    loader = seeded_loader(windows, recipe.batch_size, ctx.seed)
-    result = train_for_unit(DeepAR(config), loader, ctx, train)
-    model = result.model
-
-    history, future = problem.test_windows(history=config.history_length)  # (W, L_h, N), (W, H, N)
-    steps = config.context_length + config.prediction_length
-    num_windows, _, n = history.shape
-    feats = np.zeros((num_windows, steps, 0), np.float32)
-    if calendar is not None:
-        feats = np.stack([calendar[e - steps : e] for e in problem.test_ends])  # (W, C + H, F)
-    rows = (
-        torch.as_tensor(history, dtype=torch.float32).permute(0, 2, 1).reshape(num_windows * n, -1)
-    )
-    feats_t = torch.as_tensor(feats).repeat_interleave(n, dim=0)  # (W N, C + H, F)
-    ids = torch.arange(n).repeat(num_windows)
-    chunk = max(1, SAMPLE_CHUNK_PATHS // NUM_SAMPLES)  # bounded memory for many series
-
-    def draw() -> torch.Tensor:
-        torch.manual_seed(ctx.seed)
-        return torch.cat(
-            [
-                model.sample(
-                    rows[i : i + chunk], feats_t[i : i + chunk], ids[i : i + chunk], NUM_SAMPLES
-                )
-                for i in range(0, len(rows), chunk)
-            ]
-        )  # (W N, S, H)
-
-    paths, wall = timed_call(draw)
-    paths = paths.view(num_windows, n, NUM_SAMPLES, -1).permute(0, 2, 3, 1).double().numpy()
-    artefacts = {}
-    if chart and ctx.out_dir is not None:
-        artefacts["fan_chart"] = fan_chart(
-            problem, paths[-1], Path(ctx.out_dir) / "fan_chart.png", f"DeepAR ({cell})"
-        )
-    return fitted_output(
-        result,
-        sample_metrics(future, paths),
-        infer_seconds_per_sample=wall / (num_windows * n * NUM_SAMPLES),
-        throughput=num_windows * n * NUM_SAMPLES / wall,
-        throughput_unit="paths/s",
-        curves={"train_loss": result.train_losses, **origin_curves(problem, paths)},
-        artefacts=artefacts,
-        notes=[f"{result.steps} steps of batch {recipe.batch_size}, lags {config.lags}"],
-    )
+    if calendar is None:
+        return None
+    steps = problem.context + problem.horizon
+    return np.stack([calendar[e - steps : e] for e in problem.test_ends])
 
 
-def network_unit(problem: ForecastProblem, ctx: UnitContext, name: str) -> UnitOutput:
-    """Any `network_spec` forecaster of `diffrnn.forecast_specs.MODELS`, trained as a
-    `Forecaster` trains it (its preset at the suite's size, its scaling) within ctx.budget_s,
-    and scored on the paths it draws from each test window's history.
+def forecast_unit(
+    problem: ForecastProblem, ctx: UnitContext, name: str, cell: CellType | None = None
+) -> UnitOutput:
+    """Any network forecaster of `diffrnn.forecast_specs.SPECS`, trained with its recipe at the
+    suite's size (and its scaling) within ctx.budget_s, scored on the paths it draws from each
+    test window's history (`EVALUATIONS[name]`: how many, on which windows, what else).
 
     Args:
-        problem: training rows and test windows (e.g. the user's backtest).
-        name: a key of `MODELS` whose spec has a `network`.
+        problem: training rows and test windows (a vendored task's, or the user's backtest).
+        name: a key of `SPECS`.
+        cell: instead of the spec's cell (e.g. `--option cell=...`).
+
+    Returns:
+        crps, crps_sum, mse (of the path mean), mae (of the path median), timings, the CRPS of
+        each test window, a fan chart of the last.
     """
     from diffrnn.evaluation.forecast import sample_metrics
     from diffrnn.evaluation.timing import timed_call
-    from diffrnn.forecast_specs import MODELS
 
-    spec = MODELS[name]
-    if spec.network is None:
-        raise ValueError(f"{name!r} is not a network_spec forecaster")
-
-    def trainer(model: Any, dataset: Any, recipe: NetworkRecipe) -> Any:
-        loader = seeded_loader(dataset, recipe.batch_size, ctx.seed)
-        return train_for_unit(model, loader, ctx, recipe.train_config())
-
-    fitted = spec.network.fit(problem, ctx.recipe, ctx.seed, trainer)
+    spec = SPECS[name]
+    network = spec.network
+    if network is None:
+        raise ValueError(f"{name!r} is not a network forecaster")
+    if cell is not None:
+        network = replace(network, cell=cell)
+    evaluation = ctx.preset(EVALUATIONS.get(name, _PROTOCOL))
+    fitted = fit_network(problem, ctx, network)
     result = fitted.result
     assert result is not None
-    history, future = problem.test_windows(history=spec.history(fitted, problem))  # (W, L, N)
-    calendar = problem.calendar() if spec.uses_calendar else None  # (T, F) or None
-    steps = problem.context + problem.horizon
-    feats = None
-    if calendar is not None:
-        feats = np.stack([calendar[e - steps : e] for e in problem.test_ends])  # (W, C + H, F)
+    stride = 1
+    if evaluation.max_windows is not None:
+        stride = max(1, -(-len(problem.test_ends) // evaluation.max_windows))
+    scored = replace(problem, test_ends=problem.test_ends[::stride])
+    history, future = scored.test_windows(history=spec.history(fitted, scored))  # (W, L, N)
+    feats = _calendar_windows(scored) if spec.uses_calendar else None
+    sampling = ctx.preset(network.sampling) if network.sampling else {}
     paths, wall = timed_call(
-        lambda: spec.network.paths(fitted, history, feats, NUM_SAMPLES, ctx.seed)  # type: ignore[union-attr]
+        lambda: network.paths(fitted, history, feats, evaluation.num_samples, ctx.seed, sampling)
     )  # (W, S, H, N); S = 1 for a point forecast
     paths = paths[:, :, : problem.horizon]
-    notes = [f"{result.steps} steps of the {fitted.recipe} preset; scaling: {spec.scaling}"]
+    notes = [f"{result.steps} steps of the {fitted.recipe} recipe; scaling: {spec.scaling}"]
+    if sampling:
+        notes.append("sampler: " + ", ".join(f"{k} {v}" for k, v in sampling.items()))
     if paths.shape[1] == 1:
         notes.append("point forecast: CRPS of a point mass (= weighted MAE)")
+    if stride > 1:
+        notes.append(f"scored every {stride}th test window ({len(scored.test_ends)} windows)")
+    curves = {"train_loss": result.train_losses, **origin_curves(problem, paths, scored.test_ends)}
+    fields: dict[str, Any] = {}
+    if evaluation.extras is not None:
+        fields = evaluation.extras(
+            Scored(fitted, network, scored, history, feats, future, ctx.seed)
+        )
+        curves.update(fields.pop("curves", {}))
+        notes.extend(fields.pop("notes", []))
     artefacts = {}
     if ctx.out_dir is not None:
-        artefacts["fan_chart"] = fan_chart(
-            problem, paths[-1], Path(ctx.out_dir) / "fan_chart.png", name
-        )
-    drawn = paths.shape[0] * paths.shape[1] * problem.num_series
+        chart = Path(ctx.out_dir) / "fan_chart.png"
+        artefacts["fan_chart"] = fan_chart(scored, paths[-1], chart, spec.description)
+    drawn = paths.shape[0] * paths.shape[1] * problem.num_series  # series paths
     return fitted_output(
         result,
         sample_metrics(future, paths),
         infer_seconds_per_sample=wall / drawn,
         throughput=drawn / wall,
         throughput_unit="paths/s",
-        curves={"train_loss": result.train_losses, **origin_curves(problem, paths)},
+        curves=curves,
         artefacts=artefacts,
         notes=notes,
+        **fields,
     )
 
 
@@ -411,7 +344,7 @@ def point_floor_unit(
     from diffrnn.baselines.forecast import LinearAR, last_value
     from diffrnn.evaluation.forecast import mae, mse
 
-    stride = POINT_RECIPES[ctx.recipe].eval_stride
+    stride = ETTH1_EVAL_STRIDE[ctx.recipe]
     by_horizon: dict[str, dict[str, float]] = {}
     wall = time.perf_counter()
     for problem in problems:
@@ -437,48 +370,48 @@ def point_floor_unit(
 def direct_unit(
     problems: list[ForecastProblem],
     ctx: UnitContext,
-    model: Any,
-    recipe: NetworkRecipe,
-    eval_stride: int,
-    description: str,
+    name: str,
+    recipe: Recipe | None = None,
 ) -> UnitOutput:
-    """Train one direct forecaster (`model.predict(past (B, C, N)) -> (B, H, N)`, `model.loss`
-    on {"past", "future"}) for the longest horizon within ctx.budget_s; score each problem
-    (horizon h) on the first h of its outputs, so the whole budget goes into one model.
+    """Train one point forecaster of `SPECS` for the longest horizon within ctx.budget_s; score
+    each problem (horizon h) on the first h of its outputs, so the whole budget goes into one
+    model. The values are used as they are (ETTh1's are standardised on its training split): the
+    spec's scaling is the Forecaster's, for a user's raw series.
 
     Args:
         problems: one per horizon, all with the same series, training rows and context.
-        model: built for the longest horizon of `problems` (seeded by the caller).
-        recipe: batch size, learning rate and step cap (`recipe.config` is `model`'s).
-        eval_stride: every how many test windows are scored (1 = all).
-        description: what the model is, for the notes.
+        name: a key of `SPECS` whose network forecasts one path (`sample_paths` with S = 1).
+        recipe: instead of the spec's recipe for the longest problem at the suite's size.
     """
     import torch
 
-    from diffrnn.data.windows import PastFutureWindows
     from diffrnn.evaluation.forecast import mae, mse
     from diffrnn.evaluation.timing import timed_call
 
+    spec = SPECS[name]
+    network = spec.network
+    assert network is not None
     longest = max(problems, key=lambda p: p.horizon)
-    loader = seeded_loader(
-        PastFutureWindows(longest.train, longest.context, longest.horizon),
-        recipe.batch_size,
-        ctx.seed,
-    )
-    result = train_for_unit(model, loader, ctx, recipe.train_config())
+    recipe = network.build(longest, ctx.recipe) if recipe is None else recipe
+    torch.manual_seed(ctx.seed)
+    model = network.network(recipe)
+    loader = seeded_loader(network.dataset(model, longest), recipe.batch_size, ctx.seed)
+    result = train_for_unit(model, loader, ctx, recipe.train)
 
-    @torch.no_grad()
     def predict(past: np.ndarray) -> np.ndarray:
         chunks = [
-            result.model.predict(torch.as_tensor(past[i : i + 512], dtype=torch.float32))
+            result.model.sample_paths(
+                torch.as_tensor(past[i : i + 512], dtype=torch.float32), None, 1, None
+            )[:, 0]
             for i in range(0, len(past), 512)
         ]
         return torch.cat(chunks).numpy()  # (W, H_longest, N)
 
+    stride = ETTH1_EVAL_STRIDE[ctx.recipe]
     by_horizon: dict[str, dict[str, float]] = {}
     infer_s, forecasts = 0.0, 0
     for problem in problems:
-        past, future = _subset(problem, eval_stride).test_windows()
+        past, future = _subset(problem, stride).test_windows()
         forecast, wall = timed_call(lambda past=past: predict(past))
         forecast = forecast[:, : problem.horizon]  # the first h of the longest horizon's outputs
         infer_s += wall
@@ -494,60 +427,11 @@ def direct_unit(
         throughput=forecasts / infer_s,
         throughput_unit="windows/s",
         notes=[
-            *_point_notes(by_horizon, eval_stride),
-            f"{description}: one model for horizon {longest.horizon}, input {longest.context}, "
-            f"{result.steps} steps of batch {recipe.batch_size}",
+            *_point_notes(by_horizon, stride),
+            f"{spec.description}; {recipe.model}: one model for horizon {longest.horizon}, "
+            f"input {longest.context}, {result.steps} steps of batch {recipe.batch_size}",
         ],
     )
-
-
-def point_forecaster_unit(
-    problems: list[ForecastProblem], ctx: UnitContext, cell: CellType = "gru"
-) -> UnitOutput:
-    """The direct RNN point forecaster with `cell`, trained and scored by `direct_unit`."""
-    import torch
-
-    from diffrnn.forecast_specs import NetworkRecipe
-    from diffrnn.rnn.point_forecaster import PointForecaster, PointForecasterConfig
-
-    recipe = POINT_RECIPES[ctx.recipe]
-    longest = max(problems, key=lambda p: p.horizon)
-    config = PointForecasterConfig(
-        input_length=longest.context,
-        horizon=longest.horizon,
-        num_series=longest.num_series,
-        cell=cell,
-        hidden_size=recipe.hidden_size,
-        num_layers=recipe.num_layers,
-    )
-    torch.manual_seed(ctx.seed)
-    model = PointForecaster(config)
-    training = NetworkRecipe(config, recipe.batch_size, recipe.max_steps, recipe.lr)
-    return direct_unit(
-        problems, ctx, model, training, recipe.eval_stride, f"{cell} point forecaster"
-    )
-
-
-def segrnn_unit(
-    problems: list[ForecastProblem], ctx: UnitContext, recipe: NetworkRecipe | None = None
-) -> UnitOutput:
-    """SegRNN (`diffrnn.rnn.segrnn`) with `recipe` (default: `segrnn_forecaster`'s for the
-    longest horizon at the suite's size), trained and scored by `direct_unit`; test windows
-    strided as the point forecasters'."""
-    import torch
-
-    from diffrnn.rnn.segrnn import SegRNN, segrnn_forecaster
-
-    if recipe is None:
-        recipe = segrnn_forecaster(max(problems, key=lambda p: p.horizon), ctx.recipe)
-    config = recipe.config
-    torch.manual_seed(ctx.seed)
-    description = (
-        f"SegRNN ({config.cell}, d = {config.hidden_size}, segments of {config.segment_length}, "
-        f"{config.loss} loss)"
-    )
-    stride = POINT_RECIPES[ctx.recipe].eval_stride
-    return direct_unit(problems, ctx, SegRNN(config), recipe, stride, description)
 
 
 def _point_metrics(by_horizon: dict[str, dict[str, float]]) -> dict[str, object]:
@@ -571,9 +455,10 @@ def exchange_floor(ctx: UnitContext, method: FloorName) -> UnitOutput:
     return probabilistic_floor_unit(exchange_problem(), ctx, method)
 
 
-def exchange_deepar(ctx: UnitContext, cell: CellType) -> UnitOutput:
-    """DeepAR with `cell` on forecast-exchange (the quick suite charts only the LSTM's paths)."""
-    return deepar_unit(exchange_problem(), ctx, cell, chart=ctx.recipe == "full" or cell == "lstm")
+def exchange_network(ctx: UnitContext, name: str) -> UnitOutput:
+    """A network forecaster of `SPECS` on the 5 exchange test windows (`--option cell=...`
+    changes its cell)."""
+    return forecast_unit(exchange_problem(), ctx, name, ctx.options.get("cell"))
 
 
 def _etth1_problems(suite: str) -> list[ForecastProblem]:
@@ -585,38 +470,33 @@ def etth1_floor(ctx: UnitContext, method: Literal["last-value", "linear-ar"]) ->
     return point_floor_unit(_etth1_problems(ctx.recipe), ctx, method)
 
 
-def etth1_rnn(ctx: UnitContext, cell: CellType) -> UnitOutput:
-    """The point forecaster with `cell` on ETTh1 (horizon 96; all four in the full suite)."""
-    return point_forecaster_unit(_etth1_problems(ctx.recipe), ctx, cell)
+def etth1_direct(ctx: UnitContext, name: str) -> UnitOutput:
+    """A point forecaster of `SPECS` on ETTh1 (horizon 96; all four in the full suite)."""
+    return direct_unit(_etth1_problems(ctx.recipe), ctx, name)
 
 
-def etth1_segrnn(ctx: UnitContext) -> UnitOutput:
-    """SegRNN: a GRU over segments of the input, parallel decoding of the horizon's segments."""
-    return segrnn_unit(_etth1_problems(ctx.recipe), ctx)
-
-
-_cell: CellType  # the loop variable of the cell loops below
 # Units are partials of module-level functions so the harness can pickle them.
 for _floor in ("last-value", "seasonal-naive", "random-walk", "linear-ar"):
     register_unit("forecast-exchange", _floor, "baseline", f"{_floor} floor, 100 paths")(
         partial(exchange_floor, method=_floor)
     )
-for _name, _cell in (
-    ("deepar", "lstm"),
-    ("deepar-gru", "gru"),
-    ("mingru", "mingru"),
-    ("minlstm", "minlstm"),
-):
-    register_unit(
-        "forecast-exchange", _name, "rnn", f"DeepAR, {_cell} cell, Student-t, 100 ancestral paths"
-    )(partial(exchange_deepar, cell=_cell))
-register_alias("forecast-exchange", "gru", "deepar-gru")  # forecast-etth1's gru: point forecaster
+for _name in ("deepar", "deepar-gru", "deepar-mingru", "deepar-minlstm"):
+    register_unit("forecast-exchange", _name, "rnn", SPECS[_name].description)(
+        partial(exchange_network, name=_name)
+    )
+# Old names: on forecast-etth1 `gru` and `mingru` are point forecasters (issue 18: one meaning).
+for _old in ("gru", "mingru", "minlstm"):
+    register_alias("forecast-exchange", _old, f"deepar-{_old}")
 for _floor in ("last-value", "linear-ar"):
     register_unit("forecast-etth1", _floor, "baseline", f"{_floor} point floor")(
         partial(etth1_floor, method=_floor)
     )
-for _cell in ("lstm", "gru", "mingru"):
-    register_unit("forecast-etth1", _cell, "rnn", f"direct multi-horizon {_cell} forecaster")(
-        partial(etth1_rnn, cell=_cell)
+for _unit, _name in (
+    ("lstm", "point-lstm"),
+    ("gru", "point-gru"),
+    ("mingru", "point-mingru"),
+    ("segrnn", "segrnn"),
+):
+    register_unit("forecast-etth1", _unit, "rnn", SPECS[_name].description)(
+        partial(etth1_direct, name=_name)
     )
-register_unit("forecast-etth1", "segrnn", "rnn")(etth1_segrnn)
