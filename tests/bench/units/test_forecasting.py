@@ -72,3 +72,19 @@ def test_segrnn_unit_scores_every_horizon_from_one_model(tmp_path) -> None:
     assert out.metrics["mse"] == out.metrics["by_horizon"]["6"]["mse"]
     assert all(np.isfinite(m["mse"]) for m in out.metrics["by_horizon"].values())
     assert out.params > 0 and out.steps > 0
+
+
+def test_one_meaning_per_forecasting_name_with_the_old_exchange_names_as_aliases() -> None:
+    """On forecast-exchange `gru`, `mingru`, `minlstm` meant DeepAR with that cell, on
+    forecast-etth1 `gru`, `mingru` a point forecaster: the DeepAR ones are `deepar-<cell>` now,
+    and the old names still run them."""
+    from diffrnn.bench.registry import load_registry
+
+    tasks = load_registry()
+    exchange, etth1 = tasks["forecast-exchange"], tasks["forecast-etth1"]
+    for cell in ("gru", "mingru", "minlstm"):
+        assert f"deepar-{cell}" in exchange.models and cell not in exchange.models
+        assert exchange.resolve(cell) == f"deepar-{cell}"
+        assert exchange.models[f"deepar-{cell}"].run.keywords == {"name": f"deepar-{cell}"}
+    for cell in ("gru", "mingru"):
+        assert etth1.models[cell].run.keywords == {"name": f"point-{cell}"}
