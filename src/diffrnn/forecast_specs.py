@@ -484,14 +484,22 @@ def deepar_recipe(problem: ForecastProblem, size: RecipeSize, cell: CellType = "
     return Recipe(config, train, batch_size=32)
 
 
+def _calendar_or_empty(
+    network: nn.Module, history: torch.Tensor, calendar: torch.Tensor | None
+) -> torch.Tensor:
+    """`calendar`, or no features (B, C + H, 0) for an undated problem."""
+    if calendar is not None:
+        return calendar
+    c = network.config
+    return history.new_zeros(len(history), c.context_length + c.prediction_length, 0)
+
+
 def deepar_training_data(network: nn.Module, problem: ForecastProblem) -> Dataset:
     """Every window of every series of the training rows, with their calendar."""
     from diffrnn.data.windows import SeriesWindows
 
-    calendar = problem.calendar()  # (T, F) or None
-    length = network.config.window_length
     return SeriesWindows(
-        problem.train, length, None if calendar is None else calendar[: problem.train_end]
+        problem.train, network.config.window_length, problem.calendar(problem.train_end)
     )
 
 
@@ -506,10 +514,8 @@ def deepar_sample_paths(
     history (B, L, N), calendar (B, C + H, F) or None -> (B, S, H, N)."""
     import torch
 
-    c = network.config
     batch, _, n = history.shape
-    if calendar is None:
-        calendar = history.new_zeros(batch, c.context_length + c.prediction_length, 0)
+    calendar = _calendar_or_empty(network, history, calendar)  # (B, C + H, F)
     rows = history.permute(0, 2, 1).reshape(batch * n, -1)  # (B N, L)
     feats = calendar.repeat_interleave(n, dim=0)  # (B N, C + H, F)
     ids = torch.arange(n).repeat(batch)
@@ -652,10 +658,8 @@ def timegrad_training_data(network: nn.Module, problem: ForecastProblem) -> Data
     """Every window of all series of the training rows together, with their calendar."""
     from diffrnn.data.windows import MultivariateWindows
 
-    calendar = problem.calendar()  # (T, F) or None
-    length = network.config.window_length
     return MultivariateWindows(
-        problem.train, length, None if calendar is None else calendar[: problem.train_end]
+        problem.train, network.config.window_length, problem.calendar(problem.train_end)
     )
 
 
@@ -673,10 +677,8 @@ def timegrad_sample_paths(
     (B, C + H, F) or None -> (B, S, H, N)."""
     import torch
 
-    c = network.config
     batch, _, n = history.shape
-    if calendar is None:
-        calendar = history.new_zeros(batch, c.context_length + c.prediction_length, 0)
+    calendar = _calendar_or_empty(network, history, calendar)  # (B, C + H, F)
     chunk = max(1, SAMPLE_CHUNK_PATHS // (num_samples * n))  # windows at once
     return torch.cat(
         [

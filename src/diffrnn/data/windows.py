@@ -105,9 +105,10 @@ class ForecastProblem:
             first:
         ]
 
-    def calendar(self) -> np.ndarray | None:
-        """Calendar features of every row (`time_features`), (T, F); None without a start date."""
-        index = self.timestamps(0, len(self.values))
+    def calendar(self, rows: int | None = None) -> np.ndarray | None:
+        """Calendar features (`time_features`) of the first `rows` rows (default: every row),
+        (rows, F); None without a start date."""
+        index = self.timestamps(0, len(self.values) if rows is None else rows)
         return None if index is None else time_features(index, self.freq)
 
 
@@ -439,51 +440,6 @@ def num_time_features(freq: str) -> int:
 # Training windows as a torch Dataset
 
 
-class SeriesWindows:
-    """Every window of `length` rows of every series, as training items for a global model.
-
-    Item i is one (series, start) pair: {"target": (length,) float32, "time_feat":
-    (length, F) float32, "series_id": int64}. `time_feat` rows are aligned with the target rows.
-
-    Args:
-        values: (T, N) training rows.
-        length: rows per window (e.g. max lag + context + horizon).
-        time_feat: (T, F) calendar features of the rows (None: F = 0).
-        stride: step between window starts.
-    """
-
-    def __init__(
-        self, values: np.ndarray, length: int, time_feat: np.ndarray | None = None, stride: int = 1
-    ) -> None:
-        import torch
-
-        if len(values) < length:
-            raise DataError(
-                f"a training range of {len(values)} rows has no window of {length} rows.",
-                "use a shorter context, horizon or fewer lags, or give more training data.",
-            )
-        self.length = length
-        self.values = torch.as_tensor(values, dtype=torch.float32)  # (T, N)
-        feats = np.zeros((len(values), 0)) if time_feat is None else time_feat
-        self.time_feat = torch.as_tensor(feats, dtype=torch.float32)  # (T, F)
-        self.starts = np.arange(0, len(values) - length + 1, stride)
-        self.num_series = values.shape[1]
-
-    def __len__(self) -> int:
-        return len(self.starts) * self.num_series
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        import torch
-
-        start, series = int(self.starts[index // self.num_series]), index % self.num_series
-        rows = slice(start, start + self.length)
-        return {
-            "target": self.values[rows, series],
-            "time_feat": self.time_feat[rows],
-            "series_id": torch.tensor(series, dtype=torch.long),
-        }
-
-
 class MultivariateWindows:
     """Every window of `length` rows of all N series together, for a multivariate model.
 
@@ -519,6 +475,35 @@ class MultivariateWindows:
     def __getitem__(self, index: int) -> dict[str, Any]:
         rows = slice(int(self.starts[index]), int(self.starts[index]) + self.length)
         return {"target": self.values[rows], "time_feat": self.time_feat[rows]}
+
+
+class SeriesWindows(MultivariateWindows):
+    """Every window of `length` rows of every series, as training items for a global model.
+
+    Item i is one (series, start) pair: {"target": (length,) float32, "time_feat":
+    (length, F) float32, "series_id": int64}. `time_feat` rows are aligned with the target rows.
+    Arguments: `MultivariateWindows`'s, whose windows these are, one series at a time.
+    """
+
+    def __init__(
+        self, values: np.ndarray, length: int, time_feat: np.ndarray | None = None, stride: int = 1
+    ) -> None:
+        super().__init__(values, length, time_feat, stride)
+        self.num_series = values.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.starts) * self.num_series
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        import torch
+
+        start, series = int(self.starts[index // self.num_series]), index % self.num_series
+        rows = slice(start, start + self.length)
+        return {
+            "target": self.values[rows, series],
+            "time_feat": self.time_feat[rows],
+            "series_id": torch.tensor(series, dtype=torch.long),
+        }
 
 
 class PastFutureWindows:

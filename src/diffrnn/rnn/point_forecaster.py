@@ -13,8 +13,9 @@ As a forecaster (`diffrnn.forecast_specs`, the lines `point-<cell>`): configured
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -25,6 +26,33 @@ from diffrnn.rnn.layers import make_rnn
 
 if TYPE_CHECKING:
     from diffrnn.data.windows import ForecastProblem, PastFutureWindows
+
+
+class DirectForecast:
+    """The forecaster contract (`diffrnn.forecast_specs.NetworkForecaster`) of a direct point
+    forecaster: a model whose `predict(past (B, L, N)) -> (B, H, N)` reads
+    `config.input_length` rows and whose `loss` reads {"past", "future"} batches."""
+
+    config: Any
+    predict: Callable[[Tensor], Tensor]
+
+    def training_data(self, problem: ForecastProblem) -> PastFutureWindows:
+        """Every (L, H) window of `problem`'s training rows, as `loss` reads them."""
+        from diffrnn.data.windows import PastFutureWindows
+
+        return PastFutureWindows(problem.train, self.config.input_length, self.config.horizon)
+
+    @torch.no_grad()
+    def sample_paths(
+        self,
+        history: Tensor,
+        calendar: Tensor | None,
+        num_samples: int,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """The forecast as one path (a point forecast draws nothing): history (B, L, N) ->
+        (B, 1, H, N). `calendar`, `num_samples` and `generator` are the contract's, unused."""
+        return self.predict(history)[:, None]  # (B, 1, H, N)
 
 
 @dataclass(frozen=True)
@@ -56,7 +84,7 @@ class PointForecasterConfig:
         check_cell(self.cell)
 
 
-class PointForecaster(PretrainedMixin, nn.Module):
+class PointForecaster(DirectForecast, PretrainedMixin, nn.Module):
     """RNN encoder + linear multi-horizon head, MSE loss."""
 
     config_class = PointForecasterConfig
@@ -89,24 +117,6 @@ class PointForecaster(PretrainedMixin, nn.Module):
     def loss(self, batch: dict[str, Tensor]) -> Tensor:
         """MSE of the forecast: batch past (B, C, N), future (B, H, N)."""
         return (self.predict(batch["past"]) - batch["future"]).pow(2).mean()
-
-    def training_data(self, problem: ForecastProblem) -> PastFutureWindows:
-        """Every (C, H) window of `problem`'s training rows, as `loss` reads them."""
-        from diffrnn.data.windows import PastFutureWindows
-
-        return PastFutureWindows(problem.train, self.config.input_length, self.config.horizon)
-
-    @torch.no_grad()
-    def sample_paths(
-        self,
-        history: Tensor,
-        calendar: Tensor | None,
-        num_samples: int,
-        generator: torch.Generator | None = None,
-    ) -> Tensor:
-        """The forecast as one path (a point forecast draws nothing): history (B, C, N) ->
-        (B, 1, H, N). `calendar`, `num_samples` and `generator` are the contract's, unused."""
-        return self.predict(history)[:, None]  # (B, 1, H, N)
 
 
 def point_forecaster_for(

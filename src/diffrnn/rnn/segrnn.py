@@ -41,9 +41,10 @@ from torch import Tensor, nn
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.rnn.cells import CellType, check_cell
 from diffrnn.rnn.layers import State, make_rnn
+from diffrnn.rnn.point_forecaster import DirectForecast
 
 if TYPE_CHECKING:
-    from diffrnn.data.windows import ForecastProblem, PastFutureWindows
+    from diffrnn.data.windows import ForecastProblem
 
 LossName = Literal["mse", "mae"]
 LOSSES: tuple[LossName, ...] = ("mse", "mae")
@@ -109,8 +110,9 @@ def _repeat_state(state: State, times: int) -> State:
     return state.repeat_interleave(times, dim=1)
 
 
-class SegRNN(PretrainedMixin, nn.Module):
-    """Segment embedding -> cell over segments -> one cell step per output segment -> head."""
+class SegRNN(DirectForecast, PretrainedMixin, nn.Module):
+    """Segment embedding -> cell over segments -> one cell step per output segment -> head;
+    `training_data` and `sample_paths` (one path) are the direct forecasters' (`DirectForecast`)."""
 
     config_class = SegRNNConfig
 
@@ -157,24 +159,6 @@ class SegRNN(PretrainedMixin, nn.Module):
         """The config's loss of the forecast: batch past (B, L, N), future (B, H, N)."""
         error = self.predict(batch["past"]) - batch["future"]
         return error.abs().mean() if self.config.loss == "mae" else error.pow(2).mean()
-
-    def training_data(self, problem: ForecastProblem) -> PastFutureWindows:
-        """Every (L, H) window of `problem`'s training rows, as `loss` reads them."""
-        from diffrnn.data.windows import PastFutureWindows
-
-        return PastFutureWindows(problem.train, self.config.input_length, self.config.horizon)
-
-    @torch.no_grad()
-    def sample_paths(
-        self,
-        history: Tensor,
-        calendar: Tensor | None,
-        num_samples: int,
-        generator: torch.Generator | None = None,
-    ) -> Tensor:
-        """The forecast as one path (a point forecast draws nothing): history (B, L, N) ->
-        (B, 1, H, N). `calendar`, `num_samples` and `generator` are the contract's, unused."""
-        return self.predict(history)[:, None]  # (B, 1, H, N)
 
 
 def segrnn_forecaster(
