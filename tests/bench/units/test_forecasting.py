@@ -49,7 +49,9 @@ def _toy_problem(horizon: int = 6, dated: bool = True) -> ForecastProblem:
 
 
 @pytest.mark.parametrize("dated", [True, False])
-def test_deepar_unit_runs_on_any_problem_and_writes_a_fan_chart(tmp_path, dated: bool) -> None:
+def test_deepar_over_the_contract_runs_on_any_problem_with_a_fan_chart(
+    tmp_path, dated: bool
+) -> None:
     ctx = UnitContext(seed=0, budget_s=1.0, suite="quick", out_dir=tmp_path)
     out = forecast_unit(_toy_problem(dated=dated), ctx, "deepar-gru")
     assert set(out.metrics) == {"crps", "crps_sum", "mse", "mae"}
@@ -58,14 +60,14 @@ def test_deepar_unit_runs_on_any_problem_and_writes_a_fan_chart(tmp_path, dated:
     assert (tmp_path / out.artefacts["fan_chart"]).stat().st_size > 1000
 
 
-def test_point_forecaster_unit_reports_every_horizon(tmp_path) -> None:
+def test_direct_unit_reports_every_horizon_of_the_point_forecaster(tmp_path) -> None:
     ctx = UnitContext(seed=0, budget_s=1.0, suite="quick", out_dir=tmp_path)
     out = direct_unit([_toy_problem(6), _toy_problem(3)], ctx, "point-mingru")
     assert set(out.metrics["by_horizon"]) == {"6", "3"}
     assert out.metrics["mse"] == out.metrics["by_horizon"]["6"]["mse"]
 
 
-def test_segrnn_unit_scores_every_horizon_from_one_model(tmp_path) -> None:
+def test_direct_unit_scores_every_horizon_of_segrnn_from_one_model(tmp_path) -> None:
     ctx = UnitContext(seed=0, budget_s=1.0, suite="quick", out_dir=tmp_path)
     out = direct_unit([_toy_problem(6), _toy_problem(3)], ctx, "segrnn")
     assert set(out.metrics["by_horizon"]) == {"6", "3"}
@@ -88,3 +90,17 @@ def test_one_meaning_per_forecasting_name_with_the_old_exchange_names_as_aliases
         assert exchange.models[f"deepar-{cell}"].run.keywords == {"name": f"deepar-{cell}"}
     for cell in ("gru", "mingru"):
         assert etth1.models[cell].run.keywords == {"name": f"point-{cell}"}
+
+
+def test_a_models_evaluation_sets_its_paths_and_windows(tmp_path) -> None:
+    """The diffusion forecaster's quick scoring: 16 paths on at most 8 evenly spaced windows,
+    each window's CRPS placed at its index among all the problem's windows."""
+    t = np.arange(300.0)
+    values = np.stack([10 + np.sin(t / 5), 20 + np.cos(t / 7)], axis=1)
+    problem = ForecastProblem(values, 200, tuple(range(212, 300, 4)), 6, 12, "D")  # 22 windows
+    ctx = UnitContext(seed=0, budget_s=0.5, suite="quick", out_dir=tmp_path)
+    out = forecast_unit(problem, ctx, "diffusion-forecaster")
+    assert out.curves["crps_vs_origin"]["x"] == list(range(0, 22, 3))
+    assert "scored every 3th test window (8 windows)" in out.notes
+    assert out.sampler_steps == 5
+    assert "16 paths per window" in out.notes

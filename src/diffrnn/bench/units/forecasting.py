@@ -270,6 +270,8 @@ def forecast_unit(
         notes.append("sampler: " + ", ".join(f"{k} {v}" for k, v in sampling.items()))
     if paths.shape[1] == 1:
         notes.append("point forecast: CRPS of a point mass (= weighted MAE)")
+    else:
+        notes.append(f"{paths.shape[1]} paths per window")
     if stride > 1:
         notes.append(f"scored every {stride}th test window ({len(scored.test_ends)} windows)")
     curves = {"train_loss": result.train_losses, **origin_curves(problem, paths, scored.test_ends)}
