@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # torch stays off the CLI's start-up path
+    from diffrnn.data.noisy_inputs import NoisyData
 
 TASK = "image-user"
 SPLIT_SEED = 0
@@ -38,6 +41,17 @@ class UserImages:
         import torch
 
         return torch.from_numpy(self.images[index]).float() / 127.5 - 1.0
+
+    def noisy(self) -> NoisyData:
+        """The images as a noise-reduction task (`diffrnn.data.noisy_inputs`): the validation and
+        test images in [-1, 1] (data range 2) with denoise-digits' fixed Gaussian noise."""
+        from diffrnn.data.noisy_inputs import NoisyData, add_noise
+
+        def noisy(split: str, fraction: float, seed: int) -> tuple[Any, Any]:
+            clean = self.unit_scale(self.val if split == "val" else self.test)  # (n, C, S, S)
+            return clean, add_noise(clean, fraction, 2.0, split, seed)  # refuses other splits
+
+        return NoisyData(2.0, -1.0, noisy, lambda: self.unit_scale(self.train))
 
 
 def _cache_file(options: dict[str, Any]) -> Path:

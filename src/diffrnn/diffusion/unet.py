@@ -82,14 +82,20 @@ class UNet(nn.Module):
 
 
 def ddpm_digits(
-    size: Size = "full", conditional: bool = False, sample_size: int = 8, channels: int = 1
+    size: Size = "full",
+    conditional: bool = False,
+    sample_size: int = 8,
+    channels: int = 1,
+    classes: int = 10,
 ) -> GaussianDiffusionConfig:
     """The digits DDPM presets (`GaussianDiffusion(config)`): this U-Net with channels (16, 32),
     a cosine schedule and epsilon prediction; "full" has self-attention at the 4 x 4 resolution,
-    "quick" none. Class-conditional: 10 labels, dropped 10% of the time for classifier-free
-    guidance. `sample_size` and `channels` are the images'."""
+    "quick" none. Class-conditional: `classes` labels (the digits' 10), dropped 10% of the time
+    for classifier-free guidance. `sample_size` and `channels` are the images'."""
+    if conditional and classes < 2:
+        raise ValueError(f"classes must be at least 2 for a class-conditional model, got {classes}")
     attention = pick(size, {"quick": (False, False), "full": (False, True)})
-    num_classes = 10 if conditional else None
+    num_classes = classes if conditional else None
     unet = UNetConfig(
         sample_size=sample_size,
         channels=channels,

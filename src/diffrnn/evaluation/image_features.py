@@ -39,17 +39,27 @@ class Judge:
         encoder: images -> (B, FEATURES) features.
         accuracy: the classifier's accuracy on the held-out images it was given (None for
             the autoencoder).
+        head: the classifier's last layer, features -> class logits (None for the autoencoder).
     """
 
     kind: Literal["classifier", "autoencoder"]
     encoder: nn.Module
     accuracy: float | None = None
+    head: nn.Module | None = None
 
     @torch.no_grad()
     def features(self, images: torch.Tensor) -> np.ndarray:
         """(B, C, S, S) in [-1, 1] -> (B, FEATURES) float64."""
         self.encoder.eval()
         return self.encoder(images.float()).double().numpy()
+
+    @torch.no_grad()
+    def classify(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, S, S) in [-1, 1] -> (B,) the classifier's most likely class."""
+        if self.head is None:
+            raise ValueError("classify needs a classifier judge (trained with labels)")
+        self.encoder.eval()
+        return self.head(self.encoder(images.float())).argmax(1)
 
 
 def fit_judge(
@@ -86,12 +96,10 @@ def fit_judge(
         optimiser.step()
     if labels is None:
         return Judge("autoencoder", encoder)
-    accuracy = None
+    judge = Judge("classifier", encoder, head=head)
     if held_out is not None:
-        with torch.no_grad():
-            predicted = head(encoder(held_out[0].float())).argmax(1)
-        accuracy = float((predicted == held_out[1]).float().mean())
-    return Judge("classifier", encoder, accuracy)
+        judge.accuracy = float((judge.classify(held_out[0]) == held_out[1]).float().mean())
+    return judge
 
 
 def memorisation_share(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor) -> float:

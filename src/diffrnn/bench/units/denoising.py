@@ -45,7 +45,7 @@ DDPM_DENOISE_STEPS = {"quick": 20, "full": 100}
 """Size of the DDIM grid (trailing) on which the partial reverse process runs."""
 
 
-def _score(
+def score_denoiser(
     ctx: UnitContext,
     data: NoisyData,
     estimate: Callable[[Any, float, float], Any],
@@ -80,7 +80,8 @@ def _score(
     return by_sigma, noisy_psnr, seconds / examples
 
 
-def _metrics(by_sigma: dict[str, float], noisy_psnr: dict[str, float]) -> dict[str, Any]:
+def psnr_metrics(by_sigma: dict[str, float], noisy_psnr: dict[str, float]) -> dict[str, Any]:
+    """`psnr` (the mean over the noise levels), `psnr_by_sigma` and `psnr_noisy_input`."""
     return {
         "psnr": sum(by_sigma.values()) / len(by_sigma),
         "psnr_by_sigma": by_sigma,
@@ -102,7 +103,7 @@ def diffusion_denoiser_output(
     Args:
         result: the prior's training.
         scores: PSNR (dB) by noise level of its estimates, of the noisy inputs, and the seconds
-            one estimate took (`_score`).
+            one estimate took (`score_denoiser`).
         mean_by_sigma: PSNR by noise level of its one-evaluation posterior mean E[x_0 | y].
         steps: the reverse process's steps.
         example: what one estimate is ("image", "window"), throughput counted in them per s.
@@ -113,7 +114,7 @@ def diffusion_denoiser_output(
     return fitted_output(
         result,
         {
-            **_metrics(by_sigma, noisy_psnr),
+            **psnr_metrics(by_sigma, noisy_psnr),
             "psnr_posterior_mean": sum(mean_by_sigma.values()) / len(mean_by_sigma),
             "psnr_posterior_mean_by_sigma": mean_by_sigma,
         },
@@ -165,10 +166,10 @@ def bigru_denoiser_unit(ctx: UnitContext, data: NoisyData, shape: str) -> UnitOu
     def estimate(noisy: torch.Tensor, fraction: float, sigma: float) -> torch.Tensor:
         return models[fraction].denoise(noisy.flatten(0, -3)).view_as(noisy)
 
-    by_sigma, noisy_psnr, seconds = _score(ctx, data, estimate)
+    by_sigma, noisy_psnr, seconds = score_denoiser(ctx, data, estimate)
     return fitted_output(
         results,
-        _metrics(by_sigma, noisy_psnr),
+        psnr_metrics(by_sigma, noisy_psnr),
         infer_seconds_per_sample=seconds,
         throughput=1.0 / seconds,
         throughput_unit="examples/s",
@@ -229,8 +230,8 @@ def window_ddpm_denoiser_unit(ctx: UnitContext, data: NoisyData) -> UnitOutput:
         generator = torch.Generator().manual_seed(ctx.seed)  # each (timed) call draws the same
         return model.denoise(noisy, sigma, steps, generator)
 
-    scores = _score(ctx, data, estimate)
-    mean_by_sigma, _, _ = _score(
+    scores = score_denoiser(ctx, data, estimate)
+    mean_by_sigma, _, _ = score_denoiser(
         ctx, data, lambda y, _, sigma: model.posterior_mean(y, sigma), timed=False
     )
     denoiser = model.config.denoiser

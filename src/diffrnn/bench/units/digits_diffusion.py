@@ -11,6 +11,7 @@ process at the timestep whose noise level matches the observation's (SDEdit, Men
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,8 @@ TIMING_IMAGES = 50
 """Images per timed sampling call: after the scored batch (the warm-up), each sampler's seconds
 per image are the median of 3 calls on this many (a full repeat of DDPM-1000 would double the
 unit's evaluation)."""
+SAMPLER_ORDER = ("ddpm", "ddim", "dpmsolver++", "sde-dpmsolver++", "UniPCMultistepScheduler")
+"""The order of the samplers' FD-against-steps curves."""
 GUIDANCE_SCALE = 2.0
 SNAP_NOISE = 1.0 / 32
 """The snapped bound snaps x_0 estimates where the noise sigma_t = s_t / a_t is below a quarter
@@ -94,21 +97,22 @@ EVALUATION = {
 
 
 def ddpm_recipes(
-    conditional: bool = False, sample_size: int = 8, channels: int = 1
+    conditional: bool = False, sample_size: int = 8, channels: int = 1, classes: int = 10
 ) -> dict[RecipeSize, Recipe[GaussianDiffusionConfig]]:
-    """The recipe of the U-Net DDPM on the digits (and image-user: its `sample_size` and
-    `channels`) by suite size: EMA weights, a 100-step warm-up."""
+    """The recipe of the U-Net DDPM on the digits (and image-user: its `sample_size`,
+    `channels` and, conditional, number of `classes`) by suite size: EMA weights, a 100-step
+    warm-up."""
     from diffrnn.diffusion.unet import ddpm_digits
     from diffrnn.training import budgeted
 
     return {
         "quick": Recipe(
-            ddpm_digits("quick", conditional, sample_size, channels),
+            ddpm_digits("quick", conditional, sample_size, channels, classes),
             budgeted(2e-3, 100, ema_decay=0.99),
             batch_size=64,
         ),
         "full": Recipe(
-            ddpm_digits("full", conditional, sample_size, channels),
+            ddpm_digits("full", conditional, sample_size, channels, classes),
             budgeted(2e-3, 100, ema_decay=0.995),
             batch_size=128,
         ),
@@ -116,10 +120,14 @@ def ddpm_recipes(
 
 
 def train_ddpm(
-    ctx: UnitContext, recipe: Recipe[GaussianDiffusionConfig], images: Any = None
+    ctx: UnitContext,
+    recipe: Recipe[GaussianDiffusionConfig],
+    images: Any = None,
+    labels: Any = None,
 ) -> Any:
     """Train the U-Net DDPM on the training digits (with their labels when the recipe's model
-    is class-conditional), or on `images` (N, C, S, S) in [-1, 1]; returns (model, FitResult)."""
+    is class-conditional), or on `images` (N, C, S, S) in [-1, 1] (with `labels` (N,) for a
+    class-conditional model); returns (model, FitResult)."""
     import torch
     from torch.utils.data import TensorDataset
 
@@ -132,7 +140,7 @@ def train_ddpm(
         x = levels_to_unit(torch.as_tensor(digits.images[digits.train]))[:, None]  # (N, 1, 8, 8)
         tensors = (x, torch.as_tensor(digits.labels[digits.train])) if conditional else (x,)
     else:
-        tensors = (images,)
+        tensors = (images,) if labels is None else (images, labels)
     torch.manual_seed(ctx.seed)
     model = GaussianDiffusion(recipe.model)
     loader = seeded_loader(TensorDataset(*tensors), recipe.batch_size, ctx.seed, drop_last=True)
@@ -168,12 +176,93 @@ def test_bound(model: Any, evaluation: Evaluation, conditional: bool) -> tuple[A
     return bounds[0], bounds[1], snap_below
 
 
+@dataclass
+class Sweep:
+    """Samples, their score and the wall seconds per image of each (sampler, steps), keyed
+    "sampler-steps" in the order swept (the first is the headline)."""
+
+    fd: dict[str, float]
+    seconds: dict[str, float]
+    samples: dict[str, Any]
+
+    @property
+    def headline(self) -> str:
+        """The first key swept."""
+        return next(iter(self.fd))
+
+    def curves(self) -> dict[str, Any]:
+        """`fd_vs_steps_<sampler>`: the score against the step count, one curve per sampler."""
+        curves: dict[str, Any] = {}
+        by_sampler: dict[str, list[tuple[int, float]]] = {}
+        for key, value in self.fd.items():
+            sampler, _, steps = key.rpartition("-")
+            by_sampler.setdefault(sampler, []).append((int(steps), value))
+        for sampler in sorted(by_sampler, key=_sampler_rank):
+            points = sorted(by_sampler[sampler])
+            curves[f"fd_vs_steps_{sampler}"] = {
+                "x": [p[0] for p in points],
+                "y": [p[1] for p in points],
+            }
+        return curves
+
+
+def _sampler_rank(sampler: str) -> tuple[int, str]:
+    known = sampler in SAMPLER_ORDER
+    return (SAMPLER_ORDER.index(sampler) if known else len(SAMPLER_ORDER), sampler)
+
+
+def sampler_sweep(
+    model: Any,
+    samplers: tuple[tuple[str, int], ...],
+    n: int,
+    seed: int,
+    score: Callable[[Any], float],
+    labels: Any = None,
+    guidance: float = 1.0,
+) -> Sweep:
+    """Draw `n` samples with each (sampler, steps) from one seed and score them.
+
+    Args:
+        model: a trained `GaussianDiffusion`.
+        samplers: (sampler, steps) pairs, the headline first.
+        n: samples per sampler (all from `seed`'s generator).
+        seed: seeds every draw.
+        score: (n, C, H, W) samples -> a Frechet distance (lower is better).
+        labels: (n,) class labels for a class-conditional model, else None.
+        guidance: classifier-free guidance scale (1: none).
+
+    Returns:
+        The `Sweep`; seconds per image are the median of 3 draws of `TIMING_IMAGES` (at most
+        `n`) after the scored batch, which warms up.
+    """
+    import torch
+
+    from diffrnn.evaluation.timing import seconds_per_call
+
+    probe = min(n, TIMING_IMAGES)
+    probe_labels = None if labels is None else labels[:probe]
+    sweep = Sweep({}, {}, {})
+    for sampler, steps in samplers:
+        key = f"{sampler}-{steps}"
+        generator = torch.Generator().manual_seed(seed)
+        options = {"sampler": sampler, "steps": steps, "guidance_scale": guidance}
+        x = model.sample(n, generator=generator, cond=labels, **options)
+
+        def draw_probe(options: dict[str, Any] = options) -> Any:
+            generator = torch.Generator().manual_seed(seed)
+            return model.sample(probe, generator=generator, cond=probe_labels, **options)
+
+        sweep.seconds[key] = seconds_per_call(draw_probe, warmup=0) / probe  # warmed by the batch
+        sweep.fd[key] = score(x)
+        sweep.samples[key] = x
+    return sweep
+
+
 def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     import torch
 
     from diffrnn.evaluation import digit_samples as scoring
     from diffrnn.evaluation.digits_classifier import digits_classifier
-    from diffrnn.evaluation.timing import seconds_per_call
 
     recipe = ctx.preset(ddpm_recipes(conditional))
     evaluation = ctx.preset(EVALUATION)
@@ -185,27 +274,20 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     n = evaluation.samples
     labels = torch.arange(n) % 10 if conditional else None
     guidance = GUIDANCE_SCALE if conditional else 1.0
-    probe = min(n, TIMING_IMAGES)
-    probe_labels = None if labels is None else labels[:probe]
-    fd: dict[str, float] = {}
-    seconds: dict[str, float] = {}
-    samples: dict[str, torch.Tensor] = {}
-    for sampler, steps in evaluation.samplers:
-        key = f"{sampler}-{steps}"
-        generator = torch.Generator().manual_seed(ctx.seed)
-        options = {"sampler": sampler, "steps": steps, "guidance_scale": guidance}
-        x = model.sample(n, generator=generator, cond=labels, **options)
-
-        def draw_probe(options: dict[str, Any] = options) -> Any:
-            generator = torch.Generator().manual_seed(ctx.seed)
-            return model.sample(probe, generator=generator, cond=probe_labels, **options)
-
-        seconds[key] = seconds_per_call(draw_probe, warmup=0) / probe  # warmed by the batch
-        fd[key] = scoring.fd_to_held_out(x, ctx.seed)
-        samples[key] = x
+    sweep = sampler_sweep(
+        model,
+        evaluation.samplers,
+        n,
+        ctx.seed,
+        lambda x: scoring.fd_to_held_out(x, ctx.seed),
+        labels,
+        guidance,
+    )
+    fd, seconds = sweep.fd, sweep.seconds
     headline = evaluation.samplers[0]
-    head_key = f"{headline[0]}-{headline[1]}"
-    x = samples[head_key]
+    head_key = sweep.headline
+    probe = min(n, TIMING_IMAGES)
+    x = sweep.samples[head_key]
     scoring.save_digit_grid(x, ctx.out_dir / "samples.png")
 
     bound, snapped, snap_below = test_bound(model, evaluation, conditional)
@@ -229,14 +311,7 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
     }
     if labels is not None:
         metrics["accuracy"] = scoring.class_accuracy(x, labels, ctx.seed)
-    curves: dict[str, Any] = {"train_loss": result.train_losses}
-    for name in ("ddpm", "ddim", "dpmsolver++", "sde-dpmsolver++", "UniPCMultistepScheduler"):
-        points = sorted((s, fd[f"{m}-{s}"]) for m, s in evaluation.samplers if m == name)
-        if points:
-            curves[f"fd_vs_steps_{name}"] = {
-                "x": [p[0] for p in points],
-                "y": [p[1] for p in points],
-            }
+    curves: dict[str, Any] = {"train_loss": result.train_losses, **sweep.curves()}
     notes = [
         f"fd: {n} samples ({head_key}, snapped to the 17 grey levels) vs "
         f"{scoring.REFERENCE} held-out digits, features of the in-project digits classifier; "
