@@ -289,10 +289,16 @@ def _diffusion(ctx: UnitContext, conditional: bool) -> UnitOutput:
         throughput=1.0 / sweep.seconds[head],
         throughput_unit="images/s",
         sampler_steps=samplers[0][1],
-        curves={"train_loss": result.train_losses, **sweep.curves()},
+        curves={"train_loss": result.train_losses, **_steps_curves(sweep)},
         artefacts={"samples": "samples.png"},
         notes=notes,
     )
+
+
+def _steps_curves(sweep: Any) -> dict[str, Any]:
+    """The sweep's FD-against-steps curves of the samplers run at two step counts or more (the
+    others are the rows of `fd_by_sampler`)."""
+    return {name: c for name, c in sweep.curves().items() if len(c["x"]) > 1}
 
 
 @register_unit(TASK, "ddpm", family="diffusion")
