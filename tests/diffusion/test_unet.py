@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 import diffrnn
@@ -35,3 +36,16 @@ def test_gaussian_diffusion_with_unet_round_trips(tmp_path: Path) -> None:
     x, t, y = torch.randn(3, 1, 8, 8), torch.tensor([1, 50, 900]), torch.tensor([1, 2, 10])
     with torch.no_grad():
         torch.testing.assert_close(loaded(x, t, y), model(x, t, y), rtol=0, atol=0)
+
+
+def test_ddpm_digits_takes_the_number_of_classes_and_keeps_the_digits_ten() -> None:
+    from diffrnn.diffusion.unet import ddpm_digits
+
+    assert ddpm_digits("quick", conditional=True) == ddpm_digits("quick", True, 8, 1, 10)
+    three = ddpm_digits("quick", True, 16, 3, classes=3)
+    assert three.num_classes == 3 and three.denoiser_config["num_classes"] == 3
+    net = GaussianDiffusion(three).denoiser.net
+    assert net.class_embedding.num_embeddings == 4  # three classes and the null one
+    assert ddpm_digits("quick", classes=3).num_classes is None  # unconditional: ignored
+    with pytest.raises(ValueError, match="classes must be at least 2"):
+        ddpm_digits("quick", True, classes=1)

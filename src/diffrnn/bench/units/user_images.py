@@ -20,6 +20,7 @@ blur and Wiener filters tuned on the validation images (`units.denoise_baselines
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,8 +148,9 @@ def torch_levels(samples: Any) -> Any:
     return torch.round((samples.clamp(-1, 1) + 1) * 127.5).to(torch.uint8)
 
 
-def _per_channel(apply: Filter) -> Filter:
-    """A filter of (N, 1, S, S) images applied to each channel of (N, C, S, S) ones."""
+def per_channel(apply: Filter) -> Filter:
+    """`apply`, a filter of (N, 1, S, S) images, run on each channel of (N, C, S, S) ones
+    (scipy's Wiener filter reads one channel): the same signature, (N, C, S, S) out."""
 
     def run(images: np.ndarray, param: Any, noise_sigma: float) -> np.ndarray:
         n, c, h, w = images.shape
@@ -159,7 +161,7 @@ def _per_channel(apply: Filter) -> Filter:
 
 FILTERS: tuple[tuple[str, Filter, tuple[Any, ...], str], ...] = (
     ("gaussian_blur", gaussian_blur, BLUR_SIGMAS, "blur_sigma"),
-    ("wiener", _per_channel(wiener), tuple(float(w) for w in WIENER_WINDOWS), "wiener_window"),
+    ("wiener", per_channel(wiener), tuple(float(w) for w in WIENER_WINDOWS), "wiener_window"),
 )
 """denoise-digits' classical floors and grids: (metric suffix, filter, grid, parameter name)."""
 
@@ -222,6 +224,8 @@ def _diffusion(ctx: UnitContext, conditional: bool) -> UnitOutput:
         return UnitOutput(metrics={}, notes=[NO_CLASSES])
     channels, size = data.images.shape[1], data.images.shape[2]
     recipe = ctx.preset(ddpm_recipes(conditional, size, channels, max(len(data.classes), 2)))
+    # the loader drops the last partial batch: a folder smaller than a batch would train nothing
+    recipe = dataclasses.replace(recipe, batch_size=min(recipe.batch_size, len(data.train)))
     evaluation = ctx.preset(EVALUATION)
     samplers = QUICK_USER_SAMPLERS if ctx.recipe == "quick" else evaluation.samplers
     if conditional and ctx.recipe == "full":
