@@ -80,8 +80,7 @@ def score_denoiser(
     return by_sigma, noisy_psnr, seconds / examples
 
 
-def psnr_metrics(by_sigma: dict[str, float], noisy_psnr: dict[str, float]) -> dict[str, Any]:
-    """`psnr` (the mean over the noise levels), `psnr_by_sigma` and `psnr_noisy_input`."""
+def _metrics(by_sigma: dict[str, float], noisy_psnr: dict[str, float]) -> dict[str, Any]:
     return {
         "psnr": sum(by_sigma.values()) / len(by_sigma),
         "psnr_by_sigma": by_sigma,
@@ -114,7 +113,7 @@ def diffusion_denoiser_output(
     return fitted_output(
         result,
         {
-            **psnr_metrics(by_sigma, noisy_psnr),
+            **_metrics(by_sigma, noisy_psnr),
             "psnr_posterior_mean": sum(mean_by_sigma.values()) / len(mean_by_sigma),
             "psnr_posterior_mean_by_sigma": mean_by_sigma,
         },
@@ -169,7 +168,7 @@ def bigru_denoiser_unit(ctx: UnitContext, data: NoisyData, shape: str) -> UnitOu
     by_sigma, noisy_psnr, seconds = score_denoiser(ctx, data, estimate)
     return fitted_output(
         results,
-        psnr_metrics(by_sigma, noisy_psnr),
+        _metrics(by_sigma, noisy_psnr),
         infer_seconds_per_sample=seconds,
         throughput=1.0 / seconds,
         throughput_unit="examples/s",

@@ -97,22 +97,21 @@ EVALUATION = {
 
 
 def ddpm_recipes(
-    conditional: bool = False, sample_size: int = 8, channels: int = 1, classes: int = 10
+    conditional: bool = False, sample_size: int = 8, channels: int = 1
 ) -> dict[RecipeSize, Recipe[GaussianDiffusionConfig]]:
-    """The recipe of the U-Net DDPM on the digits (and image-user: its `sample_size`,
-    `channels` and, conditional, number of `classes`) by suite size: EMA weights, a 100-step
-    warm-up."""
+    """The recipe of the U-Net DDPM on the digits (and image-user: its `sample_size` and
+    `channels`) by suite size: EMA weights, a 100-step warm-up."""
     from diffrnn.diffusion.unet import ddpm_digits
     from diffrnn.training import budgeted
 
     return {
         "quick": Recipe(
-            ddpm_digits("quick", conditional, sample_size, channels, classes),
+            ddpm_digits("quick", conditional, sample_size, channels),
             budgeted(2e-3, 100, ema_decay=0.99),
             batch_size=64,
         ),
         "full": Recipe(
-            ddpm_digits("full", conditional, sample_size, channels, classes),
+            ddpm_digits("full", conditional, sample_size, channels),
             budgeted(2e-3, 100, ema_decay=0.995),
             batch_size=128,
         ),

@@ -30,7 +30,7 @@ from diffrnn.baselines.denoise import Filter, gaussian_blur, wiener
 from diffrnn.bench.registry import UnitContext, UnitOutput, register_unit
 from diffrnn.bench.unit_training import fitted_output, seeded_loader, train_for_unit
 from diffrnn.bench.units.denoise_baselines import BLUR_SIGMAS, WIENER_WINDOWS, tuned_filter_unit
-from diffrnn.bench.units.denoising import psnr_metrics, score_denoiser
+from diffrnn.bench.units.denoising import score_denoiser
 from diffrnn.bench.units.digits_diffusion import (
     CONDITIONAL_SAMPLERS,
     EVALUATION,
@@ -43,6 +43,7 @@ from diffrnn.bench.units.digits_diffusion import (
 )
 from diffrnn.bench.units.pixels import SAMPLES, pixel_recipes
 from diffrnn.bench.user_images import TASK, UserImages, user_images
+from diffrnn.diffusion.unet import ddpm_digits
 
 LEVELS = 256
 BIN_WIDTH = 2.0 / (LEVELS - 1)
@@ -184,7 +185,9 @@ def _denoising(ctx: UnitContext, data: UserImages, model: Any, steps: int) -> tu
         ctx, noisy, lambda y, _, sigma: posterior_mean(model, y, sigma), timed=False
     )
     metrics = {
-        **psnr_metrics(by_sigma, noisy_psnr),
+        "psnr": sum(by_sigma.values()) / len(by_sigma),
+        "psnr_by_sigma": by_sigma,
+        "psnr_noisy_input": noisy_psnr,
         "psnr_posterior_mean": sum(mean_by_sigma.values()) / len(mean_by_sigma),
     }
     filtered = []
@@ -223,9 +226,13 @@ def _diffusion(ctx: UnitContext, conditional: bool) -> UnitOutput:
     if conditional and not data.classes:
         return UnitOutput(metrics={}, notes=[NO_CLASSES])
     channels, size = data.images.shape[1], data.images.shape[2]
-    recipe = ctx.preset(ddpm_recipes(conditional, size, channels, max(len(data.classes), 2)))
-    # the loader drops the last partial batch: a folder smaller than a batch would train nothing
-    recipe = dataclasses.replace(recipe, batch_size=min(recipe.batch_size, len(data.train)))
+    recipe = ctx.preset(ddpm_recipes(conditional, size, channels))
+    recipe = dataclasses.replace(
+        recipe,
+        model=ddpm_digits(ctx.recipe, conditional, size, channels, max(len(data.classes), 2)),
+        # the loader drops the last partial batch: a folder under a batch would train nothing
+        batch_size=min(recipe.batch_size, len(data.train)),
+    )
     evaluation = ctx.preset(EVALUATION)
     samplers = QUICK_USER_SAMPLERS if ctx.recipe == "quick" else evaluation.samplers
     if conditional and ctx.recipe == "full":
