@@ -167,7 +167,9 @@ FILTERS: tuple[tuple[str, Filter, tuple[Any, ...], str], ...] = (
 """denoise-digits' classical floors and grids: (metric suffix, filter, grid, parameter name)."""
 
 
-def _denoising(ctx: UnitContext, data: UserImages, model: Any, steps: int) -> tuple[dict, list]:
+def _denoising(
+    ctx: UnitContext, data: UserImages, model: Any, steps: int
+) -> tuple[dict[str, Any], list[str]]:
     """PSNR of the DDPM prior on the noisy test images (SDEdit and the posterior mean) and of the
     tuned filters; the metrics and their notes."""
     import torch
