@@ -43,7 +43,6 @@ from diffrnn.bench.units.digits_diffusion import (
 )
 from diffrnn.bench.units.pixels import SAMPLES, pixel_recipes
 from diffrnn.bench.user_images import TASK, UserImages, user_images
-from diffrnn.diffusion.unet import ddpm_digits
 
 LEVELS = 256
 BIN_WIDTH = 2.0 / (LEVELS - 1)
@@ -223,6 +222,7 @@ def _diffusion(ctx: UnitContext, conditional: bool) -> UnitOutput:
     import torch
 
     from diffrnn.diffusion.likelihood import variational_bound
+    from diffrnn.diffusion.unet import ddpm_digits
 
     data = user_images(ctx.options)
     if conditional and not data.classes:
