@@ -78,7 +78,12 @@ def test_ddpm_sweeps_the_samplers_and_denoises_the_test_images(tmp_path: Path) -
     assert (tmp_path / "u" / "samples.png").stat().st_size > 0
 
 
-def test_ddpm_cond_is_guided_and_scored_against_the_classes_asked_for(tmp_path: Path) -> None:
+def test_ddpm_cond_is_guided_and_scored_against_the_classes_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a 1000-step sampler is left out of the sweep on images over LONGEST_SWEEP_VALUES
+    monkeypatch.setattr(units, "QUICK_USER_SAMPLERS", (*SWEEP, ("ddim", 1000)))
+    monkeypatch.setattr(units, "LONGEST_SWEEP_VALUES", 8 * 8 - 1)
     folder = _folder(tmp_path / "pics", {"a": 12, "b": 12, "c": 12})
     out = units.ddpm_cond_user_images(_ctx(folder, tmp_path / "u"))
     m = out.metrics
@@ -88,6 +93,7 @@ def test_ddpm_cond_is_guided_and_scored_against_the_classes_asked_for(tmp_path: 
     assert "psnr" not in m  # the denoising use is the unconditional model's
     assert out.steps and out.steps > 0
     assert any("asking for the 3 classes in turn" in n for n in out.notes)
+    assert any("left out: ddim-1000 (64 values per image, over the 63" in n for n in out.notes)
 
 
 def test_ddpm_cond_without_classes_says_why_in_one_line_and_trains_nothing(

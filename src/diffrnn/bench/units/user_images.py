@@ -55,6 +55,11 @@ QUICK_USER_SAMPLERS: tuple[tuple[str, int], ...] = (
 """The quick suite's sweep: image-digits' quick samplers, UniPC and ancestral DDPM on a 50-step
 grid (DDPM-1000, the full suite's reference, costs ~40 CPU s on 100 8 x 8 images with the timing:
 too much for a quick unit); the full and reference suites sweep image-digits' samplers."""
+LONGEST_SWEEP_VALUES = 16 * 16
+"""Values per image (C x S x S) up to which the full suite's sweep keeps DDPM-1000: on
+image-digits' 500 samples it costs ~100 CPU s at 8 x 8 (BENCHMARKS.md) and at least linearly
+more per value, so 32 x 32 RGB (48 times the values) would outrun the full suite's unit time
+limit (3 x 600 + 90 CPU s); 16 x 16 greyscale stays near 400 s."""
 NO_CLASSES = (
     "not run: your images have no classes to condition on (put each class in a subfolder of "
     "its own to train the class-conditional DDPM)."
@@ -239,6 +244,9 @@ def _diffusion(ctx: UnitContext, conditional: bool) -> UnitOutput:
     samplers = QUICK_USER_SAMPLERS if ctx.recipe == "quick" else evaluation.samplers
     if conditional and ctx.recipe == "full":
         samplers = CONDITIONAL_SAMPLERS  # guidance doubles the cost of every step
+    values = int(np.prod(data.images.shape[1:]))
+    left_out = [s for s in samplers if s[1] >= 1000 and values > LONGEST_SWEEP_VALUES]
+    samplers = tuple(s for s in samplers if s not in left_out)
     score = scoring(data, ctx.seed)
     labels = torch.from_numpy(data.labels)
     model, result = train_ddpm(
@@ -289,7 +297,13 @@ def _diffusion(ctx: UnitContext, conditional: bool) -> UnitOutput:
         "fd / seconds per image by sampler: "
         + ", ".join(f"{k} {sweep.fd[k]:.2f} ({sweep.seconds[k] * 1e3:.1f} ms)" for k in sweep.fd)
         + f"; scored batch of {n}, timed on {min(n, TIMING_IMAGES)} (median of 3), "
-        f"{ctx.threads} thread(s)",
+        f"{ctx.threads} thread(s)"
+        + (
+            f"; left out: {', '.join(f'{m}-{k}' for m, k in left_out)} ({values} values per "
+            f"image, over the {LONGEST_SWEEP_VALUES} it fits the unit's time at)"
+            if left_out
+            else ""
+        ),
     ]
     if not conditional:
         denoised, denoise_notes = _denoising(ctx, data, model, evaluation.denoise_steps)
