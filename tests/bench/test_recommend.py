@@ -123,3 +123,33 @@ def test_a_lead_under_the_close_margin_is_a_tie_however_consistent() -> None:
     rec = recommend({"linear-ar": base, "deepar": slightly}, TASK, close=0.02)
     assert not rec.clear and rec.pick is base and "(1%, under 2%)" in rec.headline
     assert recommend({"linear-ar": base, "deepar": slightly}, TASK, close=0.01).clear
+
+
+def test_a_class_conditional_model_is_shown_but_never_picked() -> None:
+    images = TaskInfo(
+        name="image-user",
+        description="",
+        dataset="user:--data",
+        metrics=("fd",),
+        primary="fd",
+        lower_is_better=True,
+        anchors=(),
+        registered={},
+    )
+
+    def fd(name: str, family: str, values: list[float]) -> ModelResult:
+        records = [
+            {"seed": s, "status": "ok", "metrics": {"fd": v}, "train_seconds": 5.0}
+            | {"infer_seconds_per_sample": 0.01}
+            for s, v in enumerate(values)
+        ]
+        return ModelResult(images, name, family, ok=records)
+
+    results = {
+        "ddpm": fd("ddpm", "diffusion", [240.0, 236.0, 238.0]),
+        "ddpm-cond": fd("ddpm-cond", "diffusion", [20.0, 21.0, 19.0]),  # told the class
+        "pixel-lstm": fd("pixel-lstm", "rnn", [33.0, 34.0, 32.0]),
+    }
+    rec = recommend(results, images)
+    assert rec.pick is results["pixel-lstm"]
+    assert any(d.startswith("diffusion (ddpm-cond)") and "left out" in d for d in rec.details)

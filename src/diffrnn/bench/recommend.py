@@ -12,6 +12,8 @@ subset of the origins is compared on that subset). A difference is clear when it
 (origins: the paired differences averaged over seeds) and larger than two standard errors over
 seeds (each seed's score on those origins). Otherwise the two are tied, and among the families
 tied with the best the cheapest to train (then to run) is picked: "no clear winner".
+A class-conditional model (`scorecard.CONDITIONAL`) is told what to draw where the others are
+not: it is shown in the details, never picked.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 
 from diffrnn.bench.aggregate import ModelResult, TaskInfo, best_of_family
 from diffrnn.bench.registry import FAMILIES
+from diffrnn.bench.scorecard import CONDITIONAL
 from diffrnn.bench.verdicts import fmt, fmt_seconds, fmt_stat, mean_of
 
 ORIGIN_CURVE = "crps_vs_origin"
@@ -222,6 +225,8 @@ def recommend(
     Returns:
         The Recommendation; `pick` is None when no model produced a score.
     """
+    told = {m: r for m, r in results.items() if m in CONDITIONAL and r.quality is not None}
+    results = {m: r for m, r in results.items() if m not in CONDITIONAL}
     cells = {f: b for f in FAMILIES if (b := best_of_family(results, f)) and b.quality is not None}
     if not cells:
         return Recommendation(None, None, False, "No model produced a score on your data.", ())
@@ -280,6 +285,10 @@ def recommend(
             f"{c.relative:.0%} better, {c.spread_text(best.model)}."
         )
     details = [
+        f"{_named(m)}: {_score(m)}; told the class of every sample it draws where the others "
+        "are not, so it is left out of the pick"
+        for m in told.values()
+    ] + [
         f"{_named(c.other)}: {_score(c.other)}; {abs(c.relative):.0%} "
         f"{'worse' if c.difference > 0 else 'better'} than {best.model} "
         + (f"on the {c.origins} origin(s) both scored" if c.origins else "on the headline score")
