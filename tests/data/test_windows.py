@@ -14,6 +14,7 @@ from diffrnn.data.windows import (
     business_day_lags,
     forecast_windows,
     frequency_unit,
+    increment_scaling,
     lag_features,
     lags_for_frequency,
     mean_scaling,
@@ -109,6 +110,23 @@ def test_scalings_round_trip_exactly_and_have_their_statistics(backend: str) -> 
 def test_mean_scaling_of_an_all_zero_context_uses_the_minimum() -> None:
     scaling = mean_scaling(np.zeros((6, 2)), minimum_scale=1e-3)
     np.testing.assert_array_equal(scaling.scale, [[1e-3, 1e-3]])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_increment_scaling_is_the_mean_move_of_the_context_from_its_last_value(
+    backend: str,
+) -> None:
+    """Series 0 moves 9 -> 1 -> 2 -> 4 -> 4 -> 7: over C = 3 steps |2| + |0| + |3| = 5, and
+    the row before them (2 -> 4) is the first of the window. Series 1 is pegged at 5."""
+    x = np.array([[9.0, 1.0, 2.0, 4.0, 4.0, 7.0], [5.0] * 6]).T[None]  # (1, 6, 2)
+    if backend == "torch":
+        x = torch.from_numpy(x)
+    scaling = increment_scaling(x, context_length=3, relative_minimum=1e-3)
+    np.testing.assert_allclose(np.asarray(scaling.loc), [[[7.0, 5.0]]])
+    # series 1: no move, so the floor: 1e-3 x mean |x| over the context
+    np.testing.assert_allclose(np.asarray(scaling.scale), [[[5.0 / 3.0, 5e-3]]])
+    zero = increment_scaling(np.zeros((4, 1)), context_length=3)
+    assert zero.scale.item() > 0
 
 
 def test_business_day_time_features_match_gluonts_formulas() -> None:

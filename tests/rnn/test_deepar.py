@@ -201,3 +201,83 @@ def test_the_chunk_size_stays_within_the_budget() -> None:
         chunk = model.chunk_paths(4, budget)
         assert chunk % 1024 == 0 and chunk * per_path <= budget < (chunk + 1024) * per_path
     assert model.chunk_paths(4, 2**20) == 1024  # never less than one noise block
+
+
+def test_increment_lags_read_the_scaled_steps() -> None:
+    """Target y_p = (p + 1) * b moves by b every step, so s = b and every lag of
+    d_t = (y_t - y_{t-1}) / s is exactly 1; the static input is log s."""
+    config = _config(predict="increment")
+    assert config.window_length == _config().window_length + 1  # the row before the first lag
+    model = DeepAR(config)
+    batch = _batch(config)
+    seen = []
+    model.rnn.register_forward_hook(lambda mod, args, out: seen.append(args[0]))
+    model.loss(batch)
+    inputs = seen[0]  # (B, C + H, D)
+    torch.testing.assert_close(inputs[:, :, :3], torch.ones(2, 10, 3))
+    torch.testing.assert_close(inputs[:, :, 6], torch.tensor([[1.0], [2.0]]).log().expand(2, 10))
+
+
+def _white_noise_head(model: DeepAR) -> None:
+    """Make the head say d_t ~ N(0, 1) whatever the state."""
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.copy_(torch.tensor([0.0, float(np.log(np.expm1(1.0 - MIN_SIGMA)))]))
+
+
+def test_an_increment_model_with_a_white_noise_head_is_a_random_walk_of_the_contexts_scale() -> (
+    None
+):
+    """Paths start at the last value y_C and their h-step moves have std s sqrt(h), s the
+    context's mean |move|; a level model with the same head draws y ~ nu N(0, 1) instead."""
+    config = _config(predict="increment", distribution="gaussian")
+    model = DeepAR(config).eval()
+    _white_noise_head(model)
+    batch = _batch(config, batch=2)
+    history = batch["target"][:, : config.history_length]  # moves of 1 and 2 per step
+    torch.manual_seed(0)
+    paths = model.sample(
+        history, batch["time_feat"][:, -10:], batch["series_id"], num_samples=4000
+    )  # (2, 4000, 4)
+    moves = paths - history[:, -1:, None]  # (2, S, H) from y_C
+    np.testing.assert_allclose(moves.mean(1).abs().numpy(), 0.0, atol=0.15)
+    expected = torch.tensor([1.0, 2.0])[:, None] * torch.arange(1, 5).sqrt()  # s sqrt(h)
+    torch.testing.assert_close(moves.std(1), expected, rtol=0.05, atol=0)
+
+
+def test_an_increment_model_learns_a_random_walks_scale() -> None:
+    """Trained on Gaussian random walks (steps of std 0.01 around 1), the paths' 4-step moves
+    have the walk's std 0.02 (the context's mean |move| alone would give 0.8 x that)."""
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    sigma = 0.01
+    values = 1.0 + np.cumsum(rng.normal(0, sigma, size=(600, 3)), axis=0)
+    config = _config(predict="increment", distribution="gaussian", freq=None)
+    model = DeepAR(config)
+    windows = SeriesWindows(values, config.window_length)
+    loader = torch.utils.data.DataLoader(windows, batch_size=64, shuffle=True)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _, batch in zip(range(150), _cycle(loader), strict=False):
+        opt.zero_grad()
+        model.loss(batch).backward()
+        opt.step()
+    model.eval()
+    fresh = 1.0 + np.cumsum(rng.normal(0, sigma, size=(200 * config.history_length, 1)), axis=0)
+    history = torch.as_tensor(fresh.reshape(200, -1), dtype=torch.float32)  # 200 new contexts
+    paths = model.sample(history, torch.zeros(200, 10, 0), torch.arange(200) % 3, 200)
+    moves = paths[:, :, -1] - history[:, -1:]  # (200, S): 4-step moves
+    ratio = float(moves.std() / (sigma * 2.0))  # std of a 4-step move: sigma sqrt(4)
+    assert 0.85 < ratio < 1.15, ratio
+
+
+def _cycle(loader):  # type: ignore[no-untyped-def]
+    while True:
+        yield from loader
+
+
+def test_increment_rejects_relative_to_last_and_unknown_targets() -> None:
+    with pytest.raises(ValueError, match="relative_to_last"):
+        _config(predict="increment", relative_to_last=True)
+    with pytest.raises(ValueError, match="predict must be one of"):
+        _config(predict="return")

@@ -191,6 +191,37 @@ def standard_scaling(context: Array, minimum_scale: float = 1e-5) -> Scaling:
     return Scaling(loc=loc, scale=scale)
 
 
+MINIMUM_INCREMENT_SCALE = 1e-10
+"""Absolute floor of `increment_scaling` (an all-zero context)."""
+
+
+def increment_scaling(
+    history: Array, context_length: int, relative_minimum: float = 1e-4
+) -> Scaling:
+    """Scale of a window's steps x_t - x_{t-1}: their mean |.| over the last C steps, anchored at
+    the last value, so a model of the scaled steps d_t = (x_t - x_{t-1}) / s is a random walk
+    in x when d is white noise, and x_{C+h} = x_C + s (d_{C+1} + ... + d_{C+h}).
+
+    A flat context (a pegged rate: exchange_rate_nips's series 4 has 7.5% of its 30-day contexts
+    without a move) would divide by zero: the scale is at least `relative_minimum` times the
+    context's mean |x|.
+
+    Args:
+        history: (..., >= C + 1, N) the rows before the forecast.
+        context_length: C, steps whose moves set the scale.
+        relative_minimum: floor on s as a fraction of the context's mean |x|.
+
+    Returns:
+        Scaling with loc = the last value x_C and scale s, both (..., 1, N).
+    """
+    window = history[..., -context_length - 1 :, :]  # (..., C + 1, N)
+    moves = abs(window[..., 1:, :] - window[..., :-1, :]).mean(axis=-2, keepdims=True)
+    level = abs(window[..., 1:, :]).mean(axis=-2, keepdims=True)
+    floor = (relative_minimum * level).clip(min=MINIMUM_INCREMENT_SCALE)
+    scale = moves * (moves >= floor) + floor * (moves < floor)  # max(moves, floor), any Array
+    return Scaling(loc=window[..., -1:, :], scale=scale)
+
+
 MINMAX_EPS = 1e-7
 """TimeGAN's MinMaxScaler adds this to max - min."""
 

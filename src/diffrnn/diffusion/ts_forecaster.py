@@ -6,6 +6,13 @@ Each window is standardised with its context's mean and standard deviation (the 
 scaled future with the scaled context as the condition of a 1-D convolutional denoiser, and
 forecasts are sample paths drawn by the shared `sample` (a diffusers scheduler) and unscaled.
 
+With `predict="increment"` the denoised window is the future's scaled steps
+d_h = (x_{C+h} - x_{C+h-1}) / s, conditioned on the context relative to its last value,
+(x_t - x_C) / s, with s = mean |x_t - x_{t-1}| over the context (`increment_scaling`); paths are
+x_C + s (d_1 + ... + d_h). White-noise steps are then a random walk, where standardising the
+levels leaves the denoiser to learn the continuation of the context's last value to a small
+fraction of its noise scale (BENCHMARKS.md, issue 16).
+
     model = DiffusionForecaster(DiffusionForecasterConfig(ConvDenoiser1dConfig(8, 30, 30)))
     fit(model, DataLoader(TensorDataset(past, future)))      # past (W, C, N), future (W, H, N)
     paths = model.forecast(past_test, num_samples=100)        # (B, S, H, N)
@@ -15,15 +22,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import torch
 from torch import nn
 
-from diffrnn.data.windows import Scaling, standard_scaling
+from diffrnn.data.windows import Scaling, increment_scaling, standard_scaling
 from diffrnn.diffusion.denoisers_1d import ConvDenoiser1d, ConvDenoiser1dConfig
 from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
 from diffrnn.diffusion.sampling import sample
 from diffrnn.modeling import PretrainedMixin
+
+PredictName = Literal["level", "increment"]
+PREDICTS: tuple[PredictName, ...] = get_args(PredictName)
 
 
 def forecaster_process() -> GaussianProcessConfig:
@@ -40,6 +51,8 @@ class DiffusionForecasterConfig:
     sampler: diffusers sampler used by `forecast` ("dpmsolver++", "ddim", "ddpm", class name).
     sampler_steps: denoising steps of `forecast`.
     minimum_scale: lower bound of a window's standard deviation (flat contexts).
+    predict: what is denoised: "level", the standardised future, or "increment", its scaled
+        steps (see the module docstring; needs a context of at least 2 steps).
 
     Mean scaling (DeepAR's x / mean|x|) was tried on exchange rates and lost badly (CRPS-sum 0.05
     against 0.007 after the same 90 s): the future's spread is ~4% of the level, too fine for the
@@ -51,10 +64,15 @@ class DiffusionForecasterConfig:
     sampler: str = "dpmsolver++"
     sampler_steps: int = 20
     minimum_scale: float = 1e-5
+    predict: PredictName = "level"
 
     def __post_init__(self) -> None:
         if self.denoiser.context < 1:
             raise ValueError(f"the denoiser needs a context >= 1, got {self.denoiser.context}")
+        if self.predict not in PREDICTS:
+            raise ValueError(f"predict must be one of {PREDICTS}, got {self.predict!r}")
+        if self.predict == "increment" and self.denoiser.context < 2:
+            raise ValueError("predict='increment' needs a context >= 2 (one step to scale by)")
 
 
 class DiffusionForecaster(PretrainedMixin, nn.Module):
@@ -68,14 +86,20 @@ class DiffusionForecaster(PretrainedMixin, nn.Module):
         self.diffusion = GaussianDiffusion.around(ConvDenoiser1d, config.denoiser, config.process)
 
     def scaling(self, past: torch.Tensor) -> Scaling:
-        """Per-window, per-series standardisation from the context: loc, scale (B, 1, N)."""
+        """Per-window, per-series scaling from the context: loc, scale (B, 1, N); levels:
+        standardisation, increments: the last value and the steps' mean |.|."""
+        if self.config.predict == "increment":
+            return increment_scaling(past, past.shape[1] - 1)
         return standard_scaling(past, self.config.minimum_scale)
 
     def loss(self, batch: Sequence[torch.Tensor]) -> torch.Tensor:
         """Diffusion loss of the scaled future given the scaled context (a scalar)."""
         past, future = batch[0], batch[1]
         scaling = self.scaling(past)
-        return self.diffusion.loss((scaling.transform(future), scaling.transform(past)))
+        target = scaling.transform(future)  # (B, H, N)
+        if self.config.predict == "increment":  # steps from x_C, x_{C+1}, ...
+            target = torch.diff(target, dim=1, prepend=target.new_zeros(target[:, :1].shape))
+        return self.diffusion.loss((target, scaling.transform(past)))
 
     @torch.no_grad()
     def forecast(
@@ -119,5 +143,7 @@ class DiffusionForecaster(PretrainedMixin, nn.Module):
                 )
             )
         paths = torch.cat(chunks).view(batch, num_samples, cfg.denoiser.horizon, num_series)
+        if cfg.predict == "increment":
+            paths = paths.cumsum(dim=2)  # (B, S, H, N): x_{C+h} - x_C in units of s
         per_path = Scaling(scaling.loc[:, None], scaling.scale[:, None])  # (B, 1, 1, N)
         return per_path.inverse(paths)  # (B, S, H, N)

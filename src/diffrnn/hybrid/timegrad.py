@@ -17,6 +17,12 @@ h_t is projected to N values by a small MLP (the conditioner), the diffusion ste
 sinusoidal embedding and two SiLU layers. The noise process (linear beta 1e-4 -> 0.1 over 100
 steps in the paper's exchange-rate setting) is the shared `GaussianProcess` (diffusers' betas).
 
+With `predict="increment"` the same model works on the scaled steps
+d_t = (x_t - x_{t-1}) / s (s = mean |x_t - x_{t-1}| over the context per series,
+`increment_scaling`) and its paths are x_C + s (d_{C+1} + ... + d_t): the denoiser then sees
+unit-scale data, where levels z ~ 1 put the forecast's spread (~0.5% a day on exchange rates)
+far below the noise it denoises (BENCHMARKS.md, issue 16).
+
 Batch (from `diffrnn.data.windows.MultivariateWindows`, length = max lag + context + horizon):
     target (B, L, N), time_feat (B, L, F) aligned with target.
 """
@@ -25,18 +31,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from diffrnn.data.windows import lag_features, mean_scaling, num_time_features
+from diffrnn.data.windows import (
+    Scaling,
+    increment_scaling,
+    lag_features,
+    mean_scaling,
+    num_time_features,
+)
 from diffrnn.diffusion.gaussian import GaussianProcess, GaussianProcessConfig
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.rnn.cells import CellType, check_cell
 from diffrnn.rnn.layers import make_rnn
 
 LEAKY_SLOPE = 0.4  # negative slope of pytorch-ts's epsilon network activations
+PredictName = Literal["level", "increment"]
+PREDICTS: tuple[PredictName, ...] = get_args(PredictName)
 
 # ---------------------------------------------------------------------------------------------
 # The epsilon network (pytorch-ts `EpsilonTheta`, after DiffWave, Kong et al. 2021)
@@ -166,6 +181,9 @@ class TimeGradConfig:
         residual_layers, residual_channels, dilation_cycle_length: of the epsilon network.
         time_embedding_dim, residual_hidden: diffusion-step embedding sizes.
         minimum_scale: floor on the mean-|x| scale.
+        predict: what is diffused: "level", z_t = x_t / nu (the paper), or "increment",
+            d_t = (x_t - x_{t-1}) / s (see the module docstring); an increment model reads one
+            more row of history.
     """
 
     target_dim: int
@@ -186,11 +204,14 @@ class TimeGradConfig:
     time_embedding_dim: int = 16
     residual_hidden: int = 64
     minimum_scale: float = 1e-10
+    predict: PredictName = "level"
 
     def __post_init__(self) -> None:
         check_cell(self.cell)
         if min(self.lags) < 1:
             raise ValueError(f"lags must all be >= 1, got {self.lags}")
+        if self.predict not in PREDICTS:
+            raise ValueError(f"predict must be one of {PREDICTS}, got {self.predict!r}")
 
     @property
     def process(self) -> GaussianProcessConfig:
@@ -206,8 +227,9 @@ class TimeGradConfig:
 
     @property
     def history_length(self) -> int:
-        """Rows of past a forecast reads: the largest lag before the context, plus the context."""
-        return max(self.lags) + self.context_length
+        """Rows of past a forecast reads: the largest lag before the context, plus the context
+        (plus the row before them that the first increment needs)."""
+        return max(self.lags) + self.context_length + (self.predict == "increment")
 
     @property
     def window_length(self) -> int:
@@ -250,10 +272,17 @@ class TimeGrad(PretrainedMixin, nn.Module):
 
     # -- pieces ----------------------------------------------------------------------------
 
-    def _scale(self, history: Tensor) -> Tensor:
-        """history (B, >= C, N) -> nu (B, 1, N): mean |x| over the last C steps."""
-        context = history[:, -self.config.context_length :]  # (B, C, N)
-        return mean_scaling(context, self.config.minimum_scale).scale
+    def _scaled(self, target: Tensor, history_length: int) -> tuple[Tensor, Scaling]:
+        """target (B, L, N) whose first `history_length` rows are the history -> the modelled
+        series z, (B, L, N) (levels) or (B, L - 1, N) (increments), and its scaling: scale
+        (B, 1, N) and, for increments, loc = the last history value x_C (B, 1, N)."""
+        c = self.config
+        history = target[:, :history_length]  # (B, L_h, N)
+        if c.predict == "increment":
+            scaling = increment_scaling(history, c.context_length)
+            return (target[:, 1:] - target[:, :-1]) / scaling.scale, scaling
+        scaling = mean_scaling(history[:, -c.context_length :], c.minimum_scale)
+        return target / scaling.scale, scaling
 
     def _inputs(self, z: Tensor, time_feat: Tensor, length: int, end: int) -> Tensor:
         """RNN inputs of positions [end - length, end): z (B, L, N) -> (B, length, N K + F)."""
@@ -271,7 +300,7 @@ class TimeGrad(PretrainedMixin, nn.Module):
         c = self.config
         target = batch["target"]
         steps = c.context_length + c.prediction_length
-        z = target / self._scale(target[:, : c.history_length])  # (B, L, N)
+        z, _ = self._scaled(target, c.history_length)  # (B, L, N) or (B, L - 1, N)
         inputs = self._inputs(z, batch["time_feat"][:, -steps:], steps, z.shape[1])
         hidden, _ = self.rnn(inputs)  # (B, C + H, hidden)
         x0 = z[:, -steps:].reshape(-1, c.target_dim)  # (B (C + H), N)
@@ -311,8 +340,9 @@ class TimeGrad(PretrainedMixin, nn.Module):
 
         c = self.config
         history = history[:, -c.history_length :]
-        scale = self._scale(history).repeat_interleave(num_samples, dim=0)  # (B S, 1, N)
-        z = history.repeat_interleave(num_samples, dim=0) / scale  # (B S, L_h, N)
+        z, scaling = self._scaled(history, c.history_length)  # (B, L_h (- 1), N)
+        z = z.repeat_interleave(num_samples, dim=0)  # (B S, L_h (- 1), N)
+        scale = scaling.scale.repeat_interleave(num_samples, dim=0)  # (B S, 1, N)
         time_feat = time_feat.repeat_interleave(num_samples, dim=0)  # (B S, C + H, F)
         inputs = self._inputs(z, time_feat[:, : c.context_length], c.context_length, z.shape[1])
         _, state = self.rnn(inputs)  # unroll the context
@@ -326,7 +356,12 @@ class TimeGrad(PretrainedMixin, nn.Module):
             draw = sample(self, (z.shape[0], c.target_dim), sampler, steps, generator, hidden)
             z = torch.cat([z, draw[:, None]], dim=1)
             draws.append(draw)
-        paths = torch.stack(draws, dim=1) * scale  # (B S, H, N)
+        paths = torch.stack(draws, dim=1)  # (B S, H, N) in scaled units
+        if c.predict == "increment":
+            last = scaling.loc.repeat_interleave(num_samples, dim=0)  # (B S, 1, N)
+            paths = last + paths.cumsum(dim=1) * scale
+        else:
+            paths = paths * scale
         return paths.view(-1, num_samples, c.prediction_length, c.target_dim)
 
 

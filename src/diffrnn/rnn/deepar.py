@@ -8,6 +8,12 @@ maximises the likelihood over the context and horizon with teacher forcing; fore
 the context, then draws z_t ~ p(z_t) and feeds each draw back (ancestral sampling), giving
 sample paths y = nu * z.
 
+With `predict="increment"` the same network models the scaled steps d_t = (y_t - y_{t-1}) / s
+instead (s = mean |y_t - y_{t-1}| over the context, `increment_scaling`): it reads lags of d and
+its paths are y_C + s (d_{C+1} + ... + d_t), a random walk when the head learns d ~ white noise.
+A level model must reproduce z_{t-1} to ~0.1% to compete with a random walk on exchange rates;
+an increment model starts from one (BENCHMARKS.md, issue 16).
+
 Batch (from `diffrnn.data.windows.SeriesWindows`, length = max lag + context + horizon):
     target (B, L), time_feat (B, L, F) aligned with target, series_id (B,).
 """
@@ -21,13 +27,21 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, distributions, nn
 
-from diffrnn.data.windows import business_day_lags, lag_features, mean_scaling, num_time_features
+from diffrnn.data.windows import (
+    business_day_lags,
+    increment_scaling,
+    lag_features,
+    mean_scaling,
+    num_time_features,
+)
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.rnn.cells import CellType, check_cell
 from diffrnn.rnn.layers import make_rnn
 
 DistributionName = Literal["gaussian", "student_t"]
 DISTRIBUTIONS: tuple[DistributionName, ...] = get_args(DistributionName)
+PredictName = Literal["level", "increment"]
+PREDICTS: tuple[PredictName, ...] = get_args(PredictName)
 
 MIN_SIGMA = 1e-4  # floor on the scale parameter in scaled units, keeps the likelihood bounded
 SAMPLE_MEMORY_BYTES = 256 * 2**20
@@ -57,6 +71,9 @@ class DeepARConfig:
             network predicts the increment (a random walk plus learned corrections) instead of
             the level. On exchange rates it fits the one-step likelihood better but its
             ancestral paths diverge after long training (BENCHMARKS.md); no preset uses it.
+        predict: what the head models: "level", z_t = y_t / nu (DeepAR), or "increment",
+            d_t = (y_t - y_{t-1}) / s with the lags read from d too (see the module docstring);
+            an increment model reads one more row of history.
     """
 
     context_length: int = 30
@@ -72,6 +89,7 @@ class DeepARConfig:
     embedding_dim: int = 4
     minimum_scale: float = 1e-10
     relative_to_last: bool = False
+    predict: PredictName = "level"
 
     def __post_init__(self) -> None:
         check_cell(self.cell)
@@ -81,11 +99,16 @@ class DeepARConfig:
             )
         if min(self.lags) < 1:
             raise ValueError(f"lags must all be >= 1, got {self.lags}")
+        if self.predict not in PREDICTS:
+            raise ValueError(f"predict must be one of {PREDICTS}, got {self.predict!r}")
+        if self.predict == "increment" and self.relative_to_last:
+            raise ValueError("relative_to_last applies to predict='level' only")
 
     @property
     def history_length(self) -> int:
-        """Rows of past a forecast reads: the largest lag before the context, plus the context."""
-        return max(self.lags) + self.context_length
+        """Rows of past a forecast reads: the largest lag before the context, plus the context
+        (plus the row before them that the first increment needs)."""
+        return max(self.lags) + self.context_length + (self.predict == "increment")
 
     @property
     def window_length(self) -> int:
@@ -119,10 +142,19 @@ class DeepAR(PretrainedMixin, nn.Module):
 
     # -- pieces ----------------------------------------------------------------------------
 
-    def _scale(self, history: Tensor) -> Tensor:
-        """history (B, >= C) -> nu (B, 1): mean |y| over the last C steps."""
-        context = history[:, -self.config.context_length :, None]  # (B, C, 1)
-        return mean_scaling(context, self.config.minimum_scale).scale[:, :, 0]  # (B, 1)
+    def _scaled(self, target: Tensor, history_length: int) -> tuple[Tensor, Tensor, Tensor]:
+        """target (B, L) whose first `history_length` rows are the history -> the modelled
+        series z (B, L) (levels) or (B, L - 1) (increments), its scale s (B, 1) and the last
+        history value y_C (B, 1) that increment paths start from."""
+        c = self.config
+        history = target[:, :history_length, None]  # (B, L_h, 1)
+        if c.predict == "increment":
+            scaling = increment_scaling(history, c.context_length)
+            scale, last = scaling.scale[:, :, 0], scaling.loc[:, :, 0]  # (B, 1)
+            return (target[:, 1:] - target[:, :-1]) / scale, scale, last
+        context = history[:, -c.context_length :]  # (B, C, 1)
+        scale = mean_scaling(context, c.minimum_scale).scale[:, :, 0]  # (B, 1)
+        return target / scale, scale, history[:, -1]
 
     def _static(self, scale: Tensor, series_id: Tensor) -> Tensor:
         """Features constant over a window: log nu and the series embedding, (B, S_f)."""
@@ -161,8 +193,7 @@ class DeepAR(PretrainedMixin, nn.Module):
         c = self.config
         target = batch["target"]
         steps = c.context_length + c.prediction_length
-        scale = self._scale(target[:, : c.history_length])  # (B, 1)
-        z = target / scale  # (B, L)
+        z, scale, _ = self._scaled(target, c.history_length)  # (B, L) or (B, L - 1), (B, 1)
         static = self._static(scale, batch["series_id"])
         inputs = self._inputs(z, batch["time_feat"][:, -steps:], static, steps, z.shape[1])
         hidden, _ = self.rnn(inputs)  # (B, C + H, hidden)
@@ -202,9 +233,8 @@ class DeepAR(PretrainedMixin, nn.Module):
         """
         c = self.config
         history = history[:, -c.history_length :]
-        scale = self._scale(history)  # (B, 1)
+        z, scale, last = self._scaled(history, c.history_length)  # (B, L_h (- 1)), (B, 1), (B, 1)
         static = self._static(scale, series_id)  # (B, S_f)
-        z = history / scale  # (B, L_h)
         paths = history.new_empty(history.shape[0] * num_samples, c.prediction_length)  # (B S, H)
         blocks = -(-paths.shape[0] // NOISE_BLOCK)
         seeds = torch.randint(0, 2**62, (blocks,), generator=generator).tolist()
@@ -218,7 +248,11 @@ class DeepAR(PretrainedMixin, nn.Module):
                 for seed in seeds[first : first + -(-len(rows) // NOISE_BLOCK)]
             ]
             draws = self._unroll(z[series], time_feat[series], static[series], generators)
-            paths[start : start + len(rows)] = draws * scale[series]  # (R, H)
+            if c.predict == "increment":
+                draws = draws.cumsum(dim=1)  # (R, H): y_t - y_C in units of s
+                paths[start : start + len(rows)] = last[series] + draws * scale[series]
+            else:
+                paths[start : start + len(rows)] = draws * scale[series]  # (R, H)
         return paths.view(-1, num_samples, c.prediction_length)
 
     def sample_bytes_per_path(self, num_features: int) -> int:
