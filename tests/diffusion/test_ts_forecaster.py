@@ -112,3 +112,33 @@ def test_only_a_chunk_of_the_context_is_copied_per_path() -> None:
     assert (5, 12, 2) in seen.shapes and (21, 12, 2) not in seen.shapes
     full = model.forecast(past, num_samples=7, generator=torch.Generator(), max_batch=21)
     assert full.shape == paths.shape
+
+
+def test_an_untrained_increment_forecaster_is_a_random_walk_of_the_contexts_scale() -> None:
+    """The denoiser's head starts at zero: v = 0 is the exact v-prediction of N(0, 1) data, so
+    the scaled steps are white noise and the paths a random walk from the last value x_C with
+    h-step moves of std s sqrt(h), s = the context's mean |move| (levels: x ~ N(mean, std))."""
+    denoiser = ConvDenoiser1dConfig(num_series=2, horizon=6, context=12, hidden=8, layers=2)
+    model = DiffusionForecaster(
+        DiffusionForecasterConfig(denoiser, sampler_steps=10, predict="increment")
+    )
+    past = (torch.arange(12.0)[None, :, None] * torch.tensor([1.0, -3.0]) + 50.0).expand(2, -1, -1)
+    paths = model.forecast(past, 3000, generator=torch.Generator().manual_seed(0))  # DPM-Solver++
+    moves = paths - past[:, None, -1:]  # (2, S, 6, 2) from x_C
+    expected = torch.tensor([1.0, 3.0]) * torch.arange(1.0, 7.0)[:, None].sqrt()  # (6, 2)
+    torch.testing.assert_close(moves.std(1), expected.expand(2, -1, -1), rtol=0.06, atol=0)
+    assert moves.mean(1).abs().max() < 0.25
+
+
+def test_increment_forecasts_follow_an_affine_change_of_units() -> None:
+    denoiser = ConvDenoiser1dConfig(num_series=2, horizon=6, context=12, hidden=8, layers=2)
+    model = DiffusionForecaster(DiffusionForecasterConfig(denoiser, predict="increment"))
+    torch.nn.init.normal_(model.diffusion.denoiser.head.weight, std=0.1)
+    past = torch.randn(2, 12, 2).cumsum(1)
+    base = model.forecast(past, 5, steps=4, generator=torch.Generator().manual_seed(3))
+    moved = model.forecast(
+        100.0 * past - 7.0, 5, steps=4, generator=torch.Generator().manual_seed(3)
+    )
+    torch.testing.assert_close(moved, 100.0 * base - 7.0, rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match="predict must be one of"):
+        DiffusionForecasterConfig(denoiser, predict="returns")  # type: ignore[arg-type]

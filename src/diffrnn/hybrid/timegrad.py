@@ -44,7 +44,7 @@ from diffrnn.data.windows import (
     mean_scaling,
     num_time_features,
 )
-from diffrnn.diffusion.gaussian import GaussianProcess, GaussianProcessConfig
+from diffrnn.diffusion.gaussian import GaussianProcess, GaussianProcessConfig, extract
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.rnn.cells import CellType, check_cell
 from diffrnn.rnn.layers import make_rnn
@@ -184,6 +184,12 @@ class TimeGradConfig:
         predict: what is diffused: "level", z_t = x_t / nu (the paper), or "increment",
             d_t = (x_t - x_{t-1}) / s (see the module docstring); an increment model reads one
             more row of history.
+        white_noise_skip: eps_theta(x_n, n, h) = s_n x_n + the network, s_n = sqrt(1 - abar_n):
+            s_n x_n is E[eps | x_n] when the data are N(0, 1), so the untrained model (whose
+            output layer starts at zero) samples white noise, a random walk of the context's
+            scale with `predict="increment"`, and the network learns the departures from it
+            (without it the untrained model's x_0 estimate is x_n / sqrt(abar_n), 12x too
+            wide at the paper's noisiest step).
     """
 
     target_dim: int
@@ -205,6 +211,7 @@ class TimeGradConfig:
     residual_hidden: int = 64
     minimum_scale: float = 1e-10
     predict: PredictName = "level"
+    white_noise_skip: bool = False
 
     def __post_init__(self) -> None:
         check_cell(self.cell)
@@ -268,7 +275,10 @@ class TimeGrad(PretrainedMixin, nn.Module):
 
     def forward(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
         """The predicted noise: x_t (B, N), t (B,), cond = RNN output h (B, hidden) -> (B, N)."""
-        return self.eps_theta(x_t, t, cond)
+        eps = self.eps_theta(x_t, t, cond)
+        if self.config.white_noise_skip:
+            eps = eps + extract(self.process.sqrt_one_minus_alphas_cumprod, t, x_t.ndim) * x_t
+        return eps
 
     # -- pieces ----------------------------------------------------------------------------
 
