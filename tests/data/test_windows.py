@@ -116,15 +116,15 @@ def test_mean_scaling_of_an_all_zero_context_uses_the_minimum() -> None:
 def test_increment_scaling_is_the_mean_move_of_the_context_from_its_last_value(
     backend: str,
 ) -> None:
-    """Series 0 moves 9 -> 1 -> 2 -> 4 -> 4 -> 7: over C = 3 steps |2| + |0| + |3| = 5, and
-    the row before them (2 -> 4) is the first of the window. Series 1 is pegged at 5."""
+    """Series 0 moves 9 -> 1 -> 2 -> 4 -> 4 -> 7: over C = 3 steps 2^2 + 0^2 + 3^2 = 13 (the
+    row before them, 2 -> 4, is the first of the window). Series 1 is pegged at 5."""
     x = np.array([[9.0, 1.0, 2.0, 4.0, 4.0, 7.0], [5.0] * 6]).T[None]  # (1, 6, 2)
     if backend == "torch":
         x = torch.from_numpy(x)
     scaling = increment_scaling(x, context_length=3, relative_minimum=1e-3)
     np.testing.assert_allclose(np.asarray(scaling.loc), [[[7.0, 5.0]]])
     # series 1: no move, so the floor: 1e-3 x mean |x| over the context
-    np.testing.assert_allclose(np.asarray(scaling.scale), [[[5.0 / 3.0, 5e-3]]])
+    np.testing.assert_allclose(np.asarray(scaling.scale), [[[(13.0 / 3.0) ** 0.5, 5e-3]]])
     zero = increment_scaling(np.zeros((4, 1)), context_length=3)
     assert zero.scale.item() > 0
 

@@ -117,7 +117,8 @@ def test_only_a_chunk_of_the_context_is_copied_per_path() -> None:
 def test_an_untrained_increment_forecaster_is_a_random_walk_of_the_contexts_scale() -> None:
     """The denoiser's head starts at zero: v = 0 is the exact v-prediction of N(0, 1) data, so
     the scaled steps are white noise and the paths a random walk from the last value x_C with
-    h-step moves of std s sqrt(h), s = the context's mean |move| (levels: x ~ N(mean, std))."""
+    h-step moves of std s sqrt(h), s = the context's root-mean-square move (levels: x ~
+    N(mean, std))."""
     denoiser = ConvDenoiser1dConfig(num_series=2, horizon=6, context=12, hidden=8, layers=2)
     model = DiffusionForecaster(
         DiffusionForecasterConfig(denoiser, sampler_steps=10, predict="increment")

@@ -34,6 +34,8 @@ def tiny_config(**kwargs: object) -> TimeGradConfig:
         num_diffusion_steps=20,
         residual_layers=2,
         residual_channels=4,
+        predict="level",
+        white_noise_skip=False,
     )
     return TimeGradConfig(**{**base, **kwargs})  # type: ignore[arg-type]
 
@@ -152,8 +154,8 @@ def test_increment_forecasts_follow_an_affine_change_of_units() -> None:
 def test_the_white_noise_skip_makes_an_untrained_increment_model_a_random_walk() -> None:
     """With the network's output at zero, eps = sqrt(1 - abar_n) x_n is the exact noise
     prediction of N(0, 1) steps: paths move from the last value x_C with std s sqrt(h), s the
-    context's mean |move| (here 1, 2 and 0.5 per step). DPM-Solver++ (the reference recipe's
-    sampler) keeps N(0, 1) to 6%; 20 DDPM steps widen it by 8%."""
+    context's root-mean-square move (here 1, 2 and 0.5 per step). DPM-Solver++ (the reference
+    recipe's sampler) keeps N(0, 1) to 6%; 20 DDPM steps widen it by 8%."""
     config = tiny_config(predict="increment", white_noise_skip=True)
     model = TimeGrad(config).eval()
     nn.init.zeros_(model.eps_theta.output_projection.weight)

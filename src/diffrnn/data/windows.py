@@ -198,9 +198,11 @@ MINIMUM_INCREMENT_SCALE = 1e-10
 def increment_scaling(
     history: Array, context_length: int, relative_minimum: float = 1e-4
 ) -> Scaling:
-    """Scale of a window's steps x_t - x_{t-1}: their mean |.| over the last C steps, anchored at
-    the last value, so a model of the scaled steps d_t = (x_t - x_{t-1}) / s is a random walk
-    in x when d is white noise, and x_{C+h} = x_C + s (d_{C+1} + ... + d_{C+h}).
+    """Scale of a window's steps x_t - x_{t-1}: their root mean square over the last C steps,
+    anchored at the last value, so a model of the scaled steps d_t = (x_t - x_{t-1}) / s is a
+    random walk in x when d is white noise, and x_{C+h} = x_C + s (d_{C+1} + ... + d_{C+h}).
+    The root mean square (not the mean |.|, 0.8 of it for Gaussian steps) makes N(0, 1) steps
+    the context's own random walk, which is what an untrained diffusion model samples.
 
     A flat context (a pegged rate: exchange_rate_nips's series 4 has 7.5% of its 30-day contexts
     without a move) would divide by zero: the scale is at least `relative_minimum` times the
@@ -215,7 +217,7 @@ def increment_scaling(
         Scaling with loc = the last value x_C and scale s, both (..., 1, N).
     """
     window = history[..., -context_length - 1 :, :]  # (..., C + 1, N)
-    moves = abs(window[..., 1:, :] - window[..., :-1, :]).mean(axis=-2, keepdims=True)
+    moves = ((window[..., 1:, :] - window[..., :-1, :]) ** 2).mean(axis=-2, keepdims=True) ** 0.5
     level = abs(window[..., 1:, :]).mean(axis=-2, keepdims=True)
     floor = (relative_minimum * level).clip(min=MINIMUM_INCREMENT_SCALE)
     scale = moves * (moves >= floor) + floor * (moves < floor)  # max(moves, floor), any Array

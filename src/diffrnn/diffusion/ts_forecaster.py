@@ -8,10 +8,10 @@ forecasts are sample paths drawn by the shared `sample` (a diffusers scheduler) 
 
 With `predict="increment"` the denoised window is the future's scaled steps
 d_h = (x_{C+h} - x_{C+h-1}) / s, conditioned on the context relative to its last value,
-(x_t - x_C) / s, with s = mean |x_t - x_{t-1}| over the context (`increment_scaling`); paths are
-x_C + s (d_1 + ... + d_h). White-noise steps are then a random walk, where standardising the
-levels leaves the denoiser to learn the continuation of the context's last value to a small
-fraction of its noise scale (BENCHMARKS.md, issue 16).
+(x_t - x_C) / s, with s = the root mean square of x_t - x_{t-1} over the context
+(`increment_scaling`); paths are x_C + s (d_1 + ... + d_h). White-noise steps are then a
+random walk, where standardising the levels leaves the denoiser to learn the continuation of the
+context's last value to a small fraction of its noise scale (BENCHMARKS.md, issue 16).
 
     model = DiffusionForecaster(DiffusionForecasterConfig(ConvDenoiser1dConfig(8, 30, 30)))
     fit(model, DataLoader(TensorDataset(past, future)))      # past (W, C, N), future (W, H, N)
@@ -87,7 +87,7 @@ class DiffusionForecaster(PretrainedMixin, nn.Module):
 
     def scaling(self, past: torch.Tensor) -> Scaling:
         """Per-window, per-series scaling from the context: loc, scale (B, 1, N); levels:
-        standardisation, increments: the last value and the steps' mean |.|."""
+        standardisation, increments: the last value and the steps' root mean square."""
         if self.config.predict == "increment":
             return increment_scaling(past, past.shape[1] - 1)
         return standard_scaling(past, self.config.minimum_scale)
