@@ -4,6 +4,7 @@ changed (e.g. `predict="increment"`), one seed, and prints crps / crps_sum / ste
 
     PYTHONPATH=src python benchmarks/exchange_levers.py --model deepar \
         --variant predict=level --variant predict=increment --budget 30 --seed 0
+    PYTHONPATH=src python benchmarks/exchange_levers.py --floors   # random walks, no training
 
 A variant is `field=value[,field=value]` over the model's config (DeepARConfig, TimeGradConfig,
 DiffusionForecasterConfig); values are parsed as Python literals, else kept as strings.
@@ -83,6 +84,54 @@ def run(model: str, fields: dict[str, Any], budget: float, seed: int, suite: str
     }
 
 
+def floors(seeds: int = 3) -> None:
+    """Random walks on the test windows without training: the steps' scale from all training
+    differences vs from the context's, independent vs correlated across the 8 series."""
+    import numpy as np
+
+    from diffrnn.bench.units.forecasting import NUM_SAMPLES, exchange_problem
+    from diffrnn.evaluation.forecast import sample_metrics
+
+    problem = exchange_problem()
+    past, future = problem.test_windows(history=problem.context)  # (W, C, N), (W, H, N)
+    steps = np.diff(problem.train, axis=0)  # (T - 1, N)
+    moves = np.diff(past, axis=1)  # (W, C - 1, N)
+    test_moves = np.diff(np.concatenate([past[:, -1:], future], 1), axis=1)
+    print("step std, test windows / training:", np.round(test_moves.std((0, 1)) / steps.std(0), 2))
+    scales = {
+        "training std": np.broadcast_to(steps.std(0, ddof=1), moves[:, 0].shape),
+        "context std": moves.std(1, ddof=1),
+        "context rms": (moves**2).mean(1) ** 0.5,
+    }
+    w, _, n = past.shape
+    for name, scale in scales.items():
+        for factor in (0.8, 1.0, 1.2):
+            scores = []
+            for seed in range(seeds):
+                eps = np.random.default_rng(seed).standard_normal((w, NUM_SAMPLES, 30, n))
+                paths = past[:, None, -1:] + np.cumsum(factor * scale[:, None, None] * eps, 2)
+                scores.append(sample_metrics(future, paths))
+            crps = np.mean([m["crps"] for m in scores])
+            crps_sum = np.mean([m["crps_sum"] for m in scores])
+            print(f"random walk, {factor} x {name}: crps {crps:.5f} crps_sum {crps_sum:.5f}")
+    chol = np.linalg.cholesky(np.cov(steps.T))
+    scores = [
+        sample_metrics(
+            future,
+            past[:, None, -1:]
+            + np.cumsum(
+                np.random.default_rng(s).standard_normal((w, NUM_SAMPLES, 30, n)) @ chol.T, 2
+            ),
+        )
+        for s in range(seeds)
+    ]
+    print(
+        "random walk, training covariance (correlated series): "
+        f"crps {np.mean([m['crps'] for m in scores]):.5f} "
+        f"crps_sum {np.mean([m['crps_sum'] for m in scores]):.5f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="deepar")
@@ -90,8 +139,12 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=30.0, help="training CPU seconds")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--suite", default="reference")
+    parser.add_argument("--floors", action="store_true", help="untrained random walks only")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.floors:
+        floors()
+        return
     for variant in args.variant or ["default"]:
         result = run(args.model, parse_variant(variant), args.budget, args.seed, args.suite)
         print(
