@@ -191,7 +191,9 @@ class TimeGradConfig:
             output layer starts at zero) samples white noise, a random walk of the context's
             scale with `predict="increment"`, and the network learns the departures from it
             (without it the untrained model's x_0 estimate is x_n / sqrt(abar_n), 12x too
-            wide at the paper's noisiest step).
+            wide at the paper's noisiest step). The output layer's bias then starts at zero
+            too: a constant eps b shifts x_0 by -sqrt(1 - abar_n) b / sqrt(abar_n), a drift of
+            every path.
     """
 
     target_dim: int
@@ -274,6 +276,8 @@ class TimeGrad(PretrainedMixin, nn.Module):
             config.time_embedding_dim,
             config.residual_hidden,
         )
+        if config.white_noise_skip:  # the output starts at exactly zero: no drift at step 0
+            nn.init.zeros_(self.eps_theta.output_projection.bias)
 
     def forward(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
         """The predicted noise: x_t (B, N), t (B,), cond = RNN output h (B, hidden) -> (B, N)."""
