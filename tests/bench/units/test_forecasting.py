@@ -104,3 +104,30 @@ def test_a_models_evaluation_sets_its_paths_and_windows(tmp_path) -> None:
     assert "scored every 3th test window (8 windows)" in out.notes
     assert out.sampler_steps == 5
     assert "16 paths per window" in out.notes
+
+
+def test_the_exchange_diffusion_forecaster_denoises_moves_and_etth1s_levels(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """forecast-exchange's unit uses the increment recipe; forecast-etth1's keeps the levels."""
+    import importlib
+
+    import diffrnn.bench.units.diffusion_forecasting as units
+    import diffrnn.bench.units.forecasting as forecasting
+
+    predicts = []
+
+    def fit(problem, ctx, network):  # type: ignore[no-untyped-def]
+        module, name = network.recipe.rsplit(".", 1)
+        recipe = getattr(importlib.import_module(module), name)
+        predicts.append(recipe(problem, "quick").model.predict)
+        raise RuntimeError("stop before training")
+
+    monkeypatch.setattr(forecasting, "fit_network", fit)
+    monkeypatch.setattr(units, "exchange_problem", _toy_problem)
+    monkeypatch.setattr(units, "etth1_problem", lambda horizon: _toy_problem(horizon))
+    ctx = UnitContext(seed=0, budget_s=1.0, suite="quick", out_dir=tmp_path)
+    for unit in (units.diffusion_forecaster_exchange, units.diffusion_forecaster_etth1):
+        with pytest.raises(RuntimeError, match="stop before training"):
+            unit(ctx)
+    assert predicts == ["increment", "level"]

@@ -66,8 +66,10 @@ EVALUATIONS[NAME] = {
 
 @register_unit("forecast-exchange", NAME, family="diffusion")
 def diffusion_forecaster_exchange(ctx: UnitContext) -> UnitOutput:
-    """Conditional 1-D conv diffusion over the 30-day window given 30 days, DPM-Solver++."""
-    return forecast_unit(exchange_problem(), ctx, NAME)
+    """Conditional 1-D conv diffusion over the 30-day window given 30 days, DPM-Solver++, on
+    the scaled daily moves (`diffusion_increment_recipe`)."""
+    recipe = "diffrnn.forecast_specs.diffusion_increment_recipe"
+    return forecast_unit(exchange_problem(), ctx, NAME, recipe=recipe)
 
 
 @register_unit("forecast-etth1", NAME, family="diffusion")

@@ -226,7 +226,11 @@ def _calendar_windows(problem: ForecastProblem) -> np.ndarray | None:
 
 
 def forecast_unit(
-    problem: ForecastProblem, ctx: UnitContext, name: str, cell: CellType | None = None
+    problem: ForecastProblem,
+    ctx: UnitContext,
+    name: str,
+    cell: CellType | None = None,
+    recipe: str | None = None,
 ) -> UnitOutput:
     """Any network forecaster of `diffrnn.forecast_specs.SPECS`, trained with its recipe at the
     suite's size (and its scaling) within ctx.budget_s, scored on the paths it draws from each
@@ -236,6 +240,7 @@ def forecast_unit(
         problem: training rows and test windows (a vendored task's, or the user's backtest).
         name: a key of `SPECS`.
         cell: instead of the spec's cell (e.g. `--option cell=...`).
+        recipe: instead of the spec's recipe (a task's own variant of it).
 
     Returns:
         crps, crps_sum, mse (of the path mean), mae (of the path median), timings, the CRPS of
@@ -250,6 +255,8 @@ def forecast_unit(
         raise ValueError(f"{name!r} is not a network forecaster")
     if cell is not None:
         network = replace(network, cell=cell)
+    if recipe is not None:
+        network = replace(network, recipe=recipe)
     evaluation = ctx.preset(EVALUATIONS.get(name, _PROTOCOL))
     fitted = fit_network(problem, ctx, network)
     result = fitted.result
