@@ -12,21 +12,18 @@ training CPU seconds (mean) and the units that failed.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from pathlib import Path
 
 from diffrnn.bench.registry import get_task, load_registry
+from diffrnn.bench.results import RESULTS_FILE, latest_by_unit, read_records
 
 
 def rows(run: Path) -> list[str]:
     """Markdown table lines for the records of `run` (a run directory or an evidence folder)."""
     load_registry()
-    records = [
-        json.loads(line)
-        for line in (run / "results.jsonl").read_text().splitlines()
-        if line.strip()
-    ]
+    # the latest record of each unit: a rerun (of a task, with --rerun) appends, never rewrites
+    records = list(latest_by_unit(read_records(run / RESULTS_FILE)).values())
     top: dict[tuple[str, str], float] = {}
     for r in records:
         key = (r["task"], r["model"])
