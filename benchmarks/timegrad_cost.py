@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 
 from diffrnn.bench.units.forecasting import _calendar_windows, exchange_problem
 from diffrnn.evaluation.timing import timed_call
-from diffrnn.forecast_specs import timegrad_recipe, timegrad_sample_paths, timegrad_training_data
+from diffrnn.forecast_specs import timegrad_recipe
 from diffrnn.hybrid.timegrad import TimeGrad
 
 SAMPLERS = (("ddpm", None), ("ddim", 10), ("dpmsolver++", 10), ("dpmsolver++", 25))
@@ -35,7 +35,7 @@ def main() -> None:
     recipe = timegrad_recipe(problem, "full")
     config = recipe.model
     model = TimeGrad(config)
-    windows = timegrad_training_data(model, problem)
+    windows = model.training_data(problem)
     loader = iter(DataLoader(windows, batch_size=recipe.batch_size, shuffle=True))
     optimiser = torch.optim.AdamW(model.parameters(), lr=recipe.train.optim.lr)
     history, _ = problem.test_windows(history=config.history_length)  # (W, L, N)
@@ -61,8 +61,7 @@ def main() -> None:
         cpu = time.process_time()
         with torch.no_grad():
             _, wall = timed_call(
-                lambda sampler=sampler, steps=steps: timegrad_sample_paths(
-                    model,
+                lambda sampler=sampler, steps=steps: model.sample_paths(
                     history_t,
                     calendar,
                     100,

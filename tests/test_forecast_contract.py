@@ -138,9 +138,7 @@ def test_a_network_spec_line_names_objects_inside_diffrnn_only() -> None:
     with pytest.raises(ValueError, match="inside diffrnn"):
         network_spec("x", "rnn", "d", "os.system", recipe="diffrnn.forecast_specs.segrnn_recipe")
     with pytest.raises(ValueError, match="inside diffrnn"):
-        network_spec(
-            "x", "rnn", "d", "diffrnn.rnn.segrnn.SegRNN", "diffrnn.x", sample_paths="os.system"
-        )
+        network_spec("x", "rnn", "d", "diffrnn.rnn.segrnn.SegRNN", recipe="os.system")
     with pytest.raises(ValueError, match="scaling must be one of"):
         network_spec("x", "rnn", "d", "diffrnn.rnn.segrnn.SegRNN", "diffrnn.rnn.segrnn.x", "minmax")
 

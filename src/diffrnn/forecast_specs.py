@@ -14,9 +14,9 @@ that implements `NetworkForecaster` (`training_data`, `loss`, `sample_paths`) ne
 
 and that line makes it a unit of every forecasting task that registers it
 (`diffrnn.bench.units.forecasting.forecast_unit`, `direct_unit`), a `forecast-user` unit when it is
-in `MODELS`, so `compare --data` backtests it, and a model `Forecaster(model=...)` trains. DeepAR,
-TimeGrad and the diffusion forecaster predate the contract: their spec lines name the functions
-below that give them `training_data` and `sample_paths` (their files are their own).
+in `MODELS`, so `compare --data` backtests it, and a model `Forecaster(model=...)` trains. The
+model file holds the class and its preset for a problem (`segrnn_forecaster(problem, size)`);
+a recipe here adds only the training and batch size.
 
 Every spec trains with the one training loop, `diffrnn.training.fit`.
 """
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from diffrnn.bench.unit_training import Recipe
     from diffrnn.data.windows import ForecastProblem
+    from diffrnn.diffusion.ts_forecaster import PredictName
     from diffrnn.rnn.cells import CellType
     from diffrnn.training import FitResult
 
@@ -49,14 +50,6 @@ ALIASES: dict[str, str] = {"gru": "deepar-gru"}
 """Old model names still accepted (`Forecaster(model="gru")`), each the model it now names:
 `gru` meant DeepAR with a GRU cell here and on forecast-exchange, but the point forecaster on
 forecast-etth1 (issue 18); it is `deepar-gru` now."""
-SAMPLE_CHUNK_PATHS = 100_000
-"""Series paths sampled at once (DeepAR: series x windows x samples; TimeGrad: whole windows of
-samples x series). DeepAR's 3M paths of 10,000 series x 3 origins at once peaked at 16.8 GB,
-in chunks of 100k at 1.5 GB (the GRU unit, quick suite)."""
-SHORT_LAG_LIMIT = 23
-"""Largest lag used: GluonTS's business-day lags up to a month (22 +- 1). The yearly lags
-(259..793) cost 770 extra rows per window and scored worse on exchange within the budget
-(BENCHMARKS.md)."""
 
 
 class NetworkForecaster(Protocol):
@@ -86,7 +79,8 @@ class NetworkForecaster(Protocol):
         generator: torch.Generator | None,
     ) -> torch.Tensor:
         """history (B, L, N), calendar (B, C + H, F) or None -> paths (B, S, H, N); S = 1 for a
-        point forecast. The same generator state gives the same paths."""
+        point forecast. The same generator state gives the same paths. Keyword arguments of
+        the spec's `sampling` (a sampler, its steps) may follow."""
         ...
 
 
@@ -254,8 +248,6 @@ class NetworkSpec:
         scaling: "standard": each series standardised by its training rows' mean and standard
             deviation (kept in `Fitted.params`, undone on the paths); "none": the model scales.
         cell: the recurrent cell handed to the recipe (None: the recipe's own).
-        training_data, sample_paths: dotted paths of `(network, ...)` functions standing in for
-            the `NetworkForecaster` methods of a class without them (None: the class's).
         sampling: by suite or recipe size, keyword arguments of `sample_paths` (a sampler, its
             steps); a size without an entry uses the defaults.
     """
@@ -264,16 +256,13 @@ class NetworkSpec:
     recipe: str
     scaling: ScalingName = "none"
     cell: CellType | None = None
-    training_data: str | None = None
-    sample_paths: str | None = None
     sampling: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {SCALINGS}, got {self.scaling!r}")
-        paths = (self.network_class, self.recipe, self.training_data, self.sample_paths)
-        for path in paths:
-            if path is not None and not path.startswith("diffrnn."):
+        for path in (self.network_class, self.recipe):
+            if not path.startswith("diffrnn."):
                 raise ValueError(f"a network spec names objects inside diffrnn, got {path!r}")
 
     def build(self, problem: ForecastProblem, size: RecipeSize) -> Recipe:
@@ -287,9 +276,7 @@ class NetworkSpec:
 
     def dataset(self, network: nn.Module, problem: ForecastProblem) -> Dataset:
         """The network's training items of `problem.train` (`NetworkForecaster.training_data`)."""
-        if self.training_data is None:
-            return network.training_data(problem)  # type: ignore[operator]
-        return _resolve(self.training_data)(network, problem)
+        return network.training_data(problem)  # type: ignore[operator]
 
     def fit(
         self,
@@ -343,12 +330,10 @@ class NetworkSpec:
         past = torch.as_tensor((history - mean) / std, dtype=torch.float32)  # (B, L, N)
         feats = None if calendar is None else torch.as_tensor(calendar, dtype=torch.float32)
         generator = torch.Generator().manual_seed(seed)
-        if self.sample_paths is None:
-            draw = network.sample_paths  # type: ignore[assignment]
-        else:
-            draw = partial(_resolve(self.sample_paths), network)
         with torch.no_grad():
-            paths = draw(past, feats, num_samples, generator, **sampling)  # (B, S, H, N)
+            paths = network.sample_paths(  # type: ignore[operator]
+                past, feats, num_samples, generator, **sampling
+            )  # (B, S, H, N)
         return paths.double().numpy() * std + mean
 
 
@@ -409,7 +394,7 @@ def network_spec(
         scaling: "standard" (per series on the training rows, outside the model) or "none".
         uses_calendar: `sample_paths` reads calendar features of the context and horizon.
         scaling_text: how the model scales, where `scaling` is "none" (for the saved config).
-        **network: `NetworkSpec`'s other fields (cell, training_data, sample_paths, sampling).
+        **network: `NetworkSpec`'s other fields (cell, sampling).
     """
     spec = NetworkSpec(network_class, recipe, scaling, **network)
     return ModelSpec(
@@ -441,98 +426,26 @@ def _floor_spec(name: str, description: str) -> ModelSpec:
 
 
 # ---------------------------------------------------------------------------------------------
-# Recipes: each network's config for a problem, its training and batch size, set once
-
-
-def _lags(problem: ForecastProblem) -> tuple[int, ...]:
-    """The frequency's lags that fit twice in the training rows before a window (and
-    `SHORT_LAG_LIMIT`)."""
-    from diffrnn.data.windows import lags_for_frequency
-
-    room = problem.train_end - problem.context - problem.horizon  # rows available for lags
-    limit = min(room // 2, SHORT_LAG_LIMIT)
-    return tuple(lag for lag in lags_for_frequency(problem.freq) if lag <= limit)
+# Recipes: each network's preset for a problem (from its model file), its training and batch
+# size, set once
 
 
 def deepar_recipe(problem: ForecastProblem, size: RecipeSize, cell: CellType = "lstm") -> Recipe:
-    """DeepAR for a problem: GluonTS's defaults on exchange (2 x 40, Student-t), lags that fit;
-    quick: 1 x 16, 150 steps at 3e-3; full: 2000 steps, cosine from 1e-3, EMA 0.995."""
+    """DeepAR (`deepar_forecaster`) with a gradient clip of 10, batches of 32; quick: 150 steps
+    at 3e-3; full: 2000 steps, cosine from 1e-3, EMA 0.995."""
     from diffrnn.bench.unit_training import Recipe
-    from diffrnn.rnn.deepar import DeepARConfig
+    from diffrnn.rnn.deepar import deepar_forecaster
     from diffrnn.training import OptimConfig, TrainConfig
 
     quick = size == "quick"
-    layers, steps = (1, 150) if quick else (2, 2000)
-    config = DeepARConfig(
-        context_length=problem.context,
-        prediction_length=problem.horizon,
-        lags=_lags(problem),
-        freq=problem.freq if problem.start is not None else None,
-        cell=cell,
-        hidden_size=16 if quick else 40,
-        num_layers=layers,
-        dropout=0.1 if layers > 1 else 0.0,
-        distribution="student_t",
-        num_series=problem.num_series,
-    )
+    steps = 150 if quick else 2000
     optim = OptimConfig(
         lr=3e-3 if quick else 1e-3, schedule="constant" if quick else "cosine", total_steps=steps
     )
     train = TrainConfig(
         max_steps=steps, grad_clip=10.0, ema_decay=None if quick else 0.995, optim=optim
     )
-    return Recipe(config, train, batch_size=32)
-
-
-def _calendar_or_empty(
-    network: nn.Module, history: torch.Tensor, calendar: torch.Tensor | None
-) -> torch.Tensor:
-    """`calendar`, or no features (B, C + H, 0) for an undated problem."""
-    if calendar is not None:
-        return calendar
-    c = network.config
-    return history.new_zeros(len(history), c.context_length + c.prediction_length, 0)
-
-
-def deepar_training_data(network: nn.Module, problem: ForecastProblem) -> Dataset:
-    """Every window of every series of the training rows, with their calendar."""
-    from diffrnn.data.windows import SeriesWindows
-
-    return SeriesWindows(
-        problem.train, network.config.window_length, problem.calendar(problem.train_end)
-    )
-
-
-def deepar_sample_paths(
-    network: nn.Module,
-    history: torch.Tensor,
-    calendar: torch.Tensor | None,
-    num_samples: int,
-    generator: torch.Generator | None,
-) -> torch.Tensor:
-    """DeepAR's ancestral paths of every series of every window, `SAMPLE_CHUNK_PATHS` at a time:
-    history (B, L, N), calendar (B, C + H, F) or None -> (B, S, H, N)."""
-    import torch
-
-    batch, _, n = history.shape
-    calendar = _calendar_or_empty(network, history, calendar)  # (B, C + H, F)
-    rows = history.permute(0, 2, 1).reshape(batch * n, -1)  # (B N, L)
-    feats = calendar.repeat_interleave(n, dim=0)  # (B N, C + H, F)
-    ids = torch.arange(n).repeat(batch)
-    chunk = max(1, SAMPLE_CHUNK_PATHS // num_samples)
-    paths = torch.cat(
-        [
-            network.sample(
-                rows[i : i + chunk],
-                feats[i : i + chunk],
-                ids[i : i + chunk],
-                num_samples,
-                generator,
-            )
-            for i in range(0, len(rows), chunk)
-        ]
-    )  # (B N, S, H)
-    return paths.view(batch, n, num_samples, -1).permute(0, 2, 3, 1)  # (B, S, H, N)
+    return Recipe(deepar_forecaster(problem, size, cell), train, batch_size=32)
 
 
 def point_recipe(problem: ForecastProblem, size: RecipeSize, cell: CellType = "gru") -> Recipe:
@@ -563,93 +476,45 @@ def segrnn_recipe(problem: ForecastProblem, size: RecipeSize) -> Recipe:
     return Recipe(segrnn_forecaster(problem, size), train, batch_size=16 if quick else 64)
 
 
-def diffusion_recipe(problem: ForecastProblem, size: RecipeSize) -> Recipe:
-    """The conditional diffusion forecaster: a 1-D conv denoiser over the horizon given the
-    context; quick: 16 x 4, 400 steps at 3e-3, 5 sampler steps; full: 64 x 8, 20,000 steps at
-    1e-3, EMA 0.995, 10 sampler steps; 100 warm-up steps."""
+def diffusion_recipe(
+    problem: ForecastProblem, size: RecipeSize, predict: PredictName = "level"
+) -> Recipe:
+    """The conditional diffusion forecaster (`diffusion_forecaster`) in batches of 64, 100
+    warm-up steps; quick: 400 steps at 3e-3; full: 20,000 steps at 1e-3, EMA 0.995."""
     from diffrnn.bench.unit_training import Recipe
-    from diffrnn.diffusion.denoisers_1d import ConvDenoiser1dConfig
-    from diffrnn.diffusion.ts_forecaster import DiffusionForecasterConfig
+    from diffrnn.diffusion.ts_forecaster import diffusion_forecaster
     from diffrnn.training import OptimConfig, TrainConfig
 
     quick = size == "quick"
-    denoiser = ConvDenoiser1dConfig(
-        num_series=problem.num_series,
-        horizon=problem.horizon,
-        context=problem.context,
-        hidden=16 if quick else 64,
-        layers=4 if quick else 8,
-    )
-    config = DiffusionForecasterConfig(denoiser, sampler_steps=5 if quick else 10)
     train = TrainConfig(
         max_steps=400 if quick else 20_000,
         ema_decay=None if quick else 0.995,
         optim=OptimConfig(lr=3e-3 if quick else 1e-3, warmup_steps=100),
     )
-    return Recipe(config, train, batch_size=64)
+    return Recipe(diffusion_forecaster(problem, size, predict), train, batch_size=64)
 
 
 def diffusion_increment_recipe(problem: ForecastProblem, size: RecipeSize) -> Recipe:
     """`diffusion_recipe` denoising the future's scaled daily moves (`predict="increment"`):
     forecast-exchange's, where the level recipe lost to a random walk (BENCHMARKS.md, issue
     16: CRPS-sum 0.0069 on levels, 0.0046 on increments at 90 CPU s, 3 seeds)."""
-    recipe = diffusion_recipe(problem, size)
-    return replace(recipe, model=replace(recipe.model, predict="increment"))
-
-
-def diffusion_training_data(network: nn.Module, problem: ForecastProblem) -> Dataset:
-    """Every (context, horizon) window of the training rows, as (past, future) pairs."""
-    import torch
-    from torch.utils.data import TensorDataset
-
-    from diffrnn.data.windows import forecast_windows
-
-    past, future = forecast_windows(problem.train, problem.context, problem.horizon)
-    return TensorDataset(
-        torch.tensor(past, dtype=torch.float32), torch.tensor(future, dtype=torch.float32)
-    )
-
-
-def diffusion_sample_paths(
-    network: nn.Module,
-    history: torch.Tensor,
-    calendar: torch.Tensor | None,
-    num_samples: int,
-    generator: torch.Generator | None,
-    steps: int | None = None,
-) -> torch.Tensor:
-    """`forecast` with the config's sampler (at `steps`, default the config's): history (B, C, N)
-    -> (B, S, H, N); no calendar."""
-    return network.forecast(history, num_samples, steps=steps, generator=generator)
+    return diffusion_recipe(problem, size, predict="increment")
 
 
 def timegrad_recipe(problem: ForecastProblem, size: RecipeSize, cell: CellType = "gru") -> Recipe:
-    """TimeGrad for a problem: the paper's network (full: GRU 2 x 40, 8 residual layers, 2000
-    steps of 64 at 1e-3, pytorch-ts's run), lags that fit; quick: 1 x 16, 4 layers, 150 of 32."""
+    """TimeGrad (`timegrad_forecaster`) with a gradient clip of 10; full: pytorch-ts's run, 2000
+    steps of 64 at 1e-3; quick: 150 steps of 32 at 3e-3."""
     from diffrnn.bench.unit_training import Recipe
-    from diffrnn.hybrid.timegrad import TimeGradConfig
+    from diffrnn.hybrid.timegrad import timegrad_forecaster
     from diffrnn.training import OptimConfig, TrainConfig
 
     quick = size == "quick"
-    layers = 1 if quick else 2
-    config = TimeGradConfig(
-        target_dim=problem.num_series,
-        context_length=problem.context,
-        prediction_length=problem.horizon,
-        lags=_lags(problem),
-        freq=problem.freq if problem.start is not None else None,
-        cell=cell,
-        hidden_size=16 if quick else 40,
-        num_layers=layers,
-        dropout=0.1 if layers > 1 else 0.0,
-        residual_layers=4 if quick else 8,
-    )
     train = TrainConfig(
         max_steps=150 if quick else 2000,
         grad_clip=10.0,
         optim=OptimConfig(lr=3e-3 if quick else 1e-3),
     )
-    return Recipe(config, train, batch_size=32 if quick else 64)
+    return Recipe(timegrad_forecaster(problem, size, cell), train, batch_size=32 if quick else 64)
 
 
 TIMEGRAD_SAMPLING: dict[str, dict[str, Any]] = {
@@ -660,47 +525,6 @@ TIMEGRAD_SAMPLING: dict[str, dict[str, Any]] = {
 """TimeGrad's sampler by suite. The reference suite's DPM-Solver++ at 10 steps matched the paper's
 100-step DDPM on the full recipe (CRPS-sum 0.0070 vs 0.0070 over 3 seeds, BENCHMARKS.md) at 1/8
 of its 27.5 CPU s."""
-
-
-def timegrad_training_data(network: nn.Module, problem: ForecastProblem) -> Dataset:
-    """Every window of all series of the training rows together, with their calendar."""
-    from diffrnn.data.windows import MultivariateWindows
-
-    return MultivariateWindows(
-        problem.train, network.config.window_length, problem.calendar(problem.train_end)
-    )
-
-
-def timegrad_sample_paths(
-    network: nn.Module,
-    history: torch.Tensor,
-    calendar: torch.Tensor | None,
-    num_samples: int,
-    generator: torch.Generator | None,
-    sampler: str = "ddpm",
-    steps: int | None = None,
-) -> torch.Tensor:
-    """TimeGrad's paths with `sampler` at `steps` (None: every diffusion step), whole windows at
-    once, at most `SAMPLE_CHUNK_PATHS` series paths a call: history (B, L, N), calendar
-    (B, C + H, F) or None -> (B, S, H, N)."""
-    import torch
-
-    batch, _, n = history.shape
-    calendar = _calendar_or_empty(network, history, calendar)  # (B, C + H, F)
-    chunk = max(1, SAMPLE_CHUNK_PATHS // (num_samples * n))  # windows at once
-    return torch.cat(
-        [
-            network.sample(
-                history[i : i + chunk],
-                calendar[i : i + chunk],
-                num_samples,
-                sampler=sampler,
-                steps=steps,
-                generator=generator,
-            )
-            for i in range(0, batch, chunk)
-        ]
-    )  # (B, S, H, N)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -719,8 +543,6 @@ def _deepar(name: str, cell: CellType, description: str) -> ModelSpec:
         uses_calendar=True,
         scaling_text=_MEAN_SCALING,
         cell=cell,
-        training_data=f"{_HERE}.deepar_training_data",
-        sample_paths=f"{_HERE}.deepar_sample_paths",
     )
 
 
@@ -754,8 +576,6 @@ SPECS: dict[str, ModelSpec] = {
         "diffrnn.diffusion.ts_forecaster.DiffusionForecaster",
         f"{_HERE}.diffusion_recipe",
         scaling_text=_STANDARD_SCALING,
-        training_data=f"{_HERE}.diffusion_training_data",
-        sample_paths=f"{_HERE}.diffusion_sample_paths",
     ),
     "segrnn": network_spec(
         "segrnn",
@@ -774,8 +594,6 @@ SPECS: dict[str, ModelSpec] = {
         f"{_HERE}.timegrad_recipe",
         uses_calendar=True,
         scaling_text=_MEAN_SCALING,
-        training_data=f"{_HERE}.timegrad_training_data",
-        sample_paths=f"{_HERE}.timegrad_sample_paths",
         sampling=TIMEGRAD_SAMPLING,
     ),
 }

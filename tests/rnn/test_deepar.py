@@ -7,9 +7,15 @@ import pandas as pd
 import pytest
 import torch
 
-from diffrnn.data.windows import SeriesWindows, time_features
+from diffrnn.data.windows import ForecastProblem, SeriesWindows, time_features
 from diffrnn.modeling import load
-from diffrnn.rnn.deepar import MIN_SIGMA, DeepAR, DeepARConfig, deepar_exchange
+from diffrnn.rnn.deepar import (
+    MIN_SIGMA,
+    DeepAR,
+    DeepARConfig,
+    deepar_exchange,
+    deepar_forecaster,
+)
 
 LAGS = (1, 2, 5)
 
@@ -283,3 +289,36 @@ def test_increment_rejects_relative_to_last_and_unknown_targets() -> None:
         _config(predict="increment", relative_to_last=True)
     with pytest.raises(ValueError, match="predict must be one of"):
         _config(predict="return")
+
+
+def _problem(rows: int, freq: str = "B") -> ForecastProblem:
+    values = np.abs(np.random.default_rng(0).normal(size=(rows, 3))) + 1  # (T, N)
+    return ForecastProblem(values, rows - 5, (rows,), 5, 10, freq, np.datetime64("2024-01-01"))
+
+
+def test_the_preset_reads_the_lags_that_fit_twice_before_a_window() -> None:
+    """Room for lags: train_end - context - horizon rows; a lag fits when twice it fits, and
+    GluonTS's business-day lags (1-7, 9-11, 14-16, 19-23, 259, ...) stop at a month (23)."""
+    short = deepar_forecaster(_problem(5 + 10 + 5 + 2 * 9 + 1), "quick")  # room 19: lags <= 9
+    assert short.lags == (1, 2, 3, 4, 5, 6, 7, 9)
+    long = deepar_forecaster(_problem(1000), "full", cell="gru")
+    assert long.lags == (1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 14, 15, 16, 19, 20, 21, 22, 23)
+    assert (long.cell, long.hidden_size, long.num_layers, long.num_series) == ("gru", 40, 2, 3)
+    hourly = deepar_forecaster(_problem(1000, "h"), "quick")
+    assert hourly.lags == (1, 2, 3, 4, 5, 6, 7, 23) and hourly.freq == "h"
+
+
+def test_sample_paths_are_each_series_sample_in_the_contracts_layout() -> None:
+    """sample_paths: (B, L, N) windows -> (B, S, H, N), series b n drawn as row b N + n of one
+    `sample` call (ids n), so the same generator gives the same numbers both ways."""
+    torch.manual_seed(0)
+    model = DeepAR(_config(freq=None)).eval()
+    history = torch.rand(2, model.config.history_length, 3) + 1  # (B, L, N)
+    paths = model.sample_paths(history, None, 4, torch.Generator().manual_seed(1))
+    rows = history.permute(0, 2, 1).reshape(6, -1)  # (B N, L)
+    feats = history.new_zeros(6, 10, 0)  # (B N, C + H, 0)
+    direct = model.sample(
+        rows, feats, torch.arange(3).repeat(2), 4, torch.Generator().manual_seed(1)
+    )
+    assert paths.shape == (2, 4, 4, 3)
+    torch.testing.assert_close(paths[1, :, :, 2], direct[5])

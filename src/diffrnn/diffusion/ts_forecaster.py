@@ -16,22 +16,29 @@ context's last value to a small fraction of its noise scale (BENCHMARKS.md, issu
     model = DiffusionForecaster(DiffusionForecasterConfig(ConvDenoiser1dConfig(8, 30, 30)))
     fit(model, DataLoader(TensorDataset(past, future)))      # past (W, C, N), future (W, H, N)
     paths = model.forecast(past_test, num_samples=100)        # (B, S, H, N)
+
+As a forecaster (`diffrnn.forecast_specs`, the line `diffusion-forecaster`): configured for a
+problem by `diffusion_forecaster`, trained on `training_data`, forecasting with `sample_paths`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import torch
 from torch import nn
+from torch.utils.data import TensorDataset
 
-from diffrnn.data.windows import Scaling, increment_scaling, standard_scaling
+from diffrnn.data.windows import Scaling, forecast_windows, increment_scaling, standard_scaling
 from diffrnn.diffusion.denoisers_1d import ConvDenoiser1d, ConvDenoiser1dConfig
 from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
 from diffrnn.diffusion.sampling import sample
 from diffrnn.modeling import PretrainedMixin
+
+if TYPE_CHECKING:
+    from diffrnn.data.windows import ForecastProblem
 
 PredictName = Literal["level", "increment"]
 PREDICTS: tuple[PredictName, ...] = get_args(PredictName)
@@ -147,3 +154,47 @@ class DiffusionForecaster(PretrainedMixin, nn.Module):
             paths = paths.cumsum(dim=2)  # (B, S, H, N): x_{C+h} - x_C in units of s
         per_path = Scaling(scaling.loc[:, None], scaling.scale[:, None])  # (B, 1, 1, N)
         return per_path.inverse(paths)  # (B, S, H, N)
+
+    def training_data(self, problem: ForecastProblem) -> TensorDataset:
+        """Every (context, horizon) window of `problem`'s training rows, as (past (C, N),
+        future (H, N)) pairs."""
+        past, future = forecast_windows(problem.train, problem.context, problem.horizon)
+        return TensorDataset(
+            torch.tensor(past, dtype=torch.float32), torch.tensor(future, dtype=torch.float32)
+        )
+
+    def sample_paths(
+        self,
+        history: torch.Tensor,
+        calendar: torch.Tensor | None,
+        num_samples: int,
+        generator: torch.Generator | None = None,
+        steps: int | None = None,
+    ) -> torch.Tensor:
+        """The forecaster contract's paths: `forecast` with the config's sampler at `steps`
+        (None: the config's): history (B, C, N) -> (B, S, H, N). No calendar is read."""
+        return self.forecast(history, num_samples, steps=steps, generator=generator)
+
+
+def diffusion_forecaster(
+    problem: ForecastProblem,
+    size: Literal["quick", "full"] = "full",
+    predict: PredictName = "level",
+) -> DiffusionForecasterConfig:
+    """The diffusion forecaster for a problem (its series, context and horizon); its training:
+    `forecast_specs.diffusion_recipe`.
+
+    Args:
+        problem: the series (N), context (C) and horizon (H) to build for.
+        size: "quick" (a 16 x 4 conv denoiser, 5 sampler steps) or "full" (64 x 8, 10 steps).
+        predict: what is denoised, "level" or "increment" (see the config).
+    """
+    quick = size == "quick"
+    denoiser = ConvDenoiser1dConfig(
+        num_series=problem.num_series,
+        horizon=problem.horizon,
+        context=problem.context,
+        hidden=16 if quick else 64,
+        layers=4 if quick else 8,
+    )
+    return DiffusionForecasterConfig(denoiser, sampler_steps=5 if quick else 10, predict=predict)

@@ -25,19 +25,23 @@ far below the noise it denoises (BENCHMARKS.md, issue 16).
 
 Batch (from `diffrnn.data.windows.MultivariateWindows`, length = max lag + context + horizon):
     target (B, L, N), time_feat (B, L, F) aligned with target.
+
+As a forecaster (`diffrnn.forecast_specs`, the line `timegrad`): configured for a problem by
+`timegrad_forecaster`, trained on `training_data`, forecasting with `sample_paths`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from diffrnn.data.windows import (
+    MultivariateWindows,
     Scaling,
     increment_scaling,
     lag_features,
@@ -46,8 +50,12 @@ from diffrnn.data.windows import (
 )
 from diffrnn.diffusion.gaussian import GaussianProcess, GaussianProcessConfig, extract
 from diffrnn.modeling import PretrainedMixin
+from diffrnn.rnn import deepar
 from diffrnn.rnn.cells import CellType, check_cell
 from diffrnn.rnn.layers import make_rnn
+
+if TYPE_CHECKING:
+    from diffrnn.data.windows import ForecastProblem
 
 LEAKY_SLOPE = 0.4  # negative slope of pytorch-ts's epsilon network activations
 PredictName = Literal["level", "increment"]
@@ -380,9 +388,85 @@ class TimeGrad(PretrainedMixin, nn.Module):
             paths = paths * scale
         return paths.view(-1, num_samples, c.prediction_length, c.target_dim)
 
+    def training_data(self, problem: ForecastProblem) -> MultivariateWindows:
+        """Every window of all series of `problem`'s training rows together, with their
+        calendar."""
+        return MultivariateWindows(
+            problem.train, self.config.window_length, problem.calendar(problem.train_end)
+        )
+
+    def sample_paths(
+        self,
+        history: Tensor,
+        calendar: Tensor | None,
+        num_samples: int,
+        generator: torch.Generator | None = None,
+        sampler: str = "ddpm",
+        steps: int | None = None,
+    ) -> Tensor:
+        """The forecaster contract's paths: `sample` of whole windows at once, at most
+        `deepar.SAMPLE_CHUNK_PATHS` series paths a call (one window if it alone is over).
+
+        Args:
+            history: (B, L, N) past values, L >= history_length.
+            calendar: (B, C + H, F) features of the context and horizon (None: no calendar).
+            num_samples: S paths per window.
+            generator: seeds every draw (the same state gives the same paths).
+            sampler, steps: as `sample`'s (the spec's sampling of a suite).
+
+        Returns:
+            (B, S, H, N) sample paths in the data's units.
+        """
+        c = self.config
+        batch, _, n = history.shape
+        if calendar is None:
+            calendar = history.new_zeros(batch, c.context_length + c.prediction_length, 0)
+        chunk = max(1, deepar.SAMPLE_CHUNK_PATHS // (num_samples * n))  # windows at once
+        return torch.cat(
+            [
+                self.sample(
+                    history[i : i + chunk],
+                    calendar[i : i + chunk],
+                    num_samples,
+                    sampler=sampler,
+                    steps=steps,
+                    generator=generator,
+                )
+                for i in range(0, batch, chunk)
+            ]
+        )  # (B, S, H, N)
+
 
 # ---------------------------------------------------------------------------------------------
 # Presets
+
+
+def timegrad_forecaster(
+    problem: ForecastProblem, size: Literal["quick", "full"] = "full", cell: CellType = "gru"
+) -> TimeGradConfig:
+    """TimeGrad for a problem (its series, context, horizon, calendar if dated; DeepAR's
+    `deepar.forecast_lags`); its training: `forecast_specs.timegrad_recipe`.
+
+    Args:
+        problem: the series (N), context (C), horizon (H) and frequency to build for.
+        size: "quick" (1 x 16, 4 residual layers) or "full" (the paper's GRU 2 x 40, dropout
+            0.1, 8 residual layers).
+        cell: the recurrent cell.
+    """
+    quick = size == "quick"
+    layers = 1 if quick else 2
+    return TimeGradConfig(
+        target_dim=problem.num_series,
+        context_length=problem.context,
+        prediction_length=problem.horizon,
+        lags=deepar.forecast_lags(problem),
+        freq=problem.freq if problem.start is not None else None,
+        cell=cell,
+        hidden_size=16 if quick else 40,
+        num_layers=layers,
+        dropout=0.1 if layers > 1 else 0.0,
+        residual_layers=4 if quick else 8,
+    )
 
 
 def timegrad_exchange(cell: CellType = "gru") -> TimeGradConfig:

@@ -16,27 +16,35 @@ walk on exchange rates; an increment model starts from one (BENCHMARKS.md, issue
 
 Batch (from `diffrnn.data.windows.SeriesWindows`, length = max lag + context + horizon):
     target (B, L), time_feat (B, L, F) aligned with target, series_id (B,).
+
+As a forecaster (`diffrnn.forecast_specs`, the lines `deepar`, `deepar-<cell>`): configured for a
+problem by `deepar_forecaster`, trained on `training_data`, forecasting with `sample_paths`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, distributions, nn
 
 from diffrnn.data.windows import (
+    SeriesWindows,
     business_day_lags,
     increment_scaling,
     lag_features,
+    lags_for_frequency,
     mean_scaling,
     num_time_features,
 )
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.rnn.cells import CellType, check_cell
 from diffrnn.rnn.layers import make_rnn
+
+if TYPE_CHECKING:
+    from diffrnn.data.windows import ForecastProblem
 
 DistributionName = Literal["gaussian", "student_t"]
 DISTRIBUTIONS: tuple[DistributionName, ...] = get_args(DistributionName)
@@ -50,6 +58,14 @@ NOISE_BLOCK = 1024
 """Sample paths that draw their noise from one generator: a chunk holds whole blocks, so the paths
 do not depend on the chunk size. The draws, loop over blocks included, took 1.7% of the sampling
 time (cProfile, 40,000 paths of a 2 x 40 GRU, one thread)."""
+SAMPLE_CHUNK_PATHS = 100_000
+"""Series paths `sample_paths` asks `sample` for at once (series x windows x samples; TimeGrad's
+`sample_paths` holds to the same number). 3M paths of 10,000 series x 3 origins at once peaked at
+16.8 GB, in chunks of 100k at 1.5 GB (the GRU unit, quick suite)."""
+SHORT_LAG_LIMIT = 23
+"""Largest lag `forecast_lags` gives: GluonTS's business-day lags up to a month (22 +- 1). The
+yearly lags (259..793) cost 770 extra rows per window and scored worse on exchange within the
+budget (BENCHMARKS.md)."""
 
 
 @dataclass(frozen=True)
@@ -258,6 +274,53 @@ class DeepAR(PretrainedMixin, nn.Module):
                 paths[start : start + len(rows)] = draws * scale[series]  # (R, H)
         return paths.view(-1, num_samples, c.prediction_length)
 
+    def training_data(self, problem: ForecastProblem) -> SeriesWindows:
+        """Every window of every series of `problem`'s training rows, with their calendar."""
+        return SeriesWindows(
+            problem.train, self.config.window_length, problem.calendar(problem.train_end)
+        )
+
+    def sample_paths(
+        self,
+        history: Tensor,
+        calendar: Tensor | None,
+        num_samples: int,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """The forecaster contract's paths: `sample` of every series of every window,
+        `SAMPLE_CHUNK_PATHS` series paths at a time.
+
+        Args:
+            history: (B, L, N) past values of N series, L >= history_length.
+            calendar: (B, C + H, F) features of the context and horizon (None: no calendar).
+            num_samples: S paths per series.
+            generator: seeds the paths (the same state gives the same paths).
+
+        Returns:
+            (B, S, H, N) sample paths in the data's units.
+        """
+        c = self.config
+        batch, _, n = history.shape
+        if calendar is None:
+            calendar = history.new_zeros(batch, c.context_length + c.prediction_length, 0)
+        rows = history.permute(0, 2, 1).reshape(batch * n, -1)  # (B N, L)
+        feats = calendar.repeat_interleave(n, dim=0)  # (B N, C + H, F)
+        ids = torch.arange(n).repeat(batch)  # (B N,)
+        chunk = max(1, SAMPLE_CHUNK_PATHS // num_samples)
+        paths = torch.cat(
+            [
+                self.sample(
+                    rows[i : i + chunk],
+                    feats[i : i + chunk],
+                    ids[i : i + chunk],
+                    num_samples,
+                    generator,
+                )
+                for i in range(0, len(rows), chunk)
+            ]
+        )  # (B N, S, H)
+        return paths.view(batch, n, num_samples, -1).permute(0, 2, 3, 1)  # (B, S, H, N)
+
     def sample_bytes_per_path(self, num_features: int) -> int:
         """Bytes of working tensors per sample path (float32), an upper bound: the lagged history
         with each draw appended (twice, while copied), the calendar features, and per context
@@ -326,6 +389,41 @@ def _draw(dist: distributions.Distribution, generators: list[torch.Generator]) -
 
 # ---------------------------------------------------------------------------------------------
 # Presets
+
+
+def forecast_lags(problem: ForecastProblem) -> tuple[int, ...]:
+    """The lags of `problem`'s frequency that fit twice in the training rows before a window,
+    up to `SHORT_LAG_LIMIT`."""
+    room = problem.train_end - problem.context - problem.horizon  # rows available for lags
+    limit = min(room // 2, SHORT_LAG_LIMIT)
+    return tuple(lag for lag in lags_for_frequency(problem.freq) if lag <= limit)
+
+
+def deepar_forecaster(
+    problem: ForecastProblem, size: Literal["quick", "full"] = "full", cell: CellType = "lstm"
+) -> DeepARConfig:
+    """DeepAR for a problem (context, horizon, series, calendar if dated; `forecast_lags`),
+    Student-t head; its training: `forecast_specs.deepar_recipe`.
+
+    Args:
+        problem: the series (N), context (C), horizon (H) and frequency to build for.
+        size: "quick" (1 x 16) or "full" (GluonTS's 2 x 40, dropout 0.1).
+        cell: the recurrent cell.
+    """
+    quick = size == "quick"
+    layers = 1 if quick else 2
+    return DeepARConfig(
+        context_length=problem.context,
+        prediction_length=problem.horizon,
+        lags=forecast_lags(problem),
+        freq=problem.freq if problem.start is not None else None,
+        cell=cell,
+        hidden_size=16 if quick else 40,
+        num_layers=layers,
+        dropout=0.1 if layers > 1 else 0.0,
+        distribution="student_t",
+        num_series=problem.num_series,
+    )
 
 
 def deepar_exchange(

@@ -14,6 +14,8 @@ from diffrnn import forecast_specs
 from diffrnn.bench.registry import UnitContext
 from diffrnn.bench.units.forecasting import EVALUATIONS
 from diffrnn.bench.units.timegrad import NAME, sampler_sweep
+from diffrnn.hybrid.timegrad import TimeGrad
+from diffrnn.rnn import deepar
 
 
 class _Recorder:
@@ -42,9 +44,9 @@ def test_windows_are_sampled_in_chunks_within_the_path_budget(
     """10,000 series x 100 paths x 3 origins at once asked for far more than one window's worth;
     each call now holds at most budget // (samples x series) windows (one if a window is over)."""
     history = torch.arange(5.0)[:, None, None] * torch.ones(5, 6, 4)  # (W=5, L, N=4)
-    monkeypatch.setattr(forecast_specs, "SAMPLE_CHUNK_PATHS", budget)
+    monkeypatch.setattr(deepar, "SAMPLE_CHUNK_PATHS", budget)
     model = _Recorder()
-    paths = forecast_specs.timegrad_sample_paths(model, history, None, 5, None, "ddim", 10)
+    paths = TimeGrad.sample_paths(model, history, None, 5, None, "ddim", 10)  # type: ignore[arg-type]
     sizes = [len(c) for c in model.calls]
     assert max(sizes) == per_call and sum(sizes) == 5
     assert set(model.samplers) == {("ddim", 10)}
