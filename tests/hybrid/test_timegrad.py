@@ -1,8 +1,10 @@
-"""TimeGrad: schedule, training signal, the sampling contract, scale equivariance, save/load."""
+"""TimeGrad: schedule, training signal, the sampling contract, scale equivariance, save/load, the
+forecaster contract's chunked paths."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +14,7 @@ import torch
 import diffrnn
 from diffrnn.data.windows import MultivariateWindows, time_features
 from diffrnn.hybrid.timegrad import TimeGrad, TimeGradConfig
+from diffrnn.rnn import deepar
 
 
 @pytest.fixture(autouse=True)
@@ -167,3 +170,31 @@ def test_the_white_noise_skip_makes_an_untrained_increment_model_a_random_walk()
     expected = torch.tensor([1.0, 2.0, 0.5]) * torch.arange(1.0, 5.0)[:, None].sqrt()
     torch.testing.assert_close(moves.std(0), expected, rtol=0.06, atol=0)
     assert (moves.mean(0).abs() < 0.1 * expected).all()
+
+
+@pytest.mark.parametrize(("budget", "per_call"), [(2 * 5 * 4, 2), (5 * 4 - 1, 1), (10**6, 5)])
+def test_sample_paths_draw_whole_windows_within_the_path_budget(
+    monkeypatch: pytest.MonkeyPatch, budget: int, per_call: int
+) -> None:
+    """10,000 series x 100 paths x 3 origins at once asked for far more than one window's worth;
+    each `sample` call holds at most budget // (samples x series) windows (one if a window is
+    over), in order, with the sampler asked for."""
+    model = TimeGrad(tiny_config(target_dim=4, freq=None))
+    calls: list[list[float]] = []
+    samplers: list[tuple[str, int | None]] = []
+
+    def sample(history: torch.Tensor, feats: torch.Tensor, n: int, **kw: Any) -> torch.Tensor:
+        calls.append(history[:, 0, 0].tolist())  # (W,) the first value names the window
+        samplers.append((kw["sampler"], kw["steps"]))
+        w, _, series = history.shape
+        return history[:, None, :1, :1].expand(w, n, 3, series).clone()  # (W, S, H, N)
+
+    monkeypatch.setattr(model, "sample", sample)
+    monkeypatch.setattr(deepar, "SAMPLE_CHUNK_PATHS", budget)
+    history = torch.arange(5.0)[:, None, None] * torch.ones(5, 6, 4)  # (W=5, L, N=4)
+    paths = model.sample_paths(history, None, 5, None, "ddim", 10)
+    sizes = [len(c) for c in calls]
+    assert max(sizes) == per_call and sum(sizes) == 5
+    assert set(samplers) == {("ddim", 10)}
+    assert paths.shape == (5, 5, 3, 4)
+    np.testing.assert_array_equal(paths[:, 0, 0, 0], np.arange(5.0))  # windows in order
