@@ -277,3 +277,15 @@ def test_c7_reads_the_users_text_when_the_run_holds_it() -> None:
         "`diffrnn compare --data PATH --seeds 3` (lm-user: on your data)"
         in claim("C7", two, {}).decide
     )
+
+
+def test_the_headline_shows_each_deciding_finding_up_to_the_tiles_room() -> None:
+    """C5 holds on two tasks: its tile names both, not only the first."""
+    findings = [
+        Finding("a", "supports", "n1", "1.7x slower per image", ""),
+        Finding("b", "context", "n2", "a baseline", ""),
+        Finding("c", "supports", "n3", "10x slower per char", ""),
+        Finding("d", "supports", "n4", "3x slower per clip", ""),
+    ]
+    headline = judge("C0", findings).headline
+    assert headline == "1.7x slower per image; 10x slower per char"

@@ -70,6 +70,8 @@ VANISHED_BELOW = 1e-3
 EXPLODED_ABOVE = 1e3
 """... and above this multiple it has exploded."""
 LONG_TASKS = ("long-adding", "long-copy")
+TILE_FINDINGS = 2
+"""Deciding findings a claim's headline (its tile, its README row) shows at most."""
 CONDITIONAL = ("ddpm-cond",)
 """Class-conditional image models: left out where the other side generates unconditionally."""
 LADDER_TASKS = ("image-digits", "lm-shakespeare", "forecast-exchange", "audio-fsdd")
@@ -994,9 +996,13 @@ def judge(claim_id: str, findings: Sequence[Finding]) -> ClaimResult:
         con = next(f for f in counted if f.outcome in ("contradicts", "unclear"))
         headline = f"{pro.headline}; {con.headline}"
     else:
-        lead = next((f for f in counted if f.outcome in ("supports", "contradicts")), None)
-        lead = lead or next((f for f in counted if f.headline), None)
-        headline = lead.headline if lead else (counted[0].numbers if counted else "no data")
+        # the deciding findings, one per task at most TILE_FINDINGS (C5 holds on two tasks)
+        deciding = [f for f in counted if f.outcome in ("supports", "contradicts") and f.headline]
+        lead = next((f for f in counted if f.headline), None)
+        shown = list(dict.fromkeys(f.headline for f in deciding or ([lead] if lead else [])))
+        headline = "; ".join(shown[:TILE_FINDINGS]) or (
+            counted[0].numbers if counted else "no data"
+        )
     k = n["supports"]
     tally = (
         f"{k} of {len(decided)} comparison{'s' * (len(decided) > 1)} support{'s' * (k == 1)} it"
