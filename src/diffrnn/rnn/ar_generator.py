@@ -20,30 +20,21 @@ from torch.nn import functional as F
 from diffrnn.generative import sample_method
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
-from diffrnn.rnn.cells import CellType, check_cell
-from diffrnn.rnn.layers import make_rnn
+from diffrnn.rnn.cells import RecurrentConfig
+from diffrnn.rnn.layers import recurrent_stack
 
 
 @dataclass(frozen=True)
-class ARGeneratorConfig:
-    """Args:
+class ARGeneratorConfig(RecurrentConfig):
+    """Args (and the recurrent stack's `cell`, `hidden_size`, `num_layers`: `RecurrentConfig`):
     num_series: D, channels of a window.
     length: T, steps of a sampled window.
-    cell: recurrent cell ("gru", "lstm", "rnn", "mingru", "minlstm").
-    hidden_size: units per layer.
-    num_layers: stacked layers.
     min_std: floor of the output standard deviation (keeps the likelihood bounded).
     """
 
     num_series: int = 7
     length: int = 24
-    cell: CellType = "gru"
-    hidden_size: int = 64
-    num_layers: int = 2
     min_std: float = 1e-3
-
-    def __post_init__(self) -> None:
-        check_cell(self.cell)
 
 
 class ARGenerator(PretrainedMixin, nn.Module):
@@ -55,7 +46,7 @@ class ARGenerator(PretrainedMixin, nn.Module):
         super().__init__()
         self.config = config
         d = config.num_series
-        self.rnn = make_rnn(config.cell, d + 1, config.hidden_size, config.num_layers)
+        self.rnn = recurrent_stack(config, d + 1)
         self.head = nn.Linear(config.hidden_size, 2 * d)
 
     def _inputs(self, x: torch.Tensor) -> torch.Tensor:

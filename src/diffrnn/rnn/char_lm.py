@@ -20,8 +20,8 @@ from diffrnn.errors import CheckpointError, ConfigError
 from diffrnn.generative import sample_method
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
-from diffrnn.rnn.cells import CellType, check_cell
-from diffrnn.rnn.layers import State, make_rnn
+from diffrnn.rnn.cells import CellType, RecurrentConfig
+from diffrnn.rnn.layers import State, recurrent_stack
 
 
 def detach_state(state: State) -> State:
@@ -36,25 +36,16 @@ def _state_batch(state: State) -> int:
 
 
 @dataclass(frozen=True)
-class CharLMConfig:
-    """Args:
+class CharLMConfig(RecurrentConfig):
+    """Args (and the recurrent stack's `cell`, `hidden_size`, `num_layers`: `RecurrentConfig`):
     vocab_size: V characters.
-    cell: recurrent cell ("rnn", "lstm", "gru", "mingru", "minlstm").
     embed_dim: size of the character embedding.
-    hidden_size: units H per layer.
-    num_layers: stacked layers.
     dropout: dropout between layers and before the output layer.
     """
 
     vocab_size: int = 65
-    cell: CellType = "lstm"
     embed_dim: int = 64
-    hidden_size: int = 256
-    num_layers: int = 1
     dropout: float = 0.0
-
-    def __post_init__(self) -> None:
-        check_cell(self.cell)
 
 
 class CharLM(PretrainedMixin, nn.Module):
@@ -66,9 +57,7 @@ class CharLM(PretrainedMixin, nn.Module):
         super().__init__()
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.embed_dim)
-        self.rnn = make_rnn(
-            config.cell, config.embed_dim, config.hidden_size, config.num_layers, config.dropout
-        )
+        self.rnn = recurrent_stack(config, config.embed_dim, config.dropout)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
         self.carried: State | None = None  # training state between TBPTT batches, never saved
@@ -254,7 +243,7 @@ def char_lm(size: Size = "full", cell: CellType = "lstm", vocab_size: int = 65) 
     """The character LM presets: "full" is the Tiny Shakespeare model (1 layer of 256 units,
     about 0.3M parameters for an LSTM), "quick" 64 units for the quick suite and tests."""
     presets = {
-        "quick": CharLMConfig(vocab_size, cell, embed_dim=16, hidden_size=64),
-        "full": CharLMConfig(vocab_size, cell, embed_dim=64, hidden_size=256),
+        "quick": CharLMConfig(vocab_size, embed_dim=16, cell=cell, hidden_size=64),
+        "full": CharLMConfig(vocab_size, embed_dim=64, cell=cell, hidden_size=256),
     }
     return pick(size, presets)

@@ -21,30 +21,24 @@ from torch.nn import functional as F
 
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
-from diffrnn.rnn.cells import CellType, check_cell
-from diffrnn.rnn.layers import make_rnn
+from diffrnn.rnn.cells import RecurrentConfig
+from diffrnn.rnn.layers import recurrent_stack
 
 
 @dataclass(frozen=True)
-class RNNDenoiserConfig:
-    """Args:
+class RNNDenoiserConfig(RecurrentConfig):
+    """Args (and the recurrent stack's `cell`, `hidden_size`, `num_layers`: `RecurrentConfig`):
     features: D, values per step.
     noise_sd: sigma of the Gaussian noise it is trained to remove, in the data's units.
-    cell: recurrent cell ("rnn", "lstm", "gru", "mingru", "minlstm").
-    hidden_size: units per direction.
-    num_layers: stacked recurrent layers.
     bidirectional: read the sequence both ways (a denoiser sees the whole observation).
     """
 
     features: int = 8
     noise_sd: float = 0.1
-    cell: CellType = "gru"
-    hidden_size: int = 64
-    num_layers: int = 2
     bidirectional: bool = True
 
     def __post_init__(self) -> None:
-        check_cell(self.cell)
+        super().__post_init__()
         if not self.noise_sd > 0:
             raise ValueError(f"noise_sd must be positive, got {self.noise_sd}")
 
@@ -57,13 +51,7 @@ class RNNDenoiser(PretrainedMixin, nn.Module):
     def __init__(self, config: RNNDenoiserConfig) -> None:
         super().__init__()
         self.config = config
-        self.rnn = make_rnn(
-            config.cell,
-            config.features,
-            config.hidden_size,
-            config.num_layers,
-            bidirectional=config.bidirectional,
-        )
+        self.rnn = recurrent_stack(config, config.features, bidirectional=config.bidirectional)
         directions = 2 if config.bidirectional else 1
         self.head = nn.Linear(directions * config.hidden_size, config.features)
         nn.init.zeros_(self.head.weight)  # start as the identity map

@@ -28,7 +28,7 @@ from torch.autograd.function import once_differentiable
 
 from diffrnn.rnn.cells import CELL_TYPES as CELL_TYPES  # re-exported for older imports
 from diffrnn.rnn.cells import CellType as CellType
-from diffrnn.rnn.cells import MinCell, TorchCell
+from diffrnn.rnn.cells import MinCell, RecurrentConfig, TorchCell
 from diffrnn.rnn.cells import check_cell as check_cell
 
 State = Tensor | tuple[Tensor, Tensor]
@@ -414,3 +414,21 @@ def make_rnn(
     if cell == "mingru" or cell == "minlstm":  # `==` narrows the Literal in both branches
         return MinRNN(cell, input_size, hidden_size, num_layers, dropout, bidirectional)
     return TorchRNN(cell, input_size, hidden_size, num_layers, dropout, bidirectional)
+
+
+def recurrent_stack(
+    config: RecurrentConfig, input_size: int, dropout: float = 0.0, bidirectional: bool = False
+) -> TorchRNN | MinRNN:
+    """`make_rnn` of a model config's recurrent stack: its `cell`, `hidden_size` and `num_layers`.
+
+    Args:
+        config: any config that inherits `RecurrentConfig`.
+        input_size: features D of the input (B, T, D).
+        dropout, bidirectional: as for `make_rnn` (a model's own fields, where it has them).
+
+    Returns:
+        `make_rnn(config.cell, input_size, config.hidden_size, config.num_layers, ...)`.
+    """
+    return make_rnn(
+        config.cell, input_size, config.hidden_size, config.num_layers, dropout, bidirectional
+    )

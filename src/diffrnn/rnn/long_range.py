@@ -21,31 +21,25 @@ from torch import Tensor, nn
 from diffrnn.data.long_range import COPY_VOCAB
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
-from diffrnn.rnn.cells import CellType, check_cell
-from diffrnn.rnn.layers import make_rnn
+from diffrnn.rnn.cells import CellType, RecurrentConfig
+from diffrnn.rnn.layers import recurrent_stack
 
 LongRangeTask = Literal["adding", "copy"]
 ADDING_CHANNELS = 2
 
 
 @dataclass(frozen=True)
-class LongRangeConfig:
-    """Args:
+class LongRangeConfig(RecurrentConfig):
+    """Args (and the recurrent stack's `cell`, `hidden_size`, `num_layers`: `RecurrentConfig`):
     task: "adding" (regress a sum) or "copy" (classify every output token).
-    cell: recurrent cell.
-    hidden_size: units per layer.
-    num_layers: stacked layers.
     embed_dim: token embedding size (copy only).
     """
 
     task: LongRangeTask = "adding"
-    cell: CellType = "lstm"
-    hidden_size: int = 128
-    num_layers: int = 1
     embed_dim: int = 16
 
     def __post_init__(self) -> None:
-        check_cell(self.cell)
+        super().__post_init__()
         if self.task not in get_args(LongRangeTask):
             raise ValueError(f"task must be one of {get_args(LongRangeTask)}, got {self.task!r}")
 
@@ -60,7 +54,7 @@ class LongRangeModel(PretrainedMixin, nn.Module):
         self.config = config
         self.embed = nn.Embedding(COPY_VOCAB, config.embed_dim) if config.task == "copy" else None
         width = config.embed_dim if config.task == "copy" else ADDING_CHANNELS
-        self.rnn = make_rnn(config.cell, width, config.hidden_size, config.num_layers)
+        self.rnn = recurrent_stack(config, width)
         self.head = nn.Linear(config.hidden_size, COPY_VOCAB if config.task == "copy" else 1)
 
     def features(self, inputs: Tensor) -> Tensor:
@@ -106,7 +100,7 @@ def long_range(
 ) -> LongRangeConfig:
     """The long-range presets: one layer of 128 units ("full"), of 32 ("quick")."""
     presets = {
-        "quick": LongRangeConfig(task, cell, hidden_size=32),
-        "full": LongRangeConfig(task, cell, hidden_size=128),
+        "quick": LongRangeConfig(task, cell=cell, hidden_size=32),
+        "full": LongRangeConfig(task, cell=cell, hidden_size=128),
     }
     return pick(size, presets)

@@ -23,20 +23,17 @@ from torch import Tensor, nn
 from diffrnn.generative import class_labels, sample_method
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
-from diffrnn.rnn.cells import CellType, check_cell
-from diffrnn.rnn.layers import make_rnn
+from diffrnn.rnn.cells import CellType, RecurrentConfig
+from diffrnn.rnn.layers import recurrent_stack
 
 SIDE = 8
 
 
 @dataclass(frozen=True)
-class PixelARConfig:
-    """Args:
+class PixelARConfig(RecurrentConfig):
+    """Args (and the recurrent stack's `cell`, `hidden_size`, `num_layers`: `RecurrentConfig`):
     levels: grey levels per pixel (17 for the digits, values 0..16).
-    cell: recurrent cell.
     embed_dim: size of the level, position and class embeddings (summed).
-    hidden_size: units per layer.
-    num_layers: stacked layers.
     n_classes: number of labels (used only when `conditional`).
     conditional: condition every step on the class label.
     dropout: between layers and before the output layer.
@@ -45,17 +42,11 @@ class PixelARConfig:
     """
 
     levels: int = 17
-    cell: CellType = "lstm"
     embed_dim: int = 64
-    hidden_size: int = 256
-    num_layers: int = 1
     n_classes: int = 10
     conditional: bool = False
     dropout: float = 0.0
     shape: tuple[int, ...] = (SIDE, SIDE)
-
-    def __post_init__(self) -> None:
-        check_cell(self.cell)
 
     @property
     def num_pixels(self) -> int:
@@ -74,9 +65,7 @@ class PixelAR(PretrainedMixin, nn.Module):
         self.level_embed = nn.Embedding(config.levels + 1, config.embed_dim)  # + start token
         self.position_embed = nn.Embedding(config.num_pixels, config.embed_dim)
         self.class_embed = nn.Embedding(config.n_classes, config.embed_dim)
-        self.rnn = make_rnn(
-            config.cell, config.embed_dim, config.hidden_size, config.num_layers, config.dropout
-        )
+        self.rnn = recurrent_stack(config, config.embed_dim, config.dropout)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.levels)
 
@@ -169,8 +158,8 @@ def pixel_lstm(
     """The pixel AR presets: "full" is the digits model (1 layer of 256 units), "quick" 64 units
     for the quick suite, "tiny" 32 for tests; `levels` and `shape` are the data's."""
     presets = {
-        "tiny": PixelARConfig(levels, cell, embed_dim=16, hidden_size=32),
-        "quick": PixelARConfig(levels, cell, embed_dim=16, hidden_size=64),
-        "full": PixelARConfig(levels, cell, embed_dim=64, hidden_size=256),
+        "tiny": PixelARConfig(levels, embed_dim=16, cell=cell, hidden_size=32),
+        "quick": PixelARConfig(levels, embed_dim=16, cell=cell, hidden_size=64),
+        "full": PixelARConfig(levels, embed_dim=64, cell=cell, hidden_size=256),
     }
     return dataclasses.replace(pick(size, presets), conditional=conditional, shape=shape)

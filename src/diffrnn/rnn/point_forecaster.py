@@ -21,8 +21,8 @@ import torch
 from torch import Tensor, nn
 
 from diffrnn.modeling import PretrainedMixin
-from diffrnn.rnn.cells import CellType, check_cell
-from diffrnn.rnn.layers import make_rnn
+from diffrnn.rnn.cells import CellType, RecurrentConfig
+from diffrnn.rnn.layers import recurrent_stack
 
 if TYPE_CHECKING:
     from diffrnn.data.windows import ForecastProblem, PastFutureWindows
@@ -56,15 +56,15 @@ class DirectForecast:
 
 
 @dataclass(frozen=True)
-class PointForecasterConfig:
-    """Point forecaster hyperparameters.
+class PointForecasterConfig(RecurrentConfig):
+    """Point forecaster hyperparameters, and the recurrent stack's `cell`, `hidden_size` and
+    `num_layers` (`RecurrentConfig`).
 
     Args:
         input_length: C, past steps read.
         horizon: H, steps forecast at once.
         num_series: N, series per sample.
-        cell: recurrent cell ("rnn", "lstm", "gru", "mingru", "minlstm").
-        hidden_size, num_layers, dropout: of the recurrent stack.
+        dropout: between the recurrent layers.
         channel_independent: run every series through the RNN separately (input size 1)
             instead of all N together.
         subtract_last: forecast relative to the window's last value.
@@ -73,15 +73,9 @@ class PointForecasterConfig:
     input_length: int = 96
     horizon: int = 96
     num_series: int = 7
-    cell: CellType = "gru"
-    hidden_size: int = 64
-    num_layers: int = 1
     dropout: float = 0.0
     channel_independent: bool = True
     subtract_last: bool = True
-
-    def __post_init__(self) -> None:
-        check_cell(self.cell)
 
 
 class PointForecaster(DirectForecast, PretrainedMixin, nn.Module):
@@ -93,9 +87,7 @@ class PointForecaster(DirectForecast, PretrainedMixin, nn.Module):
         super().__init__()
         self.config = config
         width = 1 if config.channel_independent else config.num_series
-        self.rnn = make_rnn(
-            config.cell, width, config.hidden_size, config.num_layers, config.dropout
-        )
+        self.rnn = recurrent_stack(config, width, config.dropout)
         self.head = nn.Linear(config.hidden_size, config.horizon * width)
 
     def predict(self, past: Tensor) -> Tensor:
@@ -136,4 +128,6 @@ def point_forecaster_for(
 
 def point_forecaster_etth1(cell: CellType = "gru", horizon: int = 96) -> PointForecasterConfig:
     """ETTh1, input 96: 1 x 64 channel-independent RNN, last-value normalisation."""
-    return PointForecasterConfig(input_length=96, horizon=horizon, num_series=7, cell=cell)
+    return PointForecasterConfig(
+        input_length=96, horizon=horizon, num_series=7, cell=cell, hidden_size=64, num_layers=1
+    )

@@ -39,8 +39,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from diffrnn.modeling import PretrainedMixin
-from diffrnn.rnn.cells import CellType, check_cell
-from diffrnn.rnn.layers import State, make_rnn
+from diffrnn.rnn.cells import RecurrentConfig
+from diffrnn.rnn.layers import State, recurrent_stack
 from diffrnn.rnn.point_forecaster import DirectForecast
 
 if TYPE_CHECKING:
@@ -51,17 +51,18 @@ LOSSES: tuple[LossName, ...] = ("mse", "mae")
 
 
 @dataclass(frozen=True)
-class SegRNNConfig:
-    """SegRNN hyperparameters (defaults: the paper's ETTh1 setting, look-back 720).
+class SegRNNConfig(RecurrentConfig):
+    """SegRNN hyperparameters (defaults: the paper's ETTh1 setting, look-back 720; its d = 512
+    is `segrnn_etth1`'s), and the recurrent stack's (`RecurrentConfig`): `cell` (the paper's is
+    "gru"), `hidden_size` d, the segment embedding and the cell's state (even: the decoder's
+    input is two halves of d), and `num_layers` (the paper's 1; the decoder's step starts from
+    every layer's h_n).
 
     Args:
         input_length: L, past steps read.
         horizon: H, steps forecast at once.
         num_series: N, series per sample (each has its own channel embedding).
         segment_length: w, steps per segment of the input and of the output.
-        cell: recurrent cell ("rnn", "lstm", "gru", "mingru", "minlstm"); the paper's is "gru".
-        hidden_size: d, the segment embedding and the cell's state (even: the decoder's input
-            is two halves of d).
         dropout: before the output head.
         loss: "mae" (the paper's training loss) or "mse".
     """
@@ -70,16 +71,14 @@ class SegRNNConfig:
     horizon: int = 96
     num_series: int = 7
     segment_length: int = 48
-    cell: CellType = "gru"
-    hidden_size: int = 512
     dropout: float = 0.5
     loss: LossName = "mae"
 
     def __post_init__(self) -> None:
-        check_cell(self.cell)
+        super().__post_init__()
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        for name in ("input_length", "horizon", "num_series", "segment_length", "hidden_size"):
+        for name in ("input_length", "horizon", "num_series", "segment_length"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.hidden_size % 2:
@@ -121,7 +120,7 @@ class SegRNN(DirectForecast, PretrainedMixin, nn.Module):
         self.config = config
         c = config
         self.embed = nn.Linear(c.segment_length, c.hidden_size)  # W_e, b_e
-        self.rnn = make_rnn(c.cell, c.hidden_size, c.hidden_size)
+        self.rnn = recurrent_stack(c, c.hidden_size)
         half = c.hidden_size // 2
         self.position = nn.Parameter(torch.randn(c.output_segments, half))  # pe_m
         self.channel = nn.Parameter(torch.randn(c.num_series, half))  # ce_c
@@ -189,4 +188,6 @@ def segrnn_forecaster(
 
 def segrnn_etth1(horizon: int = 96, input_length: int = 720) -> SegRNNConfig:
     """The paper's ETTh1 setting: GRU, w = 48, d = 512, dropout 0.5, MAE loss."""
-    return SegRNNConfig(input_length=input_length, horizon=horizon, num_series=7)
+    return SegRNNConfig(
+        input_length=input_length, horizon=horizon, num_series=7, cell="gru", hidden_size=512
+    )

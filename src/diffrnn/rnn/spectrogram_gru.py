@@ -21,8 +21,8 @@ from torch import nn
 from diffrnn.generative import class_labels, sample_method
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
-from diffrnn.rnn.cells import CellType, check_cell
-from diffrnn.rnn.layers import make_rnn
+from diffrnn.rnn.cells import RecurrentConfig
+from diffrnn.rnn.layers import recurrent_stack
 
 LOG_SCALE_MIN = -7.0
 """Lower clamp of log sigma (sigma >= 9e-4 in the [-1, 1] scale), so the NLL stays finite."""
@@ -47,14 +47,11 @@ def mixture_log_prob(
 
 
 @dataclass(frozen=True)
-class SpectrogramGRUConfig:
-    """Args:
+class SpectrogramGRUConfig(RecurrentConfig):
+    """Args (and the recurrent stack's `cell`, `hidden_size`, `num_layers`: `RecurrentConfig`):
     n_mels: bands per frame (D).
     n_frames: frames per generated spectrogram.
     num_classes: digits.
-    cell: recurrent cell ("gru" by default; any of `make_rnn`'s).
-    hidden_size: units per layer.
-    num_layers: stacked layers.
     embed_dim: size of the label embedding fed at every step.
     n_components: K, mixture components per frame (1: a diagonal Gaussian).
     dropout: between layers.
@@ -64,16 +61,13 @@ class SpectrogramGRUConfig:
     n_mels: int = 40
     n_frames: int = 64
     num_classes: int = 10
-    cell: CellType = "gru"
-    hidden_size: int = 256
-    num_layers: int = 2
     embed_dim: int = 32
     n_components: int = 4
     dropout: float = 0.0
     temperature: float = 1.0
 
     def __post_init__(self) -> None:
-        check_cell(self.cell)
+        super().__post_init__()
         if self.n_components < 1:
             raise ValueError(f"n_components must be >= 1, got {self.n_components}")
 
@@ -90,13 +84,7 @@ class SpectrogramGRU(PretrainedMixin, nn.Module):
         super().__init__()
         self.config = config
         self.label_embed = nn.Embedding(config.num_classes, config.embed_dim)
-        self.rnn = make_rnn(
-            config.cell,
-            config.n_mels + config.embed_dim,
-            config.hidden_size,
-            config.num_layers,
-            config.dropout,
-        )
+        self.rnn = recurrent_stack(config, config.n_mels + config.embed_dim, config.dropout)
         k, d = config.n_components, config.n_mels
         self.head = nn.Linear(config.hidden_size, k + 2 * k * d)
         self.register_buffer("log_mel_range", torch.tensor([-1.0, 1.0]))

@@ -19,8 +19,8 @@ from torch import Tensor, nn
 
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.presets import Size, pick
-from diffrnn.rnn.cells import CellType, check_cell
-from diffrnn.rnn.layers import make_rnn
+from diffrnn.rnn.cells import CellType, RecurrentConfig
+from diffrnn.rnn.layers import recurrent_stack
 
 Pooling = Literal["mean", "max", "last"]
 
@@ -45,13 +45,10 @@ def masked_pool(h: Tensor, lengths: Tensor, pooling: Pooling) -> Tensor:
 
 
 @dataclass(frozen=True)
-class SpeechConfig:
-    """Args:
+class SpeechConfig(RecurrentConfig):
+    """Args (and the recurrent stack's `cell`, `hidden_size`, `num_layers`: `RecurrentConfig`):
     n_features: coefficients per frame (13 MFCC or 40 log-mel bands).
     n_classes: digits 0-9.
-    cell: recurrent cell.
-    hidden_size: units per direction.
-    num_layers: stacked layers.
     bidirectional: read the recording both ways (the whole utterance is available).
     pooling: "mean", "max" or "last" over the valid frames.
     dropout: between layers and before the classifier.
@@ -59,15 +56,12 @@ class SpeechConfig:
 
     n_features: int = 40
     n_classes: int = 10
-    cell: CellType = "gru"
-    hidden_size: int = 64
-    num_layers: int = 2
     bidirectional: bool = True
     pooling: Pooling = "mean"
     dropout: float = 0.1
 
     def __post_init__(self) -> None:
-        check_cell(self.cell)
+        super().__post_init__()
         if self.pooling not in get_args(Pooling):
             raise ValueError(f"pooling must be one of {get_args(Pooling)}, got {self.pooling!r}")
 
@@ -82,14 +76,7 @@ class SpeechRecogniser(PretrainedMixin, nn.Module):
         self.config = config
         self.register_buffer("feature_mean", torch.zeros(config.n_features))
         self.register_buffer("feature_std", torch.ones(config.n_features))
-        self.rnn = make_rnn(
-            config.cell,
-            config.n_features,
-            config.hidden_size,
-            config.num_layers,
-            config.dropout,
-            config.bidirectional,
-        )
+        self.rnn = recurrent_stack(config, config.n_features, config.dropout, config.bidirectional)
         width = config.hidden_size * (2 if config.bidirectional else 1)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(width, config.n_classes)
