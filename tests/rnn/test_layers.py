@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from diffrnn.rnn import layers
-from diffrnn.rnn.cells import CELL_TYPES
-from diffrnn.rnn.layers import g, make_rnn, scan
+from diffrnn.rnn.cells import CELL_TYPES, RecurrentConfig
+from diffrnn.rnn.layers import g, make_rnn, recurrent_stack, scan
 
 
 def _reference_mingru(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -249,3 +249,17 @@ def test_shapes_and_gradients_reach_every_parameter_and_the_first_input(cell: st
 def test_unknown_cell_is_refused() -> None:
     with pytest.raises(ValueError, match="cell must be one of"):
         make_rnn("transformer", 1, 1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cell", CELL_TYPES)
+def test_recurrent_stack_is_make_rnn_of_the_configs_cell_and_sizes(cell: str) -> None:
+    """The same parameters, names and initial values: models built through the config's stack
+    keep the weights and numbers they had when they listed the sizes to `make_rnn`."""
+    config = RecurrentConfig(cell=cell, hidden_size=5, num_layers=2)
+    torch.manual_seed(0)
+    expected = make_rnn(cell, 3, 5, 2, 0.1, True).state_dict()
+    torch.manual_seed(0)
+    stack = recurrent_stack(config, 3, dropout=0.1, bidirectional=True)
+    assert list(stack.state_dict()) == list(expected)
+    for name, value in stack.state_dict().items():
+        assert torch.equal(value, expected[name]), name

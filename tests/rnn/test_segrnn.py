@@ -47,14 +47,22 @@ def _reference(model: SegRNN, past: torch.Tensor) -> torch.Tensor:
 
 
 @pytest.mark.parametrize(
-    ("cell", "input_length", "horizon"),
-    [("gru", 12, 8), ("lstm", 10, 7), ("mingru", 12, 3), ("rnn", 5, 9)],
+    ("cell", "input_length", "horizon", "num_layers"),
+    [
+        ("gru", 12, 8, 1),
+        ("lstm", 10, 7, 1),
+        ("mingru", 12, 3, 1),
+        ("rnn", 5, 9, 1),
+        ("gru", 12, 8, 2),  # stacked: each decoder step starts from every layer's h_n
+        ("lstm", 10, 7, 3),
+    ],
 )
 def test_batched_forward_equals_the_equations_segment_by_segment(
-    cell: str, input_length: int, horizon: int
+    cell: str, input_length: int, horizon: int, num_layers: int
 ) -> None:
     torch.manual_seed(0)
-    model = SegRNN(_config(cell=cell, input_length=input_length, horizon=horizon)).eval()
+    config = _config(cell=cell, input_length=input_length, horizon=horizon, num_layers=num_layers)
+    model = SegRNN(config).eval()
     past = torch.randn(2, input_length, 3)
     with torch.no_grad():
         torch.testing.assert_close(model.predict(past), _reference(model, past))
