@@ -34,7 +34,10 @@ def main() -> None:
         train = data.train().reshape(-1, *shape)  # (N, T, D)
         torch.manual_seed(0)
         config = RNNDenoiserConfig(
-            features=shape[1], noise_sd=data.data_range * args.fraction, hidden_size=128
+            features=shape[1],
+            noise_sd=data.data_range * args.fraction,
+            hidden_size=128,
+            num_layers=2,
         )
         result = fit(
             RNNDenoiser(config),

@@ -55,7 +55,9 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "diffusion": GaussianDiffusion.around(
             ResidualMLP, ResidualMLPConfig(hidden=8, depth=1), GaussianProcessConfig(10)
         ),
-        "char-lm": CharLM(CharLMConfig(vocab_size=11, embed_dim=4, hidden_size=8, num_layers=1)),
+        "char-lm": CharLM(
+            CharLMConfig(vocab_size=11, embed_dim=4, cell="lstm", hidden_size=8, num_layers=1)
+        ),
         "dcrnn": DCRNN(DCRNNConfig(num_nodes=3, hidden_size=4, num_layers=1)),
     }
     for name, model in models.items():

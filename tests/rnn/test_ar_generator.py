@@ -17,7 +17,9 @@ def _one_thread() -> None:
 
 def _model(cell: str = "gru") -> ARGenerator:
     torch.manual_seed(0)
-    return ARGenerator(ARGeneratorConfig(num_series=3, length=6, cell=cell, hidden_size=8))
+    return ARGenerator(
+        ARGeneratorConfig(num_series=3, length=6, cell=cell, hidden_size=8, num_layers=2)
+    )
 
 
 def _constant_head(model: ARGenerator, mean: torch.Tensor, raw_std: torch.Tensor) -> None:

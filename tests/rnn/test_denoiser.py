@@ -17,7 +17,9 @@ def _one_thread() -> None:
 
 def _model(cell: str = "gru", noise_sd: float = 0.3) -> RNNDenoiser:
     torch.manual_seed(0)
-    return RNNDenoiser(RNNDenoiserConfig(features=3, noise_sd=noise_sd, cell=cell, hidden_size=16))
+    return RNNDenoiser(
+        RNNDenoiserConfig(features=3, noise_sd=noise_sd, cell=cell, hidden_size=16, num_layers=2)
+    )
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm", "mingru"])

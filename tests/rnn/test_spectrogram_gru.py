@@ -11,7 +11,9 @@ from diffrnn.rnn.spectrogram_gru import SpectrogramGRU, SpectrogramGRUConfig, mi
 
 def _model(k: int = 3) -> SpectrogramGRU:
     torch.manual_seed(0)
-    config = SpectrogramGRUConfig(n_mels=6, n_frames=10, hidden_size=16, n_components=k)
+    config = SpectrogramGRUConfig(
+        n_mels=6, n_frames=10, n_components=k, hidden_size=16, num_layers=2
+    )
     return SpectrogramGRU(config).eval()
 
 

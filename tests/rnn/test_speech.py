@@ -35,7 +35,12 @@ def test_padding_does_not_change_a_unidirectional_prediction() -> None:
     padded = torch.cat([x, 100 * torch.randn(1, 4, 5)], dim=1)  # garbage after the end
     for pooling in ("mean", "max", "last"):
         config = SpeechConfig(
-            n_features=5, cell="lstm", hidden_size=8, bidirectional=False, pooling=pooling
+            n_features=5,
+            bidirectional=False,
+            pooling=pooling,
+            cell="lstm",
+            hidden_size=8,
+            num_layers=2,
         )
         model = SpeechRecogniser(config).eval()
         torch.testing.assert_close(model(x, torch.tensor([7])), model(padded, torch.tensor([7])))
