@@ -267,3 +267,20 @@ def designed_run() -> list[dict[str, Any]]:
 def only(records: list[dict[str, Any]], *tasks: str) -> list[dict[str, Any]]:
     """The records of `tasks`."""
     return [r for r in records if r["task"] in tasks]
+
+
+def unbounded_ladders() -> list[dict[str, Any]]:
+    """image-digits ladders (30 s, 120 s) whose cost ratio bounds nothing in two seeds.
+
+    The level is the LSTM's best mean fd, 30.33 (its top rung; ddpm's best mean is 18). Seed 0:
+    ddpm (20) and the LSTM (25) both reach it at the first rung; seed 1: both cross it between
+    the rungs (an exact ratio); seed 2: neither reaches it (ddpm 35, the LSTM 31 at the top).
+    """
+    ddpm_low, ddpm_top = per_seed(20, 40, 40), per_seed(9, 10, 35)
+    lstm_low, lstm_top = per_seed(25, 35, 34), per_seed(30, 30, 31)
+    return [
+        *seeds("image-digits", "ddpm", "diffusion", lambda s: {"fd": ddpm_low(s)}, budget=LOW_RUNG),
+        *seeds("image-digits", "ddpm", "diffusion", lambda s: {"fd": ddpm_top(s)}),
+        *seeds("image-digits", "pixel-lstm", "rnn", lambda s: {"fd": lstm_low(s)}, budget=LOW_RUNG),
+        *seeds("image-digits", "pixel-lstm", "rnn", lambda s: {"fd": lstm_top(s)}),
+    ]

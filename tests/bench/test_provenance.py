@@ -278,6 +278,33 @@ def test_the_reference_snapshot_names_each_code_of_a_partly_rerun_run(tmp_path: 
     _run([_spec("fake-rnn")], tmp_path)
     _rewrite_code(tmp_path, OTHER_CODE)
     _run([_spec("fake-baseline")], tmp_path, rerun=True)
+    _run([_spec("fake-diffusion")], tmp_path, rerun=True)
     commit = reference_snapshot(tmp_path)["commit"]
-    assert "commit 0123456, source ffffffff (1 units)" in commit
-    assert f"source {provenance.source_sha256()[:8]} (1 units)" in commit
+    this = provenance.describe_code(provenance.code_identity())
+    # the larger share leads, though the other code's unit comes first in results.jsonl
+    assert commit == f"{this} (2 units); commit 0123456, source ffffffff (1 units)"
+
+
+def test_codes_are_named_largest_share_first_ties_by_time() -> None:
+    """The reference run: 39 units rerun at e710ebd come first in the file, 150 made at 65e7c1a
+    lead the sentence; equal shares in the order they ran."""
+
+    def made(commit: str, n: int, at: str) -> list[dict]:
+        code = {"git_commit": commit * 7, "git_dirty": False, "source_sha256": commit * 8}
+        return [{"code": code, "started_at": at, "status": "ok"} for _ in range(n)]
+
+    records = [
+        *made("e", 39, "2026-12-05T00:11:00+00:00"),
+        *made("6", 150, "2026-12-04T20:17:00+00:00"),
+        *made("8", 24, "2026-12-04T23:59:00+00:00"),
+    ]
+    assert provenance.describe_codes(records) == (
+        "commit 6666666, source 66666666 (150 units); commit eeeeeee, source eeeeeeee (39 units); "
+        "commit 8888888, source 88888888 (24 units)"
+    )
+    tied = [*made("b", 2, "2026-12-02T00:00:00+00:00"), *made("a", 2, "2026-12-01T00:00:00+00:00")]
+    assert provenance.describe_codes(tied).startswith("commit aaaaaaa, source aaaaaaaa (2 units)")
+    assert provenance.describe_codes(records[:3]) == "commit eeeeeee, source eeeeeeee"
+    assert provenance.describe_codes([]) == ""
+    header = "\n".join(str(b) for b in _header({"suite": "reference"}, records))
+    assert "code: commit 6666666, source 66666666 (150 units); commit eeeeeee" in header

@@ -218,7 +218,10 @@ def test_the_reference_verdict_is_shown_beside_the_live_one(
     assert "| reference: not scored |" in md  # C1 has no entry in this reference
     assert "The reference column is the committed run evidence/reference (abc1234)." in md
     tile = page[page.index('<span class="tile-id">C3</span>') :].split('<div class="tile ')[0]
-    assert '<span class="dot tone-good"></span>reference: holds (fd: ddpm 8.9' in tile
+    assert (
+        '<span class="dot tone-good"></span>reference: holds<ul class="tile-findings">'
+        "<li>fd: ddpm 8.9 ± 2.4 vs pixel-lstm 32</li></ul>"
+    ) in tile
 
 
 def test_ladders_are_drawn_where_a_model_ran_at_several_budgets(tmp_path: Path) -> None:
@@ -286,3 +289,113 @@ def test_an_artefact_linked_out_of_the_run_is_neither_shown_nor_inlined(tmp_path
     assert "fan chart" in md and base64.b64encode(b"\x89PNG inside the run").decode() in page
     assert "leak" not in md and "leak" not in page
     assert base64.b64encode(secret.read_bytes()).decode() not in page
+
+
+# the first screen: the scorecard's tiles, read as a reader reads them
+
+REFERENCE_RUN = Path(__file__).parents[2] / "evidence" / "reference"
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+NOT_A_NUMBER = re.compile(r"(?<![a-z])[+-]?(inf|infinity|nan)(?![a-wyz])", re.IGNORECASE)
+""""inf", "infx", "-inf", "NaN", "Infinity" as words (not "inference", "nanoGPT")."""
+PROBE = """<script>
+const clipped = [...document.querySelectorAll('.tile, .tile *')]
+  .filter(e => getComputedStyle(e).display !== 'inline')
+  .filter(e => e.scrollHeight > e.clientHeight + 1 || e.scrollWidth > e.clientWidth + 1)
+  .map(e => e.className + ': ' + e.textContent);
+const bottom = Math.max(...[...document.querySelectorAll('.tiles, .legend')]
+  .map(e => e.getBoundingClientRect().bottom));
+document.body.dataset.probe = JSON.stringify({clipped, bottom});
+</script>"""
+"""Measures the laid-out page: every tile element whose text does not fit its box, and where
+the tiles and their legend end."""
+
+
+def _first_screen(records: list[dict], tmp_path: Path, name: str) -> Path:
+    """The top of the report of `records` (its title, then the scorecard), as report.html has it."""
+    from diffrnn.bench.document import Heading, to_html
+    from diffrnn.bench.report import scorecard_section
+    from diffrnn.bench.scorecard import load_reference, score
+
+    blocks = [
+        Heading(f"diffrnn compare: {name}", 1),
+        *scorecard_section(score(records), load_reference()),
+    ]
+    page = tmp_path / f"{name}.html"
+    page.write_text(to_html(blocks, tmp_path, name))
+    return page
+
+
+def _tile(page: str, claim: str) -> str:
+    return page[page.index(f'<span class="tile-id">{claim}</span>') :].split('<div class="tile ')[0]
+
+
+@pytest.fixture(scope="module")
+def reference_records() -> list[dict]:
+    from diffrnn.bench.results import read_records
+
+    records = read_records(REFERENCE_RUN / "results.jsonl")
+    if not records:
+        pytest.skip("no reference run committed under evidence/reference")
+    return records
+
+
+def test_the_reference_tiles_show_each_deciding_finding_whole(
+    reference_records: list[dict], tmp_path: Path
+) -> None:
+    page = _first_screen(reference_records, tmp_path, "reference").read_text()
+    for claim in ("C1", "C5", "C9"):  # two deciding findings each
+        tile = _tile(page, claim)
+        findings = re.findall(r"<li>(.*?)</li>", tile)
+        assert len(findings) == 2, claim
+        assert all(f in tile for f in findings) and "…" not in tile
+    c5 = _tile(page, "C5")
+    assert "<li>diffusion 10x slower per char (lm-shakespeare)</li>" in c5
+    assert "reference: holds: the same numbers" in c5  # the reference run is the reference
+    assert "this run: the same" in _tile(page, "C2")
+
+
+@pytest.mark.skipif(not any(map(shutil.which, BROWSERS)), reason="no headless browser here")
+@pytest.mark.parametrize("run", ["reference", "quick"])
+def test_the_scorecard_fits_the_first_screen_with_nothing_cut(
+    run: str, reference_records: list[dict], tmp_path: Path
+) -> None:
+    """At 1400 x 900 no tile's text is clipped and the tiles end above the fold."""
+    import html
+    import subprocess
+
+    fixture = [json.loads(line) for line in (FIXTURE / "results.jsonl").read_text().splitlines()]
+    records = reference_records if run == "reference" else fixture
+    page = _first_screen(records, tmp_path, run)
+    page.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
+    browser = next(b for b in map(shutil.which, BROWSERS) if b)
+    command = [browser, "--headless", "--no-sandbox", "--window-size=1400,900", "--dump-dom"]
+    dom = subprocess.run(
+        [*command, page.as_uri()], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    probe = json.loads(html.unescape(re.search(r'data-probe="([^"]*)"', dom).group(1)))
+    assert probe["clipped"] == []
+    assert 0 < probe["bottom"] <= 900
+
+
+def test_no_infinity_or_nan_text_in_the_scorecard(tmp_path: Path) -> None:
+    """C1 on ladders whose cost ratio bounds nothing in two seeds (it printed "< infx")."""
+    from claim_records import unbounded_ladders
+
+    run = tmp_path / "run"
+    run.mkdir()
+    records = [r for r in designed_run() if r["task"] != "image-digits"] + unbounded_ladders()
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    paths = write_report(run, evidence=ENOUGH)
+    md, page = paths.markdown.read_text(), paths.html.read_text()
+    scorecard = md[: md.index("- command: ")]  # the scorecard is all above the header
+    assert "no bound (both reached it at the first rung)" in scorecard
+    assert NOT_A_NUMBER.findall(scorecard) == []
+    tiles = page[page.index('<div class="tiles">') : page.index("<table>")]
+    assert NOT_A_NUMBER.findall(tiles) == []
+
+
+def test_no_infinity_or_nan_text_in_the_reference_scorecard(
+    reference_records: list[dict], tmp_path: Path
+) -> None:
+    page = _first_screen(reference_records, tmp_path, "reference").read_text()
+    assert NOT_A_NUMBER.findall(page[page.index("<body>") :]) == []

@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claim_records import ENOUGH, TOO_LOW, designed_run, only, per_seed, record, seeds
+from claim_records import (
+    ENOUGH,
+    TOO_LOW,
+    designed_run,
+    only,
+    per_seed,
+    record,
+    seeds,
+    unbounded_ladders,
+)
 
 from diffrnn.bench import scorecard
 from diffrnn.bench.registry import TASKS
@@ -133,6 +142,22 @@ def test_c1_cost_ratio_follows_the_interpolated_ladders() -> None:
     )
     assert "per seed 0.36x, 0.54x, < 0.38x" in result.numbers[0]
     assert claim("C1", only(designed_run(), "lm-shakespeare")).verdict == "holds"
+
+
+def test_c1_says_why_a_seed_s_ratio_has_no_bound() -> None:
+    """Both at the first rung (costs <= 30 s each) or neither by the last (> 120 s each) bound
+    the ratio by 0 and infinity: the numbers say which, never "< infx"."""
+    result = claim("C1", unbounded_ladders())
+    (numbers,) = result.numbers
+    # seed 1 crosses 30.33 at 30 * 4^((40 - 30.33) / 30) = 46.9 s and 30 * 4^(4.67 / 5) = 109 s
+    assert "ddpm ≤ 30 s, 46.9 s, > 120 s, pixel-lstm ≤ 30 s, 109 s, > 120 s" in numbers
+    assert (
+        "per seed no bound (both reached it at the first rung), 0.43x, no bound (neither "
+        "reached it) (budgets 30 s, 120 s)" in numbers
+    )
+    assert result.verdict == "not enough evidence"  # the unbounded seeds decide nothing
+    for text in (numbers, result.headline, result.why):
+        assert "inf" not in text.replace("infer", "") and "nan" not in text
 
 
 def test_cost_to_level_interpolates_in_log_seconds() -> None:
@@ -287,5 +312,7 @@ def test_the_headline_shows_each_deciding_finding_up_to_the_tiles_room() -> None
         Finding("c", "supports", "n3", "10x slower per char", ""),
         Finding("d", "supports", "n4", "3x slower per clip", ""),
     ]
-    headline = judge("C0", findings).headline
-    assert headline == "1.7x slower per image; 10x slower per char"
+    result = judge("C0", findings)
+    assert result.headlines == ("1.7x slower per image", "10x slower per char")
+    assert result.headline == "1.7x slower per image; 10x slower per char"
+    assert result.to_json()["headlines"] == list(result.headlines)  # the reference tile lists them

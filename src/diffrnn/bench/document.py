@@ -79,8 +79,10 @@ class Tile:
         label: a short id shown in its corner ("C3").
         title: one line on what it is about.
         status: the word its colour stands for ("holds").
-        value: the number that decided it (after a dot coloured `value_tone`, when given).
+        value: the number that decided it (after a dot coloured `value_tone`, when given), or
+            the line that leads `findings`.
         note: a line at its foot, after a dot coloured `note_tone`.
+        findings: the deciding findings under `value`, one per line, each shown whole.
     """
 
     label: str
@@ -91,6 +93,7 @@ class Tile:
     note: str = ""
     note_tone: Tone = "muted"
     value_tone: Tone | None = None
+    findings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,17 +164,17 @@ p.verdict { font-weight: 600; background: #eef6ee; padding: .4rem .6rem; }
          margin: .4rem 0 .3rem; }
 .tile { border: 1px solid; border-left-width: 6px; border-radius: 4px; padding: .35rem .5rem;
         display: flex; flex-direction: column; gap: .15rem; min-height: 9.6rem;
-        font-size: .8rem; line-height: 1.25; overflow: hidden; }
+        font-size: .8rem; line-height: 1.25; overflow-wrap: break-word; }
 .tile-head { display: flex; justify-content: space-between; align-items: baseline; gap: .3rem; }
-.tile-id { font-weight: 700; font-size: .95rem; }
+.tile-id { font-weight: 700; font-size: .95rem; white-space: nowrap; }
 .tile-status { font-weight: 700; text-transform: uppercase; font-size: .68rem;
                letter-spacing: .03em; text-align: right; }
 .tile-title { font-weight: 600; }
-.tile-value { font-variant-numeric: tabular-nums; color: #222; flex: 1; overflow: hidden;
-              display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; }
+.tile-value { font-variant-numeric: tabular-nums; color: #222; flex: 1; }
+.tile-findings { margin: .1rem 0 0; padding-left: .9rem; }
+.tile-findings li { margin: 0; }
 .tile-note { color: #444; font-size: .74rem; border-top: 1px solid rgba(0,0,0,.12);
-             padding-top: .15rem; overflow: hidden; display: -webkit-box;
-             -webkit-line-clamp: 2; -webkit-box-orient: vertical; }
+             padding-top: .15rem; }
 .dot { display: inline-block; width: .6rem; height: .6rem; border-radius: 50%;
        margin-right: .3rem; vertical-align: baseline; border: 1px solid #888; }
 .tone-good { background: #e7f4e8; border-color: #2e7d32; }
@@ -227,12 +230,15 @@ def _html_tiles(block: Tiles) -> str:
             if t.note
             else ""
         )
+        findings = "".join(f"<li>{e(f)}</li>" for f in t.findings)
         cards.append(
             f'<div class="tile tone-{t.tone}"><div class="tile-head">'
             f'<span class="tile-id">{e(t.label)}</span>'
             f'<span class="tile-status">{e(t.status)}</span></div>'
             f'<div class="tile-title">{e(t.title)}</div>'
-            f'<div class="tile-value">{dot}{e(t.value)}</div>{note}</div>'
+            f'<div class="tile-value">{dot}{e(t.value)}'
+            + (f'<ul class="tile-findings">{findings}</ul>' if findings else "")
+            + f"</div>{note}</div>"
         )
     legend = "".join(
         f'<span><span class="dot tone-{tone}"></span>{e(name)}</span>'

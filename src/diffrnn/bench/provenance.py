@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import subprocess
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ LIBRARIES = ("torch", "lightning", "diffusers")
 """Libraries whose versions are stored with every record."""
 GIT_TIMEOUT_S = 10.0
 HASH_CHUNK = 1 << 20
+UNKNOWN_TIME = "~"
+"""Sorts after every ISO time: a record without a start time counts as the latest."""
 USER_OPTIONS_NOT_INPUTS = ("summary", "path")
 """Keys of a unit's options that describe rather than shape the task: the report's summary, and
 the file's location (its content counts, through `data_sha256`)."""
@@ -133,6 +136,31 @@ def describe_code(code: dict[str, Any] | None) -> str:
     if code.get("git_dirty"):
         where += " (dirty)"
     return f"{where}, source {str(code.get('source_sha256'))[:8]}"
+
+
+def describe_codes(records: Iterable[dict[str, Any]], default: dict[str, Any] | None = None) -> str:
+    """The code that made `records`: one description, or, after a partial rerun, each with its
+    count of units, the largest share first (ties: the code that ran first leads).
+
+    Args:
+        records: result records (their "code" and "started_at").
+        default: the code of a record that carries none (None: "unrecorded code").
+
+    Returns:
+        "commit 65e7c1a, source 7942f6d5 (150 units); commit 89bdbce, ... (24 units)", or "" for
+        no records.
+    """
+    counts: dict[str, int] = {}
+    first: dict[str, str] = {}
+    for record in records:
+        code = describe_code(record.get("code") or default)
+        counts[code] = counts.get(code, 0) + 1
+        started = str(record.get("started_at") or UNKNOWN_TIME)
+        first[code] = min(first.get(code, UNKNOWN_TIME), started)
+    order = sorted(counts, key=lambda code: (-counts[code], first[code]))
+    if len(order) == 1:
+        return order[0]
+    return "; ".join(f"{code} ({counts[code]} units)" for code in order)
 
 
 def options_identity(options: dict[str, Any] | None) -> dict[str, Any]:

@@ -53,7 +53,7 @@ from diffrnn.bench.document import (
     to_html,
     to_markdown,
 )
-from diffrnn.bench.provenance import describe_code
+from diffrnn.bench.provenance import describe_codes
 from diffrnn.bench.registry import ALL_FAMILIES, FAMILIES
 from diffrnn.bench.results import RESULTS_FILE, latest_by_unit, read_records
 from diffrnn.bench.rules import (
@@ -69,6 +69,7 @@ from diffrnn.bench.scorecard import (
     CONDITIONAL,
     NOT_YET_RUN,
     VERDICTS,
+    Claim,
     ClaimResult,
     Verdict,
     load_reference,
@@ -187,15 +188,75 @@ TONES: dict[Verdict, Tone] = {
 }
 
 
-def _reference_line(reference: dict[str, Any] | None, claim: str) -> tuple[str, Tone]:
-    """'reference: holds (fd: ddpm 8.9 ± 2.4 vs ...)' and its tone."""
+BELOW = "below the evidence budget: "
+"""How a headline below the evidence budget starts (its verdict already says so)."""
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """A claim's verdict in the committed reference run, as the scorecard shows it.
+
+    Attributes:
+        verdict: "reference: holds" (or "reference: not yet run", "... not scored").
+        headlines: its deciding findings (without "below the evidence budget: ").
+        tone: the verdict's colour.
+    """
+
+    verdict: str
+    headlines: tuple[str, ...]
+    tone: Tone
+
+    def text(self) -> str:
+        """'reference: holds (fd: ddpm 8.9 ± 2.4 vs ...)', the table's cell."""
+        return self.verdict + (f" ({'; '.join(self.headlines)})" if self.headlines else "")
+
+
+def _reference(reference: dict[str, Any] | None, claim: str) -> _Reference:
     entry = (reference or {}).get("claims", {}).get(claim)
     if entry is None:
-        return (NOT_YET_RUN if reference is None else "reference: not scored"), "muted"
-    verdict, headline = entry["verdict"], entry.get("headline") or ""
-    headline = headline.removeprefix("below the evidence budget: ")  # the verdict says so
-    tail = f" ({headline})" if headline else ""
-    return f"reference: {verdict}{tail}", TONES.get(verdict, "muted")
+        return _Reference(
+            NOT_YET_RUN if reference is None else "reference: not scored", (), "muted"
+        )
+    headlines = entry.get("headlines") or ([entry["headline"]] if entry.get("headline") else [])
+    shown = tuple(h.removeprefix(BELOW) for h in headlines)
+    return _Reference(f"reference: {entry['verdict']}", shown, TONES.get(entry["verdict"], "muted"))
+
+
+def _tile(result: ClaimResult, claim: Claim, ref: _Reference) -> Tile:
+    """The claim's card: its deciding findings one per line, the reference's below (or, below
+    the evidence budget, the reference's verdict leads and this run's gap is the foot note)."""
+    same = ref.verdict == f"reference: {result.verdict}" and ref.headlines == tuple(
+        h.removeprefix(BELOW) for h in result.headlines
+    )
+    if result.verdict == NOT_EVIDENCE:  # nothing to read here: the reference leads
+        lead, findings = ref.verdict, ref.headlines
+        note = "this run: the same" if same else f"this run: {result.headline}"
+        return Tile(
+            result.claim,
+            claim.text,
+            result.verdict,
+            lead,
+            "muted",
+            note,
+            value_tone=ref.tone,
+            findings=findings,
+        )
+    several = len(result.headlines) > 1 or (result.tally and not result.tally.startswith("1 of 1 "))
+    if several:
+        lead, findings = result.tally or "", result.headlines
+    else:
+        lead, findings = result.headline, ()
+    note = f"{ref.verdict}: the same numbers" if same else ref.text()
+    return Tile(
+        result.claim,
+        claim.text,
+        result.verdict,
+        lead,
+        TONES[result.verdict],
+        note,
+        ref.tone,
+        findings=findings,
+    )
 
 
 def scorecard_section(card: list[ClaimResult], reference: dict[str, Any] | None) -> list[Block]:
@@ -204,30 +265,8 @@ def scorecard_section(card: list[ClaimResult], reference: dict[str, Any] | None)
     tiles, rows = [], []
     for result in card:
         claim = claims[result.claim]
-        ref_text, ref_tone = _reference_line(reference, result.claim)
-        if result.verdict == NOT_EVIDENCE:  # nothing to read here: the reference leads
-            tile = Tile(
-                result.claim,
-                claim.text,
-                result.verdict,
-                ref_text,
-                "muted",
-                f"this run: {result.headline}",
-                value_tone=ref_tone,
-            )
-        else:
-            several = result.tally and not result.tally.startswith("1 of 1 ")
-            value = f"{result.tally}: {result.headline}" if several else result.headline
-            tile = Tile(
-                result.claim,
-                claim.text,
-                result.verdict,
-                value,
-                TONES[result.verdict],
-                ref_text,
-                ref_tone,
-            )
-        tiles.append(tile)
+        ref = _reference(reference, result.claim)
+        tiles.append(_tile(result, claim, ref))
         why = result.why + (f". To decide: {result.decide}" if result.decide else "")
         rows.append(
             (
@@ -236,7 +275,7 @@ def scorecard_section(card: list[ClaimResult], reference: dict[str, Any] | None)
                 result.verdict,
                 "; ".join(result.numbers) or "—",
                 why,
-                ref_text,
+                ref.text(),
             )
         )
     if reference is None:
@@ -956,10 +995,6 @@ def _header(run_info: dict[str, Any], records: list[dict[str, Any]]) -> list[Blo
         f"{b:g} s" + (f" ({', '.join(dict.fromkeys(t))})" if len(by_budget) > 1 else "")
         for b, t in sorted(by_budget.items())
     ]
-    codes: dict[str, int] = {}
-    for r in records:
-        code = describe_code(r.get("code"))
-        codes[code] = codes.get(code, 0) + 1
     commands = [f"command: {run_info.get('command', 'unknown')}"]
     runs = invocations(run_info)
     if len({r.get("command") for r in runs}) > 1:  # a resume that narrowed or changed the run
@@ -975,7 +1010,7 @@ def _header(run_info: dict[str, Any], records: list[dict[str, Any]]) -> list[Blo
         *commands,
         suite,
         f"training budget per unit: {'; '.join(budgets) or 'unknown'}",
-        "code: " + "; ".join(f"{c} ({n} units)" if len(codes) > 1 else c for c, n in codes.items()),
+        f"code: {describe_codes(records)}",
         f"units: {ok} ok, {len(records) - ok} failed",
         f"wall time of the last invocation: {fmt_seconds(run_info.get('wall_seconds'))} "
         f"({run_info.get('started_at', '?')} to {run_info.get('finished_at', '?')})",

@@ -28,7 +28,6 @@ import logging
 import math
 import statistics
 import sys
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -395,12 +394,18 @@ def training_cost(runs: Runs, task: str, metric: str) -> list[Finding]:
         note = f"{len(ratios)} seed(s) ran every rung of both ladders"
         ruling = Ruling("too few seeds", note, rerun=_rerun([task], runs))
 
-    def ratio_text(lo: float, hi: float) -> str:
+    def ratio_text(lo: float, hi: float, cd: Cost, cr: Cost) -> str:
         if lo == hi:
             return fmt_ratio(lo)
+        if lo == 0 and math.isinf(hi):  # (0, inf) bounds nothing: say why
+            both = "both reached it at the first rung" if cd.low == 0 else "neither reached it"
+            return f"no bound ({both})"
         return f"< {fmt_ratio(hi)}" if lo == 0 else f"> {fmt_ratio(lo)}"
 
-    per_seed = ", ".join(ratio_text(lo, hi) for lo, hi in ratios)
+    per_seed = ", ".join(
+        ratio_text(lo, hi, cd, cr)
+        for (lo, hi), cd, cr in zip(ratios, costs["diffusion"], costs["rnn"], strict=True)
+    )
     if exact:
         geo = math.exp(statistics.fmean(math.log(r) for r in exact))
         summary = f"{fmt_ratio(geo)} ({fmt_ratio(min(exact))}-{fmt_ratio(max(exact))})"
@@ -914,7 +919,8 @@ class ClaimResult:
         claim: the claim's id ("C3").
         verdict: one of `VERDICTS`.
         numbers: every finding's numbers (mean ± std over seeds).
-        headline: the deciding number, for the tile.
+        headlines: the deciding findings' numbers, at most `TILE_FINDINGS` (one line each in
+            the tile).
         tally: "2 of 3 comparisons support it" (empty when nothing decided).
         why: how the verdict follows from the findings.
         decide: what would decide it, when nothing did.
@@ -923,16 +929,22 @@ class ClaimResult:
     claim: str
     verdict: Verdict
     numbers: tuple[str, ...]
-    headline: str
+    headlines: tuple[str, ...]
     tally: str
     why: str
     decide: str
+
+    @property
+    def headline(self) -> str:
+        """The deciding findings in one line (the table's and the README's)."""
+        return "; ".join(self.headlines)
 
     def to_json(self) -> dict[str, Any]:
         """The fields a reference scorecard keeps."""
         return {
             "verdict": self.verdict,
             "headline": self.headline,
+            "headlines": list(self.headlines),
             "tally": self.tally,
             "numbers": list(self.numbers),
             "why": self.why,
@@ -990,19 +1002,17 @@ def judge(claim_id: str, findings: Sequence[Finding]) -> ClaimResult:
     )
     if verdict == NOT_EVIDENCE:
         more = f" (+{len(low) - 1} more task{'s' * (len(low) > 2)})" if len(low) > 1 else ""
-        headline = f"below the evidence budget: {low[0]}{more}"
+        headlines: tuple[str, ...] = (f"below the evidence budget: {low[0]}{more}",)
     elif verdict == "mixed":
         pro = next(f for f in counted if f.outcome == "supports")
         con = next(f for f in counted if f.outcome in ("contradicts", "unclear"))
-        headline = f"{pro.headline}; {con.headline}"
+        headlines = (pro.headline, con.headline)
     else:
         # the deciding findings, one per task at most TILE_FINDINGS (C5 holds on two tasks)
         deciding = [f for f in counted if f.outcome in ("supports", "contradicts") and f.headline]
         lead = next((f for f in counted if f.headline), None)
         shown = list(dict.fromkeys(f.headline for f in deciding or ([lead] if lead else [])))
-        headline = "; ".join(shown[:TILE_FINDINGS]) or (
-            counted[0].numbers if counted else "no data"
-        )
+        headlines = tuple(shown[:TILE_FINDINGS]) or (counted[0].numbers if counted else "no data",)
     k = n["supports"]
     tally = (
         f"{k} of {len(decided)} comparison{'s' * (len(decided) > 1)} support{'s' * (k == 1)} it"
@@ -1017,7 +1027,7 @@ def judge(claim_id: str, findings: Sequence[Finding]) -> ClaimResult:
             reruns[0] = f"{MIN_SEEDS} seeds at the evidence budgets: {reruns[0]}"
         decide = "; ".join(dict.fromkeys([*reruns, *(f.decide for f in counted if f.decide)]))
     numbers = tuple(dict.fromkeys(f.numbers for f in findings))
-    return ClaimResult(claim_id, verdict, numbers, headline, tally, why, decide)
+    return ClaimResult(claim_id, verdict, numbers, headlines, tally, why, decide)
 
 
 @dataclass(frozen=True)
@@ -1139,21 +1149,19 @@ def score_runs(runs: Runs) -> list[ClaimResult]:
 
 def reference_snapshot(run_dir: Path) -> dict[str, Any]:
     """The scorecard of a committed run, as stored in `reference_scorecard.json`."""
-    from diffrnn.bench.provenance import describe_code
+    from diffrnn.bench.provenance import describe_code, describe_codes
     from diffrnn.bench.results import RESULTS_FILE, latest_by_unit, read_records
     from diffrnn.bench.runner import invocations, read_run_info
 
     info = read_run_info(run_dir)
     records = read_records(run_dir / RESULTS_FILE)
     card = score(records)
-    made_by = (r.get("code") or info.get("code") for r in latest_by_unit(records).values())
-    codes = Counter(describe_code(code) for code in made_by)
     commands = dict.fromkeys(i.get("command") for i in invocations(info))
     return {
         "run": REFERENCE_RUN,
         "command": "; then ".join(str(c) for c in commands) or info.get("command"),
         # the code that made the units: one commit, or each with its count after a partial rerun
-        "commit": "; ".join(f"{c} ({n} units)" if len(codes) > 1 else c for c, n in codes.items())
+        "commit": describe_codes(latest_by_unit(records).values(), info.get("code"))
         or describe_code(info.get("code")),
         "prepared_at": info.get("prepared_at"),
         "claims": {c.claim: c.to_json() for c in card},
