@@ -258,3 +258,60 @@ def test_default_seeds_count_every_task_the_data_makes(
     with pytest.raises(SystemExit):
         main(["compare", "--data", str(tmp_path), "--kind", "audio", "--out", str(tmp_path / "r")])
     assert asked == [["speech-user", "audio-user"]]
+
+
+def test_ddpm_cond_is_left_out_of_the_plan_on_images_without_classes(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planned, it trained nothing and counted as one ok diffusion run (C10 read it)."""
+    from diffrnn.bench import compare, report
+    from diffrnn.bench.user_images import NO_CLASSES
+    from diffrnn.cli import main
+
+    monkeypatch.setenv("DIFFRNN_CACHE_DIR", str(tmp_path / "cache"))
+    loose = _image_folder(tmp_path / "pics", {"": 20})  # no class subfolders
+    planned: list[list[str]] = []
+
+    def run(job: compare.CompareJob, on_event: object = None) -> list[dict]:
+        planned.append([u.model for u in job.units])
+        return []
+
+    monkeypatch.setattr(compare, "execute", run)
+    monkeypatch.setattr(report, "write_report", lambda d: report.ReportPaths(d / "r.md", d / "r"))
+    capsys.readouterr()
+    main(
+        [
+            "compare",
+            "--data",
+            str(loose),
+            "--budget",
+            "1",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert planned == [["ddpm", "pixel-lstm"]]
+    assert f"left out: ddpm-cond ({NO_CLASSES})" in out
+    user_data = json.loads((tmp_path / "run" / "run.json").read_text())["user_data"]
+    assert user_data["left out"] == f"ddpm-cond: {NO_CLASSES}"  # the report's "Your data"
+    args = ["compare", "--data", str(loose), "--models", "ddpm-cond", "--out", str(tmp_path / "r2")]
+    err = _fails(args, capsys)
+    assert f"ddpm-cond cannot run on your data: {NO_CLASSES}." in err
+    assert not (tmp_path / "r2" / "run.json").exists()
+
+
+def test_ddpm_cond_is_planned_on_class_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from diffrnn.bench.compare import CompareRequest, prepare
+    from diffrnn.bench.user_images import prepare_user_images
+
+    monkeypatch.setenv("DIFFRNN_CACHE_DIR", str(tmp_path / "cache"))
+    options = prepare_user_images(_image_folder(tmp_path / "pics", {"dark": 10, "light": 10}))
+    assert "left_out" not in options and "left out" not in options["summary"]
+    job = prepare(CompareRequest(seeds=1, user_options=options, out=tmp_path / "run"))
+    assert [u.model for u in job.units] == ["ddpm", "ddpm-cond", "pixel-lstm"]
+    assert job.left_out == {}

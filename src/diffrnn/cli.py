@@ -634,6 +634,8 @@ def compare(
         highlight=False,
         soft_wrap=True,
     )
+    for model, why in job.left_out.items():
+        screen.print(f"left out: {model} ({why})", highlight=False, soft_wrap=True)
     screen.print("starting the unit processes (torch and the models load once)...", highlight=False)
     view = _CompareView(job)
 

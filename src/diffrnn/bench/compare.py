@@ -81,7 +81,8 @@ class CompareRequest:
 
 @dataclass(frozen=True)
 class CompareJob:
-    """A checked request: the units to run and where."""
+    """A checked request: the units to run and where, and the models the user's data left out
+    of the plan (model -> why)."""
 
     suite: Suite
     units: list[UnitSpec]
@@ -92,6 +93,7 @@ class CompareJob:
     options: dict[str, Any]
     rerun: bool = False
     cluster: RayCluster | None = None
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 def default_run_dir() -> Path:
@@ -103,6 +105,18 @@ def user_tasks(options: dict[str, Any]) -> tuple[str, ...]:
     """The tasks the user's data makes: its options' "tasks" (series with --uses), else its
     "task" (one per kind), else forecast-user."""
     return tuple(options.get("tasks") or [options.get("task", "forecast-user")])
+
+
+def _leave_out(
+    units: list[UnitSpec], options: dict[str, Any]
+) -> tuple[list[UnitSpec], dict[str, str]]:
+    """The units the user's data can train, and the models it left out (model -> why: the
+    options' "left_out", e.g. `ddpm-cond` on images without classes), of those planned."""
+    left_out: dict[str, str] = options.get("left_out") or {}
+    mine = set(user_tasks(options)) if options else set()
+    dropped = [u for u in units if u.task in mine and u.model in left_out]
+    kept = [u for u in units if u not in dropped]
+    return kept, {u.model: left_out[u.model] for u in dropped}
 
 
 def prepare(request: CompareRequest) -> CompareJob:
@@ -136,6 +150,10 @@ def prepare(request: CompareRequest) -> CompareJob:
         budgets=request.budgets,
         user_tasks=user_tasks(request.user_options),
     )
+    units, left_out = _leave_out(units, request.user_options)
+    if not units and left_out:
+        model, why = next(iter(left_out.items()))
+        raise ConfigError(f"{model} cannot run on your data: {why}.", "choose other --models.")
     if not units:
         raise ConfigError(
             "no model is registered on the chosen tasks yet.", "choose other --tasks or --models."
@@ -209,6 +227,7 @@ def prepare(request: CompareRequest) -> CompareJob:
         request.user_options,
         request.rerun,
         cluster,
+        left_out,
     )
 
 

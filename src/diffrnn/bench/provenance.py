@@ -33,9 +33,10 @@ GIT_TIMEOUT_S = 10.0
 HASH_CHUNK = 1 << 20
 UNKNOWN_TIME = "~"
 """Sorts after every ISO time: a record without a start time counts as the latest."""
-USER_OPTIONS_NOT_INPUTS = ("summary", "path")
-"""Keys of a unit's options that describe rather than shape the task: the report's summary, and
-the file's location (its content counts, through `data_sha256`)."""
+USER_OPTIONS_NOT_INPUTS = ("summary", "path", "left_out")
+"""Keys of a unit's options that describe rather than shape the task: the report's summary, the
+file's location (its content counts, through `data_sha256`), and the models the data leaves out
+of the plan (which follow from that content)."""
 
 
 def file_sha256(path: str | Path) -> str:

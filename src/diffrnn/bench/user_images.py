@@ -22,6 +22,11 @@ if TYPE_CHECKING:  # torch stays off the CLI's start-up path
 
 TASK = "image-user"
 SPLIT_SEED = 0
+NO_CLASSES = (
+    "your images have no classes to condition on (put each class in a subfolder of its own to "
+    "train the class-conditional DDPM)"
+)
+"""Why `ddpm-cond` is left out of the plan on a folder without class subfolders."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,6 +99,9 @@ def user_images(options: dict[str, Any]) -> UserImages:
 def prepare_user_images(path: Path, size: int | None = None) -> dict[str, Any]:
     """Check the user's images once, before any unit runs; the units' options with a summary.
 
+    Without class subfolders the options' "left_out" names `ddpm-cond` (model -> why), which
+    `compare.prepare` leaves out of the plan.
+
     Args:
         path: a folder of PNG/JPEG files, optionally one subfolder per class.
         size: the side images are resized to (default: the largest of 8, 16, 28 and 32 that the
@@ -147,5 +155,8 @@ def prepare_user_images(path: Path, size: int | None = None) -> dict[str, Any]:
         "split (no classes to train a classifier on)",
         "loader notes": "; ".join(survey.notes) or "none",
     }
+    if not survey.classes:  # planned, it would train nothing and count as a diffusion run
+        options["left_out"] = {"ddpm-cond": NO_CLASSES}
+        summary["left out"] = f"ddpm-cond: {NO_CLASSES}"
     options["summary"] = summary
     return options

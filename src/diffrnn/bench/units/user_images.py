@@ -42,6 +42,7 @@ from diffrnn.bench.units.digits_diffusion import (
     train_ddpm,
 )
 from diffrnn.bench.units.pixels import SAMPLES, pixel_recipes
+from diffrnn.bench.user_images import NO_CLASSES as WHY_NO_CLASSES
 from diffrnn.bench.user_images import TASK, UserImages, user_images
 
 LEVELS = 256
@@ -60,10 +61,8 @@ LONGEST_SWEEP_VALUES = 16 * 16
 image-digits' 500 samples it costs ~100 CPU s at 8 x 8 (BENCHMARKS.md) and at least linearly
 more per value, so 32 x 32 RGB (48 times the values) would outrun the full suite's unit time
 limit (3 x 600 + 90 CPU s); 16 x 16 greyscale stays near 400 s."""
-NO_CLASSES = (
-    "not run: your images have no classes to condition on (put each class in a subfolder of "
-    "its own to train the class-conditional DDPM)."
-)
+NO_CLASSES = f"not run: {WHY_NO_CLASSES}."
+"""The note of a `ddpm-cond` unit run without classes (a plan leaves it out: only a direct call)."""
 
 
 @dataclass(frozen=True, eq=False)
