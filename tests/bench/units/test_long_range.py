@@ -3,6 +3,7 @@ the pass thresholds."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -46,14 +47,14 @@ def test_length_shares_sum_to_one_and_grow_with_t() -> None:
     for lengths in (ADDING_LENGTHS, COPY_LENGTHS, (50,)):
         shares = length_shares(lengths)
         assert math.isclose(sum(shares), 1.0)
-        assert all(a < b for a, b in zip(shares, shares[1:], strict=False))
+        assert all(a < b for a, b in itertools.pairwise(shares))
     # proportional to T + STEP_OVERHEAD_T: T = 1000 costs (1000 + 100) / (50 + 100) of T = 50
     shares = length_shares(ADDING_LENGTHS)
     assert math.isclose(shares[-1] / shares[0], 1100 / 150)
 
 
 def test_copy_accuracy_counts_the_remembered_symbols_only() -> None:
-    targets = torch.tensor([[0] * 5 + [1, 2, 3, 4, 5, 6, 7, 8, 1, 2]])  # (1, 15): blanks, 10 symbols
+    targets = torch.tensor([[0] * 5 + [1, 2, 3, 4, 5, 6, 7, 8, 1, 2]])  # (1, 15): 5 blanks, symbols
     predicted = targets.clone()
     predicted[0, :5] = 9  # the blanks wrong: not counted
     predicted[0, -1] = 3  # one symbol of ten wrong
