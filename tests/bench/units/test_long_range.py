@@ -103,3 +103,38 @@ def test_the_curriculum_warm_starts_each_length_from_the_previous_result(
         torch.testing.assert_close(starts[0][key], value, rtol=0, atol=0)
         torch.testing.assert_close(starts[1][key], ends[0][key], rtol=0, atol=0)
     assert any(not torch.equal(ends[0][k], fresh[k]) for k in fresh)  # T = 6 trained
+
+
+def test_a_curriculum_killed_in_its_second_length_resumes_to_the_uninterrupted_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit killed while training T = 12 resumes T = 6 from its finished checkpoint (so T = 12
+    starts from the same weights again) and T = 12 from where it stopped."""
+    steps = {"T6": STEPS, "T12": STEPS}
+
+    def capped(model, loader, ctx, train, name=None, share=1.0):  # type: ignore[no-untyped-def]
+        with train_overrides(TrainOverrides(max_steps=steps[name])):
+            return train_for_unit(model, loader, ctx, train, name=name, share=share)
+
+    monkeypatch.setattr(units, "train_for_unit", capped)
+
+    def run(out: Path, resume: bool = False):  # type: ignore[no-untyped-def]
+        ctx = UnitContext(
+            seed=0,
+            budget_s=60.0,
+            suite="quick",
+            out_dir=out,
+            options={"lengths": [6, 12]},
+            checkpoint_dir=out / "checkpoints",
+            resume=resume,
+        )
+        return get_model("long-copy", "lstm").run(ctx)
+
+    whole = run(tmp_path / "whole")
+    steps["T12"] = STOP  # the kill
+    run(tmp_path / "killed")
+    steps["T12"] = STEPS
+    resumed = run(tmp_path / "killed", resume=True)
+    assert resumed.steps == whole.steps == 2 * STEPS
+    assert resumed.metrics == whole.metrics
+    assert resumed.curves == whole.curves
