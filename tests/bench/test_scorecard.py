@@ -316,3 +316,48 @@ def test_the_headline_shows_each_deciding_finding_up_to_the_tiles_room() -> None
     assert result.headlines == ("1.7x slower per image", "10x slower per char")
     assert result.headline == "1.7x slower per image; 10x slower per char"
     assert result.to_json()["headlines"] == list(result.headlines)  # the reference tile lists them
+
+
+def _long_records(task: str, model: str, lengths: tuple[int, ...], up_to: int) -> list[dict]:
+    """A cell that passes every length T <= `up_to` in all three seeds, with the task's metrics
+    (adding: mse; copy: cross-entropy and the share of the symbols exact)."""
+
+    def metrics(seed: int) -> dict[str, Any]:
+        ok = {str(t): t <= up_to for t in lengths}
+        if task == "long-adding":
+            return {"mse": {t: 0.001 if p else 0.17 for t, p in ok.items()}, "passed": ok}
+        return {
+            "cross_entropy": {t: 0.01 if p else 0.2 for t, p in ok.items()},
+            "accuracy": {t: 0.97 if p else 0.13 for t, p in ok.items()},
+            "passed": ok,
+        }
+
+    return seeds(task, model, "rnn", metrics)
+
+
+def test_c4_reads_the_curriculum_lengths_and_the_copy_accuracy() -> None:
+    """The textbook pattern on the reference lengths: the tanh RNN passes T = 50 only, the LSTM
+    holds adding to T = 500 and fails T = 1000, copy is decided by its accuracy's pass flags."""
+    adding, copy = (50, 100, 200, 500, 1000), (50, 100, 200)
+    records = [
+        *_long_records("long-adding", "rnn", adding, 50),
+        *_long_records("long-adding", "lstm", adding, 500),
+        *_long_records("long-copy", "rnn", copy, 50),
+        *_long_records("long-copy", "lstm", copy, 100),
+    ]
+    result = claim("C4", records)
+    assert result.verdict == "holds"
+    assert result.headline == "lstm passes T=50 (3/3); lstm fails T=1000 (0/3)"
+    assert result.numbers[:2] == (
+        "long-adding lstm (longest-holding rnn): passes T50 3/3, T100 3/3, T200 3/3, T500 3/3, "
+        "T1000 0/3",
+        "long-copy lstm (longest-holding rnn): passes T50 3/3, T100 3/3, T200 0/3",
+    )
+    holding = [r for r in records if r["model"] == "rnn"] + _long_records(
+        "long-adding", "lstm", adding, 1000
+    )
+    held = claim("C4", holding)  # adding: the LSTM solves T = 1000 (not limited); copy: limited
+    assert (held.verdict, held.headline) == (
+        "mixed",
+        "lstm passes T=50 (3/3); lstm passes T=1000 (3/3)",
+    )
