@@ -175,8 +175,8 @@ REFERENCE = Suite(
         "speech-fsdd": 20.0,  # half official, half leave-one-speaker-out
         "graph-chickenpox": 20.0,  # the recipe's 40 epochs take ~3 CPU s
         "graph-losloop": 30.0,
-        "long-adding": 40.0,  # 8 s per length T
-        "long-copy": 30.0,  # 10 s per length T
+        "long-adding": 200.0,  # the curriculum T = 50..1000, shares T + 100: 13 s to 94 s per T
+        "long-copy": 100.0,  # T = 50, 100, 200: 23, 31 and 46 s
         "generate-etth1": 20.0,
         "denoise-digits": 20.0,
         "denoise-etth1": 20.0,
@@ -210,8 +210,8 @@ REFERENCE = Suite(
         ),
         "lm-shakespeare": ("ngram", "lstm", "mdlm-bigru"),
         "image-digits": ("ddpm", "pixel-lstm"),
-        "long-adding": ("memoryless", "rnn", "lstm", "gru"),
-        "long-copy": ("memoryless", "rnn", "lstm", "gru"),
+        "long-adding": ("memoryless", "rnn", "lstm", "gru", "mingru", "minlstm"),
+        "long-copy": ("memoryless", "rnn", "lstm", "gru", "mingru", "minlstm"),
     },
     jobs=2,
     timeout_factor=4.0,
