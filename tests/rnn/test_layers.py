@@ -34,11 +34,11 @@ def _log_space_scan(log_a: torch.Tensor, log_b: torch.Tensor, h0: torch.Tensor) 
     return h + torch.exp(a_star) * h0.unsqueeze(1)
 
 
-def _recurrence(w: torch.Tensor, v: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
-    """h_t = (1 - w_t) h_{t-1} + w_t v_t one step at a time: (B, T, H) -> (B, T, H)."""
+def _recurrence(a: torch.Tensor, v: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+    """h_t = a_t h_{t-1} + (1 - a_t) v_t one step at a time: (B, T, H) -> (B, T, H)."""
     h, outs = h0, []
-    for t in range(w.shape[1]):
-        h = (1 - w[:, t]) * h + w[:, t] * v[:, t]
+    for t in range(a.shape[1]):
+        h = a[:, t] * h + (1 - a[:, t]) * v[:, t]
         outs.append(h)
     return torch.stack(outs, dim=1)
 
@@ -56,30 +56,30 @@ def test_scan_matches_the_recurrence_across_chunk_boundaries(
 ) -> None:
     monkeypatch.setattr(layers, "SCAN_CHUNK", chunk)
     torch.manual_seed(1)
-    w = torch.rand(3, length, 5, dtype=torch.float64)
+    a = torch.rand(3, length, 5, dtype=torch.float64)
     v = torch.randn(3, length, 5, dtype=torch.float64)
     h0 = torch.randn(3, 5, dtype=torch.float64)  # negative entries too
-    torch.testing.assert_close(scan(w, v, h0), _recurrence(w, v, h0))
+    torch.testing.assert_close(scan(a, v, h0), _recurrence(a, v, h0))
 
 
 def test_scan_equals_the_log_space_scan_it_replaced() -> None:
     torch.manual_seed(2)
-    w = torch.rand(2, 4000, 3, dtype=torch.float64) * 0.2  # sum log(1 - w) reaches about -400
+    a = 1 - torch.rand(2, 4000, 3, dtype=torch.float64) * 0.2  # sum log a reaches about -400
     v = torch.rand(2, 4000, 3, dtype=torch.float64) + 0.1
     h0 = torch.randn(2, 3, dtype=torch.float64)
-    expected = _log_space_scan((1 - w).log(), (w * v).log(), h0)
-    torch.testing.assert_close(scan(w, v, h0), expected, rtol=1e-10, atol=1e-10)
+    expected = _log_space_scan(a.log(), ((1 - a) * v).log(), h0)
+    torch.testing.assert_close(scan(a, v, h0), expected, rtol=1e-10, atol=1e-10)
 
 
 def test_saturated_gates_stay_exact_where_float32_logs_drift() -> None:
-    """w within 1e-8 of 0 or 1: the chunked scan keeps float32 round-off; the log-space scan
+    """a within 1e-8 of 0 or 1: the chunked scan keeps float32 round-off; the log-space scan
     exponentiates a cumulative sum of logs (-3e4 here) and loses digits in the exponent."""
     torch.manual_seed(3)
     k = torch.randn(2, 3000, 4, dtype=torch.float64) * 20
-    w, v = torch.sigmoid(k), torch.rand(2, 3000, 4, dtype=torch.float64) + 0.1
+    a, v = torch.sigmoid(-k), torch.rand(2, 3000, 4, dtype=torch.float64) + 0.1
     h0 = torch.zeros(2, 4, dtype=torch.float64)
-    exact = _recurrence(w, v, h0)
-    ours = scan(w.float(), v.float(), h0.float()).double()
+    exact = _recurrence(a, v, h0)
+    ours = scan(a.float(), v.float(), h0.float()).double()
     torch.testing.assert_close(ours, exact, rtol=1e-6, atol=1e-6)
     log_a, log_b = -F.softplus(k), -F.softplus(-k) + v.log()  # as the old layer computed them
     log_space = _log_space_scan(log_a.float(), log_b.float(), h0.float()).double()
@@ -102,6 +102,7 @@ def test_hand_written_backward_equals_autograd_through_the_step_form(
     cell: str, features: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(layers, "SCAN_CHUNK", 4)  # 30 steps: 7 chunks and a tail
+    monkeypatch.setattr(layers, "GRAD_BLOCK", 7)  # blocks of the elementwise backward, and a tail
     torch.manual_seed(4)
     rnn = make_rnn(cell, features, 5).double()
     x = torch.randn(2, 30, features, dtype=torch.float64) * 3  # both branches of g, saturation
@@ -127,6 +128,50 @@ def test_hand_written_backward_equals_autograd_through_the_step_form(
 
 
 @pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_hand_written_backward_matches_finite_differences(
+    cell: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gradcheck's test, one random direction at a time: the backward reuses its saved buffers,
+    so a graph takes one backward pass and torch.autograd.gradcheck (several) cannot run."""
+    monkeypatch.setattr(layers, "SCAN_CHUNK", 2)  # 9 steps: 4 chunks and a tail
+    monkeypatch.setattr(layers, "GRAD_BLOCK", 4)
+    torch.manual_seed(6)
+    layer = make_rnn(cell, 3, 4).double().layers[0]
+    x, h0 = torch.randn(2, 9, 3, dtype=torch.float64), torch.randn(2, 4, dtype=torch.float64)
+    inputs = [x, layer.linear.weight.detach(), layer.linear.bias.detach(), h0]
+    weights = torch.randn(2, 9, 4, dtype=torch.float64)
+
+    def loss(*args: torch.Tensor) -> torch.Tensor:
+        return (layers._MinRNNFunction.apply(*args, cell, True) * weights).sum()
+
+    leaves = [t.clone().requires_grad_() for t in inputs]
+    grads = torch.autograd.grad(loss(*leaves), leaves)
+    for _ in range(3):
+        direction = [torch.randn_like(t) for t in inputs]
+        step = 1e-6
+        with torch.no_grad():
+            plus = loss(*(t + step * d for t, d in zip(inputs, direction, strict=True)))
+            minus = loss(*(t - step * d for t, d in zip(inputs, direction, strict=True)))
+        numerical = (plus - minus) / (2 * step)
+        analytical = sum((gr * d).sum() for gr, d in zip(grads, direction, strict=True))
+        torch.testing.assert_close(analytical, numerical, rtol=1e-6, atol=1e-8)
+
+
+def test_a_closed_gate_passes_its_tiny_share_of_the_gradient() -> None:
+    """z = sigmoid(30) rounds to 1 in float32, so 1 - z would stop the gradient to h_{t-1}; the
+    layer computes a = 1 - z as sigmoid(-30) = 9.4e-14 and passes dh_2/dh_0 = a^2 = 8.8e-27."""
+    rnn = make_rnn("mingru", 1, 1)
+    with torch.no_grad():
+        rnn.layers[0].linear.weight.zero_()
+        rnn.layers[0].linear.bias.copy_(torch.tensor([30.0, 0.0]))  # k, h~
+    h0 = torch.ones(1, 1, 1, requires_grad=True)
+    out, _ = rnn(torch.zeros(1, 2, 1), h0)
+    out[0, -1].sum().backward()
+    expected = torch.sigmoid(torch.tensor(-30.0, dtype=torch.float64)) ** 2
+    torch.testing.assert_close(h0.grad.double().squeeze(), expected, rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
 def test_long_sequence_equals_the_step_form_with_finite_gradients(cell: str) -> None:
     """T = 4000 in float32 with some saturated gates: parallel == step form to 1e-5, and the
     gradient equals autograd through the recurrence on the same gates."""
@@ -147,7 +192,7 @@ def test_long_sequence_equals_the_step_form_with_finite_gradients(cell: str) -> 
     if cell == "mingru":  # the same gradient through autograd of the plain loop
         x_ = x.detach().requires_grad_()
         k, h_tilde = rnn.layers[0].linear(x_).chunk(2, dim=-1)
-        h = _recurrence(torch.sigmoid(k), g(h_tilde), x_.new_zeros(1, 4))
+        h = _recurrence(torch.sigmoid(-k), g(h_tilde), x_.new_zeros(1, 4))
         h[:, -1].sum().backward()
         torch.testing.assert_close(x.grad, x_.grad, atol=1e-5, rtol=1e-5)
 

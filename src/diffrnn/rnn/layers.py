@@ -8,7 +8,7 @@
   state is torch's: `h (L * dirs, B, H)`, and `(h, c)` for the LSTM.
 - "mingru" and "minlstm" are Feng et al. 2024, "Were RNNs All We Needed?" (arXiv:2410.01201):
   gates depend on the input only, so a whole sequence is one input projection and one linear
-  scan h_t = (1 - w_t) h_{t-1} + w_t v_t (`scan`, chunked; the paper's log-space
+  scan h_t = a_t h_{t-1} + (1 - a_t) v_t (`scan`, chunked; the paper's log-space
   `parallel_scan_log` made minGRU slower than nn.GRU at inference on CPU and loses ~1e-3 in
   float32 at T = 4096), and a step costs O(1). Their state is `h (L * dirs, B, H)`.
 
@@ -42,6 +42,10 @@ SCAN_CHUNK = 64
 instead of T (on the scan alone, B = 8, H = 256, T = 256-4096, chunks of 32 to 128 timed within
 noise of each other)."""
 
+GRAD_BLOCK = 128
+"""Time steps per block of the backward pass's elementwise work after the scan (B = 8, H = 256:
+1 MiB per tensor, so a block's few tensors stay in cache between its operations)."""
+
 
 def g(x: Tensor) -> Tensor:
     """The paper's positive activation: x + 0.5 for x >= 0, sigmoid(x) otherwise (continuous).
@@ -52,21 +56,22 @@ def g(x: Tensor) -> Tensor:
     return torch.maximum(torch.sigmoid(x), x + 0.5)
 
 
-def scan(w: Tensor, v: Tensor, h0: Tensor, out: Tensor | None = None) -> Tensor:
-    """All h_t of h_t = (1 - w_t) h_{t-1} + w_t v_t = lerp(h_{t-1}, v_t, w_t), with w_t in [0, 1].
+def scan(a: Tensor, v: Tensor, h0: Tensor, out: Tensor | None = None) -> Tensor:
+    """All h_t of h_t = a_t h_{t-1} + (1 - a_t) v_t = lerp(v_t, h_{t-1}, a_t), with a_t in [0, 1].
 
-    Chunked, so that a sequence costs about 3 L + T / L tensor operations (L = SCAN_CHUNK), each
-    over all chunks at once, instead of T: (1) every chunk runs the recurrence from a zero state,
-    keeping its last state and the product of its (1 - w_t); (2) these chain the state entering
-    each chunk, one operation per chunk; (3) every chunk runs the recurrence again from its
-    entering state, which is the step form itself. Only products and convex combinations of
-    numbers in [0, 1] occur: nothing is divided or exponentiated, so nothing can overflow, and
-    float32 keeps ~1e-7 at any T. The log-space scan it replaces (Heinsen 2023, exp of a
-    cumulative sum of logs) loses ~1e-3 in float32 at T = 4096, and its `logcumsumexp` made it
-    ~8x slower than this one at B = 8, T = 4096, H = 256 on one CPU thread.
+    a_t is the share of the state kept: 1 - z_t for minGRU, f'_t for minLSTM. Chunked, so that a
+    sequence costs about 3 L + T / L tensor operations (L = SCAN_CHUNK), each over all chunks at
+    once, instead of T: (1) every chunk runs the recurrence from a zero state, keeping its last
+    state and the product of its a_t; (2) these chain the state entering each chunk, one
+    operation per chunk; (3) every chunk runs the recurrence again from its entering state, which
+    is the step form itself. Only products and convex combinations of numbers in [0, 1] occur:
+    nothing is divided or exponentiated, so nothing can overflow, and float32 keeps ~1e-7 at any
+    T. The log-space scan it replaces (Heinsen 2023, exp of a cumulative sum of logs) loses ~1e-3
+    in float32 at T = 4096, and its `logcumsumexp` made it ~8x slower than this one at B = 8,
+    T = 4096, H = 256 on one CPU thread.
 
     Args:
-        w: weights w_t in [0, 1], (B, T, H).
+        a: kept shares a_t in [0, 1], (B, T, H).
         v: values v_t, (B, T, H).
         h0: initial state, (B, H).
         out: (B, T, H) to write h into, or None for a new tensor.
@@ -74,67 +79,67 @@ def scan(w: Tensor, v: Tensor, h0: Tensor, out: Tensor | None = None) -> Tensor:
     Returns:
         h: (B, T, H).
     """
-    batch, length, hidden = w.shape
-    out = w.new_empty(batch, length, hidden) if out is None else out
+    batch, length, hidden = a.shape
+    out = a.new_empty(batch, length, hidden) if out is None else out
     chunk = SCAN_CHUNK
     n = length // chunk if length >= 2 * chunk else 0  # chunks; the last T - n L steps run plainly
     prev = h0
     if n:
-        w_c = w[:, : n * chunk].unflatten(1, (n, chunk))  # (B, n, L, H)
+        a_c = a[:, : n * chunk].unflatten(1, (n, chunk))  # (B, n, L, H)
         v_c = v[:, : n * chunk].unflatten(1, (n, chunk))
-        w_j, v_j = w_c.unbind(2), v_c.unbind(2)  # L views (B, n, H) each
-        local = w_j[0] * v_j[0]  # (B, n, H): each chunk's state from zero
-        keep = 1 - w_j[0]  # (B, n, H): product of (1 - w) over the chunk so far
+        a_j, v_j = a_c.unbind(2), v_c.unbind(2)  # L views (B, n, H) each
+        local = torch.addcmul(v_j[0], a_j[0], v_j[0], value=-1)  # (B, n, H): state from zero
+        keep = a_j[0].clone()  # (B, n, H): product of a over the chunk so far
         for j in range(1, chunk):
-            torch.lerp(local, v_j[j], w_j[j], out=local)
-            keep.addcmul_(keep, w_j[j], value=-1)
-        entering = w.new_empty(batch, n, hidden)  # (B, n, H)
+            torch.lerp(v_j[j], local, a_j[j], out=local)
+            keep.mul_(a_j[j])
+        entering = a.new_empty(batch, n, hidden)  # (B, n, H)
         entering[:, 0] = h0
         for c in range(1, n):
             torch.addcmul(local[:, c - 1], keep[:, c - 1], entering[:, c - 1], out=entering[:, c])
         state = entering
         out_j = out[:, : n * chunk].unflatten(1, (n, chunk)).unbind(2)  # views of out
         for j in range(chunk):
-            state = torch.lerp(state, v_j[j], w_j[j], out=out_j[j])
+            state = torch.lerp(v_j[j], state, a_j[j], out=out_j[j])
         prev = state[:, -1]
-    w_t, v_t, out_t = (a[:, n * chunk :].unbind(1) for a in (w, v, out))  # the last steps
+    a_t, v_t, out_t = (x[:, n * chunk :].unbind(1) for x in (a, v, out))  # the last steps
     for t in range(length - n * chunk):
-        prev = torch.lerp(prev, v_t[t], w_t[t], out=out_t[t])
+        prev = torch.lerp(v_t[t], prev, a_t[t], out=out_t[t])
     return out
 
 
-def _scan_transposed(w: Tensor, grad_h: Tensor, out: Tensor) -> Tensor:
+def _scan_transposed(a: Tensor, grad_h: Tensor, out: Tensor) -> Tensor:
     """Gradient of a loss through `scan` w.r.t. every h_t, given its direct gradient grad_h:
-    g_t = grad_h_t + (1 - w_{t+1}) g_{t+1}, g_{T-1} = grad_h_{T-1}; chunked like `scan`, in
-    reverse. w, grad_h, out (B, T, H) -> out."""
-    batch, length, hidden = w.shape
+    g_t = grad_h_t + a_{t+1} g_{t+1}, g_{T-1} = grad_h_{T-1}; chunked like `scan`, in reverse.
+    a, grad_h, out (B, T, H) -> out."""
+    batch, length, hidden = a.shape
     out[:, -1] = grad_h[:, -1]
-    w_next, grad = w[:, 1:], grad_h[:, :-1]  # step t reads w_{t+1}: (B, T - 1, H)
+    a_next, grad = a[:, 1:], grad_h[:, :-1]  # step t reads a_{t+1}: (B, T - 1, H)
     chunk = SCAN_CHUNK
     n = (length - 1) // chunk if length - 1 >= 2 * chunk else 0
     head = length - 1 - n * chunk  # steps [0, head) run plainly, after the chunks
     after = out[:, -1]
     if n:
-        w_c = w_next[:, head:].unflatten(1, (n, chunk))  # (B, n, L, H)
+        a_c = a_next[:, head:].unflatten(1, (n, chunk))  # (B, n, L, H)
         grad_c = grad[:, head:].unflatten(1, (n, chunk))
-        w_j, grad_j = w_c.unbind(2), grad_c.unbind(2)  # L views (B, n, H) each
+        a_j, grad_j = a_c.unbind(2), grad_c.unbind(2)  # L views (B, n, H) each
         local = grad_j[-1].clone()  # (B, n, H): each chunk's g from zero after it
-        keep = 1 - w_j[-1]  # (B, n, H)
+        keep = a_j[-1].clone()  # (B, n, H)
         for j in range(chunk - 2, -1, -1):
-            local.addcmul_(local, w_j[j], value=-1).add_(grad_j[j])
-            keep.addcmul_(keep, w_j[j], value=-1)
-        leaving = w.new_empty(batch, n, hidden)  # (B, n, H): g just after each chunk
+            torch.addcmul(grad_j[j], a_j[j], local, out=local)
+            keep.mul_(a_j[j])
+        leaving = a.new_empty(batch, n, hidden)  # (B, n, H): g just after each chunk
         leaving[:, -1] = after
         for c in range(n - 2, -1, -1):
             torch.addcmul(local[:, c + 1], keep[:, c + 1], leaving[:, c + 1], out=leaving[:, c])
         state = leaving
         out_j = out[:, head:-1].unflatten(1, (n, chunk)).unbind(2)  # views of out
         for j in range(chunk - 1, -1, -1):
-            state = torch.addcmul(state, w_j[j], state, value=-1, out=out_j[j]).add_(grad_j[j])
+            state = torch.addcmul(grad_j[j], a_j[j], state, out=out_j[j])
         after = state[:, 0]
-    w_t, grad_t, out_t = (a[:, :head].unbind(1) for a in (w_next, grad, out))
+    a_t, grad_t, out_t = (x[:, :head].unbind(1) for x in (a_next, grad, out))
     for t in range(head - 1, -1, -1):
-        after = torch.addcmul(after, w_t[t], after, value=-1, out=out_t[t]).add_(grad_t[t])
+        after = torch.addcmul(grad_t[t], a_t[t], after, out=out_t[t])
     return out
 
 
@@ -147,15 +152,18 @@ class _MinRNNFunction(torch.autograd.Function):
     page faults than the arithmetic done on it, and autograd through the same formulas would
     allocate one per intermediate.
 
-    minGRU, parts [k, h~]: w = z = sigmoid(k), v = g(h~); they keep [w, v].
-    minLSTM, parts [k_f, k_i, h~]: w = i' = i / (f + i) = sigmoid(log i - log f), from
+    Both cells scan h_t = a_t h_{t-1} + (1 - a_t) v_t with v = g(h~) and a kept share
+    a = sigmoid(-u) = 1 - sigmoid(u) of a gate pre-activation u:
+    minGRU, parts [k, h~]: u = k, a = 1 - z, computed as sigmoid(-k) from the negated rows of
+    the projection (exact), so a gate near 1 leaves a tiny a with all its digits; they keep [a, v].
+    minLSTM, parts [k_f, k_i, h~]: u = log i - log f, a = f' = f / (f + i), from
     log sigmoid(k) = -softplus(-k) so that f + i may underflow; they keep
-    [sigmoid(-k_f), sigmoid(-k_i), v] for the backward pass.
+    [sigmoid(-k_f), sigmoid(-k_i), v] for the backward pass, and a beside them.
 
     Backward, with g_t = dL/dh_t through the scan (`_scan_transposed`):
-    dL/dw_t = g_t (v_t - h_{t-1}), dL/dv_t = g_t w_t, dL/dh_0 = g_0 (1 - w_0);
-    dv/dh~ = 1 for h~ >= 0 (where v >= 0.5), v (1 - v) otherwise; dw/dk = w (1 - w) (minGRU);
-    d(log i - log f)/dk_f = -sigmoid(-k_f), /dk_i = sigmoid(-k_i) (minLSTM).
+    dL/dv_t = g_t (1 - a_t), dL/du_t = g_t (1 - a_t) a_t (v_t - h_{t-1}), dL/dh_0 = g_0 a_0;
+    dv/dh~ = 1 for h~ >= 0 (where v >= 0.5), v (1 - v) otherwise;
+    du/dk_f = -sigmoid(-k_f), du/dk_i = sigmoid(-k_i) (minLSTM).
     """
 
     @staticmethod
@@ -169,46 +177,44 @@ class _MinRNNFunction(torch.autograd.Function):
         differentiable: bool,
     ) -> Tensor:
         hidden = h0.shape[-1]
-        parts = [
-            F.linear(x, w_part, b_part)  # (B, T, H)
-            for w_part, b_part in zip(weight.split(hidden), bias.split(hidden), strict=True)
+        weights, biases = weight.split(hidden), bias.split(hidden)  # (H, D), (H) each
+        gates = len(weights) - 1
+        parts = [  # -u parts (B, T, H) each, negated rows: exact, and no pass over the output
+            F.linear(x, -w_part, -b_part)
+            for w_part, b_part in zip(weights[:gates], biases[:gates], strict=True)
         ]
+        parts.append(F.linear(x, weights[-1], biases[-1]))  # h~, (B, T, H)
         v = parts[-1]  # h~, becomes v = g(h~) in place
         h = torch.empty_like(v)  # (B, T, H), scratch until the scan writes it
         if cell == "mingru":
-            w = parts[0].sigmoid_()
-        else:  # log i - log f = softplus(-k_f) - softplus(-k_i), softplus(x) = log(e^x + 1)
-            minus_k_f, minus_k_i, zero = parts[0].neg_(), parts[1].neg_(), v.new_zeros(())
-            w = torch.logaddexp(minus_k_f, zero, out=None if differentiable else minus_k_f)
-            w.sub_(torch.logaddexp(minus_k_i, zero, out=h)).sigmoid_()  # i'
+            a = parts[0].sigmoid_()  # sigmoid(-k)
+        else:  # u = log i - log f = softplus(-k_f) - softplus(-k_i), softplus(x) = log(e^x + 1)
+            minus_k_f, minus_k_i, zero = parts[0], parts[1], v.new_zeros(())
+            a = torch.logaddexp(minus_k_i, zero, out=None if differentiable else minus_k_i)
+            a.sub_(torch.logaddexp(minus_k_f, zero, out=h)).sigmoid_()  # f'
             if differentiable:
                 minus_k_f.sigmoid_()
                 minus_k_i.sigmoid_()
         torch.sigmoid(v, out=h)
         torch.maximum(v.add_(0.5), h, out=v)  # g(h~)
-        scan(w, v, h0, out=h)
+        scan(a, v, h0, out=h)
         if differentiable:
             ctx.cell = cell
-            ctx.save_for_backward(x, weight, w, h, h0, *parts)
+            ctx.save_for_backward(x, weight, a, h, h0, *parts)
         return h
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_h: Tensor) -> tuple[Tensor | None, ...]:
-        x, weight, w, h, h0, *parts = ctx.saved_tensors
+        x, weight, a, h, h0, *parts = ctx.saved_tensors
         hidden, features = h.shape[-1], x.shape[-1]
-        g_h = _scan_transposed(w, grad_h, torch.empty_like(h))  # (B, T, H)
-        grad_h0 = g_h[:, 0] * (1 - w[:, 0])  # (B, H)
-        v = parts[-1]
-        grad_v = g_h.mul_(w)  # dL/dv = g w
-        # w (1 - w) dL/dw = (1 - w) g w (v_t - h_{t-1}), in w's buffer (minGRU: parts[0])
-        grad_gate = torch.addcmul(grad_v, w, grad_v, value=-1, out=w)
-        _times_increments(grad_gate, v, h, h0)
-        if ctx.cell == "minlstm":  # grad_gate is dL/d(log i - log f)
+        g_h = _scan_transposed(a, grad_h, torch.empty_like(h))  # (B, T, H)
+        grad_h0 = g_h[:, 0] * a[:, 0]  # (B, H)
+        grad_gate = a  # becomes dL/du in a's buffer (minGRU: parts[0])
+        _gate_and_value_grads(grad_gate, parts[-1], g_h, h, h0)
+        if ctx.cell == "minlstm":
             parts[0].mul_(grad_gate).neg_()  # dL/dk_f
             parts[1].mul_(grad_gate)  # dL/dk_i
-        linear_branch = v >= 0.5  # h~ >= 0
-        v.addcmul_(v, v, value=-1).masked_fill_(linear_branch, 1.0).mul_(grad_v)  # dL/dh~
         # parts now hold dL/d(W_part x + b_part), (B, T, H) each
         flat_parts = [part.view(-1, hidden) for part in parts]  # (B T, H) each
         weights = weight.split(hidden)  # (H, D) each
@@ -226,13 +232,28 @@ class _MinRNNFunction(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias, grad_h0, None, None
 
 
-def _times_increments(x: Tensor, v: Tensor, h: Tensor, h0: Tensor, block: int = 256) -> None:
-    """x_t *= v_t - h_{t-1} in place, in blocks of time steps (a whole (B, T, H) temporary would
-    cost more in page faults than the multiplication). x, v, h (B, T, H), h0 (B, H)."""
-    x[:, 0].mul_(v[:, 0] - h0)
-    for start in range(1, x.shape[1], block):
-        stop = min(start + block, x.shape[1])
-        x[:, start:stop].mul_(v[:, start:stop] - h[:, start - 1 : stop - 1])
+def _gate_and_value_grads(a: Tensor, v: Tensor, g_h: Tensor, h: Tensor, h0: Tensor) -> None:
+    """From g = dL/dh, in place and GRAD_BLOCK time steps at a time (in cache): a <- dL/du =
+    g (1 - a) a (v_t - h_{t-1}), v <- dL/dh~ = g (1 - a) g'(h~), g_h <- dL/dv = g (1 - a).
+    a, v, g_h, h (B, T, H), h0 (B, H)."""
+    batch, length, hidden = a.shape
+    block = min(GRAD_BLOCK, length)
+    scratch = a.new_empty(batch, block, hidden)  # (B, block, H)
+    for start in range(0, length, block):
+        stop = min(start + block, length)
+        a_b, v_b, g_b = a[:, start:stop], v[:, start:stop], g_h[:, start:stop]
+        s = scratch[:, : stop - start]
+        torch.addcmul(g_b, g_b, a_b, value=-1, out=g_b)  # dL/dv = g (1 - a)
+        a_b.mul_(g_b)
+        if start == 0:  # h_{t-1} is h0, then h_0 .. h_{stop - 2}
+            torch.sub(v_b[:, 0], h0, out=s[:, 0])
+            torch.sub(v_b[:, 1:], h[:, : stop - 1], out=s[:, 1:])
+        else:
+            torch.sub(v_b, h[:, start - 1 : stop - 1], out=s)
+        a_b.mul_(s)
+        torch.ge(v_b, 0.5, out=s)  # 1 on the linear branch h~ >= 0, else 0
+        v_b.addcmul_(v_b, v_b, value=-1)  # v (1 - v), below 1 on both branches
+        torch.maximum(v_b, s, out=v_b).mul_(g_b)  # g'(h~) without a branch per element
 
 
 def _differentiable(*tensors: Tensor) -> bool:
