@@ -2,6 +2,14 @@
 
     nice -n 10 env PYTHONPATH=src python benchmarks/mingru_speed.py
     nice -n 10 env PYTHONPATH=/path/to/other/src python benchmarks/mingru_speed.py   # another tree
+    nice -n 10 env PYTHONPATH=src python benchmarks/mingru_speed.py --against /path/to/other/src
+    nice -n 10 env PYTHONPATH=src THP_MEM_ALLOC_ENABLE=1 python benchmarks/mingru_speed.py
+
+`--against` adds the minGRU of another tree's layers.py to the training table, in the same run.
+THP_MEM_ALLOC_ENABLE=1 (read by torch once, at import) puts tensors of 2 MiB and more on
+transparent huge pages: a fresh (8, 4096, 256) float32 buffer costs ~14 ms of page faults on
+4 KiB pages, about 5x the arithmetic of one elementwise pass over it, and every model here
+allocates several per step.
 
 One thread. Each timing warms up once, then the models take turns for `--repeats` rounds (so a
 change of load hits them alike) and the median wall and CPU seconds are reported; the speed-ups
@@ -23,12 +31,14 @@ are ratios inside this run. Tables:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -107,11 +117,25 @@ def header(first: str, names: list[str], baselines: dict[str, str]) -> str:
     return "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns)
 
 
+def other_layers(src: str) -> Any:
+    """Another tree's diffrnn/rnn/layers.py as a module of its own (its other imports resolve
+    in this tree)."""
+    spec = importlib.util.spec_from_file_location(
+        "layers_against", os.path.join(src, "diffrnn", "rnn", "layers.py")
+    )
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--against {src}: no diffrnn/rnn/layers.py there")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=[256, 1024, 4096])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=64, help="steps per step-form timing")
+    parser.add_argument("--against", help="another src/ whose minGRU joins the training table")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -122,6 +146,7 @@ def main() -> None:
     print(f"command: python benchmarks/mingru_speed.py {' '.join(sys.argv[1:])}")
     print(f"layers: {source} at {commit[:72]}")
     print(f"load average at start: {os.getloadavg()[0]:.2f}; 1 thread; median of {args.repeats}")
+    print(f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', '')}")
 
     batch, size = 8, 256
     models = {cell: make_rnn(cell, size, size) for cell in ("gru", "mingru", "minlstm", "lstm")}
@@ -129,13 +154,20 @@ def main() -> None:
 
     print("\nTraining step (forward + backward), B = 8, D = H = 256")
     names = ["gru", "mingru", "products", "lstm", "minlstm"]
-    print(header("T", names, {**versus, "products": "gru"}))
+    baselines = {**versus, "products": "gru"}
+    if args.against:
+        print(f"mingru-against: {args.against}/diffrnn/rnn/layers.py")
+        models["mingru-against"] = other_layers(args.against).make_rnn("mingru", size, size)
+        models["mingru-against"].load_state_dict(models["mingru"].state_dict())
+        names.append("mingru-against")
+        baselines["mingru-against"] = "gru"
+    print(header("T", names, baselines))
     for length in args.lengths:
         x = torch.randn(batch, length, size, requires_grad=True)
         fns = {n: training_step(models[n], x) for n in ("gru", "mingru")}
         fns["products"] = products(x, torch.randn(2 * size, size))
-        fns.update({n: training_step(models[n], x) for n in ("lstm", "minlstm")})
-        print(row(str(length), race(fns, args.repeats), {**versus, "products": "gru"}))
+        fns.update({n: training_step(models[n], x) for n in names[3:]})
+        print(row(str(length), race(fns, args.repeats), baselines))
 
     print("\nInference, parallel form (no grad)")
     names = ["gru", "mingru", "lstm", "minlstm"]
