@@ -11,6 +11,12 @@ The network predicts one of three equivalent targets (diffusers' `prediction_typ
 The beta schedules are diffusers' DDPMScheduler's ("linear" and the cosine "squaredcos_cap_v2"
 of Nichol & Dhariwal 2021), so training and the diffusers samplers share one schedule.
 
+The reverse process p(x_{t-1} | x_t) = N(mu_theta, Sigma_theta) has DDPM's fixed variance beta~_t
+("fixed_small") or the variance improved DDPM learns (Nichol & Dhariwal 2021, eq. 15,
+"learned_range"): the network outputs twice the data's channels, the second half v in [-1, 1]
+giving Sigma_theta = exp(u log beta_t + (1 - u) log beta~_t), u = (v + 1) / 2, trained by the
+hybrid loss L_simple + lambda L_vlb (eq. 16) with the mean's output held fixed in L_vlb.
+
 `GaussianProcess` holds the schedule and the maths; `GaussianDiffusion` wraps any denoiser
 `eps_model(x_t, t, cond)` into a trainable, saveable model (`loss(batch)`), with label dropout to
 a null class for classifier-free guidance (Ho & Salimans 2022), and draws samples by the
@@ -28,12 +34,14 @@ from typing import Any, Literal, get_args
 import torch
 from torch import nn
 
+from diffrnn.diffusion.likelihood import reverse_step_bits
 from diffrnn.errors import ConfigError
 from diffrnn.generative import class_labels, sample_method
 from diffrnn.modeling import PretrainedMixin, config_from_dict, config_to_dict, resolve_class
 
 Schedule = Literal["linear", "cosine"]
 Prediction = Literal["epsilon", "sample", "v_prediction"]
+Variance = Literal["fixed_small", "learned_range"]
 
 # our schedule name -> diffusers' beta_schedule name
 DIFFUSERS_BETA_SCHEDULE: dict[str, str] = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
@@ -62,6 +70,15 @@ class GaussianProcessConfig:
         min_snr_gamma: if set, Min-SNR-gamma loss weighting (Hang et al. 2023), e.g. 5.0.
         data_range: the data lie in [-data_range, data_range]; samplers clip (DDPM, DDIM) or
             threshold (DPM-Solver++) their x_0 estimates there. None: unbounded data, no clipping.
+        variance: the reverse process's variance: "fixed_small" (DDPM's beta~_t) or
+            "learned_range" (improved DDPM: the network outputs twice the data's channels, the
+            second half interpolating between beta~_t and beta_t in log space; diffusers'
+            `variance_type`), trained with the hybrid loss.
+        vlb_weight: lambda of the hybrid loss L_simple + lambda L_vlb (improved DDPM's 0.001),
+            with L_vlb = T E_t[L_t] in bits/dim; used with "learned_range" only.
+        bin_width: spacing of the data's levels (8x8 digits: 2/16); the hybrid loss's t = 0 term
+            is then the discretised decoder NLL, as in the bound. None: continuous data, whose
+            t = 0 term is the KL to q's posterior like every other step.
     """
 
     num_timesteps: int = 1000
@@ -71,8 +88,20 @@ class GaussianProcessConfig:
     prediction: Prediction = "epsilon"
     min_snr_gamma: float | None = None
     data_range: float | None = 1.0
+    variance: Variance = "fixed_small"
+    vlb_weight: float = 1e-3
+    bin_width: float | None = None
 
     def __post_init__(self) -> None:
+        if self.variance not in get_args(Variance):
+            raise ConfigError(
+                f"variance must be one of {get_args(Variance)}, got {self.variance!r}.",
+                "pick one of the listed variances.",
+            )
+        if self.vlb_weight < 0:
+            raise ConfigError(f"vlb_weight must be >= 0, got {self.vlb_weight}.", "")
+        if self.bin_width is not None and self.bin_width <= 0:
+            raise ConfigError(f"bin_width must be > 0 or None, got {self.bin_width}.", "")
         if self.schedule not in get_args(Schedule):
             raise ConfigError(
                 f"schedule must be one of {get_args(Schedule)}, got {self.schedule!r}.",
@@ -112,9 +141,9 @@ class GaussianProcess(nn.Module):
     """The forward process q(x_t | x_0), its posterior, the targets and the loss.
 
     Buffers (all (T,), computed in float64, stored float32, not saved: they follow the config):
-    betas, alphas_cumprod, sqrt_alphas_cumprod (a_t), sqrt_one_minus_alphas_cumprod (s_t),
-    alphas_cumprod_prev, posterior_variance (beta~_t, eq. 7), posterior_log_variance_clipped,
-    posterior_mean_coef1/2 (eq. 7), snr (a_t^2 / s_t^2).
+    betas, log_betas, alphas_cumprod, sqrt_alphas_cumprod (a_t),
+    sqrt_one_minus_alphas_cumprod (s_t), alphas_cumprod_prev, posterior_variance (beta~_t, eq. 7),
+    posterior_log_variance_clipped, posterior_mean_coef1/2 (eq. 7), snr (a_t^2 / s_t^2).
     """
 
     def __init__(self, config: GaussianProcessConfig) -> None:
@@ -126,6 +155,7 @@ class GaussianProcess(nn.Module):
         posterior_variance = betas * (1.0 - alphas_cumprod_prev) / (1.0 - alphas_cumprod)
         schedule = {
             "betas": betas,
+            "log_betas": torch.log(betas),
             "alphas_cumprod": alphas_cumprod,
             "alphas_cumprod_prev": alphas_cumprod_prev,
             "sqrt_alphas_cumprod": alphas_cumprod.sqrt(),
@@ -194,6 +224,38 @@ class GaussianProcess(nn.Module):
         )
         return mean, extract(self.posterior_log_variance_clipped, t, x_t.ndim)
 
+    @property
+    def learned_variance(self) -> bool:
+        """Whether the network outputs the reverse variance too ("learned_range")."""
+        return self.config.variance == "learned_range"
+
+    def split_variance(self, output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(the prediction (B, C, ...), v (B, C, ...) or None) from the network's output: with
+        learned variances its channels are the prediction's C then v's C (diffusers' layout)."""
+        if not self.learned_variance:
+            return output, None
+        if output.shape[1] % 2:
+            raise ConfigError(
+                f"variance='learned_range' needs a network that outputs twice the data's "
+                f"channels, got {output.shape[1]} channels.",
+                "build the denoiser with out_channels = 2 x channels (ddpm_digits(..., "
+                "learned_variance=True)).",
+            )
+        prediction, v = output.chunk(2, dim=1)  # (B, C, ...) each
+        return prediction, v
+
+    def reverse_log_variance(
+        self, t: torch.Tensor, v: torch.Tensor | None, ndim: int
+    ) -> torch.Tensor:
+        """log Sigma_theta(x_t, t) of p(x_{t-1} | x_t): beta~_t's (clipped at t = 0) for fixed
+        variances, (B, 1, ..., 1); with learned ones (improved DDPM eq. 15)
+        u log beta_t + (1 - u) log beta~_t, u = (v + 1) / 2, shaped like v (B, C, ...)."""
+        fixed = extract(self.posterior_log_variance_clipped, t, ndim)
+        if v is None:
+            return fixed
+        u = (v + 1.0) / 2.0
+        return u * extract(self.log_betas, t, ndim) + (1.0 - u) * fixed
+
     def loss_weight(self, t: torch.Tensor) -> torch.Tensor:
         """Per-example weight (B,): 1, or Min-SNR-gamma expressed for the configured target."""
         if self.config.min_snr_gamma is None:
@@ -212,6 +274,29 @@ class GaussianProcess(nn.Module):
         """Weighted MSE between `output` and the target, a scalar (mean over batch and dims)."""
         per_example = (output - self.target(x0, noise, t)).pow(2).flatten(1).mean(dim=1)  # (B,)
         return (self.loss_weight(t) * per_example).mean()
+
+    def hybrid_loss(
+        self,
+        output: torch.Tensor,
+        x0: torch.Tensor,
+        x_t: torch.Tensor,
+        noise: torch.Tensor,
+        t: torch.Tensor,
+    ) -> torch.Tensor:
+        """Improved DDPM's L_hybrid = L_simple + lambda L_vlb (eq. 16), a scalar.
+
+        L_simple is `loss` on the prediction half of `output` (B, 2C, ...); L_vlb = T L_t in
+        bits/dim, L_t the KL of the learned p(x_{t-1} | x_t) to q's posterior (the decoder NLL
+        at t = 0, `reverse_step_bits`), with the prediction detached (stop-gradient, sec. 3.1)
+        so that L_vlb trains the variance only; x_t: (B, C, ...) the network's input.
+        """
+        prediction, v = self.split_variance(output)
+        x0_hat, _ = self.split(x_t, t, prediction.detach())
+        mean, _ = self.posterior(x0_hat, x_t, t)
+        log_var = self.reverse_log_variance(t, v, x_t.ndim)
+        vlb = reverse_step_bits(self, x0, x_t, t, mean, log_var, self.config.bin_width)  # (B,)
+        weight = self.config.vlb_weight * self.num_timesteps
+        return self.loss(prediction, x0, noise, t) + weight * vlb.mean()
 
 
 @dataclass(frozen=True)
@@ -355,14 +440,18 @@ class GaussianDiffusion(PretrainedMixin, nn.Module):
         )
 
     def loss(self, batch: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
-        """The diffusion training loss on one batch (a scalar)."""
+        """The diffusion training loss on one batch (a scalar): the (weighted) MSE, or with
+        learned variances improved DDPM's hybrid loss."""
         x0, cond = _unpack(batch)
         if cond is not None and self.training and self.config.cond_drop_prob > 0:
             drop = torch.rand(cond.shape[0], device=cond.device) < self.config.cond_drop_prob
             cond = torch.where(drop, self.null_condition(cond), cond)
         t = self.process.sample_timesteps(x0.shape[0])
         noise = torch.randn_like(x0)
-        output = self.denoiser(self.process.q_sample(x0, t, noise), t, cond)
+        x_t = self.process.q_sample(x0, t, noise)
+        output = self.denoiser(x_t, t, cond)
+        if self.process.learned_variance:
+            return self.process.hybrid_loss(output, x0, x_t, noise, t)
         return self.process.loss(output, x0, noise, t)
 
 

@@ -6,8 +6,9 @@
     L_decoder = -log p(x_0 | x_{t=0}),  a Gaussian integrated over each data bin
 
 (timesteps indexed 0..T-1 as in diffusers: index 0 is the paper's x_1). The reverse process uses
-DDPM's fixed variance beta~_t (diffusers' "fixed_small"; beta~_1 at t = 0) and the mean implied
-by the network's x_0 estimate, clipped to the data range as the samplers do.
+the model's variance, DDPM's fixed beta~_t (diffusers' "fixed_small"; beta~_1 at t = 0) or the
+learned one of improved DDPM ("learned_range", `GaussianProcess.reverse_log_variance`), and the
+mean implied by the network's x_0 estimate, clipped to the data range as the samplers do.
 
 Data are the 8x8 digits' 17 grey levels 0..16 mapped to [-1, 1]
 (`diffrnn.data.images.levels_to_unit`), bin width 2/16, the discretisation the pixel LSTM's exact
@@ -18,11 +19,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
 from diffrnn.data.images import DIGITS_LEVELS
-from diffrnn.diffusion.sampling import Denoiser
+
+if TYPE_CHECKING:  # gaussian.py imports this module for its hybrid loss
+    from diffrnn.diffusion.gaussian import GaussianProcess
+    from diffrnn.diffusion.sampling import Denoiser
 
 DIGITS_MAX_LEVEL = DIGITS_LEVELS  # grey levels 0..16
 
@@ -66,6 +71,44 @@ def discretized_gaussian_log_likelihood(
     lo = torch.where(x <= -1.0 + half / 2, -math.inf, (x - half - mean) * inv_std)
     hi = torch.where(x >= 1.0 - half / 2, math.inf, (x + half - mean) * inv_std)
     return _log_normal_mass(lo, hi)
+
+
+def reverse_step_bits(
+    process: GaussianProcess,
+    x0: torch.Tensor,
+    x_t: torch.Tensor,
+    t: torch.Tensor,
+    mean: torch.Tensor,
+    log_var: torch.Tensor,
+    bin_width: float | None,
+) -> torch.Tensor:
+    """L_t of each example in bits/dim, for p(x_{t-1} | x_t) = N(mean, e^log_var).
+
+    KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t)) at t > 0; at t = 0 the decoder NLL
+    -log p(x_0 | x_t) integrated over x_0's bin of `bin_width` (None: the KL there too, for
+    continuous data). Improved DDPM's L_vlb term (Nichol & Dhariwal 2021, eq. 4-6).
+
+    Args:
+        process: the noise process (q's posterior).
+        x0: (B, ...) data; x_t: (B, ...) its draw of q(x_t | x_0); t: (B,) timesteps.
+        mean: (B, ...) p's mean; log_var: p's log-variance, broadcastable to (B, ...).
+        bin_width: spacing of the data levels, or None.
+
+    Returns:
+        (B,) L_t in bits/dim.
+    """
+    to_bits = 1.0 / (x0[0].numel() * math.log(2.0))
+    q_mean, q_log_var = process.posterior(x0, x_t, t)
+    bits = normal_kl(q_mean, q_log_var, mean, log_var).flatten(1).sum(1) * to_bits  # (B,)
+    at_zero = t == 0
+    if bin_width is None or not bool(at_zero.any()):
+        return bits
+    # only the t = 0 rows: elsewhere the bin's mass underflows and would poison the gradient
+    log_scale = 0.5 * log_var.expand_as(x0)[at_zero]
+    decoder = -discretized_gaussian_log_likelihood(x0[at_zero], mean[at_zero], log_scale, bin_width)
+    bits = bits.clone()
+    bits[at_zero] = decoder.flatten(1).sum(1).to(bits.dtype) * to_bits
+    return bits
 
 
 @dataclass
@@ -150,18 +193,20 @@ def variational_bound(
     to_bits = 1.0 / (dims * math.log(2.0))
     data_range = process.config.data_range
 
-    def reverse_mean(t: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(x_t, mean of p(x_{t-1} | x_t), t as (B,)) for one draw of x_t ~ q(x_t | x0)."""
+    def reverse_step(t: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(x_t, mean and log-variance of p(x_{t-1} | x_t), t as (B,)) for one draw of
+        x_t ~ q(x_t | x0)."""
         t_batch = torch.full((batch,), t, dtype=torch.int64)
         noise = torch.randn(x0.shape, generator=generator)
         x_t = process.q_sample(x0, t_batch, noise)
-        x0_hat, _ = process.split(x_t, t_batch, denoiser(x_t, t_batch, cond))
+        prediction, v = process.split_variance(denoiser(x_t, t_batch, cond))
+        x0_hat, _ = process.split(x_t, t_batch, prediction)
         if data_range is not None:
             x0_hat = x0_hat.clamp(-data_range, data_range)
         if t < snap_below:
             x0_hat = torch.round((x0_hat + 1.0) / bin_width) * bin_width - 1.0
         mean, _ = process.posterior(x0_hat, x_t, t_batch)
-        return x_t, mean, t_batch
+        return x_t, mean, process.reverse_log_variance(t_batch, v, x_t.ndim), t_batch
 
     # prior: q(x_{T-1} | x0) = N(a x0, s^2) against N(0, 1)
     a, s2 = process.sqrt_alphas_cumprod[-1], 1.0 - process.alphas_cumprod[-1]
@@ -170,18 +215,18 @@ def variational_bound(
     )
     prior = prior.flatten(1).sum(1) * to_bits
 
-    # decoder at t = 0, variance beta~_1 (the clipped posterior log-variance at 0)
-    _, mean0, _ = reverse_mean(0)
-    log_scale = 0.5 * process.posterior_log_variance_clipped[0]
+    # decoder at t = 0, the model's variance there (fixed: beta~_1, the clipped log-variance)
+    _, mean0, log_var0, _ = reverse_step(0)
+    log_scale = 0.5 * log_var0
     decoder = -discretized_gaussian_log_likelihood(x0, mean0, log_scale.expand_as(x0), bin_width)
     decoder = decoder.flatten(1).sum(1).to(torch.float32) * to_bits
 
     ts, weights = bound_timesteps(T, stride)
     kl = torch.empty(batch, len(ts))
     for k, t in enumerate(ts):
-        x_t, mean, t_batch = reverse_mean(t)
-        q_mean, logvar = process.posterior(x0, x_t, t_batch)
-        kl[:, k] = normal_kl(q_mean, logvar, mean, logvar).flatten(1).sum(1) * to_bits
+        x_t, mean, log_var, t_batch = reverse_step(t)
+        q_mean, q_log_var = process.posterior(x0, x_t, t_batch)
+        kl[:, k] = normal_kl(q_mean, q_log_var, mean, log_var).flatten(1).sum(1) * to_bits
     return BoundTerms(
         prior=prior,
         decoder=decoder,

@@ -30,6 +30,12 @@ Only schedulers that run a variance-preserving, discrete-beta reverse process ar
 inversion, consistency and masked-token samplers) are refused by name with one line, and so are
 the five that run our schedule but gave unusable digits (`UNFIT`, each with its measurement).
 
+A model with learned variances (`GaussianProcessConfig.variance = "learned_range"`, improved
+DDPM) outputs its prediction and v; DDPM's ancestral schedulers (`VARIANCE_SCHEDULERS`) draw each
+step from the learned variance (diffusers' `variance_type="learned_range"`), every other scheduler
+takes the prediction alone (its own variance, or none for the ODE solvers), and guidance and
+clipping act on the prediction.
+
 A denoiser is anything with a `process` (`GaussianProcess`) attribute that maps
 `(x_t (B, ...), t (B,), cond)` to its output in `process.config.prediction`'s parametrisation;
 classifier-free guidance (guidance_scale != 1) also needs `null_condition(cond)`.
@@ -88,6 +94,12 @@ UNFIT = {
 steps; `benchmarks/digits_schedulers.py`), refused with the reason."""
 
 
+VARIANCE_SCHEDULERS = ("DDPMScheduler", "DDPMParallelScheduler")
+"""The schedulers whose step draws x_{t-1} from a learned variance (diffusers' `variance_type=
+"learned_range"`, Nichol & Dhariwal 2021 eq. 15); diffusers' DPM-Solver schedulers accept the
+argument too but only drop the variance channels (assuming 3 image channels)."""
+
+
 class Denoiser(Protocol):
     """What `sample` drives: a network with its training noise process."""
 
@@ -135,6 +147,8 @@ def make_scheduler(
         "clip_sample_range": data_range or 1.0,
         **SAMPLERS.get(sampler, (sampler, {}))[1],
     }
+    if process.learned_variance and found.__name__ in VARIANCE_SCHEDULERS:
+        wanted["variance_type"] = "learned_range"
     accepted = inspect.signature(found.__init__).parameters
     if data_range is not None and "clip_sample" not in accepted and "thresholding" in accepted:
         wanted.update(thresholding=True, sample_max_value=data_range)
@@ -213,6 +227,7 @@ def sample(
     null = denoiser.null_condition(cond) if guided else None  # type: ignore[attr-defined]
     clips_itself = any(getattr(scheduler.config, k, False) for k in ("clip_sample", "thresholding"))
     data_range = None if clips_itself else process.config.data_range
+    uses_variance = getattr(scheduler.config, "variance_type", None) == "learned_range"
     for t in timesteps:
         x_in = scheduler.scale_model_input(x, t)
         t_batch = t.expand(shape[0]).to(device)  # (B,)
@@ -220,11 +235,15 @@ def sample(
             out_cond, out_null = denoiser(
                 torch.cat([x_in, x_in]), torch.cat([t_batch, t_batch]), torch.cat([cond, null])
             ).chunk(2)
-            output = out_null + guidance_scale * (out_cond - out_null)
+            pred_cond, v = process.split_variance(out_cond)  # the conditional variance
+            pred_null, _ = process.split_variance(out_null)
+            output = pred_null + guidance_scale * (pred_cond - pred_null)
         else:
-            output = denoiser(x_in, t_batch, cond)
+            output, v = process.split_variance(denoiser(x_in, t_batch, cond))
         if data_range is not None:
             output = _clipped_output(scheduler, process, output, x_in, t, data_range)
+        if uses_variance:
+            output = torch.cat([output, v], dim=1)  # (B, 2C, ...): diffusers splits it again
         x = _step(scheduler, output, t, x, step_kwargs)
     return x
 

@@ -92,6 +92,7 @@ def posterior_mean(denoiser: Denoiser, y: torch.Tensor, sigma: float) -> torch.T
     t_star = int((noise_level(process) - sigma).abs().argmin())
     x_t = process.sqrt_alphas_cumprod[t_star] * y  # (B, ...)
     t = torch.full((y.shape[0],), t_star, dtype=torch.long, device=y.device)
-    x0, _ = process.split(x_t, t, denoiser(x_t, t))
+    prediction, _ = process.split_variance(denoiser(x_t, t))
+    x0, _ = process.split(x_t, t, prediction)
     bound = process.config.data_range
     return x0 if bound is None else x0.clamp(-bound, bound)

@@ -97,21 +97,29 @@ EVALUATION = {
 
 
 def ddpm_recipes(
-    conditional: bool = False, sample_size: int = 8, channels: int = 1
+    conditional: bool = False,
+    sample_size: int = 8,
+    channels: int = 1,
+    learned_variance: bool = False,
 ) -> dict[RecipeSize, Recipe[GaussianDiffusionConfig]]:
     """The recipe of the U-Net DDPM on the digits (and image-user: its `sample_size` and
-    `channels`) by suite size: EMA weights, a 100-step warm-up."""
+    `channels`) by suite size: EMA weights, a 100-step warm-up; `learned_variance`: improved
+    DDPM's learned variances and hybrid loss (`diffrnn.diffusion.unet.ddpm_digits`)."""
     from diffrnn.diffusion.unet import ddpm_digits
     from diffrnn.training import budgeted
 
     return {
         "quick": Recipe(
-            ddpm_digits("quick", conditional, sample_size, channels),
+            ddpm_digits(
+                "quick", conditional, sample_size, channels, learned_variance=learned_variance
+            ),
             budgeted(2e-3, 100, ema_decay=0.99),
             batch_size=64,
         ),
         "full": Recipe(
-            ddpm_digits("full", conditional, sample_size, channels),
+            ddpm_digits(
+                "full", conditional, sample_size, channels, learned_variance=learned_variance
+            ),
             budgeted(2e-3, 100, ema_decay=0.995),
             batch_size=128,
         ),
@@ -257,13 +265,17 @@ def sampler_sweep(
     return sweep
 
 
-def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
+def synthesis(
+    ctx: UnitContext, conditional: bool, recipe: Recipe[GaussianDiffusionConfig] | None = None
+) -> UnitOutput:
+    """Train the digits DDPM (`recipe`, default this suite's `ddpm_recipes`) and score its
+    samples and bound: the image-digits `ddpm` / `ddpm-cond` units (and benchmarks' variants)."""
     import torch
 
     from diffrnn.evaluation import digit_samples as scoring
     from diffrnn.evaluation.digits_classifier import digits_classifier
 
-    recipe = ctx.preset(ddpm_recipes(conditional))
+    recipe = recipe or ctx.preset(ddpm_recipes(conditional))
     evaluation = ctx.preset(EVALUATION)
     if conditional and ctx.recipe == "full":
         evaluation = dataclasses.replace(evaluation, samplers=CONDITIONAL_SAMPLERS)
@@ -343,13 +355,13 @@ def _synthesis(ctx: UnitContext, conditional: bool) -> UnitOutput:
 @register_unit("image-digits", "ddpm", family="diffusion")
 def ddpm_digits_unit(ctx: UnitContext) -> UnitOutput:
     """Unconditional U-Net DDPM; FD per sampler and steps, bits/dim bound, memorisation."""
-    return _synthesis(ctx, conditional=False)
+    return synthesis(ctx, conditional=False)
 
 
 @register_unit("image-digits", "ddpm-cond", family="diffusion")
 def ddpm_cond_digits_unit(ctx: UnitContext) -> UnitOutput:
     """Class-conditional U-Net DDPM with classifier-free guidance; adds class accuracy."""
-    return _synthesis(ctx, conditional=True)
+    return synthesis(ctx, conditional=True)
 
 
 def denoise_psnr(
