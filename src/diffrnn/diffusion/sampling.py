@@ -97,7 +97,10 @@ steps; `benchmarks/digits_schedulers.py`), refused with the reason."""
 VARIANCE_SCHEDULERS = ("DDPMScheduler", "DDPMParallelScheduler")
 """The schedulers whose step draws x_{t-1} from a learned variance (diffusers' `variance_type=
 "learned_range"`, Nichol & Dhariwal 2021 eq. 15); diffusers' DPM-Solver schedulers accept the
-argument too but only drop the variance channels (assuming 3 image channels)."""
+argument too but only drop the variance channels (assuming 3 image channels). The last step
+(to x_0) adds no noise, as in improved DDPM's sampler: on a grid that ends above t = 0
+("trailing") diffusers would interpolate its variance between beta_t and 1e-20 in log space,
+adding up to sqrt(1 - alpha_bar_t) of noise to the final sample; v = -1 there picks beta~ = 0."""
 
 
 class Denoiser(Protocol):
@@ -243,6 +246,8 @@ def sample(
         if data_range is not None:
             output = _clipped_output(scheduler, process, output, x_in, t, data_range)
         if uses_variance:
+            if scheduler.previous_timestep(t) < 0:
+                v = torch.full_like(v, -1.0)  # see VARIANCE_SCHEDULERS: the last step adds no noise
             output = torch.cat([output, v], dim=1)  # (B, 2C, ...): diffusers splits it again
         x = _step(scheduler, output, t, x, step_kwargs)
     return x

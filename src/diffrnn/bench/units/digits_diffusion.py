@@ -337,6 +337,12 @@ def synthesis(
         f"the same bound for the reverse model that snaps its x_0 estimate to the nearest level "
         f"at t < {snap_below} (noise below a quarter bin).",
     ]
+    if recipe.model.process.variance == "learned_range":
+        notes.append(
+            "learned variances and the hybrid loss (improved DDPM, lambda "
+            f"{recipe.model.process.vlb_weight:g}): the bound's L_t and decoder use the "
+            "model's variances, DDPM sampling draws from them; the ODE samplers use the mean."
+        )
     if conditional:
         notes.append(f"class-conditional, classifier-free guidance w = {GUIDANCE_SCALE}.")
     return fitted_output(
