@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from diffrnn.diffusion.gaussian import (
     GaussianProcess,
     GaussianProcessConfig,
 )
+from diffrnn.diffusion.likelihood import reverse_step_bits
 from diffrnn.diffusion.sampling import sample
 from diffrnn.errors import ConfigError
 from diffrnn.training import OptimConfig, TrainConfig, fit
@@ -164,3 +166,70 @@ def test_tiny_model_overfits_two_points() -> None:
     nearest = torch.cdist(x, points).min(dim=1).values  # (200,)
     assert nearest.median() < 0.1
     assert result.train_losses[-1] < 0.5 * result.train_losses[0]
+
+
+def test_learned_range_is_diffusers_interpolation_between_the_endpoints() -> None:
+    process = GaussianProcess(GaussianProcessConfig(schedule="cosine", variance="learned_range"))
+    t = torch.tensor([1, 2, 30, 500, 998])
+    v = torch.tensor([-1.0, 1.0, 0.0, 0.3, -0.7]).reshape(5, 1, 1, 1)
+    log_var = process.reverse_log_variance(t, v, 4)  # (5, 1, 1, 1)
+    small = process.posterior_log_variance_clipped[t]  # log beta~_t
+    large = torch.log(process.betas[t])  # log beta_t
+    assert log_var[0].item() == pytest.approx(small[0].item(), rel=1e-6)
+    assert log_var[1].item() == pytest.approx(large[1].item(), rel=1e-6)
+    assert log_var[2].item() == pytest.approx((small[2] + large[2]).item() / 2, rel=1e-6)
+    assert (small < large).all()  # beta~_t < beta_t: v moves between them
+    reference = DDPMScheduler(
+        num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", variance_type="learned_range"
+    )
+    reference.set_timesteps(1000)
+    for k in range(5):
+        expected = reference._get_variance(int(t[k]), predicted_variance=v[k])
+        torch.testing.assert_close(log_var[k], expected, rtol=1e-4, atol=0)  # theirs: float32
+    # at t = 0, beta~ is clipped to beta~_1 (DDPM's decoder variance)
+    zero = process.reverse_log_variance(torch.tensor([0]), -torch.ones(1, 1), 2)
+    assert zero.item() == pytest.approx(math.log(process.posterior_variance[1].item()), rel=1e-6)
+
+
+def test_default_loss_is_the_weighted_mse_of_the_target() -> None:
+    model = _mlp_diffusion(prediction="v_prediction")
+    x0 = torch.randn(64, 2)
+    torch.manual_seed(5)
+    loss = model.loss(x0)
+    torch.manual_seed(5)
+    t = model.process.sample_timesteps(64)
+    noise = torch.randn_like(x0)
+    output = model.denoiser(model.process.q_sample(x0, t, noise), t, None)
+    expected = (output - model.process.target(x0, noise, t)).pow(2).mean()
+    torch.testing.assert_close(loss, expected, rtol=0, atol=0)
+
+
+def test_hybrid_loss_is_l_simple_plus_lambda_t_l_vlb_with_the_mean_held_fixed() -> None:
+    config = GaussianProcessConfig(num_timesteps=100, variance="learned_range", bin_width=0.125)
+    process = GaussianProcess(config)
+    generator = torch.Generator().manual_seed(0)
+    x0 = torch.randint(0, 17, (8, 1, 2, 2), generator=generator) / 8.0 - 1.0
+    t = torch.tensor([0, 1, 2, 10, 50, 90, 99, 0])
+    noise = torch.randn(x0.shape, generator=generator)
+    x_t = process.q_sample(x0, t, noise)
+    output = torch.randn((8, 2, 2, 2), generator=generator).requires_grad_()
+    loss = process.hybrid_loss(output, x0, x_t, noise, t)
+    prediction, v = output[:, :1], output[:, 1:]
+    simple = process.loss(prediction, x0, noise, t)
+    mean, _ = process.posterior(process.split(x_t, t, prediction)[0], x_t, t)
+    log_var = process.reverse_log_variance(t, v, 4)
+    vlb = reverse_step_bits(process, x0, x_t, t, mean, log_var, 0.125).mean()
+    torch.testing.assert_close(loss, simple + 1e-3 * 100 * vlb)
+    # stop-gradient: the prediction's gradient is L_simple's alone; v's comes from L_vlb
+    (grad,) = torch.autograd.grad(loss, output)
+    (grad_simple,) = torch.autograd.grad(simple, output)
+    torch.testing.assert_close(grad[:, :1], grad_simple[:, :1], rtol=0, atol=0)
+    assert grad[:, 1:].abs().min() > 0
+
+
+def test_learned_variance_model_trains_and_needs_twice_the_channels() -> None:
+    model = _mlp_diffusion(variance="learned_range")  # the MLP outputs D, not 2D
+    with pytest.raises(ConfigError, match="twice the data's channels"):
+        model.process.split_variance(torch.zeros(4, 3))
+    with pytest.raises(ConfigError, match="variance must be one of"):
+        GaussianProcessConfig(variance="learned")  # type: ignore[arg-type]

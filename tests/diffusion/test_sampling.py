@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -238,3 +239,67 @@ def test_partial_reverse_process_starts_at_start_t(sampler: str) -> None:
     )
     assert 180 <= max(calls) <= 200 and len(calls) >= 10
     torch.testing.assert_close(out, torch.full((4, 3), 0.4), atol=1e-5, rtol=0)
+
+
+class WithVariance(nn.Module):
+    """`inner`'s output followed by v channels (learned variances): v(x_t) = tanh(sum of x_t)."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        config = dataclasses.replace(inner.process.config, variance="learned_range")
+        self.process = GaussianProcess(config)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any = None) -> torch.Tensor:
+        v = torch.tanh(x_t.sum(dim=1, keepdim=True)).expand_as(x_t)  # (B, C, ...)
+        return torch.cat([self.inner(x_t, t, cond), v], dim=1)  # (B, 2C, ...)
+
+    def null_condition(self, cond: torch.Tensor) -> torch.Tensor:
+        return self.inner.null_condition(cond)
+
+
+def test_learned_variance_ddpm_is_hand_driven_diffusers_learned_range() -> None:
+    model = WithVariance(TinyDenoiser(GaussianProcessConfig(schedule="cosine")))
+    reference = DDPMScheduler(
+        num_train_timesteps=1000,
+        beta_schedule="squaredcos_cap_v2",
+        timestep_spacing="trailing",
+        clip_sample=True,
+        variance_type="learned_range",
+    )
+    generator = torch.Generator().manual_seed(3)
+    reference.set_timesteps(10)
+    x = torch.randn((3, 1, 4), generator=generator)
+    for t in reference.timesteps:
+        out = model(x, t.expand(3))
+        if t == reference.timesteps[-1]:
+            out[:, 1:] = -1.0  # the last step adds no noise (improved DDPM's sampler)
+        x = reference.step(out, t, x, generator=generator).prev_sample
+    got = sample(model, (3, 1, 4), "ddpm", steps=10, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(got, x, rtol=0, atol=0)
+    assert got.abs().max() <= 1.0 and got.std() > 0.05
+    # the learned variance is used: the fixed-variance model draws other samples
+    fixed = sample(model.inner, (3, 1, 4), "ddpm", 10, torch.Generator().manual_seed(3))
+    assert not torch.allclose(got, fixed)
+
+
+@pytest.mark.parametrize("sampler", ["ddim", "dpmsolver++", "EulerDiscreteScheduler"])
+def test_samplers_without_a_variance_take_the_prediction_of_a_learned_variance_model(
+    sampler: str,
+) -> None:
+    inner = TinyDenoiser(GaussianProcessConfig(schedule="cosine"))
+    draw = lambda m: sample(m, (3, 1, 4), sampler, 6, torch.Generator().manual_seed(0))  # noqa: E731
+    torch.testing.assert_close(draw(WithVariance(inner)), draw(inner), rtol=0, atol=0)
+
+
+def test_guidance_of_a_learned_variance_model_acts_on_the_prediction() -> None:
+    out = sample(
+        WithVariance(OracleX0()),
+        (4, 3),
+        "dpmsolver++",
+        steps=5,
+        cond=torch.ones(4, dtype=torch.long),
+        guidance_scale=2.5,
+        generator=torch.Generator().manual_seed(0),
+    )
+    torch.testing.assert_close(out, torch.full((4, 3), 2.5 * 0.3))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import torch
 
 import diffrnn
-from diffrnn.diffusion.gaussian import GaussianDiffusion, GaussianProcessConfig
+from diffrnn.diffusion.gaussian import (
+    GaussianDiffusion,
+    GaussianDiffusionConfig,
+    GaussianProcessConfig,
+)
 from diffrnn.diffusion.unet import UNet, UNetConfig
 
 
@@ -49,3 +54,27 @@ def test_ddpm_digits_takes_the_number_of_classes_and_keeps_the_digits_ten() -> N
     assert ddpm_digits("quick", classes=3).num_classes is None  # unconditional: ignored
     with pytest.raises(ValueError, match="classes must be at least 2"):
         ddpm_digits("quick", True, classes=1)
+
+
+def test_learned_variance_digits_model_round_trips_through_json(tmp_path: Path) -> None:
+    from diffrnn.diffusion.unet import ddpm_digits
+    from diffrnn.modeling import config_from_dict, config_to_dict
+
+    config = ddpm_digits("quick", learned_variance=True)
+    assert config.process.variance == "learned_range" and config.process.bin_width == 0.125
+    assert ddpm_digits("quick").process == GaussianProcessConfig(schedule="cosine")  # default off
+    text = json.dumps(config_to_dict(config))
+    assert config_from_dict(GaussianDiffusionConfig, json.loads(text), "config") == config
+    torch.manual_seed(0)
+    model = GaussianDiffusion(config).eval()
+    x, t = torch.randn(3, 1, 8, 8), torch.tensor([0, 50, 900])
+    with torch.no_grad():
+        out = model(x, t)
+    assert out.shape == (3, 2, 8, 8)  # the prediction and v
+    model.save_pretrained(tmp_path / "iddpm")
+    loaded = diffrnn.load(tmp_path / "iddpm")
+    assert loaded.config == config
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x, t), out, rtol=0, atol=0)
+    model.train()
+    assert torch.isfinite(model.loss(x))
