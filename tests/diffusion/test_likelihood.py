@@ -178,3 +178,23 @@ def test_bound_uses_the_learned_variance() -> None:
     at_beta = bound(LearnedVarianceOracle(learned, 0.5, 1.0))
     assert (at_beta.kl > 1e-3).all()
     assert at_beta.decoder.min() > reference.decoder.max()
+
+
+def test_snapped_steps_use_the_posterior_variance_of_a_learned_variance_model() -> None:
+    kwargs: dict[str, Any] = dict(
+        num_timesteps=10, schedule="linear", beta_start=0.01, beta_end=0.2, prediction="sample"
+    )
+    fixed = GaussianProcess(GaussianProcessConfig(**kwargs))
+    learned = GaussianProcess(GaussianProcessConfig(variance="learned_range", **kwargs))
+    x0 = torch.full((2, 4), 0.5)
+
+    def bound(model: nn.Module, snap: int) -> Any:
+        return variational_bound(
+            model, x0, generator=torch.Generator().manual_seed(0), snap_below=snap
+        )
+
+    # a third of a bin off, v = +1 (beta_t): snapped everywhere, it is the exact bound
+    off = LearnedVarianceOracle(learned, 0.53, 1.0)
+    exact = bound(OracleX0(fixed, 0.5), 0)
+    assert bound(off, 10).bits_per_dim() == pytest.approx(exact.bits_per_dim(), abs=1e-4)
+    assert bound(off, 0).bits_per_dim() > exact.bits_per_dim() + 0.1

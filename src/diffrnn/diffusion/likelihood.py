@@ -185,7 +185,10 @@ def variational_bound(
         generator: seeds the x_t draws.
         snap_below: at t < snap_below the x_0 estimate is snapped to the nearest data level
             before forming p's mean: another valid reverse model (its mean is still a function
-            of x_t), one that knows the data are discrete. 0: the plain DDPM bound.
+            of x_t), one that knows the data are discrete. 0: the plain DDPM bound. At those t
+            p is q's posterior around the snapped x_0, variance beta~_t included, also for a
+            model with learned variances (trained for its unsnapped, uncertain x_0: on digits
+            at 120 CPU s the learned variance there cost 0.2 bits/dim over beta~_t).
     """
     process = denoiser.process
     T = process.num_timesteps
@@ -205,6 +208,7 @@ def variational_bound(
             x0_hat = x0_hat.clamp(-data_range, data_range)
         if t < snap_below:
             x0_hat = torch.round((x0_hat + 1.0) / bin_width) * bin_width - 1.0
+            v = None  # p is q's posterior around the snapped x_0: its variance too
         mean, _ = process.posterior(x0_hat, x_t, t_batch)
         return x_t, mean, process.reverse_log_variance(t_batch, v, x_t.ndim), t_batch
 
