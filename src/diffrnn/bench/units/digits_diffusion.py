@@ -2,11 +2,12 @@
 
 One recipe trains a small UNet2DModel (cosine schedule, epsilon prediction, EMA) on the training
 split within the unit's budget; image-digits `ddpm` learns its variances too (improved DDPM's
-hybrid loss), which lowers its bound (BENCHMARKS.md, issue 15 item 4). Image synthesis is scored by `diffrnn.evaluation.digit_samples`
-(Frechet distance to held-out images, memorisation share, classifier accuracy for the
-class-conditional model) for each sampler and step count, with wall time per image, and by the
-variational bound in bits/dim (`diffrnn.diffusion.likelihood`). Noise reduction starts the reverse
-process at the timestep whose noise level matches the observation's (SDEdit, Meng et al. 2022).
+hybrid loss), which lowers its bound (BENCHMARKS.md, issue 15 item 4). Image synthesis is
+scored by `diffrnn.evaluation.digit_samples` (Frechet distance to held-out images, memorisation
+share, classifier accuracy for the class-conditional model) for each sampler and step count, with
+wall time per image, and by the variational bound in bits/dim (`diffrnn.diffusion.likelihood`).
+Noise reduction starts the reverse process at the timestep whose noise level matches the
+observation's (SDEdit, Meng et al. 2022).
 """
 
 from __future__ import annotations
