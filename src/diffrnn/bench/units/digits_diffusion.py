@@ -1,13 +1,13 @@
 """Gaussian diffusion on 8x8 digits: image-digits `ddpm` / `ddpm-cond`, denoise-digits `ddpm`.
 
 One recipe trains a small UNet2DModel (cosine schedule, epsilon prediction, EMA) on the training
-split within the unit's budget; image-digits `ddpm` learns its variances too (improved DDPM's
-hybrid loss), which lowers its bound (BENCHMARKS.md, issue 15 item 4). Image synthesis is
-scored by `diffrnn.evaluation.digit_samples` (Frechet distance to held-out images, memorisation
-share, classifier accuracy for the class-conditional model) for each sampler and step count, with
-wall time per image, and by the variational bound in bits/dim (`diffrnn.diffusion.likelihood`).
-Noise reduction starts the reverse process at the timestep whose noise level matches the
-observation's (SDEdit, Meng et al. 2022).
+split within the unit's budget. Image synthesis is scored by `diffrnn.evaluation.digit_samples`
+(Frechet distance to held-out images, memorisation share, classifier accuracy for the
+class-conditional model) for each sampler and step count, with wall time per image, and by the
+variational bound in bits/dim (`diffrnn.diffusion.likelihood`). Noise reduction starts the reverse
+process at the timestep whose noise level matches the observation's (SDEdit, Meng et al. 2022).
+Learned variances (improved DDPM's hybrid loss, `ddpm_recipes(learned_variance=True)`) lower the
+bound (BENCHMARKS.md, issue 15 item 4) but are not yet image-digits' recipe.
 """
 
 from __future__ import annotations
@@ -362,11 +362,8 @@ def synthesis(
 
 @register_unit("image-digits", "ddpm", family="diffusion")
 def ddpm_digits_unit(ctx: UnitContext) -> UnitOutput:
-    """Unconditional U-Net DDPM with learned variances (improved DDPM); FD per sampler and
-    steps, bits/dim bound, memorisation."""
-    # learned variances: bound 3.24 vs 3.51 bits/dim, FD no worse (3 seeds, BENCHMARKS.md)
-    recipe = ctx.preset(ddpm_recipes(learned_variance=True))
-    return synthesis(ctx, conditional=False, recipe=recipe)
+    """Unconditional U-Net DDPM; FD per sampler and steps, bits/dim bound, memorisation."""
+    return synthesis(ctx, conditional=False)
 
 
 @register_unit("image-digits", "ddpm-cond", family="diffusion")
