@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from diffrnn.training import TrainConfig, fit
+from diffrnn.training import OptimConfig, TrainConfig, fit
 from diffrnn.training import trainer as trainer_module
 from diffrnn.training.budget import ComputeBudget, resolve_clock
 from diffrnn.training.overrides import TrainOverrides
@@ -128,3 +128,73 @@ def test_bad_budgets_are_refused_by_name() -> None:
     assert TrainOverrides(budget_clock="wall").apply(TrainConfig()).budget_clock == "wall"
     with pytest.raises(ValueError, match="budget_clock must be one of"):
         TrainOverrides(budget_clock="gpu")  # type: ignore[arg-type]
+
+
+def _recorded_lr_factors(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, float]]:
+    """(budget progress, factor) of every learning-rate factor the schedule computes."""
+    from diffrnn.training import module
+
+    real, seen = module.lr_factor, []
+
+    def recording(step, config, budget_progress=0.0):  # type: ignore[no-untyped-def]
+        factor = real(step, config, budget_progress)
+        seen.append((budget_progress, factor))
+        return factor
+
+    monkeypatch.setattr(module, "lr_factor", recording)
+    return seen
+
+
+def test_budget_cosine_decays_over_the_cpu_budget_to_its_floor_at_the_end(
+    clocks: Clocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The steps a time budget allows are unknown in advance: the schedule's clock is the
+    fraction of the budget spent, so the last step's factor is the floor, whatever the pace."""
+    seen = _recorded_lr_factors(monkeypatch)
+    optim = OptimConfig(lr=1e-2, schedule="budget_cosine", min_lr_fraction=0.05)
+    result = _fit(clocks, TrainConfig(max_steps=-1, budget_s=8, budget_clock="cpu", optim=optim))
+    assert (result.steps, result.stopped_by) == (8, "budget")
+    progress = [p for p, _ in seen[-8:]]  # the factor after each of the 8 steps
+    assert progress == [k / 8 for k in range(1, 9)]  # 1 CPU s a step
+    factors = [f for _, f in seen[-8:]]
+    assert factors == sorted(factors, reverse=True)
+    assert factors[-1] == pytest.approx(0.05)  # the floor as the budget ends
+    assert factors[3] == pytest.approx(0.05 + 0.95 * 0.5)  # half the budget: half way down
+
+
+def test_budget_cosine_decays_over_the_step_cap_without_a_time_budget(
+    clocks: Clocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`diffrnn train --max-steps` replaces a recipe's time budget by a step cap."""
+    seen = _recorded_lr_factors(monkeypatch)
+    optim = OptimConfig(schedule="budget_cosine")
+    _fit(clocks, TrainConfig(max_steps=4, optim=optim))
+    assert [p for p, _ in seen[-4:]] == [0.25, 0.5, 0.75, 1.0]
+    assert seen[-1][1] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="budget_cosine schedule decays over budget_s or max"):
+        _fit(clocks, TrainConfig(max_steps=-1, max_epochs=1, optim=optim))
+
+
+def test_snapshots_keep_the_weights_fit_would_have_returned_at_each_mark(clocks: Clocks) -> None:
+    """One run gives a learning curve: at each mark of the budget's clock, a copy of the weights
+    (under `keep_best`, those of the best validation so far)."""
+    val = DataLoader(TensorDataset(torch.randn(4, 2)), batch_size=4)  # 1 CPU s a validation
+    config = TrainConfig(
+        max_steps=-1,
+        max_epochs=10,
+        budget_s=9,
+        budget_clock="cpu",
+        snapshot_s=(3.0, 5.5),
+        val_every_n_steps=2,
+        keep_best=True,
+    )
+    result = fit(Ticking(clocks), _loader(), val, config)
+    first, second = result.snapshots  # validations at steps 2, 4, 6 (at 3, 6 and 9 CPU s)
+    assert (first.mark_s, first.step, first.cpu_seconds, first.wall_seconds) == (3.0, 2, 3.0, 30.0)
+    assert (second.mark_s, second.step, second.cpu_seconds) == (5.5, 4, 6.0)
+    assert (first.best_step, first.best_val_loss) == (2, result.val_losses[0])
+    best = min(range(2), key=result.val_losses.__getitem__)
+    assert (second.best_step, second.best_val_loss) == (2 * best + 2, result.val_losses[best])
+    assert not torch.equal(first.state["linear.weight"], result.model.linear.weight)
+    with pytest.raises(ValueError, match="snapshot_s must be increasing positive seconds"):
+        TrainConfig(snapshot_s=(5.0, 3.0))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
@@ -84,3 +86,17 @@ def test_budgeted_is_an_uncapped_adamw_recipe_with_the_other_fields_passed_throu
         optim=OptimConfig(lr=3e-3, warmup_steps=50),
     )
     assert budgeted(1e-2).optim == OptimConfig(lr=1e-2, warmup_steps=0)
+
+
+def test_validate_at_end_lets_the_last_weights_compete_once() -> None:
+    """Validated every 4 steps, a 10-step run's last 2 steps would never be selectable."""
+    train = DataLoader(TensorDataset(torch.ones(8)), batch_size=4)  # pulled towards 1
+    val = DataLoader(TensorDataset(torch.ones(4)), batch_size=4)  # best: the last weights
+    base = TrainConfig(max_steps=10, val_every_n_steps=4, keep_best=True, grad_clip=None)
+    without = fit(Pulled(), train, val, base)
+    assert (len(without.val_losses), without.best_step) == (2, 8)
+    with_end = fit(Pulled(), train, val, dataclasses.replace(base, validate_at_end=True))
+    assert (len(with_end.val_losses), with_end.best_step) == (3, 10)
+    assert with_end.val_losses[-1] < without.val_losses[-1]
+    on_a_validation = dataclasses.replace(base, max_steps=8, validate_at_end=True)
+    assert len(fit(Pulled(), train, val, on_a_validation).val_losses) == 2  # not twice

@@ -91,6 +91,14 @@ class ComputeBudget(L.Callback):
         running = 0.0 if self._started is None else self._wall_timer() - self._started[1]
         return self._wall_done + running
 
+    def progress(self) -> float:
+        """Fraction of `budget_s` spent on its clock, in [0, 1] (0 without a budget, or before
+        training has started and resolved the clock)."""
+        if self.budget_s is None or self.clock is None:
+            return 0.0
+        spent = self.cpu_seconds if self.clock == "cpu" else self.wall_seconds
+        return min(1.0, spent / self.budget_s)
+
     def exhausted(self) -> bool:
         """Whether a limit is reached (the budget on its clock, or the wall limit)."""
         if self.max_wall_s is not None and self.wall_seconds >= self.max_wall_s:

@@ -21,9 +21,11 @@ import torch
 from torch import nn
 
 from diffrnn.errors import TrainingDivergedError
+from diffrnn.training.budget import ComputeBudget
 from diffrnn.training.resume import check_checkpoint
 
-SchedulerName = Literal["constant", "cosine"]
+SchedulerName = Literal["constant", "cosine", "budget_cosine"]
+SCHEDULES: tuple[str, ...] = ("constant", "cosine", "budget_cosine")
 VALIDATION_SEED = 1234  # seeds the noise of validation losses (diffusion models draw noise)
 CARRIED_STATE = "carried_state"
 """The checkpoint key of a model's `carried_state()`."""
@@ -38,8 +40,13 @@ class OptimConfig:
         weight_decay: decoupled weight decay.
         betas: AdamW's moment decay rates.
         warmup_steps: linear warm-up from 0 to `lr`.
-        schedule: "constant" after warm-up, or "cosine" decay to 10% of `lr` at `total_steps`.
-        total_steps: horizon of the cosine schedule (ignored for "constant").
+        schedule: "constant" after warm-up; "cosine" decay to `min_lr_fraction` of `lr` at
+            `total_steps`; or "budget_cosine", the same decay over the training budget, reaching
+            its floor as the budget ends: progress is the seconds spent / `TrainConfig.budget_s`
+            on the budget's clock (the steps a time budget allows are unknown in advance), or
+            the steps taken / `TrainConfig.max_steps`, whichever is further on.
+        total_steps: horizon of the "cosine" schedule (ignored by the others).
+        min_lr_fraction: the cosine schedules' floor, a fraction of `lr`.
     """
 
     lr: float = 1e-3
@@ -48,23 +55,39 @@ class OptimConfig:
     warmup_steps: int = 0
     schedule: SchedulerName = "constant"
     total_steps: int = 1000
+    min_lr_fraction: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.schedule not in ("constant", "cosine"):
-            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if not 0 <= self.min_lr_fraction <= 1:
+            raise ValueError(f"min_lr_fraction must be in [0, 1], got {self.min_lr_fraction}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
 
 
-def lr_factor(step: int, config: OptimConfig) -> float:
-    """Multiplier of the peak learning rate at optimiser step `step`."""
+def lr_factor(step: int, config: OptimConfig, budget_progress: float = 0.0) -> float:
+    """Multiplier of the peak learning rate at optimiser step `step`.
+
+    Args:
+        step: optimiser steps taken.
+        config: the schedule.
+        budget_progress: fraction of the time budget spent, in [0, 1] (the "budget_cosine"
+            schedule's clock; ignored by the others).
+    """
     if step < config.warmup_steps:
         return (step + 1) / config.warmup_steps
     if config.schedule == "constant":
         return 1.0
-    span = max(1, config.total_steps - config.warmup_steps)
-    progress = min(1.0, (step - config.warmup_steps) / span)
-    return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress))
+    if config.schedule == "budget_cosine":
+        progress = min(1.0, max(0.0, budget_progress))
+    else:
+        span = max(1, config.total_steps - config.warmup_steps)
+        progress = min(1.0, (step - config.warmup_steps) / span)
+    floor = config.min_lr_fraction
+    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 @dataclass
@@ -107,6 +130,7 @@ class LitModel(L.LightningModule):
             )
         self.train_losses: list[float] = []
         self.val_losses: list[float] = []
+        self.validated_at: int | None = None  # the step of the latest validation
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         loss = self.model.loss(batch)  # type: ignore[operator]
@@ -186,12 +210,23 @@ class LitModel(L.LightningModule):
         if value is None:
             return
         self.val_losses.append(float(value))
+        self.validated_at = int(self.global_step)
         if self.keep_best and (self.best is None or float(value) < self.best.loss):
             state = {
                 k: v.detach().to("cpu", copy=True)
                 for k, v in self.model_for_eval().state_dict().items()
             }
             self.best = BestWeights(int(self.global_step), float(value), state)
+
+    def _budget_progress(self) -> float:
+        """Fraction of the training budget spent: of its seconds, or of its step cap, whichever
+        is further on (0 without a trainer)."""
+        trainer = self._trainer
+        if trainer is None:
+            return 0.0
+        steps = trainer.global_step / trainer.max_steps if trainer.max_steps > 0 else 0.0
+        seconds = [c.progress() for c in trainer.callbacks if isinstance(c, ComputeBudget)]
+        return min(1.0, max([steps, *seconds]))
 
     def model_for_eval(self) -> nn.Module:
         """The EMA copy of the model if one is kept, else the model itself."""
@@ -205,7 +240,7 @@ class LitModel(L.LightningModule):
             betas=self.optim.betas,
         )
         scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: lr_factor(step, self.optim)
+            optimizer, lambda step: lr_factor(step, self.optim, self._budget_progress())
         )
         return {
             "optimizer": optimizer,

@@ -24,7 +24,7 @@ from torch import nn
 
 from diffrnn.errors import ConfigError
 from diffrnn.training.budget import BudgetClock, ComputeBudget, check_budget_clock
-from diffrnn.training.module import LitModel, OptimConfig
+from diffrnn.training.module import LitModel, OptimConfig, SchedulerName
 from diffrnn.training.overrides import apply_current_overrides
 from diffrnn.training.resume import (
     DurableCheckpointIO,
@@ -56,6 +56,14 @@ class TrainConfig:
         ema_decay: keep an EMA of the weights with this decay (None: off).
         keep_best: return the weights of the validation with the lowest loss (early-stopping
             model selection; needs a validation loader), not the last ones.
+        validate_at_end: validate once more after the last step (outside the budget), so under
+            `keep_best` the last weights compete too (they would otherwise only if the last
+            step fell on a validation).
+        snapshot_s: seconds of the budget's clock at which to keep a copy of the weights `fit`
+            would return if training stopped there (the best validated so far under
+            `keep_best`), for a learning curve from one run (`FitResult.snapshots`). Taken at
+            the first batch end (or validation) past each mark; the last `FitResult.model` is
+            the budget's end. Not kept across a resume.
         checkpoint_every_n_steps: write `last.ckpt` this often when `checkpoint_dir` is set.
         devices, strategy, accelerator, num_nodes: passed to `lightning.Trainer`
             (e.g. devices=2, strategy="ddp" on CPU uses gloo).
@@ -74,6 +82,8 @@ class TrainConfig:
     val_every_n_steps: int | None = None
     ema_decay: float | None = None
     keep_best: bool = False
+    validate_at_end: bool = False
+    snapshot_s: tuple[float, ...] = ()
     checkpoint_every_n_steps: int = 100
     devices: int | str = 1
     strategy: str = "auto"
@@ -89,12 +99,26 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive seconds or None, got {value}")
+        marks = list(self.snapshot_s)
+        if any(not mark > 0 for mark in marks) or marks != sorted(set(marks)):
+            raise ValueError(f"snapshot_s must be increasing positive seconds, got {marks}")
 
 
-def budgeted(lr: float, warmup_steps: int = 0, **fields: Any) -> TrainConfig:
+def budgeted(
+    lr: float,
+    warmup_steps: int = 0,
+    *,
+    schedule: SchedulerName = "constant",
+    weight_decay: float = 0.0,
+    **fields: Any,
+) -> TrainConfig:
     """A `TrainConfig` with no step cap (a time budget or `max_epochs` ends it): AdamW at peak
-    `lr` after `warmup_steps` of linear warm-up; `fields` set any other `TrainConfig` field."""
-    return TrainConfig(max_steps=-1, optim=OptimConfig(lr=lr, warmup_steps=warmup_steps), **fields)
+    `lr` after `warmup_steps` of linear warm-up, then `schedule` ("budget_cosine": decay to the
+    budget's end), with decoupled `weight_decay`; `fields` set any other `TrainConfig` field."""
+    optim = OptimConfig(
+        lr=lr, warmup_steps=warmup_steps, schedule=schedule, weight_decay=weight_decay
+    )
+    return TrainConfig(max_steps=-1, optim=optim, **fields)
 
 
 StoppedBy = Literal["budget", "step_cap", "epochs"]
@@ -114,6 +138,7 @@ class FitResult:
         train_losses: the training loss at every step of this process.
         val_losses: the validation loss at each validation.
         best_step: with `keep_best`, the step whose weights `model` holds (None otherwise).
+        snapshots: the weights kept at `TrainConfig.snapshot_s` marks the run reached.
     """
 
     model: nn.Module
@@ -124,6 +149,63 @@ class FitResult:
     val_losses: list[float]
     stopped_by: StoppedBy = "epochs"
     best_step: int | None = None
+    snapshots: list[Snapshot] = field(default_factory=list)
+
+
+@dataclass
+class Snapshot:
+    """The weights `fit` would have returned had training stopped at a `snapshot_s` mark.
+
+    Attributes:
+        mark_s: the mark (seconds of the budget's clock).
+        cpu_seconds, wall_seconds: training seconds spent when it was taken.
+        step: optimiser steps taken then.
+        best_step, best_val_loss: under `keep_best`, the validation whose weights these are
+            (None without one yet, then `state` holds the current weights).
+        state: a CPU copy of the evaluated model's state dict.
+    """
+
+    mark_s: float
+    cpu_seconds: float
+    wall_seconds: float
+    step: int
+    best_step: int | None
+    best_val_loss: float | None
+    state: dict[str, torch.Tensor]
+
+
+class Snapshots(L.Callback):
+    """Keeps a `Snapshot` at each of `marks_s` (seconds of the `ComputeBudget`'s clock)."""
+
+    def __init__(self, marks_s: tuple[float, ...]) -> None:
+        self.pending = list(marks_s)
+        self.taken: list[Snapshot] = []
+
+    def _take(self, trainer: L.Trainer, lit: LitModel) -> None:
+        budget = next(c for c in trainer.callbacks if isinstance(c, ComputeBudget))
+        spent = budget.cpu_seconds if budget.clock == "cpu" else budget.wall_seconds
+        while self.pending and spent >= self.pending[0]:
+            best = lit.best
+            state = best.state if best is not None else lit.model_for_eval().state_dict()
+            self.taken.append(
+                Snapshot(
+                    mark_s=self.pending.pop(0),
+                    cpu_seconds=budget.cpu_seconds,
+                    wall_seconds=budget.wall_seconds,
+                    step=int(trainer.global_step),
+                    best_step=None if best is None else best.step,
+                    best_val_loss=None if best is None else best.loss,
+                    state={k: v.detach().to("cpu", copy=True) for k, v in state.items()},
+                )
+            )
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, idx: int
+    ) -> None:
+        self._take(trainer, pl_module)  # type: ignore[arg-type]
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._take(trainer, pl_module)  # type: ignore[arg-type]
 
 
 class SaveAtStop(L.Callback):
@@ -158,6 +240,8 @@ def make_trainer(config: TrainConfig, checkpoint_dir: str | Path | None = None) 
         ResumeState(),
         ComputeBudget(config.budget_s, config.budget_clock, config.max_time_s),
     ]
+    if config.snapshot_s:
+        callbacks.append(Snapshots(config.snapshot_s))
     if checkpoint_dir is not None:
         callbacks.append(
             ModelCheckpoint(
@@ -232,6 +316,9 @@ def fit(
     config = apply_current_overrides(config or TrainConfig())
     if config.keep_best and val_loader is None:
         raise ValueError("keep_best selects weights by validation loss: pass a val_loader")
+    no_end = config.budget_s is None and config.max_steps < 0
+    if config.optim.schedule == "budget_cosine" and no_end:
+        raise ValueError("the budget_cosine schedule decays over budget_s or max_steps: set one")
     L.seed_everything(config.seed, workers=True, verbose=False)
     lit = LitModel(model, config.optim, config.ema_decay, config.keep_best)
     trainer = make_trainer(config, checkpoint_dir)
@@ -253,6 +340,9 @@ def fit(
             warnings.filterwarnings("ignore", ".*dataloader is not resumable.*")
         model.train()  # a model handed over in eval mode would otherwise train in eval mode
         trainer.fit(lit, resumable, val_loader, ckpt_path=ckpt_path, weights_only=True)
+        last_unvalidated = lit.validated_at != trainer.global_step
+        if config.validate_at_end and val_loader is not None and last_unvalidated:
+            trainer.validate(lit, val_loader, verbose=False)
     budget = next(c for c in trainer.callbacks if isinstance(c, ComputeBudget))
     saved_at_stop = [c.saved_step for c in trainer.callbacks if isinstance(c, SaveAtStop)]
     if checkpoint_dir is not None and saved_at_stop != [trainer.global_step]:
@@ -272,6 +362,7 @@ def fit(
         val_losses=lit.val_losses,
         stopped_by=_stopped_by(budget, trainer, config),
         best_step=None if lit.best is None else lit.best.step,
+        snapshots=[s for c in trainer.callbacks if isinstance(c, Snapshots) for s in c.taken],
     )
 
 
