@@ -52,7 +52,11 @@ def _tables() -> dict[str, Any]:
 GOLDEN = {  # table -> size -> (model fields, train fields, batch size)
     "char_lm": {
         "quick": ({"embed_dim": 16, "hidden_size": 64}, {"lr": 1e-2}, 16),
-        "full": ({"embed_dim": 64, "hidden_size": 256}, {"lr": 3e-3}, 32),
+        "full": (  # issue 15: regularised, decayed to the budget's end, selected on held-out
+            {"embed_dim": 64, "hidden_size": 256, "dropout": 0.1},
+            {"lr": 3e-3, "weight_decay": 0.1, "schedule": "budget_cosine", "keep_best": True},
+            32,
+        ),
     },
     "mdlm_bigru": {
         "quick": ({"d_model": 64, "n_layers": 1, "seq_len": 64}, {"lr": 3e-3}, 32),

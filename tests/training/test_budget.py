@@ -198,3 +198,20 @@ def test_snapshots_keep_the_weights_fit_would_have_returned_at_each_mark(clocks:
     assert not torch.equal(first.state["linear.weight"], result.model.linear.weight)
     with pytest.raises(ValueError, match="snapshot_s must be increasing positive seconds"):
         TrainConfig(snapshot_s=(5.0, 3.0))
+
+
+def test_snapshots_survive_a_resume(clocks: Clocks, tmp_path: Path) -> None:
+    config = TrainConfig(
+        max_steps=-1,
+        budget_s=8,
+        budget_clock="cpu",
+        snapshot_s=(2.0, 6.0),
+        checkpoint_every_n_steps=1,
+    )
+    first = _fit(clocks, dataclasses.replace(config, max_steps=4), tmp_path)
+    assert [s.step for s in first.snapshots] == [2]
+    rest = _fit(clocks, config, tmp_path, resume=True)
+    assert [(s.mark_s, s.step) for s in rest.snapshots] == [(2.0, 2), (6.0, 6)]
+    assert torch.equal(
+        rest.snapshots[0].state["linear.weight"], first.snapshots[0].state["linear.weight"]
+    )

@@ -63,7 +63,7 @@ class TrainConfig:
             would return if training stopped there (the best validated so far under
             `keep_best`), for a learning curve from one run (`FitResult.snapshots`). Taken at
             the first batch end (or validation) past each mark; the last `FitResult.model` is
-            the budget's end. Not kept across a resume.
+            the budget's end. Kept in checkpoints, so a resumed run still returns them.
         checkpoint_every_n_steps: write `last.ckpt` this often when `checkpoint_dir` is set.
         devices, strategy, accelerator, num_nodes: passed to `lightning.Trainer`
             (e.g. devices=2, strategy="ddp" on CPU uses gloo).
@@ -206,6 +206,13 @@ class Snapshots(L.Callback):
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._take(trainer, pl_module)  # type: ignore[arg-type]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"pending": list(self.pending), "taken": [vars(s) for s in self.taken]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.pending = [float(mark) for mark in state_dict.get("pending", self.pending)]
+        self.taken = [Snapshot(**taken) for taken in state_dict.get("taken", [])]
 
 
 class SaveAtStop(L.Callback):

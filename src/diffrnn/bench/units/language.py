@@ -9,10 +9,12 @@ split in one pass (its "training" time is the counting).
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import time
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register_unit
 from diffrnn.bench.unit_training import Recipe, fitted_output, train_for_unit
@@ -21,7 +23,8 @@ from diffrnn.bench.units.masked_diffusion import mdlm_validation_blocks
 if TYPE_CHECKING:  # numpy, torch and the corpus stay off the registry's import path
     from diffrnn.data.text import CharCorpus
     from diffrnn.rnn.cells import CellType
-    from diffrnn.rnn.char_lm import CharLMConfig
+    from diffrnn.rnn.char_lm import CharLM, CharLMConfig
+    from diffrnn.training import FitResult
 
 NGRAM_ORDER = 5
 QUICK_VAL_CHARS = 20_000  # the quick suite scores the first 20k validation characters
@@ -34,15 +37,64 @@ SAMPLE_CHARS = {"quick": 100, "full": 500}
 """Characters drawn after the prompt for the samples and the chars/s."""
 
 
-def char_lm_recipes(cell: CellType, vocab_size: int) -> dict[RecipeSize, Recipe[CharLMConfig]]:
-    """The recipe of a `cell` character LM on lm-shakespeare (and lm-user) by suite size."""
+HELD_OUT_FRACTION = 0.05
+"""Under a recipe with `keep_best`, the last 5% of the training text is held out to select the
+weights on (never the validation split, which scores the model)."""
+VAL_ROWS = 16
+"""Rows of the held-out slice's validation batches (each starts from a zero state)."""
+SNAPSHOT_S = (240.0, 600.0, 1200.0)
+"""CPU seconds at which a longer run also scores the weights it would have returned then (a
+learning curve from one run, whose schedule aims at the run's own budget)."""
+
+
+WIDE_FROM_S = 600.0
+"""From this training budget on (CPU s) the full recipe trains 2 layers of 384 units instead of
+1 of 256: the wider stack is 4.5 times slower a character, so it pays only once the budget
+allows several passes over the text."""
+
+
+def char_lm_recipes(
+    cell: CellType, vocab_size: int, budget_s: float = 0.0
+) -> dict[RecipeSize, Recipe[CharLMConfig]]:
+    """The recipe of a `cell` character LM on lm-shakespeare (and lm-user) by suite size.
+
+    "full" regularises (dropout, weight decay), decays the learning rate to the budget's end
+    and keeps the weights best on a held-out slice of the training text; from `WIDE_FROM_S`
+    of `budget_s` on, its stack is 2 x 384 units, below it today's 1 x 256.
+    """
     from diffrnn.rnn.char_lm import char_lm
     from diffrnn.training import budgeted
 
+    regularised = dict(
+        schedule="budget_cosine",
+        weight_decay=0.1,
+        val_every_n_steps=100,
+        keep_best=True,
+        validate_at_end=True,
+    )
+    one_layer = dataclasses.replace(char_lm("full", cell, vocab_size), dropout=0.1)
+    full = Recipe(one_layer, budgeted(3e-3, **regularised), batch_size=32)  # type: ignore[arg-type]
+    if budget_s >= WIDE_FROM_S:
+        wide = dataclasses.replace(one_layer, hidden_size=384, num_layers=2, dropout=0.2)
+        full = Recipe(wide, budgeted(2e-3, **regularised), batch_size=32)  # type: ignore[arg-type]
     return {
         "quick": Recipe(char_lm("quick", cell, vocab_size), budgeted(1e-2), batch_size=16),
-        "full": Recipe(char_lm("full", cell, vocab_size), budgeted(3e-3), batch_size=32),
+        "full": full,
     }
+
+
+def _held_out(train_ids, seq_len: int):  # type: ignore[no-untyped-def]
+    """(text to train on, validation loader over the held-out end of the training text)."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from diffrnn.data.tbptt import TBPTTChunks
+
+    ids = torch.from_numpy(train_ids)
+    cut = len(ids) - int(len(ids) * HELD_OUT_FRACTION)
+    held = ids[cut:]
+    rows = max(1, min(VAL_ROWS, len(held) // (seq_len + 1)))
+    return ids[:cut], DataLoader(TBPTTChunks(held, rows, seq_len), batch_size=None)
 
 
 def _validation(corpus, suite: str):  # type: ignore[no-untyped-def]
@@ -100,15 +152,33 @@ def char_rnn_unit(
     from diffrnn.rnn.char_lm import CharLM
 
     corpus = load_tinyshakespeare() if corpus is None else corpus
-    recipe = ctx.preset(char_lm_recipes(cell, corpus.vocab_size))
+    recipe = ctx.preset(char_lm_recipes(cell, corpus.vocab_size, ctx.budget_s))
     seq_len = ctx.preset(TBPTT_LENGTH)
     torch.manual_seed(ctx.seed)
     model = CharLM(recipe.model)
-    chunks = TBPTTChunks(torch.from_numpy(corpus.train_ids), recipe.batch_size, seq_len)
-    result = train_for_unit(model, DataLoader(chunks, batch_size=None), ctx, recipe.train)
+    train_ids, held_out = torch.from_numpy(corpus.train_ids), None
+    train = recipe.train
+    if train.keep_best:
+        train_ids, held_out = _held_out(corpus.train_ids, seq_len)
+        marks = tuple(mark for mark in SNAPSHOT_S if mark < ctx.budget_s)
+        train = dataclasses.replace(train, snapshot_s=marks)
+    chunks = TBPTTChunks(train_ids, recipe.batch_size, seq_len)
+    result = train_for_unit(model, DataLoader(chunks, batch_size=None), ctx, train, held_out)
     model = result.model
     val, scope = _validation(corpus, ctx.recipe)
-    nats = model.nats_per_char(torch.from_numpy(val))
+    val_tokens = torch.from_numpy(val)
+    nats = model.nats_per_char(val_tokens)
+    curves: dict[str, Any] = {"train_loss": result.train_losses}
+    notes = []
+    if held_out is not None:
+        curves["val_loss"] = result.val_losses
+        notes.append(
+            f"weights selected on the held-out last {HELD_OUT_FRACTION:.0%} of the training "
+            f"text ({len(corpus.train_ids) - len(train_ids)} chars, trained on the rest), "
+            f"validated every {train.val_every_n_steps} steps and after the last: best at step "
+            f"{result.best_step} of {result.steps}"
+        )
+        curves.update(_curve_points(model, result, val_tokens, nats, notes))
     blocks = mdlm_validation_blocks(corpus, ctx.recipe)
     unigram = torch.bincount(torch.from_numpy(corpus.train_ids), minlength=corpus.vocab_size)
     first = torch.log((unigram + 1.0) / (unigram.sum() + corpus.vocab_size))  # (V,) add-one
@@ -138,9 +208,10 @@ def char_rnn_unit(
         infer_seconds_per_sample=1.0 / chars_per_s,
         throughput=chars_per_s,
         throughput_unit="chars/s",
-        curves={"train_loss": result.train_losses},
+        curves=curves,
         artefacts={"samples": "samples.txt"},
         notes=[
+            *notes,
             f"exact NLL with the state carried, on the {scope}",
             f"nats_per_char_blocks: exact NLL of the MDLM units' validation blocks "
             f"({blocks.shape[0]} x {blocks.shape[1]} chars), state reset at each block, its first "
@@ -151,6 +222,35 @@ def char_rnn_unit(
             "sampling: one sequence at temperature 0.8, step by step",
         ],
     )
+
+
+def _curve_points(
+    model: CharLM, result: FitResult, val_tokens: Any, final_nats: float, notes: list[str]
+) -> dict[str, Any]:
+    """Validation nats/char and the selected held-out loss against training CPU seconds: each
+    snapshot (`SNAPSHOT_S`) scored like the final model, then the final model (a note each)."""
+    points = []  # (CPU s, wall s, step, held-out loss of the selected weights, nats/char)
+    for snap in result.snapshots:
+        scored = copy.deepcopy(model)
+        scored.load_state_dict(snap.state)
+        nats = scored.nats_per_char(val_tokens)
+        points.append((snap.cpu_seconds, snap.wall_seconds, snap.step, snap.best_val_loss, nats))
+    held = min(result.val_losses) if result.val_losses else None
+    points.append((result.cpu_seconds, result.train_seconds, result.steps, held, final_nats))
+    for cpu_s, wall_s, step, held, nats in points:
+        shown = "none yet" if held is None else f"{held:.4f}"
+        notes.append(
+            f"at {cpu_s:.0f} CPU s ({wall_s:.0f} s wall, step {step}): {nats:.4f} nats/char, "
+            f"held-out loss of the selected weights {shown}"
+        )
+    held_points = [p for p in points if p[3] is not None]
+    return {
+        "nats_per_char_vs_cpu_s": {"x": [p[0] for p in points], "y": [p[4] for p in points]},
+        "held_out_loss_vs_cpu_s": {
+            "x": [p[0] for p in held_points],
+            "y": [p[3] for p in held_points],
+        },
+    }
 
 
 for _cell in ("lstm", "gru", "rnn", "mingru", "minlstm"):  # partials pickle into unit processes
