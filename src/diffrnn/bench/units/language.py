@@ -5,8 +5,8 @@ unit's budget and report the exact validation NLL (nats/char, bits/char) with th
 through the whole validation text (the full recipe selects its weights on a held-out slice of the
 training text, never on that split, and scores the weights it would have returned at
 `SNAPSHOT_S` CPU seconds too, for a learning curve from one run); sampling throughput is chars/s
-of one sequence drawn step by step (the way text is generated). The n-gram is interpolated Kneser-Ney, counted on the training
-split in one pass (its "training" time is the counting).
+of one sequence drawn step by step (the way text is generated). The n-gram is interpolated
+Kneser-Ney, counted on the training split in one pass (its "training" time is the counting).
 """
 
 from __future__ import annotations
