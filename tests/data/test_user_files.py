@@ -152,3 +152,12 @@ def test_text_in_value_columns_names_column_and_line_and_na_tokens_are_missing(
     text = text.replace(",x,", ",4,")
     data = load_user_data(_write(tmp_path, text), fill="ffill")  # NA and null are missing values
     assert data.values[1].tolist() == [4.0, 4.0, 4.0, 4.0]
+
+
+def test_non_iso_dates_before_year_one_are_noted_not_a_traceback() -> None:
+    """pandas reads years before 1 that `datetime.date` cannot hold (found by Hypothesis)."""
+    text = pd.Series(["0000/01/01", "0000/01/02"])
+    reading = user_files.Reading("data.csv", is_csv=True, surface="cli")
+    parsed = user_files._parse_text_dates(text, pd.Series([pd.NaT, pd.NaT]), "date", reading)
+    assert parsed.notna().all()
+    assert reading.notes and "0000-01-01" in reading.notes[-1]

@@ -369,17 +369,22 @@ def _parse_text_dates(text: pd.Series, iso: pd.Series, name: str, reading: Readi
         i = int(np.flatnonzero((complete[0] != complete[1]).to_numpy())[0])
         raise DataError(
             f"Ambiguous dates in column {name!r}: {text.iloc[i]!r} at "
-            f"{reading.where(text.index[i])} reads as {complete[0].iloc[i].date()} (month first) "
-            f"or {complete[1].iloc[i].date()} (day first).",
+            f"{reading.where(text.index[i])} reads as {_day(complete[0].iloc[i])} (month first) "
+            f"or {_day(complete[1].iloc[i])} (day first).",
             _ISO_FIX + ".",
         )
     if not complete:  # the parse that reads the most cells: its first failure is the culprit
         return max([iso, *candidates], key=lambda c: int(c.notna().sum()))
     reading.notes.append(
         f"dates in {name!r} are not ISO 8601; parsed {text.iloc[0]!r} as "
-        f"{complete[0].iloc[0].date()}"
+        f"{_day(complete[0].iloc[0])}"
     )
     return complete[0]
+
+
+def _day(stamp: pd.Timestamp) -> str:
+    """The day of `stamp` as YYYY-MM-DD; unlike `.date()` also for pandas' years before 1."""
+    return stamp.isoformat().split("T")[0]
 
 
 def _local_times(text: pd.Series, name: str, reading: Reading) -> pd.Series:
