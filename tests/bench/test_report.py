@@ -349,9 +349,9 @@ def test_the_reference_tiles_show_each_deciding_finding_whole(
         assert len(findings) == 2, claim
         assert all(f in tile for f in findings) and "…" not in tile
     c5 = _tile(page, "C5")
-    assert "<li>diffusion 10x slower per char (lm-shakespeare)</li>" in c5
+    assert re.search(r"<li>diffusion [0-9.]+x slower per char \(lm-shakespeare\)</li>", c5)
     assert "reference: holds: the same numbers" in c5  # the reference run is the reference
-    assert "this run: the same" in _tile(page, "C2")
+    assert "this run: the same" in _tile(page, "C6")  # not evidence in both
 
 
 @pytest.mark.skipif(not any(map(shutil.which, BROWSERS)), reason="no headless browser here")
