@@ -418,7 +418,10 @@ def compare(
     rerun: Annotated[
         bool,
         typer.Option(
-            "--rerun", help="Redo the units of --out whose stored results older code made."
+            "--rerun",
+            help="Redo the units of --out whose stored results older code made; a task run "
+            "again whole (no --models/--seeds/--budget) moves its units the suite no longer "
+            "plans to results.retired.jsonl.",
         ),
     ] = False,
     id_col: Annotated[
@@ -490,6 +493,7 @@ def compare(
     from diffrnn.bench.compare import CompareRequest, default_run_dir, execute, prepare
     from diffrnn.bench.registry import UNIT_IMPORT_ERRORS
     from diffrnn.bench.report import write_report
+    from diffrnn.bench.results import RETIRED_FILE
     from diffrnn.errors import ConfigError
 
     run_dir = check.run_dir(out if out is not None else default_run_dir(), "--out")
@@ -636,6 +640,13 @@ def compare(
     )
     for model, why in job.left_out.items():
         screen.print(f"left out: {model} ({why})", highlight=False, soft_wrap=True)
+    if job.retired:
+        screen.print(
+            f"retired: {job.retired} stored result(s) of units this suite no longer plans, "
+            f"moved to {job.run_dir / RETIRED_FILE}",
+            highlight=False,
+            soft_wrap=True,
+        )
     screen.print("starting the unit processes (torch and the models load once)...", highlight=False)
     view = _CompareView(job)
 

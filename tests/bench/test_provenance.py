@@ -308,3 +308,43 @@ def test_codes_are_named_largest_share_first_ties_by_time() -> None:
     assert provenance.describe_codes([]) == ""
     header = "\n".join(str(b) for b in _header({"suite": "reference"}, records))
     assert "code: commit 6666666, source 66666666 (150 units); commit eeeeeee" in header
+
+
+def test_a_whole_task_run_again_retires_its_units_the_suite_no_longer_plans(
+    tmp_path: Path,
+) -> None:
+    """`--rerun --tasks X` after the suite changed X's budgets: X's old units leave results.jsonl
+    (kept in results.retired.jsonl), other tasks' results and X's planned units stay; a rerun
+    narrowed to some models retires nothing."""
+    from claim_records import record
+
+    from diffrnn.bench.compare import CompareRequest, prepare
+    from diffrnn.bench.results import RETIRED_FILE
+    from diffrnn.bench.suites import get_suite, plan
+
+    (planned, *_) = plan(get_suite("quick"), tasks=("graph-chickenpox",))
+    path = tmp_path / RESULTS_FILE
+    kept = record("graph-chickenpox", planned.model, planned.family, 0, {"mae": 1.0})
+    kept["budget_s"] = planned.budget_s
+    old = record("graph-chickenpox", planned.model, planned.family, 0, {"mae": 2.0}, budget=999.0)
+    other = record("long-adding", "lstm", "rnn", 0, {"mse": 0.1}, budget=999.0)
+    for r in (kept, old, other):
+        append_record(path, r)
+    before = path.read_bytes().splitlines()
+
+    narrowed = CompareRequest(
+        tasks=("graph-chickenpox",), models=(planned.model,), out=tmp_path, rerun=True
+    )
+    assert prepare(narrowed).retired == 0
+    assert path.read_bytes().splitlines() == before
+
+    job = prepare(CompareRequest(tasks=("graph-chickenpox",), out=tmp_path, rerun=True))
+    assert job.retired == 1
+    assert path.read_bytes().splitlines() == [before[0], before[2]]  # byte for byte
+    retired = [
+        (r["task"], r["budget_s"], r["metrics"]) for r in read_records(tmp_path / RETIRED_FILE)
+    ]
+    assert retired == [("graph-chickenpox", 999.0, {"mae": 2.0})]
+    assert (
+        prepare(CompareRequest(tasks=("graph-chickenpox",), out=tmp_path, rerun=True)).retired == 0
+    )

@@ -24,6 +24,7 @@ from diffrnn.bench.runner import (
     invocations,
     read_run_info,
     resumption,
+    retire_unplanned,
     run_units,
     task_snapshot,
     write_run_info,
@@ -81,8 +82,9 @@ class CompareRequest:
 
 @dataclass(frozen=True)
 class CompareJob:
-    """A checked request: the units to run and where, and the models the user's data left out
-    of the plan (model -> why)."""
+    """A checked request: the units to run and where, the models the user's data left out of the
+    plan (model -> why), and how many stored results of units the suite no longer plans moved to
+    `results.retired.jsonl` (`retired`)."""
 
     suite: Suite
     units: list[UnitSpec]
@@ -94,6 +96,7 @@ class CompareJob:
     rerun: bool = False
     cluster: RayCluster | None = None
     left_out: dict[str, str] = field(default_factory=dict)
+    retired: int = 0
 
 
 def default_run_dir() -> Path:
@@ -171,6 +174,11 @@ def prepare(request: CompareRequest) -> CompareJob:
     tasks = {name: get_task(name) for name in dict.fromkeys(names)}
     run_dir = request.out or default_run_dir()
     resumption(units, run_dir, request.threads, request.user_options, request.rerun)
+    narrowed = any(v is not None for v in (request.models, request.seeds, request.budget_s))
+    retired = 0
+    if request.rerun and not narrowed and request.budgets is None:
+        # the tasks run again whole: their units the suite no longer plans are not this run's
+        retired = retire_unplanned(units, run_dir)
     cluster = None
     if request.executor == "ray":
         from diffrnn.bench.ray_executor import connect
@@ -228,6 +236,7 @@ def prepare(request: CompareRequest) -> CompareJob:
         request.rerun,
         cluster,
         left_out,
+        retired,
     )
 
 

@@ -14,12 +14,12 @@ import logging
 import math
 import os
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from diffrnn.errors import ConfigError
-from diffrnn.fileio import append_json_line
+from diffrnn.fileio import append_json_line, atomic_write_bytes
 from diffrnn.paths import check_run_file
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ UnitKey = tuple[str, str, int, float]
 """(task, model, seed, budget_s): what identifies a unit's record."""
 
 RESULTS_FILE = "results.jsonl"
+RETIRED_FILE = "results.retired.jsonl"
+"""Records moved out of `RESULTS_FILE` because their units left the plan (see `retire_records`)."""
 SCHEMA_VERSION = 1
 MAX_CURVE_POINTS = 1000
 """Curves longer than this are stored as block means (their x keeps the original positions)."""
@@ -267,6 +269,36 @@ def read_records(path: Path) -> list[dict[str, Any]]:
             )
         records.append(record)
     return records
+
+
+def retire_records(path: Path, retire: Callable[[dict[str, Any]], bool]) -> int:
+    """Move the records of `path` for which `retire` is true to `RETIRED_FILE` beside it.
+
+    They are appended there first (fsynced), then `path` is rewritten atomically with the other
+    lines byte for byte: a kill in between leaves a record in both files, never in neither.
+    Returns how many records moved.
+    """
+    if not path.exists():
+        return 0
+    keep: list[bytes] = []
+    gone: list[dict[str, Any]] = []
+    for raw in path.read_bytes().splitlines():
+        try:
+            record = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue  # a torn line: reading skips it anyway
+        if record_problem(record) is None and retire(record):
+            gone.append(record)
+        else:
+            keep.append(raw)
+    if not gone:
+        return 0
+    retired = path.with_name(RETIRED_FILE)
+    check_run_file(retired)
+    for record in gone:
+        append_json_line(retired, record)
+    atomic_write_bytes(path, b"".join(line + b"\n" for line in keep))
+    return len(gone)
 
 
 def unit_key(record: dict[str, Any]) -> UnitKey:

@@ -51,7 +51,9 @@ from diffrnn.bench.results import (
     append_record,
     latest_by_unit,
     read_records,
+    retire_records,
     to_json_value,
+    unit_key,
 )
 from diffrnn.bench.suites import UnitSpec
 from diffrnn.bench.worker import LOG_FILE, RESULT_FILE, child_main, utc_now
@@ -274,7 +276,7 @@ def resumption(
     match this run's. Other inputs: the unit runs again ("rerun: inputs changed"). Other code:
     refused, since the directory would then mix results of two versions of the code, unless
     `rerun`, which runs those units again (results of units outside the plan then stay as they
-    are, and the records say which code made each).
+    are, and the records say which code made each, unless `retire_unplanned` moves them).
 
     Raises:
         ConfigError: without `rerun`, the directory holds results of other code.
@@ -310,6 +312,22 @@ def resumption(
             "pass --rerun to redo those units with this code, or choose another --out.",
         )
     return Resumption(reuse, reasons)
+
+
+def retire_unplanned(units: Sequence[UnitSpec], run_dir: Path) -> int:
+    """Move the stored records of the plan's tasks whose units the plan no longer holds (a rung
+    or budget the suite dropped, a model it no longer runs) to `RETIRED_FILE`, so that a task
+    run again whole does not report old units beside the new ones. Returns how many moved.
+
+    Call it only for a plan that is the suite's whole plan for its tasks (not narrowed to some
+    models, seeds or budgets), else it would retire results the user merely left out this time.
+    """
+    tasks = {spec.task for spec in units}
+    planned = {spec.key for spec in units}
+    return retire_records(
+        run_dir / RESULTS_FILE,
+        lambda record: record["task"] in tasks and unit_key(record) not in planned,
+    )
 
 
 def _context() -> Any:
