@@ -163,3 +163,25 @@ def test_the_digits_and_window_diffusion_networks() -> None:
         denoiser = diffusion.denoiser_config
         assert (denoiser["channels"], denoiser["layers"]) == (channels, layers)
         assert diffusion.process.num_timesteps == levels
+
+
+@pytest.mark.parametrize(
+    ("suite", "conditional", "variance"),
+    [
+        ("reference", False, "learned_range"),
+        ("full", False, "learned_range"),
+        ("quick", False, "fixed_small"),
+        ("reference", True, "fixed_small"),
+    ],
+)
+def test_image_digits_ddpm_learns_its_variances_at_full_size_only(
+    suite: str, conditional: bool, variance: str, tmp_path: Any
+) -> None:
+    """Issue 15 item 4: the unconditional full-size DDPM is improved DDPM's (the bound it
+    gives in the reference run); the guided and quick models keep fixed variances."""
+    from diffrnn.bench.registry import UnitContext
+    from diffrnn.bench.units.digits_diffusion import synthesis_recipe
+
+    ctx = UnitContext(seed=0, budget_s=1.0, suite=suite, out_dir=tmp_path)  # type: ignore[arg-type]
+    recipe = synthesis_recipe(ctx, conditional)
+    assert recipe.model.process.variance == variance
