@@ -8,8 +8,9 @@ model issue (its wall time is documented in the README's main-job section); `ref
 run committed under `evidence/reference/` that the report's scorecard cites: every task with the
 models its claims need, 3 seeds, full-size models (a smaller evaluation where the full one would
 not fit: see the units' "reference" presets), compute ladders on the tasks where training cost
-is a claim, and the whole suite within about 70 minutes at `--jobs 2 --threads 1` on an idle
-2-core machine (a run cut short resumes with the same command).
+is a claim, and the whole suite in about 100 minutes at `--jobs 2 --threads 1` on an idle
+2-core machine (its 225 units used 11,742 CPU s in the committed run; a run cut short resumes
+with the same command).
 
 A compute ladder (`--budgets 30,120,480`, or a suite's `Ladder`) runs a model at several
 training budgets; each rung is a unit of its own, (task, model, seed, budget_s).
@@ -166,8 +167,8 @@ REFERENCE = Suite(
     name="reference",
     description="the committed evidence run (evidence/reference/): every task, 3 seeds, the "
     "claims' models at full size with compute ladders on image-digits, lm-shakespeare, "
-    "forecast-exchange and audio-fsdd, two units at once on one thread each (sized for 70 "
-    "minutes on an idle 2-core machine)",
+    "forecast-exchange and audio-fsdd, two units at once on one thread each (about 100 "
+    "minutes on an idle 2-core machine: its units used 11,742 CPU s in the committed run)",
     budget_s=30.0,
     seeds=3,
     task_budgets={
