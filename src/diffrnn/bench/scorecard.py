@@ -510,9 +510,15 @@ def _c2(runs: Runs) -> list[Finding]:
                 f"{task} {model}: gradient norm at lag {lag} / lag 0 {kept} per seed; "
                 f"{_pattern(group)}"
             )
-            headline = (
-                f"{model}: ×{statistics.median(g[0] for g in ratios.values()):.1g} over {lag} lags"
+            middle = statistics.median(g[0] for g in ratios.values())
+            fate = (
+                "vanishes"
+                if middle < VANISHED_BELOW
+                else "explodes"
+                if middle > EXPLODED_ABOVE
+                else "is kept"
             )
+            headline = f"{model}: gradient {fate} (lag {lag} / lag 0 ×{middle:.1g})"
             found.append(Finding.ruled(what, numbers, headline, ruling))
     if not found:
         found.append(
