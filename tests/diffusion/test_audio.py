@@ -11,6 +11,7 @@ from diffrnn.diffusion.audio import (
     SpectrogramDiffusion,
     spectrogram_diffusion_config,
 )
+from diffrnn.diffusion.sampling import sample as run_sampler
 
 
 def _model() -> SpectrogramDiffusion:
@@ -83,3 +84,60 @@ def test_loss_trains_and_the_model_saves_with_its_range(tmp_path) -> None:  # ty
         loaded.sample(1, labels=torch.tensor([1]), generator=g().manual_seed(0), steps=3),
         model.sample(1, labels=torch.tensor([1]), generator=g().manual_seed(0), steps=3),
     )
+
+
+def _standardised(model: SpectrogramDiffusion) -> tuple[SpectrogramDiffusion, torch.Tensor]:
+    """A copy of `model` standardising with the statistics of designed data, and the data:
+    band m has mean -0.5 + 0.1 m and standard deviation 0.05 (m + 1)."""
+    torch.manual_seed(1)
+    m = torch.arange(8.0)[:, None]  # (n_mels, 1)
+    data = -0.5 + 0.1 * m + 0.05 * (m + 1) * torch.randn(200, 8, 12)  # (N, n_mels, n_frames)
+    copy = SpectrogramDiffusion(model.config)
+    copy.load_state_dict(model.state_dict())
+    copy.set_standardisation(data)
+    return copy.eval(), data
+
+
+def test_standardisation_takes_each_bands_mean_and_spread(model: SpectrogramDiffusion) -> None:
+    standardised, data = _standardised(model)
+    m = torch.arange(8.0)
+    torch.testing.assert_close(standardised.band_mean[:, 0], -0.5 + 0.1 * m, atol=0.02, rtol=0)
+    torch.testing.assert_close(standardised.band_std[:, 0], 0.05 * (m + 1), rtol=0.1, atol=0)
+    z = (data - standardised.band_mean) / standardised.band_std
+    torch.testing.assert_close(z.mean(dim=(0, 2)), torch.zeros(8), atol=1e-5, rtol=0)
+    torch.testing.assert_close(z.std(dim=(0, 2)), torch.ones(8), atol=1e-5, rtol=0)
+
+
+def test_the_diffusion_sees_standardised_data_and_samples_map_back(
+    model: SpectrogramDiffusion,
+) -> None:
+    standardised, data = _standardised(model)
+    x0, digits = data[:6], torch.arange(6)
+    z0 = (x0 - standardised.band_mean) / standardised.band_std
+    torch.manual_seed(2)
+    loss = standardised.loss((x0, digits))
+    torch.manual_seed(2)
+    assert torch.equal(loss, model.loss((z0, digits)))  # the same draws on the standardised data
+    g = torch.Generator
+    labels = torch.tensor([1, 4, 4])
+    x = standardised.sample(3, labels=labels, generator=g().manual_seed(0), steps=4)
+    z = run_sampler(
+        model.diffusion,
+        (3, 8, 12),
+        sampler=model.config.sampler,
+        steps=4,
+        generator=g().manual_seed(0),
+        cond=labels,
+        guidance_scale=model.config.guidance_scale,
+    )  # (3, n_mels, n_frames) the standardised sample
+    expected = (z * standardised.band_std + standardised.band_mean).clamp(-1.0, 1.0)
+    torch.testing.assert_close(x, expected)
+    assert not torch.allclose(x, z.clamp(-1.0, 1.0), atol=0.1)
+
+
+def test_the_statistics_are_saved_with_the_weights(model: SpectrogramDiffusion, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    standardised, _ = _standardised(model)
+    standardised.save_pretrained(tmp_path / "m")
+    loaded = SpectrogramDiffusion.from_pretrained(tmp_path / "m")
+    assert torch.equal(loaded.band_mean, standardised.band_mean)
+    assert torch.equal(loaded.band_std, standardised.band_std)

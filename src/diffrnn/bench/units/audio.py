@@ -276,7 +276,8 @@ def generator_training(
     spectrograms and its recipe (the budget is the caller's).
 
     The model keeps the training log-mel range in its `log_mel_range` buffer, so a saved model
-    turns its samples back into sound on its own.
+    turns its samples back into sound on its own; the diffusion model also keeps the training
+    spectrograms' per-band statistics, with which it standardises them.
     """
     import dataclasses
 
@@ -287,8 +288,11 @@ def generator_training(
     torch.manual_seed(seed)
     model = build_generator(name, suite, num_classes)
     model.log_mel_range.copy_(torch.tensor([train.scaling.low, train.scaling.high]))
+    spectrograms = torch.from_numpy(train.spectrograms)  # (N, n_mels, n_frames)
+    if name == "audio-diffusion":
+        model.set_standardisation(spectrograms)
     loader = seeded_loader(
-        TensorDataset(torch.from_numpy(train.spectrograms), torch.from_numpy(train.digits)),
+        TensorDataset(spectrograms, torch.from_numpy(train.digits)),
         recipe.batch_size,
         seed,
     )
