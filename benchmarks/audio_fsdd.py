@@ -54,9 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    from torch.utils.data import DataLoader, TensorDataset
-
-    from diffrnn.bench.units.audio import audio_bench, build_generator
+    from diffrnn.bench.units.audio import audio_bench, generator_training
     from diffrnn.evaluation.audio import generated_audio, score_audio
     from diffrnn.training import OptimConfig, TrainConfig, count_parameters, fit
 
@@ -76,18 +74,8 @@ def main() -> None:
     if not args.no_real:
         _real_row(bench, report)
 
-    torch.manual_seed(args.seed)
-    model = build_generator(args.model, "full")
-    model.log_mel_range.copy_(torch.tensor([bench.train.scaling.low, bench.train.scaling.high]))
+    model, loader, _ = generator_training(args.model, bench.train, "full", args.seed)
     report["params"] = count_parameters(model)
-    loader = DataLoader(
-        TensorDataset(
-            torch.from_numpy(bench.train.spectrograms), torch.from_numpy(bench.train.digits)
-        ),
-        batch_size=64,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(args.seed),
-    )
     diffusion = args.model == "audio-diffusion"
     trained_s, steps = 0.0, 0
     digits = np.repeat(np.arange(10), args.eval_per_digit)
