@@ -13,7 +13,8 @@ voiced by Griffin-Lim and judged: accuracy, FD against the real test clips, ince
 score, and the spread of the samples in the [-1, 1] scale (real training spectrograms: 0.41).
 One JSON line per run is appended to `--out`, with the training and evaluation CPU seconds, the
 wall seconds and the load average. Ablations of the diffusion recipe: `--prediction`,
-`--no-standardise` (the [-1, 1] scale, thresholded, as before the standardisation).
+`--no-standardise` (the [-1, 1] scale, thresholded, as before the standardisation),
+`--ema-decay` (an EMA of the weights, evaluated in their place).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--guidance", default="2", help="guidance scales, comma-separated")
     parser.add_argument("--prediction", choices=("epsilon", "v_prediction"), default=None)
     parser.add_argument("--no-standardise", action="store_true")
+    parser.add_argument("--ema-decay", type=float, default=None, help="EMA of the weights")
     parser.add_argument("--cache", type=Path, default=Path("runs/audio-budget"))
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -73,7 +75,9 @@ def main() -> None:
             ablated.set_standardisation(torch.from_numpy(bench.train.spectrograms))
         model = ablated
     cpu_setup = time.process_time() - cpu0
-    recipe = dataclasses.replace(recipe, budget_s=args.budget, budget_clock="cpu")
+    recipe = dataclasses.replace(
+        recipe, budget_s=args.budget, budget_clock="cpu", ema_decay=args.ema_decay
+    )
     cpu1 = time.process_time()
     result = fit(model, loader, config=recipe)
     cpu_train = time.process_time() - cpu1
@@ -101,6 +105,7 @@ def main() -> None:
         "seed": args.seed,
         "prediction": args.prediction,
         "standardised": diffusion and not args.no_standardise,
+        "ema_decay": args.ema_decay,
         "params": count_parameters(judged),
         "train_steps": result.steps,
         "train_cpu_s": round(cpu_train, 1),
