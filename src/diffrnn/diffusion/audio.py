@@ -47,10 +47,11 @@ from diffrnn.generative import class_labels, sample_method
 from diffrnn.modeling import PretrainedMixin, config_to_dict
 from diffrnn.presets import Size, pick
 
-GUIDANCE_SCALE = 4.0
-"""The presets' classifier-free guidance weight: at 90 CPU s of training (seed 0, 100 clips,
-DPM-Solver++ 10 steps) the judge recognised 0.16 of the samples at w = 1, 0.29 at w = 2 and
-0.73 at w = 4 (BENCHMARKS.md)."""
+GUIDANCE_SCALE = 6.0
+"""The presets' classifier-free guidance weight: at 90 CPU s of training (DPM-Solver++ 10 steps,
+100 clips) the judge recognised, seed 0, 0.16 / 0.29 / 0.73 of the samples at w = 1 / 2 / 4 in
+a first run and 0.66 / 0.69 / 0.65 at w = 4 / 6 / 8 in a second; seed 1 0.54 / 0.69 / 0.76 /
+0.76 at w = 2 / 4 / 6 / 8 (BENCHMARKS.md)."""
 MIN_BAND_STD = 1e-3
 """Floor of a band's standard deviation (a band silent in every training clip has none)."""
 
