@@ -256,7 +256,8 @@ EVIDENCE_BUDGETS: dict[str, float] = {
     "denoise-etth1": 300.0,
     # the diffusion model leads at 90 CPU s in every seed since issue 15's recipe (recognised
     # 0.62-0.78 vs the GRU's 0.19-0.27, reference run), but the GRU is still climbing there
-    # (0.54 after 395 steps in BENCHMARKS.md's issue-8 run, ~110 CPU s): verdicts wait for 600 s
+    # (0.54 after 395 steps in BENCHMARKS.md's issue-8 run, its judge; ~105 CPU s at the reference's
+    # 340 steps per 90 s): verdicts wait for 600 s
     "audio-fsdd": 600.0,
 }
 """Per task, the training budget (CPU seconds) from which the scorecard gives verdicts; a task
