@@ -6,8 +6,14 @@ changed (e.g. `predict="increment"`), one seed, and prints crps / crps_sum / ste
         --variant predict=level --variant predict=increment --budget 30 --seed 0
     PYTHONPATH=src python benchmarks/exchange_levers.py --floors   # random walks, no training
 
-A variant is `field=value[,field=value]` over the model's config (DeepARConfig, TimeGradConfig,
-DiffusionForecasterConfig); values are parsed as Python literals, else kept as strings.
+A variant is `field=value[,field=value]` over the unit's recipe: a model-config field
+(DeepARConfig, TimeGradConfig, DiffusionForecasterConfig), `train.FIELD` (TrainConfig),
+`optim.FIELD` (OptimConfig), `batch_size`, and for TimeGrad `sampler` / `steps` (the suite's
+sampling) and `step_scale=train` (the training rows' step std); values are parsed as Python
+literals, else kept as strings.
+
+    PYTHONPATH=src python benchmarks/exchange_levers.py --model timegrad --budget 30 \
+        --variant predict=increment,white_noise_skip=True,step_scale=train,prediction=sample
 """
 
 from __future__ import annotations
@@ -52,33 +58,81 @@ def patched(module: Any, name: str, wrap: Callable[[Any], Any]) -> Iterator[None
         setattr(module, name, original)
 
 
-def run(model: str, fields: dict[str, Any], budget: float, seed: int, suite: str) -> dict:
-    """One unit of forecast-exchange with `fields` replaced in its model config."""
-    from diffrnn.bench.units import diffusion_forecasting, forecasting, timegrad
+def recipe_with(fields: dict[str, Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a recipe function so its Recipe has `fields` replaced: `train.NAME` in its
+    TrainConfig, `optim.NAME` in the TrainConfig's OptimConfig, `batch_size`, any other name in
+    the model config; `step_scale=train` is the training rows' step std (`training_step_scale`)."""
 
-    def with_fields(build: Callable[..., Any]) -> Callable[..., Any]:
-        return lambda *a, **k: dataclasses.replace(build(*a, **k), **fields)
+    def wrap(build: Callable[..., Any]) -> Callable[..., Any]:
+        def recipe(problem: Any, size: Any, **options: Any) -> Any:
+            from diffrnn.hybrid.timegrad import training_step_scale
+
+            base = build(problem, size, **options)
+            groups: dict[str, dict[str, Any]] = {"train": {}, "optim": {}, "model": {}}
+            for key, value in fields.items():
+                group, _, name = key.rpartition(".")
+                if key == "step_scale" and value == "train":
+                    value = training_step_scale(problem.train)
+                groups[group or "model"][name] = value
+            batch = groups["model"].pop("batch_size", base.batch_size)
+            optim = dataclasses.replace(base.train.optim, **groups["optim"])
+            train = dataclasses.replace(base.train, optim=optim, **groups["train"])
+            model = dataclasses.replace(base.model, **groups["model"])
+            return dataclasses.replace(base, model=model, train=train, batch_size=batch)
+
+        return recipe
+
+    return wrap
+
+
+UNITS = {
+    "deepar": ("diffrnn.bench.units.forecasting", "exchange_network"),
+    "timegrad": ("diffrnn.bench.units.timegrad", "timegrad_exchange_unit"),
+    "diffusion-forecaster": (
+        "diffrnn.bench.units.diffusion_forecasting",
+        "diffusion_forecaster_exchange",
+    ),
+}
+
+
+def run(model: str, fields: dict[str, Any], budget: float, seed: int, suite: str) -> dict:
+    """One unit of forecast-exchange with `fields` replaced in its recipe (`recipe_with`);
+    `sampler` and `steps` replace the suite's sampling (TimeGrad)."""
+    import importlib
+
+    from diffrnn import forecast_specs
+
+    if model not in UNITS:
+        raise ValueError(f"model must be one of {sorted(UNITS)}, got {model!r}")
+    fields = dict(fields)
+    sampling = {k: fields.pop(k) for k in ("sampler", "steps") if k in fields}
+    module, name = UNITS[model]
+    unit = getattr(importlib.import_module(module), name)
+
+    def resolve(original: Callable[[str], Any]) -> Callable[[str], Any]:
+        def patched_resolve(path: str) -> Any:
+            found = original(path)
+            return recipe_with(fields)(found) if path.endswith("_recipe") else found
+
+        return patched_resolve
 
     ctx = UnitContext(seed=seed, budget_s=budget, suite=suite, out_dir=Path(tempfile.mkdtemp()))
     start = time.process_time()
-    if model == "deepar":
-        with patched(forecasting, "deepar_config_for", with_fields):
-            out = forecasting.exchange_deepar(ctx, "lstm")
-    elif model == "timegrad":
-        with patched(timegrad, "timegrad_config_for", with_fields):
-            out = timegrad.timegrad_exchange_unit(ctx)
-    elif model == "diffusion-forecaster":
-        from diffrnn.diffusion import ts_forecaster
-
-        # the unit imports the config class from its module when it runs
-        with patched(ts_forecaster, "DiffusionForecasterConfig", with_fields):
-            out = diffusion_forecasting.diffusion_forecaster_exchange(ctx)
-    else:
-        raise ValueError(f"model must be deepar, timegrad or diffusion-forecaster, got {model!r}")
+    sampling_table = forecast_specs.TIMEGRAD_SAMPLING
+    saved = dict(sampling_table)
+    if sampling:
+        for key in sampling_table:
+            sampling_table[key] = {**sampling_table[key], **sampling}
+    try:
+        with patched(forecast_specs, "_resolve", resolve):
+            out = unit(ctx) if model != "deepar" else unit(ctx, name="deepar")
+    finally:
+        sampling_table.update(saved)
     return {
         "crps": out.metrics["crps"],
         "crps_sum": out.metrics["crps_sum"],
-        "train_cpu_s": out.train_seconds,
+        "train_cpu_s": out.train_cpu_seconds,
+        "steps": out.steps,
         "unit_cpu_s": time.process_time() - start,
         "notes": out.notes[:1],
     }
@@ -149,7 +203,8 @@ def main() -> None:
         result = run(args.model, parse_variant(variant), args.budget, args.seed, args.suite)
         print(
             f"{args.model} [{variant}] seed {args.seed}: crps {result['crps']:.5f} "
-            f"crps_sum {result['crps_sum']:.5f} train {result['train_cpu_s']:.1f} s, "
+            f"crps_sum {result['crps_sum']:.5f} steps {result['steps']} "
+            f"train {result['train_cpu_s']:.1f} CPU s, "
             f"unit {result['unit_cpu_s']:.1f} CPU s; {result['notes']}",
             flush=True,
         )

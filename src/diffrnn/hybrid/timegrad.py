@@ -36,6 +36,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -48,7 +49,13 @@ from diffrnn.data.windows import (
     mean_scaling,
     num_time_features,
 )
-from diffrnn.diffusion.gaussian import GaussianProcess, GaussianProcessConfig, extract
+from diffrnn.diffusion.gaussian import (
+    GaussianProcess,
+    GaussianProcessConfig,
+    Prediction,
+    Schedule,
+    extract,
+)
 from diffrnn.modeling import PretrainedMixin
 from diffrnn.rnn import deepar
 from diffrnn.rnn.cells import CellType, check_cell
@@ -194,14 +201,21 @@ class TimeGradConfig:
             more row of history. Not the default: on forecast-exchange (3 seeds, with the
             white-noise skip) increments scored CRPS-sum 0.0058 after 30 CPU s but 0.0193 after
             90 (levels: 0.0079, 0.0087); the paths drift as training goes on (BENCHMARKS.md).
-        white_noise_skip: eps_theta(x_n, n, h) = s_n x_n + the network, s_n = sqrt(1 - abar_n):
-            s_n x_n is E[eps | x_n] when the data are N(0, 1), so the untrained model (whose
-            output layer starts at zero) samples white noise, a random walk of the context's
-            scale with `predict="increment"`, and the network learns the departures from it
-            (without it the untrained model's x_0 estimate is x_n / sqrt(abar_n), 12x too
-            wide at the paper's noisiest step). The output layer's bias then starts at zero
-            too: a constant eps b shifts x_0 by -sqrt(1 - abar_n) b / sqrt(abar_n), a drift of
-            every path.
+        white_noise_skip: the network's output is added to E[target | x_n] for N(0, 1) data:
+            s_n x_n for epsilon (s_n = sqrt(1 - abar_n)), a_n x_n for x_0 ("sample",
+            a_n = sqrt(abar_n)), 0 for v. So the untrained model (whose output layer starts at
+            zero) samples white noise, a random walk of the steps' scale with
+            `predict="increment"`, and the network learns the departures from it (without it
+            the untrained epsilon model's x_0 estimate is x_n / sqrt(abar_n), 12x too wide at
+            the paper's noisiest step). The output layer's bias then starts at zero too: a
+            constant eps b shifts x_0 by -sqrt(1 - abar_n) b / sqrt(abar_n), a drift of every
+            path.
+        prediction: the network's target (`GaussianProcessConfig.prediction`): "epsilon" (the
+            paper), "sample" (x_0) or "v_prediction".
+        schedule: the betas: "linear" (the paper's beta_start -> beta_end) or "cosine".
+        step_scale: with `predict="increment"`, a fixed scale s per series (N values, e.g. the
+            standard deviation of the training rows' differences, `training_step_scale`)
+            instead of the context's root mean square move; None: the context's.
     """
 
     target_dim: int
@@ -224,6 +238,9 @@ class TimeGradConfig:
     minimum_scale: float = 1e-10
     predict: PredictName = "level"
     white_noise_skip: bool = False
+    prediction: Prediction = "epsilon"
+    schedule: Schedule = "linear"
+    step_scale: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         check_cell(self.cell)
@@ -231,16 +248,24 @@ class TimeGradConfig:
             raise ValueError(f"lags must all be >= 1, got {self.lags}")
         if self.predict not in PREDICTS:
             raise ValueError(f"predict must be one of {PREDICTS}, got {self.predict!r}")
+        if self.step_scale is not None:
+            if self.predict != "increment":
+                raise ValueError("step_scale scales increments: set predict='increment'")
+            if len(self.step_scale) != self.target_dim or min(self.step_scale) <= 0:
+                raise ValueError(
+                    f"step_scale must be {self.target_dim} positive values (one per series), "
+                    f"got {self.step_scale}"
+                )
 
     @property
     def process(self) -> GaussianProcessConfig:
-        """The noise process: linear betas through diffusers, epsilon target, unbounded data."""
+        """The noise process: the betas through diffusers, the target, unbounded data."""
         return GaussianProcessConfig(
             num_timesteps=self.num_diffusion_steps,
-            schedule="linear",
+            schedule=self.schedule,
             beta_start=self.beta_start,
             beta_end=self.beta_end,
-            prediction="epsilon",
+            prediction=self.prediction,
             data_range=None,
         )
 
@@ -288,11 +313,18 @@ class TimeGrad(PretrainedMixin, nn.Module):
             nn.init.zeros_(self.eps_theta.output_projection.bias)
 
     def forward(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
-        """The predicted noise: x_t (B, N), t (B,), cond = RNN output h (B, hidden) -> (B, N)."""
-        eps = self.eps_theta(x_t, t, cond)
-        if self.config.white_noise_skip:
-            eps = eps + extract(self.process.sqrt_one_minus_alphas_cumprod, t, x_t.ndim) * x_t
-        return eps
+        """The prediction (noise, x_0 or v, `config.prediction`): x_t (B, N), t (B,),
+        cond = RNN output h (B, hidden) -> (B, N)."""
+        output = self.eps_theta(x_t, t, cond)
+        skip = self.config.white_noise_skip and self.config.prediction != "v_prediction"
+        if skip:  # E[target | x_t] for N(0, 1) data; v's is 0
+            coef = (
+                self.process.sqrt_one_minus_alphas_cumprod
+                if self.config.prediction == "epsilon"
+                else self.process.sqrt_alphas_cumprod
+            )
+            output = output + extract(coef, t, x_t.ndim) * x_t
+        return output
 
     # -- pieces ----------------------------------------------------------------------------
 
@@ -304,6 +336,9 @@ class TimeGrad(PretrainedMixin, nn.Module):
         history = target[:, :history_length]  # (B, L_h, N)
         if c.predict == "increment":
             scaling = increment_scaling(history, c.context_length)
+            if c.step_scale is not None:  # (B, 1, N): the same s for every window
+                scale = torch.tensor(c.step_scale, dtype=target.dtype, device=target.device)
+                scaling = Scaling(loc=scaling.loc, scale=scale.expand_as(scaling.loc))
             return (target[:, 1:] - target[:, :-1]) / scaling.scale, scaling
         scaling = mean_scaling(history[:, -c.context_length :], c.minimum_scale)
         return target / scaling.scale, scaling
@@ -439,6 +474,12 @@ class TimeGrad(PretrainedMixin, nn.Module):
 
 # ---------------------------------------------------------------------------------------------
 # Presets
+
+
+def training_step_scale(train: np.ndarray) -> tuple[float, ...]:
+    """`TimeGradConfig.step_scale` from training rows (T, N): the standard deviation of each
+    series' differences x_t - x_{t-1} (ddof 1, the `random-walk` floor's sigma), N floats."""
+    return tuple(float(s) for s in np.diff(train, axis=0).std(axis=0, ddof=1))
 
 
 def timegrad_forecaster(
