@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -34,11 +35,12 @@ from diffrnn.bench.registry import UnitContext
 
 
 def parse_variant(text: str) -> dict[str, Any]:
-    """'a=1,b=gaussian' -> {'a': 1, 'b': 'gaussian'}; '' or 'default' -> {}."""
+    """'a=1,b=gaussian,c=(1,2)' -> {'a': 1, 'b': 'gaussian', 'c': (1, 2)}; '' or 'default'
+    -> {}."""
     if text in ("", "default"):
         return {}
     fields = {}
-    for part in text.split(","):
+    for part in re.split(r",(?![^()]*\))", text):  # commas outside parentheses
         key, value = part.split("=", 1)
         try:
             fields[key] = ast.literal_eval(value)
@@ -95,12 +97,57 @@ UNITS = {
 }
 
 
-def run(model: str, fields: dict[str, Any], budget: float, seed: int, suite: str) -> dict:
+def extra_scores(
+    snapshots: bool, samplings: list[dict[str, Any]], suite: str
+) -> Callable[[Any], dict[str, Any]]:
+    """An `Evaluation.extras` hook: the CRPS / CRPS-sum of the weights kept at each
+    `snapshot_s` mark (the suite's sampling), and of the final weights with each of
+    `samplings` (e.g. {"sampler": "ddpm", "steps": None})."""
+
+    def scores(scored: Any) -> dict[str, Any]:
+        import copy
+
+        from diffrnn.bench.units.forecasting import NUM_SAMPLES
+        from diffrnn.evaluation.forecast import sample_metrics
+
+        def metrics(fitted: Any, sampling: dict[str, Any]) -> str:
+            paths = scored.network.paths(
+                fitted, scored.history, scored.calendar, NUM_SAMPLES, scored.seed, sampling
+            )
+            m = sample_metrics(scored.future, paths[:, :, : scored.future.shape[1]])
+            return f"crps {m['crps']:.5f} crps_sum {m['crps_sum']:.5f}"
+
+        base = dict(scored.network.sampling.get(suite, {}))
+        notes = []
+        for snap in scored.fitted.result.snapshots if snapshots else []:
+            network = copy.deepcopy(scored.fitted.network)
+            network.load_state_dict(snap.state)
+            fitted = dataclasses.replace(scored.fitted, network=network)
+            notes.append(
+                f"snapshot {snap.mark_s:g} CPU s (step {snap.step}): {metrics(fitted, base)}"
+            )
+        for sampling in samplings:
+            notes.append(f"final, {sampling}: {metrics(scored.fitted, {**base, **sampling})}")
+        return {"notes": notes}
+
+    return scores
+
+
+def run(
+    model: str,
+    fields: dict[str, Any],
+    budget: float,
+    seed: int,
+    suite: str,
+    samplings: list[dict[str, Any]] | None = None,
+) -> dict:
     """One unit of forecast-exchange with `fields` replaced in its recipe (`recipe_with`);
-    `sampler` and `steps` replace the suite's sampling (TimeGrad)."""
+    `sampler` and `steps` replace the suite's sampling (TimeGrad); `train.snapshot_s` marks and
+    `samplings` are scored too (`extra_scores`, TimeGrad)."""
     import importlib
 
     from diffrnn import forecast_specs
+    from diffrnn.bench.units.forecasting import EVALUATIONS
 
     if model not in UNITS:
         raise ValueError(f"model must be one of {sorted(UNITS)}, got {model!r}")
@@ -120,21 +167,28 @@ def run(model: str, fields: dict[str, Any], budget: float, seed: int, suite: str
     start = time.process_time()
     sampling_table = forecast_specs.TIMEGRAD_SAMPLING
     saved = dict(sampling_table)
+    evaluations = EVALUATIONS.get(model)
+    saved_evaluations = dict(evaluations or {})
     if sampling:
         for key in sampling_table:
             sampling_table[key] = {**sampling_table[key], **sampling}
+    if evaluations is not None and ("train.snapshot_s" in fields or samplings):
+        hook = extra_scores("train.snapshot_s" in fields, samplings or [], suite)
+        evaluations[suite] = dataclasses.replace(evaluations[suite], extras=hook)
     try:
         with patched(forecast_specs, "_resolve", resolve):
             out = unit(ctx) if model != "deepar" else unit(ctx, name="deepar")
     finally:
         sampling_table.update(saved)
+        if evaluations is not None:
+            evaluations.update(saved_evaluations)
     return {
         "crps": out.metrics["crps"],
         "crps_sum": out.metrics["crps_sum"],
         "train_cpu_s": out.train_cpu_seconds,
         "steps": out.steps,
         "unit_cpu_s": time.process_time() - start,
-        "notes": out.notes[:1],
+        "notes": out.notes[:1] + [n for n in out.notes if n.startswith(("snapshot", "final"))],
     }
 
 
@@ -194,13 +248,24 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--suite", default="reference")
     parser.add_argument("--floors", action="store_true", help="untrained random walks only")
+    parser.add_argument(
+        "--also-sampler",
+        action="append",
+        default=[],
+        help="score the final TimeGrad weights with SAMPLER:STEPS too (STEPS 'all': every step)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.floors:
         floors()
         return
     for variant in args.variant or ["default"]:
-        result = run(args.model, parse_variant(variant), args.budget, args.seed, args.suite)
+        samplings = [
+            {"sampler": name, "steps": None if steps == "all" else int(steps)}
+            for name, steps in (text.split(":") for text in args.also_sampler)
+        ]
+        fields = parse_variant(variant)
+        result = run(args.model, fields, args.budget, args.seed, args.suite, samplings)
         print(
             f"{args.model} [{variant}] seed {args.seed}: crps {result['crps']:.5f} "
             f"crps_sum {result['crps_sum']:.5f} steps {result['steps']} "

@@ -13,7 +13,7 @@ import torch
 
 import diffrnn
 from diffrnn.data.windows import MultivariateWindows, time_features
-from diffrnn.hybrid.timegrad import TimeGrad, TimeGradConfig
+from diffrnn.hybrid.timegrad import TimeGrad, TimeGradConfig, training_step_scale
 from diffrnn.rnn import deepar
 
 
@@ -170,6 +170,53 @@ def test_the_white_noise_skip_makes_an_untrained_increment_model_a_random_walk()
     expected = torch.tensor([1.0, 2.0, 0.5]) * torch.arange(1.0, 5.0)[:, None].sqrt()
     torch.testing.assert_close(moves.std(0), expected, rtol=0.06, atol=0)
     assert (moves.mean(0).abs() < 0.1 * expected).all()
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "sample", "v_prediction"])
+def test_the_white_noise_skip_is_the_exact_denoiser_of_normal_data(prediction: str) -> None:
+    """E[x_0 | x_n] = a_n x_n when x_0 ~ N(0, 1): with the network's output at zero (as built),
+    the skip (s_n x_n for epsilon, a_n x_n for x_0, 0 for v) gives that x_0 estimate whatever
+    the network predicts, at every diffusion step n."""
+    config = tiny_config(predict="increment", white_noise_skip=True, prediction=prediction)
+    model = TimeGrad(config).eval()
+    n = torch.arange(config.num_diffusion_steps)  # (T,) every step once
+    x_n = torch.randn(len(n), config.target_dim, generator=torch.Generator().manual_seed(0))
+    cond = torch.randn(len(n), config.hidden_size)
+    x0, _ = model.process.split(x_n, n, model(x_n, n, cond))
+    torch.testing.assert_close(x0, model.process.sqrt_alphas_cumprod[:, None] * x_n)
+
+
+def test_a_fixed_step_scale_makes_the_untrained_model_the_training_random_walk() -> None:
+    """`step_scale` (the training rows' step std, as the random-walk floor's) replaces the
+    context's root-mean-square move (1, 2 and 0.5 here): the untrained model's paths move from
+    x_C with std step_scale sqrt(h), whatever the context did."""
+    scale = (0.3, 4.0, 1.0)
+    config = tiny_config(predict="increment", white_noise_skip=True, step_scale=scale)
+    model = TimeGrad(config).eval()
+    steps = torch.arange(config.history_length, dtype=torch.float32)[None, :, None]
+    history = 100.0 + steps * torch.tensor([1.0, -2.0, 0.5])  # (1, L_h, 3)
+    history = history.expand(2, -1, -1)  # two windows: the scale is shared, (2, L_h, 3)
+    feats = torch.zeros(2, config.context_length + config.prediction_length, 3)
+    paths = model.sample(
+        history, feats, 2000, sampler="dpmsolver++", generator=torch.Generator().manual_seed(0)
+    )  # (2, S, H, 3)
+    moves = (paths - history[:, None, -1:]).flatten(0, 1)  # (2 S, H, 3)
+    expected = torch.tensor(scale) * torch.arange(1.0, 5.0)[:, None].sqrt()
+    torch.testing.assert_close(moves.std(0), expected, rtol=0.06, atol=0)
+
+
+def test_training_step_scale_is_the_random_walk_floors_sigma() -> None:
+    from diffrnn.baselines.forecast import RandomWalk
+
+    train = np.random.default_rng(0).standard_normal((50, 3)).cumsum(0) * [1.0, 0.1, 3.0]
+    expected = RandomWalk.fit(train).sigma
+    np.testing.assert_allclose(training_step_scale(train), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="step_scale scales increments"):
+        tiny_config(step_scale=(1.0, 1.0, 1.0))
+    with pytest.raises(ValueError, match="3 positive values"):
+        tiny_config(predict="increment", step_scale=(1.0, 1.0))
+    with pytest.raises(ValueError, match="3 positive values"):
+        tiny_config(predict="increment", step_scale=(1.0, 0.0, 1.0))
 
 
 @pytest.mark.parametrize(("budget", "per_call"), [(2 * 5 * 4, 2), (5 * 4 - 1, 1), (10**6, 5)])
