@@ -517,6 +517,30 @@ def timegrad_recipe(problem: ForecastProblem, size: RecipeSize, cell: CellType =
     return Recipe(timegrad_forecaster(problem, size, cell), train, batch_size=32 if quick else 64)
 
 
+def timegrad_increment_recipe(
+    problem: ForecastProblem, size: RecipeSize, cell: CellType = "gru"
+) -> Recipe:
+    """`timegrad_recipe` diffusing the daily moves scaled by the training rows' step std
+    (`predict="increment"`, `step_scale=training_step_scale(problem.train)`), the untrained
+    model the random-walk floor (`white_noise_skip`); full: the learning rate decays over the
+    budget (`budget_cosine`) and the weights are averaged (EMA 0.995). forecast-exchange's: at
+    the paper's constant 1e-3 the forecast's quality jumps from one optimiser step to the next
+    (BENCHMARKS.md, issue 16)."""
+    from diffrnn.hybrid.timegrad import training_step_scale
+
+    base = timegrad_recipe(problem, size, cell)
+    model = replace(
+        base.model,
+        predict="increment",
+        white_noise_skip=True,
+        step_scale=training_step_scale(problem.train),
+    )
+    if size == "quick":
+        return replace(base, model=model)
+    optim = replace(base.train.optim, schedule="budget_cosine")
+    return replace(base, model=model, train=replace(base.train, ema_decay=0.995, optim=optim))
+
+
 TIMEGRAD_SAMPLING: dict[str, dict[str, Any]] = {
     "quick": {"sampler": "dpmsolver++", "steps": 5},
     "full": {"sampler": "ddpm", "steps": None},  # the paper's: every one of the 100 steps

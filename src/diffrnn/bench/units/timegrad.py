@@ -1,7 +1,8 @@
 """TimeGrad units: the RNN-conditioned diffusion forecaster, scored by `forecast_unit`.
 
 Registered as `timegrad` on forecast-exchange (GRU 2 x 40, 100 diffusion steps, the paper's
-setting; `--option cell=...` for another cell); on forecast-user it is a line of
+network, on the scaled daily moves: `diffrnn.forecast_specs.timegrad_increment_recipe`;
+`--option cell=...` for another cell); on forecast-user it is a line of
 `diffrnn.forecast_specs.MODELS` like every other. The headline metrics use the suite's sampler
 (`diffrnn.forecast_specs.TIMEGRAD_SAMPLING`: the full suite's is the paper's DDPM, all 100 steps);
 the full suite also forecasts with DDIM and DPM-Solver++ at 10/25/50 steps and reports CRPS-sum
@@ -73,13 +74,19 @@ EVALUATIONS[NAME] = {
 }
 
 
-def timegrad_unit(problem: ForecastProblem, ctx: UnitContext, cell: CellType = "gru") -> UnitOutput:
-    """Train TimeGrad with `cell` on the training rows of `problem` within ctx.budget_s; score
-    its paths (`forecast_unit`)."""
-    return forecast_unit(problem, ctx, NAME, cell)
+def timegrad_unit(
+    problem: ForecastProblem, ctx: UnitContext, cell: CellType = "gru", recipe: str | None = None
+) -> UnitOutput:
+    """Train TimeGrad with `cell` (and `recipe`, a dotted path; None: the spec's) on the
+    training rows of `problem` within ctx.budget_s; score its paths (`forecast_unit`)."""
+    return forecast_unit(problem, ctx, NAME, cell, recipe)
+
+
+EXCHANGE_RECIPE = "diffrnn.forecast_specs.timegrad_increment_recipe"
 
 
 @register_unit("forecast-exchange", NAME, family="hybrid")
 def timegrad_exchange_unit(ctx: UnitContext) -> UnitOutput:
-    """TimeGrad (GRU 2 x 40 conditioning a DiffWave epsilon network, 100 diffusion steps)."""
-    return timegrad_unit(exchange_problem(), ctx, ctx.options.get("cell", "gru"))
+    """TimeGrad (GRU 2 x 40 conditioning a DiffWave network, 100 diffusion steps) on the daily
+    moves scaled by the training rows' step std (`EXCHANGE_RECIPE`)."""
+    return timegrad_unit(exchange_problem(), ctx, ctx.options.get("cell", "gru"), EXCHANGE_RECIPE)
