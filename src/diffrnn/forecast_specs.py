@@ -522,10 +522,10 @@ def timegrad_increment_recipe(
 ) -> Recipe:
     """`timegrad_recipe` diffusing the daily moves scaled by the training rows' step std
     (`predict="increment"`, `step_scale=training_step_scale(problem.train)`), the untrained
-    model the random-walk floor (`white_noise_skip`); full: the learning rate decays over the
-    budget (`budget_cosine`) and the weights are averaged (EMA 0.995). forecast-exchange's: at
-    the paper's constant 1e-3 the forecast's quality jumps from one optimiser step to the next
-    (BENCHMARKS.md, issue 16)."""
+    model the random-walk floor (`white_noise_skip`); full: AdamW at 1e-4 (not 1e-3), decayed
+    over the budget (`budget_cosine`), weights averaged (EMA 0.995). forecast-exchange's: at
+    1e-3 the forecast's quality jumps from one optimiser step to the next and drifts off the
+    walk (BENCHMARKS.md, issue 16)."""
     from diffrnn.hybrid.timegrad import training_step_scale
 
     base = timegrad_recipe(problem, size, cell)
@@ -537,7 +537,7 @@ def timegrad_increment_recipe(
     )
     if size == "quick":
         return replace(base, model=model)
-    optim = replace(base.train.optim, schedule="budget_cosine")
+    optim = replace(base.train.optim, lr=1e-4, schedule="budget_cosine")
     return replace(base, model=model, train=replace(base.train, ema_decay=0.995, optim=optim))
 
 

@@ -33,7 +33,7 @@ def test_forecast_exchange_trains_on_increments_and_other_tasks_keep_the_paper_r
 ) -> None:
     """forecast-exchange's unit asks for `timegrad_increment_recipe`: the moves scaled by the
     training rows' step std (the random-walk floor's sigma), the white-noise skip, and (full)
-    the learning rate decayed over the budget with an EMA; `timegrad_recipe`, the spec's for
+    AdamW at 1e-4 decayed over the budget with an EMA; `timegrad_recipe`, the spec's for
     every other task, is the paper's levels at a constant rate."""
     import numpy as np
 
@@ -61,4 +61,5 @@ def test_forecast_exchange_trains_on_increments_and_other_tasks_keep_the_paper_r
         )
         assert paper.train.optim.schedule == "constant"
         assert recipe.batch_size == paper.batch_size
-    assert (recipe.train.optim.schedule, recipe.train.ema_decay) == ("budget_cosine", 0.995)
+    optim = recipe.train.optim
+    assert (optim.lr, optim.schedule, recipe.train.ema_decay) == (1e-4, "budget_cosine", 0.995)
