@@ -200,7 +200,9 @@ class TimeGradConfig:
             d_t = (x_t - x_{t-1}) / s (see the module docstring); an increment model reads one
             more row of history. Not the default: on forecast-exchange (3 seeds, with the
             white-noise skip) increments scored CRPS-sum 0.0058 after 30 CPU s but 0.0193 after
-            90 (levels: 0.0079, 0.0087); the paths drift as training goes on (BENCHMARKS.md).
+            90 (levels: 0.0079, 0.0087); the paths drift as training goes on at 1e-3
+            (BENCHMARKS.md). forecast-exchange's recipe (`timegrad_increment_recipe`) uses
+            increments with `step_scale` at 1e-4.
         white_noise_skip: the network's output is added to E[target | x_n] for N(0, 1) data:
             s_n x_n for epsilon (s_n = sqrt(1 - abar_n)), a_n x_n for x_0 ("sample",
             a_n = sqrt(abar_n)), 0 for v. So the untrained model (whose output layer starts at
