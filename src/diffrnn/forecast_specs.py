@@ -525,7 +525,8 @@ def timegrad_increment_recipe(
     model the random-walk floor (`white_noise_skip`); full: AdamW at 1e-4 (not 1e-3), decayed
     over the budget (`budget_cosine`), weights averaged (EMA 0.995). forecast-exchange's: at
     1e-3 the forecast's quality jumps from one optimiser step to the next and drifts off the
-    walk (BENCHMARKS.md, issue 16)."""
+    walk (BENCHMARKS.md, issue 16: CRPS-sum 0.0050 at 90 CPU s over 3 seeds, the paper's levels
+    0.0065, the random walk 0.0045)."""
     from diffrnn.hybrid.timegrad import training_step_scale
 
     base = timegrad_recipe(problem, size, cell)
