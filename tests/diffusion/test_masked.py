@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -145,3 +146,19 @@ def test_transformer_positions_start_as_strong_as_tokens() -> None:
     denoiser = MDLM(MDLMConfig(denoiser="transformer", d_model=64, seq_len=32)).denoiser
     ratio = denoiser.embed.weight.std() / denoiser.pos.std()
     assert 0.7 < float(ratio) < 1.4
+
+
+def test_several_mask_draws_are_the_loss_of_the_batch_repeated() -> None:
+    """K mask draws per sequence: one loss over K copies of the batch, their times stratified
+    together, so each copy gets its own mask and its own t."""
+    x = torch.randint(0, V, (8, 16))
+    torch.manual_seed(0)
+    model = _model("bigru")
+    twice = MDLM(dataclasses.replace(model.config, mask_draws=2))
+    twice.load_state_dict(model.state_dict())
+    torch.manual_seed(3)
+    repeated = model.loss(torch.cat([x, x]))
+    torch.manual_seed(3)
+    assert torch.equal(twice.loss(x), repeated)
+    with pytest.raises(ValueError, match="mask_draws"):
+        MDLMConfig(mask_draws=0)

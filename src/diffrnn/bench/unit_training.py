@@ -14,8 +14,9 @@ beside the seconds used, so a report can tell a user that a `--budget` was not s
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -140,3 +141,51 @@ def fitted_output(
         setattr(output, key, value)
     output.notes.extend(notes)
     return output
+
+
+def snapshot_curves(
+    model: Any,
+    result: FitResult,
+    scorers: dict[str, Callable[[Any], float]],
+    final: dict[str, float],
+    notes: list[str],
+) -> dict[str, Any]:
+    """Scores against training CPU seconds, for a learning curve from one run: each of
+    `result.snapshots` (`TrainConfig.snapshot_s`) loaded into a copy of `model` and scored like
+    the final model, then the final model's `final` scores; a note per point is appended to
+    `notes`.
+
+    Args:
+        model: the trained model (its copies hold the snapshots' weights).
+        result: `fit`'s result, with its snapshots and validation losses.
+        scorers: metric name -> function of a model giving that metric.
+        final: metric name -> the final model's value (already scored).
+    Returns:
+        curves `<name>_vs_cpu_s` per scorer and `held_out_loss_vs_cpu_s` (the selected weights'
+        validation loss), each {"x": CPU seconds, "y": values}.
+    """
+    points = []  # (CPU s, wall s, step, held-out loss of the selected weights, scores)
+    for snap in result.snapshots:
+        scored = copy.deepcopy(model)
+        scored.load_state_dict(snap.state)
+        values = {name: score(scored) for name, score in scorers.items()}
+        points.append((snap.cpu_seconds, snap.wall_seconds, snap.step, snap.best_val_loss, values))
+    held = min(result.val_losses) if result.val_losses else None
+    points.append((result.cpu_seconds, result.train_seconds, result.steps, held, final))
+    for cpu_s, wall_s, step, held, values in points:
+        shown = "none yet" if held is None else f"{held:.4f}"
+        scores = ", ".join(f"{name} {value:.4f}" for name, value in values.items())
+        notes.append(
+            f"at {cpu_s:.0f} CPU s ({wall_s:.0f} s wall, step {step}): {scores}, held-out loss "
+            f"of the selected weights {shown}"
+        )
+    curves: dict[str, Any] = {
+        f"{name}_vs_cpu_s": {"x": [p[0] for p in points], "y": [p[4][name] for p in points]}
+        for name in scorers
+    }
+    held_points = [p for p in points if p[3] is not None]
+    curves["held_out_loss_vs_cpu_s"] = {
+        "x": [p[0] for p in held_points],
+        "y": [p[3] for p in held_points],
+    }
+    return curves

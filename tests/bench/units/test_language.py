@@ -90,6 +90,9 @@ def test_a_keep_best_lm_unit_selects_on_the_held_out_slice_and_scores_its_snapsh
     curve = out.curves["nats_per_char_vs_cpu_s"]
     assert len(curve["x"]) == 3 and curve["x"][0] >= 0.5 and curve["x"][-1] >= 2.0
     assert curve["y"][-1] == out.metrics["nats_per_char"]
+    blocks = out.curves["nats_per_char_blocks_vs_cpu_s"]  # the MDLM's protocol at each point
+    assert blocks["x"] == curve["x"] and blocks["y"][-1] == out.metrics["nats_per_char_blocks"]
+    assert blocks["y"][0] != curve["y"][0]
     held = out.curves["held_out_loss_vs_cpu_s"]["y"]
     assert held[-1] == min(out.curves["val_loss"])  # the selected weights' held-out loss
     assert any("held-out first 5% of the training text" in note for note in out.notes)

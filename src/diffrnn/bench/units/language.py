@@ -11,7 +11,6 @@ Kneser-Ney, counted on the training split in one pass (its "training" time is th
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import time
@@ -19,14 +18,14 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from diffrnn.bench.registry import RecipeSize, UnitContext, UnitOutput, register_unit
-from diffrnn.bench.unit_training import Recipe, fitted_output, train_for_unit
+from diffrnn.bench.unit_training import Recipe, fitted_output, snapshot_curves, train_for_unit
 from diffrnn.bench.units.masked_diffusion import mdlm_validation_blocks
 
 if TYPE_CHECKING:  # numpy, torch and the corpus stay off the registry's import path
     from diffrnn.data.text import CharCorpus
     from diffrnn.rnn.cells import CellType
-    from diffrnn.rnn.char_lm import CharLM, CharLMConfig
-    from diffrnn.training import FitResult, TrainConfig
+    from diffrnn.rnn.char_lm import CharLMConfig
+    from diffrnn.training import TrainConfig
 
 NGRAM_ORDER = 5
 QUICK_VAL_CHARS = 20_000  # the quick suite scores the first 20k validation characters
@@ -188,11 +187,17 @@ def char_rnn_unit(
             f"validated every {train.val_every_n_steps} steps and after the last: best at step "
             f"{result.best_step} of {result.steps}"
         )
-        curves.update(_curve_points(model, result, val_tokens, nats, notes))
     blocks = mdlm_validation_blocks(corpus, ctx.recipe)
     unigram = torch.bincount(torch.from_numpy(corpus.train_ids), minlength=corpus.vocab_size)
     first = torch.log((unigram + 1.0) / (unigram.sum() + corpus.vocab_size))  # (V,) add-one
     block_nats = model.block_nats_per_char(blocks, first)
+    if held_out is not None:
+        scorers = {
+            "nats_per_char": lambda m: m.nats_per_char(val_tokens),
+            "nats_per_char_blocks": lambda m: m.block_nats_per_char(blocks, first),
+        }
+        finals = {"nats_per_char": nats, "nats_per_char_blocks": block_nats}
+        curves.update(snapshot_curves(model, result, scorers, finals, notes))
 
     prompt_ids = torch.from_numpy(corpus.encode(prompt))[None]  # (1, P)
     n_chars = ctx.preset(SAMPLE_CHARS)
@@ -232,35 +237,6 @@ def char_rnn_unit(
             "sampling: one sequence at temperature 0.8, step by step",
         ],
     )
-
-
-def _curve_points(
-    model: CharLM, result: FitResult, val_tokens: Any, final_nats: float, notes: list[str]
-) -> dict[str, Any]:
-    """Validation nats/char and the selected held-out loss against training CPU seconds: each
-    snapshot (`SNAPSHOT_S`) scored like the final model, then the final model (a note each)."""
-    points = []  # (CPU s, wall s, step, held-out loss of the selected weights, nats/char)
-    for snap in result.snapshots:
-        scored = copy.deepcopy(model)
-        scored.load_state_dict(snap.state)
-        nats = scored.nats_per_char(val_tokens)
-        points.append((snap.cpu_seconds, snap.wall_seconds, snap.step, snap.best_val_loss, nats))
-    held = min(result.val_losses) if result.val_losses else None
-    points.append((result.cpu_seconds, result.train_seconds, result.steps, held, final_nats))
-    for cpu_s, wall_s, step, held, nats in points:
-        shown = "none yet" if held is None else f"{held:.4f}"
-        notes.append(
-            f"at {cpu_s:.0f} CPU s ({wall_s:.0f} s wall, step {step}): {nats:.4f} nats/char, "
-            f"held-out loss of the selected weights {shown}"
-        )
-    held_points = [p for p in points if p[3] is not None]
-    return {
-        "nats_per_char_vs_cpu_s": {"x": [p[0] for p in points], "y": [p[4] for p in points]},
-        "held_out_loss_vs_cpu_s": {
-            "x": [p[0] for p in held_points],
-            "y": [p[3] for p in held_points],
-        },
-    }
 
 
 for _cell in ("lstm", "gru", "rnn", "mingru", "minlstm"):  # partials pickle into unit processes
