@@ -160,14 +160,32 @@ def mdlm_bound(model: MDLM, blocks: Tensor, seed: int, repeats: int) -> tuple[fl
     return nats, stderr
 
 
+def sampling_speed(
+    model: MDLM, steps_grid: tuple[int, ...], n_samples: int, seed: int
+) -> tuple[dict[int, float], dict[int, Tensor]]:
+    """Chars/s of drawing `n_samples` sequences at once with each number of sampler steps
+    (wall clock, after a warm-up), and the (B, L) tokens drawn at each."""
+    import torch
+
+    from diffrnn.evaluation.timing import timed_call
+
+    chars_per_s, drawn = {}, {}
+    for steps in steps_grid:
+        tokens, wall = timed_call(
+            lambda steps=steps: model.sample(
+                n_samples, steps=steps, generator=torch.Generator().manual_seed(seed)
+            )
+        )
+        chars_per_s[steps], drawn[steps] = tokens.numel() / wall, tokens
+    return chars_per_s, drawn
+
+
 def mdlm_denoiser_unit(
     ctx: UnitContext, denoiser: DenoiserName, corpus: CharCorpus | None = None
 ) -> UnitOutput:
     """MDLM with `denoiser` on `corpus` (default Tiny Shakespeare)."""
-    import torch
 
     from diffrnn.data.text import load_tinyshakespeare
-    from diffrnn.evaluation.timing import timed_call
 
     corpus = load_tinyshakespeare() if corpus is None else corpus
     recipe = ctx.preset(mdlm_recipes(denoiser, corpus.vocab_size, ctx.budget_s))
@@ -192,17 +210,9 @@ def mdlm_denoiser_unit(
 
     n_samples = 4 if ctx.recipe == "quick" else 8
     steps_grid = (L,) if ctx.recipe == "quick" else tuple(sorted({*SAMPLE_STEPS, L}))
-    chars_per_s: dict[int, float] = {}
-    for steps in steps_grid:
-        tokens, wall = timed_call(
-            lambda steps=steps: model.sample(
-                n_samples, steps=steps, generator=torch.Generator().manual_seed(ctx.seed)
-            )
-        )
-        chars_per_s[steps] = tokens.numel() / wall
-        if steps == L:
-            text = "\n\n---\n\n".join(model.decode(tokens))
-            (ctx.out_dir / "samples.txt").write_text(text + "\n")
+    chars_per_s, drawn = sampling_speed(model, steps_grid, n_samples, ctx.seed)
+    text = "\n\n---\n\n".join(model.decode(drawn[L]))
+    (ctx.out_dir / "samples.txt").write_text(text + "\n")
 
     notes += [
         f"nats_per_char and bits_per_char are the {BOUND_STEPS}-step MDLM bound (an upper bound "
