@@ -239,7 +239,7 @@ EVIDENCE_BUDGETS: dict[str, float] = {
     # training CPU seconds at and above which a task's verdicts count as evidence: where the
     # families' quality had separated in BENCHMARKS.md (to be read off the reference ladders)
     "image-digits": 120.0,  # 1000 steps (ddpm 91 CPU s, pixel LSTM 59): FD 4.9 vs 30.9
-    "lm-shakespeare": 120.0,  # 120 s: LSTM 1.604 vs MDLM bi-GRU 2.210 nats/char, gap 0.55
+    "lm-shakespeare": 120.0,  # 120 s: LSTM 1.526 vs MDLM bi-GRU 2.129 nats/char (issue 15 recipes)
     "speech-fsdd": 20.0,  # the GRU's 97.3% after 18 CPU s against the majority's 10%
     "graph-chickenpox": 10.0,  # the recipe's 40 epochs take 2-3 CPU s; 5 seeds separate
     "forecast-exchange": 320.0,  # TimeGrad's paper recipe (2000 steps); below, spreads overlap
