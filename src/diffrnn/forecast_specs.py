@@ -361,10 +361,16 @@ def _network_history(fitted: Fitted, problem: ForecastProblem) -> int:
     return getattr(config, "history_length", problem.context)
 
 
-_MEAN_SCALING = "per window and series, y / mean |y| over the context (DeepAR's), inside the model"
+_MEAN_SCALING = (
+    "per window and series, inside the model: when the recipe predicts increments, the steps "
+    "(y_t - y_{t-1}) / s, s the root mean square of the context's steps (DeepAR's default) or "
+    "the training differences' std (TimeGrad on forecast-exchange); else y / mean |y| over "
+    "the context (levels, as in DeepAR's and TimeGrad's papers)"
+)
 _STANDARD_SCALING = (
-    "per window and series, standardised by the context's mean and standard deviation, inside "
-    "the model"
+    "per window and series, inside the model: standardised by the context's mean and standard "
+    "deviation, or, when the recipe predicts increments (forecast-exchange's), the steps "
+    "(y_t - y_{t-1}) / s, s the root mean square of the context's steps"
 )
 _SCALING_TEXT = {
     "standard": "per series, standardised by the training rows' mean and standard deviation "
