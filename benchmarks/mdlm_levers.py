@@ -55,7 +55,7 @@ def main() -> None:
     from diffrnn.data.text import load_tinyshakespeare
 
     corpus = load_tinyshakespeare()
-    recipe = mdlm_recipes(args.denoiser, corpus.vocab_size, args.budget)["full"]
+    recipe = mdlm_recipes(args.denoiser, corpus.vocab_size)["full"]
     model_fields = {
         "dropout": args.dropout,
         "d_model": args.d_model,

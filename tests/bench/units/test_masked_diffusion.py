@@ -14,7 +14,7 @@ from diffrnn.bench.train import train_unit
 def test_the_full_bigru_recipe_decays_to_the_budget_end_and_keeps_the_best_weights() -> None:
     from diffrnn.bench.units.masked_diffusion import mdlm_recipes
 
-    train = mdlm_recipes("bigru", 65, 1800.0)["full"].train
+    train = mdlm_recipes("bigru", 65)["full"].train
     assert train.optim.schedule == "budget_cosine"
     assert train.keep_best and train.validate_at_end and train.val_every_n_steps
     assert mdlm_recipes("bigru", 65)["quick"].train.keep_best is False
@@ -45,8 +45,8 @@ def test_a_keep_best_mdlm_unit_selects_on_held_out_text_and_scores_its_snapshots
     from diffrnn.bench.unit_training import Recipe
     from diffrnn.bench.units import masked_diffusion
 
-    def tiny(denoiser, vocab_size, budget_s=0.0):  # type: ignore[no-untyped-def]
-        full = recipes(denoiser, vocab_size, budget_s)["full"]
+    def tiny(denoiser, vocab_size):  # type: ignore[no-untyped-def]
+        full = recipes(denoiser, vocab_size)["full"]
         model = dataclasses.replace(full.model, d_model=16, n_layers=1)
         train = dataclasses.replace(full.train, val_every_n_steps=5)
         return {"full": Recipe(model, train, batch_size=8)}

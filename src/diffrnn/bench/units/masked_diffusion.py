@@ -56,9 +56,7 @@ VALIDATION = {"quick": (64, 1), "full": (None, 4)}
 """(blocks scored, None: the whole validation text; independent mask draws averaged)."""
 
 
-def mdlm_recipes(
-    denoiser: DenoiserName, vocab_size: int, budget_s: float = 0.0
-) -> dict[RecipeSize, Recipe[MDLMConfig]]:
+def mdlm_recipes(denoiser: DenoiserName, vocab_size: int) -> dict[RecipeSize, Recipe[MDLMConfig]]:
     """The recipe of MDLM with `denoiser` on lm-shakespeare (and lm-user) by suite size.
 
     "full" for the bi-GRU: cosine decay of the learning rate to the CPU budget's end from a
@@ -68,9 +66,9 @@ def mdlm_recipes(
     from diffrnn.diffusion.masked import mdlm
     from diffrnn.training import budgeted
 
-    full = Recipe(mdlm("full", denoiser, vocab_size), budgeted(2e-3, 100), batch_size=32)
+    full_train = budgeted(2e-3, 100)
     if denoiser == "bigru":
-        train = budgeted(
+        full_train = budgeted(
             BIGRU_PEAK_LR,
             100,
             schedule="budget_cosine",
@@ -78,10 +76,9 @@ def mdlm_recipes(
             keep_best=True,
             validate_at_end=True,
         )
-        full = Recipe(mdlm("full", denoiser, vocab_size), train, batch_size=32)
     return {
         "quick": Recipe(mdlm("quick", denoiser, vocab_size), budgeted(3e-3, 100), batch_size=32),
-        "full": full,
+        "full": Recipe(mdlm("full", denoiser, vocab_size), full_train, batch_size=32),
     }
 
 
@@ -193,7 +190,7 @@ def mdlm_denoiser_unit(
     from diffrnn.data.text import load_tinyshakespeare
 
     corpus = load_tinyshakespeare() if corpus is None else corpus
-    recipe = ctx.preset(mdlm_recipes(denoiser, corpus.vocab_size, ctx.budget_s))
+    recipe = ctx.preset(mdlm_recipes(denoiser, corpus.vocab_size))
     val_repeats = ctx.preset(VALIDATION)[1]
     L = recipe.model.seq_len
     val_blocks = mdlm_validation_blocks(corpus, ctx.recipe)
